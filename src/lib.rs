@@ -1,0 +1,73 @@
+//! # ackring
+//!
+//! A bounded lock-free multi-producer multi-consumer ring buffer for
+//! latency-sensitive code inside one process.
+//!
+//! - [`Ring<T>`]: the queue. Fixed capacity (exactly what you ask for), no
+//!   allocation after construction, `try_*` calls that never wait,
+//!   blocking calls with a choice of [`WaitStrategy`], batch calls that
+//!   claim a run of positions at once.
+//!
+//! # The algorithm in brief
+//!
+//! Dmitry Vyukov's bounded MPMC queue. Every slot carries a sequence
+//! number (`seq`, the *stamp*) saying whose turn it is: a slot whose `seq`
+//! equals a producer's position is free for that producer; one whose `seq`
+//! equals a consumer's position + 1 holds that consumer's item; a pop
+//! stores position + one lap, handing the slot to the producer of the next
+//! lap. Producers claim positions on the `tail` cursor and consumers on the
+//! `head` cursor, one CAS each.
+//!
+//! The two cursors are written by different sets of threads, so each sits
+//! on its own cache line (`crossbeam_utils::CachePadded`): otherwise every
+//! push would invalidate the line every pop reads, and vice versa.
+//!
+//! The cursors carry no data and are updated with `Relaxed` CAS. The
+//! happens-before edges come from the slots: the producer's
+//! `seq.store(pos + 1, Release)` pairs with the consumer's `Acquire` load
+//! (the item's write is visible to its read), and the consumer's
+//! `seq.store(pos + lap, Release)` pairs with the next producer's
+//! `Acquire` load (the read is done before the slot is overwritten). The
+//! [`ring`](crate::Ring) source documents every atomic operation with the
+//! operation it pairs with.
+//!
+//! # When to use it, and when not
+//!
+//! Use it when threads of one process hand each other work at high rates
+//! and a bounded buffer is the right back-pressure: trading systems, game
+//! engines, telemetry pipelines, work schedulers. Do not use it across
+//! processes, as an unbounded queue, or from `async` code that must not
+//! block a thread (it has no futures).
+//!
+//! # Example
+//!
+//! ```
+//! use ackring::Ring;
+//!
+//! let ring = Ring::new(4);
+//! std::thread::scope(|s| {
+//!     s.spawn(|| {
+//!         for i in 1..=10_u32 {
+//!             ring.push(i);
+//!         }
+//!     });
+//!     let total: u32 = (0..10).map(|_| ring.pop()).sum();
+//!     assert_eq!(total, 55);
+//! });
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::undocumented_unsafe_blocks,
+    clippy::unnecessary_safety_comment
+)]
+
+mod error;
+mod ring;
+mod sync;
+mod wait;
+
+pub use error::{CapacityError, Full};
+pub use ring::Ring;
+pub use wait::WaitStrategy;

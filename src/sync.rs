@@ -1,0 +1,151 @@
+//! The one place that chooses between `std` and `loom` primitives.
+//!
+//! Every atomic, cell, lock, spin hint, yield and clock reading in the crate
+//! goes through this module, so that a build with
+//! `RUSTFLAGS="--cfg loom"` and the `loom` feature model-checks the real
+//! algorithm rather than a copy of it. The gate is `all(loom, feature =
+//! "loom")`: a downstream crate that sets `--cfg loom` for its own models
+//! but does not enable our `loom` feature still gets the `std` arm.
+//!
+//! Both arms expose the same surface:
+//!
+//! - atomics (`AtomicUsize`, `AtomicU64`, `AtomicU32`, `AtomicBool`),
+//!   `Ordering` and `fence`;
+//! - [`UnsafeCell`] with loom's closure API (`with` / `with_mut`), so the
+//!   algorithm reads the same under both;
+//! - `Mutex` and `Condvar` for the park wait strategy;
+//! - [`Backoff`] (crossbeam's on `std`; a yield-only stand-in under loom,
+//!   because loom must be told about every spin to schedule another thread);
+//! - [`spin_loop`] and [`yield_now`];
+//! - [`Instant`], which under loom is frozen: a deadline `now + d` has passed
+//!   exactly when `d` is zero, so models stay deterministic.
+
+#[cfg(not(all(loom, feature = "loom")))]
+#[allow(dead_code, unused_imports)]
+mod imp {
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
+    pub(crate) use std::sync::{Condvar, Mutex};
+
+    pub(crate) use crossbeam_utils::Backoff;
+
+    /// Tells the CPU we are in a busy-wait loop.
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        core::hint::spin_loop();
+    }
+
+    /// Gives the rest of this time slice to another thread.
+    #[inline]
+    pub(crate) fn yield_now() {
+        std::thread::yield_now();
+    }
+
+    pub(crate) use std::time::Instant;
+
+    /// `std::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline(always)]
+        pub(crate) const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+
+        /// Runs `f` with a shared raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with an exclusive raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(all(loom, feature = "loom"))]
+#[allow(dead_code, unused_imports)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
+    pub(crate) use loom::sync::{Condvar, Mutex};
+
+    /// Under loom every spin is a yield point, or the model would never let
+    /// the thread we are waiting for run.
+    #[inline]
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    /// Gives the scheduler a chance to run another modelled thread.
+    #[inline]
+    pub(crate) fn yield_now() {
+        loom::thread::yield_now();
+    }
+
+    /// Stand-in for `crossbeam_utils::Backoff` that yields to loom's
+    /// scheduler on every step.
+    #[derive(Debug, Default)]
+    pub(crate) struct Backoff {
+        step: core::cell::Cell<u32>,
+    }
+
+    impl Backoff {
+        pub(crate) fn new() -> Self {
+            Self::default()
+        }
+        pub(crate) fn spin(&self) {
+            loom::thread::yield_now();
+        }
+        pub(crate) fn snooze(&self) {
+            self.step.set(self.step.get() + 1);
+            loom::thread::yield_now();
+        }
+        pub(crate) fn is_completed(&self) -> bool {
+            self.step.get() > 2
+        }
+    }
+
+    /// A clock that never moves: models must not depend on wall time.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+    pub(crate) struct Instant(std::time::Duration);
+
+    impl Instant {
+        pub(crate) fn now() -> Self {
+            Instant(std::time::Duration::ZERO)
+        }
+        pub(crate) fn checked_add(self, d: std::time::Duration) -> Option<Self> {
+            self.0.checked_add(d).map(Instant)
+        }
+        pub(crate) fn saturating_duration_since(self, earlier: Self) -> std::time::Duration {
+            self.0.saturating_sub(earlier.0)
+        }
+    }
+}
+
+// The facade offers more than each build of the crate uses.
+#[allow(unused_imports)]
+pub(crate) use imp::*;
+
+/// Locks a mutex, ignoring poisoning: the data our locks guard (nothing, or
+/// counters) stays consistent even if a holder panicked.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(not(all(loom, feature = "loom")))]
+pub(crate) use std::sync::MutexGuard;
+
+#[cfg(all(loom, feature = "loom"))]
+pub(crate) use loom::sync::MutexGuard;

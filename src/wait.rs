@@ -1,0 +1,218 @@
+//! Wait strategies for the blocking calls (`push`, `pop`, `*_timeout`).
+//!
+//! The non-blocking calls (`try_push`, `try_pop`, batches) never wait; the
+//! blocking ones retry them, and the strategy chosen when the ring is built
+//! decides what happens between two tries:
+//!
+//! | strategy | between tries | wake-up latency | CPU while waiting |
+//! |---|---|---|---|
+//! | [`WaitStrategy::Spin`] | a CPU spin hint | lowest | one core, always |
+//! | [`WaitStrategy::Backoff`] | exponential spin, then `yield` | low | drops off after a few µs |
+//! | [`WaitStrategy::Park`] | sleep on a condition variable | a syscall | none |
+//!
+//! # No lost wake-ups (Park)
+//!
+//! A parked popper must be woken by any push that makes an item available,
+//! and vice versa. The two sides form a Dekker pair:
+//!
+//! ```text
+//! waiter                                 notifier (the opposite operation)
+//! sleepers.fetch_add(1, SeqCst)          seq.store(.., Release)   // the push/pop itself
+//! fence(SeqCst)                          fence(SeqCst)
+//! epoch = epoch.load(Acquire)            if sleepers.load(Relaxed) != 0 {
+//! attempt()  // loads seq                    lock; epoch += 1; notify_all
+//! lock; while epoch unchanged: wait      }
+//! ```
+//!
+//! The two SeqCst fences are totally ordered. If the notifier's fence comes
+//! first, the waiter's attempt sees the notifier's `seq` store. If the
+//! waiter's comes first, the notifier sees `sleepers != 0` and bumps `epoch`
+//! under the lock, which the waiter checks under the same lock before it
+//! sleeps, so the bump cannot fall between its check and its sleep. The
+//! fast path of a push or pop on a parking ring therefore costs one fence
+//! and one load of a line nobody writes while nobody sleeps; rings built
+//! with the other strategies skip even that.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::sync::{self, fence, AtomicUsize, Condvar, Instant, Mutex, Ordering};
+
+/// How a ring's blocking calls wait for room or for an item.
+///
+/// Chosen once, with [`Ring::with_wait_strategy`](crate::Ring::with_wait_strategy).
+/// The default is [`Backoff`](WaitStrategy::Backoff).
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{Ring, WaitStrategy};
+///
+/// let ring = Ring::with_wait_strategy(64, WaitStrategy::Park);
+/// ring.push(7_u32);
+/// assert_eq!(ring.pop(), 7);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum WaitStrategy {
+    /// Busy-spin with a CPU spin hint: lowest latency, burns a core for as
+    /// long as it waits. Use only with a core per waiting thread.
+    Spin,
+    /// Spin with exponential backoff, then yield the time slice
+    /// (`crossbeam_utils::Backoff`): near-spin latency for short waits,
+    /// polite to other threads for long ones.
+    #[default]
+    Backoff,
+    /// Sleep on a condition variable until the opposite operation wakes the
+    /// thread: no CPU while waiting, at the price of a syscall to wake.
+    Park,
+}
+
+/// One side's parking lot: the threads waiting for an item (or for room).
+pub(crate) struct Waiter {
+    /// Number of threads registered to sleep here.
+    sleepers: AtomicUsize,
+    /// Bumped by every notification that found a sleeper; a waiter sleeps
+    /// only while it is unchanged since before its last attempt.
+    epoch: AtomicUsize,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+impl fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Waiter { .. }")
+    }
+}
+
+impl Waiter {
+    pub(crate) fn new() -> Self {
+        Self {
+            sleepers: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(0),
+            lock: Mutex::new(()),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// Wakes every thread sleeping here, if any. Called after the operation
+    /// that may let them proceed has published its effect.
+    #[inline]
+    pub(crate) fn notify(&self) {
+        // SeqCst fence: the notifier's half of the Dekker pair in the module
+        // docs; orders our preceding seq store before the sleepers load.
+        fence(Ordering::SeqCst);
+        // Relaxed: the fence above orders this load; a stale non-zero only
+        // costs a spurious wake-up.
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
+            self.notify_slow();
+        }
+    }
+
+    #[cold]
+    fn notify_slow(&self) {
+        let _guard = sync::lock(&self.lock);
+        // Release: a waiter that reads the new epoch outside the lock
+        // (Acquire, in `wait`) also sees the seq store that preceded it.
+        self.epoch.fetch_add(1, Ordering::Release);
+        self.cond.notify_all();
+    }
+
+    /// Parks until `attempt` succeeds or `deadline` passes.
+    fn park_until<R>(
+        &self,
+        deadline: Option<Instant>,
+        attempt: &mut impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        loop {
+            // SeqCst RMW + fence: the waiter's half of the Dekker pair.
+            self.sleepers.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            // Acquire: pairs with the Release bump in notify_slow.
+            let epoch = self.epoch.load(Ordering::Acquire);
+            let result = attempt();
+            if result.is_some() {
+                self.sleepers.fetch_sub(1, Ordering::Relaxed);
+                return result;
+            }
+            let remaining = match deadline {
+                None => None,
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        self.sleepers.fetch_sub(1, Ordering::Relaxed);
+                        return None;
+                    }
+                    Some(deadline.saturating_duration_since(now))
+                }
+            };
+            {
+                let mut guard = sync::lock(&self.lock);
+                // Relaxed: the lock orders this load after any bump made
+                // under it.
+                if self.epoch.load(Ordering::Relaxed) == epoch {
+                    guard = match remaining {
+                        None => self.cond.wait(guard).unwrap_or_else(|p| p.into_inner()),
+                        Some(d) => {
+                            self.cond
+                                .wait_timeout(guard, d)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0
+                        }
+                    };
+                }
+                drop(guard);
+            }
+            // Relaxed: a notifier that still sees us only wakes nobody.
+            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Retries `attempt` under `strategy` until it returns `Some` or `deadline`
+/// (if any) passes; returns `None` on timeout. `waiter` is the lot this side
+/// sleeps in under [`WaitStrategy::Park`].
+pub(crate) fn wait_until<R>(
+    strategy: WaitStrategy,
+    waiter: &Waiter,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    if let Some(r) = attempt() {
+        return Some(r);
+    }
+    match strategy {
+        WaitStrategy::Park => waiter.park_until(deadline, &mut attempt),
+        WaitStrategy::Spin | WaitStrategy::Backoff => {
+            let backoff = sync::Backoff::new();
+            let mut tries: u32 = 0;
+            loop {
+                if strategy == WaitStrategy::Spin {
+                    sync::spin_loop();
+                } else {
+                    backoff.snooze();
+                }
+                if let Some(r) = attempt() {
+                    return Some(r);
+                }
+                tries = tries.wrapping_add(1);
+                // Reading the clock costs about as much as a try: do it on
+                // every 16th spin, but on every yield.
+                let check =
+                    strategy == WaitStrategy::Backoff && backoff.is_completed() || tries % 16 == 0;
+                if check {
+                    if let Some(deadline) = deadline {
+                        if Instant::now() >= deadline {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The instant `timeout` from now, or `None` (wait forever) if that is too
+/// far away to represent.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
