@@ -1,23 +1,430 @@
-//! Models of `Ring<T>`.
+//! Loom models of `Ring<T>`: each explores every interleaving of a tiny
+//! program (up to the preemption bound) and checks an accounting invariant.
 #![cfg(loom)]
-use ackring::Ring;
+
+use std::time::Duration;
+
+use ackring::{Ring, WaitStrategy};
+use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
+mod util;
+use util::explore;
+
+/// Pops until `n` items arrived, yielding while the ring is empty; also
+/// says whether it ever found the ring empty.
+fn pop_n(ring: &Ring<u32>, n: usize) -> (Vec<u32>, bool) {
+    let mut got = Vec::new();
+    let mut waited = false;
+    while got.len() < n {
+        match ring.try_pop() {
+            Some(v) => got.push(v),
+            None => {
+                waited = true;
+                thread::yield_now();
+            }
+        }
+    }
+    (got, waited)
+}
+
+/// Pushes each value, yielding while the ring is full.
+fn push_all(ring: &Ring<u32>, values: &[u32]) {
+    for &v in values {
+        let mut v = v;
+        loop {
+            match ring.try_push(v) {
+                Ok(()) => break,
+                Err(full) => {
+                    v = full.into_inner();
+                    thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
+fn one_producer_one_consumer_wrap(capacity: usize, expected: &[&'static str]) {
+    explore(expected, move || {
+        let ring = Arc::new(Ring::new(capacity));
+        let producer = {
+            let ring = ring.clone();
+            thread::spawn(move || push_all(&ring, &[1, 2, 3]))
+        };
+        // Let the other thread go first at least once: loom's reduction
+        // otherwise never schedules it before this thread's first access.
+        thread::yield_now();
+        // Three items through a ring of one or two slots: at least one wrap.
+        let (got, waited) = pop_n(&ring, 3);
+        assert_eq!(got, [1, 2, 3], "FIFO, each item once");
+        producer.join().unwrap();
+        assert!(ring.is_empty());
+        if waited {
+            "consumer found the ring empty"
+        } else {
+            "consumer never waited"
+        }
+    });
+}
+
 #[test]
 fn one_producer_one_consumer_wrap_capacity_1() {
-    loom::model(|| {
+    // Three items through one slot: the consumer always finds it empty at
+    // least once within the preemption bound.
+    one_producer_one_consumer_wrap(1, &["consumer found the ring empty"]);
+}
+
+#[test]
+fn one_producer_one_consumer_wrap_capacity_2() {
+    one_producer_one_consumer_wrap(
+        2,
+        &["consumer found the ring empty", "consumer never waited"],
+    );
+}
+
+#[test]
+fn two_producers_one_consumer_on_full_ring() {
+    explore(&["one producer got in", "both producers refused"], || {
+        let ring = Arc::new(Ring::new(1));
+        ring.try_push(0).unwrap(); // full from the start
+        let producers: Vec<_> = [10, 20]
+            .into_iter()
+            .map(|v| {
+                let ring = ring.clone();
+                thread::spawn(move || ring.try_push(v).map_err(|f| f.into_inner()))
+            })
+            .collect();
+        let first = ring.try_pop();
+        let results: Vec<_> = producers.into_iter().map(|p| p.join().unwrap()).collect();
+        assert_eq!(first, Some(0), "the item pushed first is popped first");
+        // One slot was freed: at most one producer got in; the others got
+        // their value back.
+        let mut all: Vec<u32> = results.iter().filter_map(|r| r.err()).collect();
+        let refused = all.len();
+        while let Some(v) = ring.try_pop() {
+            all.push(v);
+        }
+        all.sort_unstable();
+        assert_eq!(all, [10, 20], "every value is in the ring or handed back");
+        match refused {
+            1 => "one producer got in",
+            2 => "both producers refused",
+            _ => panic!("two pushes cannot fit in one slot"),
+        }
+    });
+}
+
+#[test]
+fn one_producer_two_consumers_on_empty_ring() {
+    explore(
+        &["consumers got 0 items", "consumers got 1 item", "consumers got 2 items"],
+        || {
+            let ring = Arc::new(Ring::new(2));
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let ring = ring.clone();
+                    thread::spawn(move || ring.try_pop())
+                })
+                .collect();
+            push_all(&ring, &[1, 2]);
+            let mut got: Vec<u32> = consumers
+                .into_iter()
+                .filter_map(|c| c.join().unwrap())
+                .collect();
+            let by_consumers = got.len();
+            if by_consumers == 2 {
+                assert_ne!(got[0], got[1], "no item is popped twice");
+            }
+            while let Some(v) = ring.try_pop() {
+                got.push(v);
+            }
+            got.sort_unstable();
+            assert_eq!(got, [1, 2], "each item is popped exactly once");
+            ["consumers got 0 items", "consumers got 1 item", "consumers got 2 items"][by_consumers]
+        },
+    );
+}
+
+#[test]
+fn try_push_races_try_pop_on_last_free_slot() {
+    explore(&["pop saw 1 item", "pop saw 2 items"], || {
+        let ring = Arc::new(Ring::new(2));
+        ring.try_push(1).unwrap(); // one free slot left
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_push(2).is_ok())
+        };
+        // Let the other thread go first at least once: loom's reduction
+        // otherwise never schedules it before this thread's first access.
+        thread::yield_now();
+        let len = ring.len();
+        let popped = ring.try_pop();
+        let pushed = pusher.join().unwrap();
+        assert_eq!(popped, Some(1), "the old item is always there to pop");
+        assert!(pushed, "one slot was free, so the push must succeed");
+        assert_eq!(ring.try_pop(), Some(2));
+        assert_eq!(ring.try_pop(), None);
+        if len == 2 {
+            "pop saw 2 items"
+        } else {
+            "pop saw 1 item"
+        }
+    });
+}
+
+#[test]
+fn try_push_races_try_pop_on_full_ring() {
+    explore(&["push went in after the pop", "push refused"], || {
+        let ring = Arc::new(Ring::new(1));
+        ring.try_push(1).unwrap();
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_push(2).map_err(|f| f.into_inner()))
+        };
+        let popped = ring.try_pop();
+        let pushed = pusher.join().unwrap();
+        assert_eq!(popped, Some(1));
+        // Either the push saw the ring full and got its value back, or it
+        // went in after the pop: never lost, never duplicated.
+        match pushed {
+            Ok(()) => {
+                assert_eq!(ring.try_pop(), Some(2));
+                "push went in after the pop"
+            }
+            Err(v) => {
+                assert_eq!(v, 2);
+                assert_eq!(ring.try_pop(), None);
+                "push refused"
+            }
+        }
+    });
+}
+
+#[test]
+fn batch_push_races_single_push_and_pop() {
+    explore(&["batch moved 1", "batch moved 2"], || {
+        let ring = Arc::new(Ring::new(2));
+        let batcher = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut items = vec![10, 11];
+                let moved = ring.try_push_batch(&mut items);
+                (moved, items)
+            })
+        };
+        let single = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_push(20).map_err(|f| f.into_inner()))
+        };
+        let first = ring.try_pop();
+        let (moved, left) = batcher.join().unwrap();
+        let single = single.join().unwrap();
+        // The batch moves a prefix, in order, and keeps the rest.
+        assert_eq!(moved + left.len(), 2);
+        assert_eq!(&[10, 11][moved..], &left[..]);
+        let mut got: Vec<u32> = first.into_iter().collect();
+        while let Some(v) = ring.try_pop() {
+            got.push(v);
+        }
+        let mut expected: Vec<u32> = [10, 11][..moved].to_vec();
+        if single.is_ok() {
+            expected.push(20);
+        }
+        // The batch's items come out in their order.
+        let batch_order: Vec<u32> = got.iter().copied().filter(|&v| v < 20).collect();
+        assert_eq!(batch_order, &[10, 11][..moved]);
+        got.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(got, expected, "every pushed item is popped exactly once");
+        ["batch moved 0", "batch moved 1", "batch moved 2"][moved]
+    });
+}
+
+#[test]
+fn batch_pop_races_single_pop() {
+    explore(&["batch took 1", "batch took 2"], || {
+        let ring = Arc::new(Ring::new(2));
+        ring.try_push(1).unwrap();
+        ring.try_push(2).unwrap();
+        let batcher = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                let mut out = Vec::with_capacity(2);
+                ring.try_pop_batch(&mut out, 2);
+                out
+            })
+        };
+        let single = ring.try_pop();
+        let batch = batcher.join().unwrap();
+        let taken = batch.len();
+        let mut got = batch.clone();
+        got.extend(single);
+        while let Some(v) = ring.try_pop() {
+            got.push(v);
+        }
+        assert!(batch.windows(2).all(|w| w[0] < w[1]), "batch keeps order");
+        got.sort_unstable();
+        assert_eq!(got, [1, 2], "each item is popped exactly once");
+        ["batch took 0", "batch took 1", "batch took 2"][taken]
+    });
+}
+
+#[test]
+fn len_never_out_of_range() {
+    explore(&["len 0", "len 1"], || {
         let ring = Arc::new(Ring::new(1));
         let producer = {
             let ring = ring.clone();
+            thread::spawn(move || push_all(&ring, &[1, 2]))
+        };
+        let consumer = {
+            let ring = ring.clone();
+            thread::spawn(move || pop_n(&ring, 2).0)
+        };
+        // Let the other thread go first at least once: loom's reduction
+        // otherwise never schedules it before this thread's first access.
+        thread::yield_now();
+        let len = ring.len();
+        assert!(len <= ring.capacity(), "len {len} above capacity");
+        producer.join().unwrap();
+        assert_eq!(consumer.join().unwrap(), [1, 2]);
+        assert_eq!(ring.len(), 0);
+        ["len 0", "len 1"][len]
+    });
+}
+
+/// Counts its drops in a shared counter.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn drop_of_non_empty_ring_drops_each_item_once() {
+    explore(&["dropped 1 left", "dropped 2 left"], || {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let ring = Arc::new(Ring::new(2));
+        let producer = {
+            let (ring, drops) = (ring.clone(), drops.clone());
             thread::spawn(move || {
-                for i in 0..2_u32 {
-                    ring.push(i);
+                for _ in 0..2 {
+                    assert!(ring.try_push(Counted(drops.clone())).is_ok());
                 }
             })
         };
-        assert_eq!(ring.pop(), 0);
-        assert_eq!(ring.pop(), 1);
+        // Let the other thread go first at least once: loom's reduction
+        // otherwise never schedules it before this thread's first access.
+        thread::yield_now();
+        let popped = ring.try_pop();
         producer.join().unwrap();
+        let popped_count = usize::from(popped.is_some());
+        drop(popped);
+        let left = ring.len();
+        assert_eq!(popped_count + left, 2, "both pushes succeeded");
+        assert_eq!(drops.load(Ordering::Relaxed), popped_count);
+        drop(ring); // the last Arc: drops the ring and what is left in it
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            2,
+            "every item left in the ring is dropped exactly once"
+        );
+        ["dropped 0 left", "dropped 1 left", "dropped 2 left"][left]
+    });
+}
+
+#[test]
+fn park_no_lost_wakeup_for_popper() {
+    explore(&["ok"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.pop())
+        };
+        ring.push(7);
+        // A lost wake-up leaves the popper asleep forever: loom reports the
+        // deadlock.
+        assert_eq!(popper.join().unwrap(), 7);
+        "ok"
+    });
+}
+
+#[test]
+fn park_no_lost_wakeup_for_pusher() {
+    explore(&["ok"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        ring.push(1); // full
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.push(2))
+        };
+        assert_eq!(ring.pop(), 1);
+        pusher.join().unwrap();
+        assert_eq!(ring.try_pop(), Some(2));
+        "ok"
+    });
+}
+
+#[test]
+fn pop_timeout_races_push() {
+    explore(&["got the item", "timed out"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.push(5))
+        };
+        // A zero timeout either finds the item or gives up; either way the
+        // item is not lost.
+        let got = ring.pop_timeout(Duration::ZERO);
+        pusher.join().unwrap();
+        let outcome = match got {
+            Some(v) => {
+                assert_eq!(v, 5);
+                "got the item"
+            }
+            None => {
+                assert_eq!(ring.try_pop(), Some(5));
+                "timed out"
+            }
+        };
+        assert_eq!(ring.try_pop(), None);
+        outcome
+    });
+}
+
+#[test]
+fn push_timeout_races_pop() {
+    explore(&["pushed", "timed out"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        ring.push(1);
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_pop())
+        };
+        // Let the other thread go first at least once: loom's reduction
+        // otherwise never schedules it before this thread's first access.
+        thread::yield_now();
+        let pushed = ring.push_timeout(2, Duration::ZERO).map_err(|f| f.into_inner());
+        let popped = popper.join().unwrap();
+        let mut got: Vec<u32> = popped.into_iter().collect();
+        while let Some(v) = ring.try_pop() {
+            got.push(v);
+        }
+        match pushed {
+            Ok(()) => {
+                // The push saw room, which only the pop could have made.
+                assert_eq!(popped, Some(1));
+                assert_eq!(got, [1, 2]);
+                "pushed"
+            }
+            Err(v) => {
+                assert_eq!(v, 2, "a timed-out push hands its value back");
+                assert_eq!(got, [1]);
+                "timed out"
+            }
+        }
     });
 }

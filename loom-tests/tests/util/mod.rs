@@ -1,0 +1,34 @@
+//! Helpers shared by the models.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+/// Runs `f` under loom with the suite's preemption bound (3 unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise), collects the outcome label each
+/// execution returns, and asserts that exactly the `expected` outcomes were
+/// reached.
+///
+/// The coverage check guards the models themselves: loom's partial-order
+/// reduction can prune interleavings (see README.md), and a model whose
+/// exploration never reached the racy outcome would pass while proving
+/// nothing.
+pub fn explore(expected: &[&'static str], f: impl Fn() -> &'static str + Sync + Send + 'static) {
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let runs = Arc::new(Mutex::new(0_u64));
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    {
+        let (seen, runs) = (seen.clone(), runs.clone());
+        builder.check(move || {
+            let outcome = f();
+            seen.lock().unwrap().insert(outcome);
+            *runs.lock().unwrap() += 1;
+        });
+    }
+    let seen = seen.lock().unwrap().clone();
+    let expected: BTreeSet<&'static str> = expected.iter().copied().collect();
+    eprintln!("{} executions, outcomes {:?}", runs.lock().unwrap(), seen);
+    assert_eq!(seen, expected, "outcomes reached differ from the expected ones");
+}
