@@ -217,6 +217,9 @@ fn batch_push_races_single_push_and_pop() {
             let ring = ring.clone();
             thread::spawn(move || ring.try_push(20).map_err(|f| f.into_inner()))
         };
+        // Let the other threads go first at least once, as in
+        // try_push_races_try_pop_on_last_free_slot.
+        thread::yield_now();
         let first = ring.try_pop();
         let (moved, left) = batcher.join().unwrap();
         let single = single.join().unwrap();
@@ -242,7 +245,7 @@ fn batch_push_races_single_push_and_pop() {
 }
 
 #[test]
-fn batch_pop_races_single_pop() {
+fn batch_pop_races_single_pop_and_push() {
     explore(&["batch took 1", "batch took 2"], || {
         let ring = Arc::new(Ring::new(2));
         ring.try_push(1).unwrap();
@@ -256,6 +259,9 @@ fn batch_pop_races_single_pop() {
             })
         };
         let single = ring.try_pop();
+        // Refill the slot a pop freed, possibly while the batch still reads
+        // its neighbour: the next lap's write must wait for the batch's read.
+        push_all(&ring, &[3]);
         let batch = batcher.join().unwrap();
         let taken = batch.len();
         let mut got = batch.clone();
@@ -265,7 +271,7 @@ fn batch_pop_races_single_pop() {
         }
         assert!(batch.windows(2).all(|w| w[0] < w[1]), "batch keeps order");
         got.sort_unstable();
-        assert_eq!(got, [1, 2], "each item is popped exactly once");
+        assert_eq!(got, [1, 2, 3], "each item is popped exactly once");
         ["batch took 0", "batch took 1", "batch took 2"][taken]
     });
 }
