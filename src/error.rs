@@ -69,3 +69,170 @@ impl<T> fmt::Display for Full<T> {
 }
 
 impl<T> std::error::Error for Full<T> {}
+
+/// Why [`AckQueueBuilder::build`](crate::AckQueueBuilder::build) refused a
+/// configuration. Each variant names the builder field at fault.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{AckQueue, ConfigError};
+///
+/// let err = AckQueue::<u32>::builder().capacity(0).build().unwrap_err();
+/// assert_eq!(err, ConfigError::Zero { field: "capacity" });
+/// assert_eq!(err.field(), "capacity");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A field that must be at least 1 (or a non-zero duration) was zero:
+    /// `capacity`, `max_in_flight`, `max_deliveries`, `lease` or
+    /// `settle_window`.
+    Zero {
+        /// The builder method that was given zero.
+        field: &'static str,
+    },
+    /// A size is too large to represent or allocate.
+    TooLarge {
+        /// The builder method at fault.
+        field: &'static str,
+        /// The value that was asked for.
+        requested: usize,
+    },
+}
+
+impl ConfigError {
+    /// The builder field this error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ConfigError::Zero { field } | ConfigError::TooLarge { field, .. } => field,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Zero { field } => write!(f, "AckQueue {field} must not be zero"),
+            ConfigError::TooLarge { field, requested } => {
+                write!(f, "AckQueue {field} {requested} is too large")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A publish that did not happen; the message is inside, never lost.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{AckQueue, PublishError};
+///
+/// let q = AckQueue::builder().capacity(1).build().unwrap();
+/// q.try_publish("a").unwrap();
+/// match q.try_publish("b") {
+///     Err(PublishError::Full(msg)) => assert_eq!(msg, "b"),
+///     other => panic!("{other:?}"),
+/// }
+/// q.close();
+/// assert_eq!(q.try_publish("c").unwrap_err().into_inner(), "c");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PublishError<T> {
+    /// No room: the ready buffer is full, or the producer is a whole settle
+    /// window ahead of the oldest unsettled message.
+    Full(T),
+    /// The queue was closed.
+    Closed(T),
+}
+
+impl<T> PublishError<T> {
+    /// Returns the message that was not published.
+    pub fn into_inner(self) -> T {
+        match self {
+            PublishError::Full(t) | PublishError::Closed(t) => t,
+        }
+    }
+
+    /// Whether the queue was full (a retry may succeed).
+    pub fn is_full(&self) -> bool {
+        matches!(self, PublishError::Full(_))
+    }
+
+    /// Whether the queue was closed (no retry will succeed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, PublishError::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for PublishError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::Full(_) => f.pad("Full(..)"),
+            PublishError::Closed(_) => f.pad("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PublishError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::Full(_) => f.write_str("queue is full"),
+            PublishError::Closed(_) => f.write_str("queue is closed"),
+        }
+    }
+}
+
+impl<T> std::error::Error for PublishError<T> {}
+
+/// Why an ack, nack or lease extension was refused. The message's state is
+/// unchanged by a refused call.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{AckError, AckQueue};
+///
+/// let q = AckQueue::builder().build().unwrap();
+/// q.try_publish(1).unwrap();
+/// let tag = q.try_receive().unwrap().detach();
+/// assert_eq!(q.ack(tag), Ok(()));
+/// assert_eq!(q.ack(tag), Err(AckError::AlreadySettled));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AckError {
+    /// The delivery this tag names is no longer the current one: its lease
+    /// expired, or the message was delivered again since, or it was
+    /// dead-lettered after its lease expired.
+    Stale,
+    /// This delivery was already acked or nacked (or the message was
+    /// settled, drained or taken from the dead letters).
+    AlreadySettled,
+    /// The tag was issued by another queue.
+    ForeignTag,
+}
+
+impl fmt::Display for AckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AckError::Stale => "delivery is stale: its lease expired or it was redelivered",
+            AckError::AlreadySettled => "delivery was already settled",
+            AckError::ForeignTag => "tag belongs to another queue",
+        })
+    }
+}
+
+impl std::error::Error for AckError {}
+
+/// The queue is closed and nothing is left to receive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Closed;
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("queue is closed and drained")
+    }
+}
+
+impl std::error::Error for Closed {}
