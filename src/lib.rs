@@ -71,3 +71,8 @@ mod wait;
 pub use error::{CapacityError, Full};
 pub use ring::Ring;
 pub use wait::WaitStrategy;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
