@@ -7,6 +7,14 @@
 //!   allocation after construction, `try_*` calls that never wait,
 //!   blocking calls with a choice of [`WaitStrategy`], batch calls that
 //!   claim a run of positions at once.
+//! - [`AckQueue<T>`]: message-queue semantics on top of it. A consumer
+//!   receives a [`Delivery`], processes it and acks it; until then the
+//!   queue tracks the message, and a nack, a dropped delivery (say, from a
+//!   panicking consumer) or an expired lease delivers it again. It offers
+//!   a prefetch limit (`max_in_flight`), leases with heartbeats, delayed
+//!   requeues, dead letters after `max_deliveries`, and a settle watermark
+//!   so producers learn their messages were processed: what RabbitMQ, SQS
+//!   and NATS JetStream users know, in process and without a broker.
 //!
 //! # The algorithm in brief
 //!
@@ -55,6 +63,26 @@
 //!     assert_eq!(total, 55);
 //! });
 //! ```
+//!
+//! # AckQueue example
+//!
+//! ```
+//! use ackring::AckQueue;
+//! use std::time::Duration;
+//!
+//! let q = AckQueue::builder()
+//!     .capacity(128)
+//!     .max_in_flight(4)
+//!     .lease(Duration::from_secs(30))
+//!     .max_deliveries(3)
+//!     .build()
+//!     .unwrap();
+//! let seq = q.publish("resize image 42").unwrap();
+//! let delivery = q.receive().unwrap();
+//! assert_eq!(*delivery, "resize image 42");
+//! delivery.ack().unwrap(); // settled: never delivered again
+//! assert!(q.wait_settled(seq, Duration::from_secs(1)));
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(
     missing_docs,
@@ -63,13 +91,20 @@
     clippy::unnecessary_safety_comment
 )]
 
+mod ack;
 mod error;
 mod ring;
+mod stats;
 mod sync;
 mod wait;
 
-pub use error::{CapacityError, Full};
+pub use ack::{
+    AckQueue, AckQueueBuilder, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
+    MonotonicClock, Seq, Tag,
+};
+pub use error::{AckError, CapacityError, Closed, ConfigError, Full, PublishError};
 pub use ring::Ring;
+pub use stats::Stats;
 pub use wait::WaitStrategy;
 
 /// The README's examples, compiled and run as doctests.

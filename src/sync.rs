@@ -135,6 +135,18 @@ mod imp {
 #[allow(unused_imports)]
 pub(crate) use imp::*;
 
+/// A number no earlier call in this process returned (queue identities in
+/// delivery tags).
+///
+/// Always the `std` atomic, also under loom: identity is not part of any
+/// modelled interleaving, and a process-wide static needs a `const`
+/// constructor that loom's atomics lack.
+pub(crate) fn unique_id() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    // Relaxed: only uniqueness matters, which the RMW gives in any order.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Locks a mutex, ignoring poisoning: the data our locks guard (nothing, or
 /// counters) stays consistent even if a holder panicked.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {

@@ -1,0 +1,292 @@
+//! The handles an [`AckQueue`] gives out: [`Seq`], [`Tag`], the
+//! [`Delivery`] guard, and [`DeadLetter`].
+//!
+//! A `Delivery` begins an operation (receive) and its `Drop` completes it
+//! if the user did not: an unsettled, undetached delivery that is dropped
+//! (including by a panic unwinding through its owner) is requeued.
+
+use core::fmt;
+use core::ops::Deref;
+use core::time::Duration;
+
+use super::{AckQueue, Settle};
+use crate::error::AckError;
+
+/// A message's publish sequence number: increasing across the queue, in
+/// the order messages were accepted.
+///
+/// # Examples
+///
+/// ```
+/// let q = ackring::AckQueue::builder().build().unwrap();
+/// let a = q.try_publish('a').unwrap();
+/// let b = q.try_publish('b').unwrap();
+/// assert!(a < b);
+/// assert_eq!(b.get(), a.get() + 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Seq(pub(crate) u64);
+
+impl Seq {
+    /// The sequence number as an integer; the first message gets 0.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl From<Seq> for u64 {
+    fn from(seq: Seq) -> u64 {
+        seq.0
+    }
+}
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Names one delivery of one message of one queue; settle it later with
+/// [`AckQueue::ack`], [`AckQueue::nack`] or [`AckQueue::extend_lease`].
+///
+/// A tag stays valid until its delivery is settled or becomes stale; a
+/// later use gets an [`AckError`], never another message's settle. (Tags
+/// carry the entry generation modulo 2^24: only a tag kept across 2^24
+/// reuses of its entry could be confused.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) queue: usize,
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
+    pub(crate) attempt: u16,
+}
+
+/// A received message, tracked until it is settled.
+///
+/// Derefs to the message. Settle it with [`ack`](Delivery::ack),
+/// [`nack`](Delivery::nack) or [`nack_after`](Delivery::nack_after), or
+/// hand it off with [`detach`](Delivery::detach). Dropping it unsettled
+/// requeues the message, so a consumer that panics loses nothing.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::AckQueue;
+///
+/// let q = AckQueue::builder().build().unwrap();
+/// q.try_publish(String::from("hello")).unwrap();
+/// {
+///     let d = q.try_receive().unwrap();
+///     assert_eq!(d.len(), 5); // derefs to the String
+///     // dropped without a settle: requeued
+/// }
+/// let d = q.try_receive().unwrap();
+/// assert!(d.redelivered());
+/// assert_eq!(d.delivery_count(), 2);
+/// d.ack().unwrap();
+/// ```
+#[must_use = "a delivery dropped without ack or nack is requeued"]
+pub struct Delivery<'q, T> {
+    pub(crate) queue: &'q AckQueue<T>,
+    pub(crate) tag: Tag,
+    pub(crate) seq: u64,
+    pub(crate) count: u32,
+    /// Still counted among the entry's holders.
+    pub(crate) holding: bool,
+}
+
+impl<'q, T> Delivery<'q, T> {
+    /// The tag naming this delivery.
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// The message's publish sequence number.
+    pub fn seq(&self) -> Seq {
+        Seq(self.seq)
+    }
+
+    /// How many times the message has been delivered, this time included:
+    /// 1 on the first delivery.
+    pub fn delivery_count(&self) -> u32 {
+        self.count
+    }
+
+    /// Whether the message was delivered before.
+    pub fn redelivered(&self) -> bool {
+        self.count > 1
+    }
+
+    /// Acknowledges the message: it is settled and will not be delivered
+    /// again.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::Stale`] if the lease expired (the message is, or will
+    /// be, delivered again or dead-lettered); [`AckError::AlreadySettled`]
+    /// if it was settled by tag meanwhile.
+    pub fn ack(mut self) -> Result<(), AckError> {
+        self.holding = false;
+        self.queue.settle(self.tag, Settle::Ack, true)
+    }
+
+    /// Rejects the message: with `requeue`, it is delivered again (or
+    /// dead-lettered if it reached `max_deliveries`); without, it goes to
+    /// the dead letters now.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Delivery::ack).
+    pub fn nack(mut self, requeue: bool) -> Result<(), AckError> {
+        self.holding = false;
+        let how = if requeue {
+            Settle::Requeue(None)
+        } else {
+            Settle::Reject
+        };
+        self.queue.settle(self.tag, how, true)
+    }
+
+    /// Requeues the message, to be delivered again no sooner than `delay`
+    /// from now (on the queue's clock). Delayed messages are found by the
+    /// same scan as expired leases, and keep counting against
+    /// `max_in_flight` while they wait.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Delivery::ack).
+    pub fn nack_after(mut self, delay: Duration) -> Result<(), AckError> {
+        self.holding = false;
+        let how = if delay.is_zero() {
+            Settle::Requeue(None)
+        } else {
+            Settle::Requeue(Some(delay))
+        };
+        self.queue.settle(self.tag, how, true)
+    }
+
+    /// Extends the lease so that it ends no sooner than `by` from now: the
+    /// heartbeat of a long task. Does nothing but check the tag on a queue
+    /// without leases.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](Delivery::ack).
+    pub fn extend_lease(&self, by: Duration) -> Result<(), AckError> {
+        self.queue.extend_lease(self.tag, by)
+    }
+
+    /// Gives up the guard without settling: the delivery stays in flight
+    /// (its lease, if any, keeps running) and is settled later by tag,
+    /// possibly from another thread.
+    pub fn detach(mut self) -> Tag {
+        self.holding = false;
+        self.queue.release_holder(self.tag.index);
+        self.tag
+    }
+}
+
+impl<T> Deref for Delivery<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        let entry = self.queue.table.get(self.tag.index);
+        // SAFETY: this guard is counted in the entry's holders, and an
+        // entry's value is dropped or moved out only once its holders
+        // reach zero (module docs of `ack`), so the value is initialized
+        // and stays so for the guard's lifetime. Holders only ever read it.
+        entry.value.with(|p| unsafe { (*p).assume_init_ref() })
+    }
+}
+
+impl<T> Drop for Delivery<'_, T> {
+    fn drop(&mut self) {
+        if self.holding {
+            self.holding = false;
+            // The result only says whether the requeue happened; a stale
+            // guard just lets go of the message.
+            let _ = self.queue.settle(self.tag, Settle::Requeue(None), true);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Delivery<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("tag", &self.tag)
+            .field("seq", &self.seq)
+            .field("delivery_count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a message went to the dead letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeadReason {
+    /// A consumer nacked it without requeue.
+    Rejected,
+    /// It was delivered `max_deliveries` times without an ack.
+    MaxDeliveries,
+}
+
+/// A message taken out of the dead letters; taking it settles it.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{AckQueue, DeadReason};
+///
+/// let q = AckQueue::builder().build().unwrap();
+/// q.try_publish("poison").unwrap();
+/// q.try_receive().unwrap().nack(false).unwrap();
+/// let dead = q.try_receive_dead_letter().unwrap();
+/// assert_eq!(dead.reason(), DeadReason::Rejected);
+/// assert_eq!(dead.delivery_count(), 1);
+/// assert_eq!(dead.into_inner(), "poison");
+/// ```
+pub struct DeadLetter<T> {
+    pub(crate) value: T,
+    pub(crate) seq: u64,
+    pub(crate) count: u32,
+    pub(crate) reason: DeadReason,
+}
+
+impl<T> DeadLetter<T> {
+    /// The message.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The message's publish sequence number.
+    pub fn seq(&self) -> Seq {
+        Seq(self.seq)
+    }
+
+    /// How many times it was delivered.
+    pub fn delivery_count(&self) -> u32 {
+        self.count
+    }
+
+    /// Why it was dead-lettered.
+    pub fn reason(&self) -> DeadReason {
+        self.reason
+    }
+}
+
+impl<T> Deref for DeadLetter<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> fmt::Debug for DeadLetter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadLetter")
+            .field("seq", &self.seq)
+            .field("delivery_count", &self.count)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,1518 @@
+//! `AckQueue<T>`: message-queue semantics (deliver, ack, nack, requeue,
+//! lease redelivery, dead letters, settle confirmations) on top of
+//! [`Ring`].
+//!
+//! # Parts
+//!
+//! - `fresh`: a `Ring` of published messages not yet delivered, each with
+//!   its sequence number;
+//! - the in-flight table ([`inflight`]): `max_in_flight +
+//!   dead_letter_capacity` entries, each holding one message from its
+//!   first delivery until it is settled, with one atomic state word;
+//! - three `Ring<u32>`s of entry indices: `free`, `redeliver` (requeued,
+//!   waiting for a receiver) and `dead` (dead letters). Each has the
+//!   table's size as capacity and an index is in at most one ring at a
+//!   time, so a push into them never fails for lack of room (it can only
+//!   wait, through `Backoff`, for a concurrent pop of the same slot to
+//!   finish its two instructions);
+//! - `room`: the free room in `fresh` with a `CLOSED` bit on top; a
+//!   publisher reserves room before it takes a sequence number, so a
+//!   sequence number is never taken for a message that then fails;
+//! - `in_flight`: the prefetch tokens, one per entry in `InFlight`,
+//!   `Extending`, `Delaying`, `Delayed` or `Redeliver`; at most
+//!   `max_in_flight`. Messages waiting for redelivery keep their token,
+//!   so a requeue can never fail for want of one;
+//! - the settle watermark ([`settle`]).
+//!
+//! # Entry state machine
+//!
+//! Every transition of an entry is one CAS (or a store by the entry's
+//! sole owner) on its state word `generation | attempt | holders | epoch |
+//! flags | phase`. `holders` counts the `Delivery` guards that may read
+//! the message: a message whose lease expired may be read by the expired
+//! holder and by the new one at once, so the value is dropped or moved out
+//! only when the entry is settled (or dead) **and** `holders` is zero.
+//!
+//! ```text
+//!             receive: pop free, pop fresh, fill,
+//!             store {attempt 1, holders 1}
+//!   Free ──────────────────────────────────────────────► InFlight ◄─────┐
+//!    ▲                                                    │  │  ▲ │     │
+//!    │            extend_lease: CAS → Extending,          │  │  └─┘     │
+//!    │            write deadline, CAS → InFlight, epoch+1 │  │          │
+//!    │                                                    │  │          │
+//!    │   ack: CAS → Settled {holders - 1}                 │  │ nack(requeue) / drop /
+//!    │  ┌─────────────────────────────────────────────────┘  │ lease expiry (scan):
+//!    │  ▼                                                    │ CAS → Redeliver, push
+//!   Settled ── last holder leaves (CAS holders → 0) ──► free │ redeliver ring
+//!    │ (holders 0: drop value, store Free {gen + 1},         ▼
+//!    │  push free ring)                                  Redeliver ── receive: pop,
+//!    │                                                       ▲        CAS → InFlight
+//!    │   nack_after: CAS → Delaying, write not-before,       │        {attempt + 1,
+//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────┘         holders + 1}
+//!    │
+//!    │   nack(false), or requeue/expiry at max_deliveries:
+//!    │   CAS → Dead (holders 0, push dead ring)
+//!    │      or DeadPending (holders > 0; the last holder CASes → Dead, pushes)
+//!    │
+//!    └── Dead ── try_receive_dead_letter / drain: pop, move value out,
+//!                store Free {gen + 1}, push free ring
+//! ```
+//!
+//! Who moves an entry:
+//!
+//! | from | to | by | how |
+//! |---|---|---|---|
+//! | `Free` | `InFlight` | the receiver that popped it from `free` | Release store |
+//! | `InFlight` | `Settled` | ack (guard or tag) | CAS |
+//! | `InFlight` | `Redeliver` | nack(true), a dropped guard, the lease scan | CAS, then push `redeliver` |
+//! | `InFlight` | `Delaying` → `Delayed` | `nack_after` | CAS, deadline write, CAS |
+//! | `Delayed` | `Redeliver` | the scan, once due | CAS, then push |
+//! | `InFlight` | `Extending` → `InFlight` | `extend_lease` | CAS, deadline write, CAS |
+//! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
+//! | `DeadPending` | `Dead` | the last holder to leave | CAS, then push `dead` |
+//! | `Redeliver` | `InFlight` | the receiver that popped it from `redeliver` | CAS (holders may change meanwhile) |
+//! | `Settled` | `Free` | whoever brings holders to 0 | CAS, drop, Release store |
+//! | `Dead` | `Free` | the taker that popped it from `dead` | Release store |
+//! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, then store |
+//!
+//! Ownership: an entry popped from a ring (`free`, `redeliver`, `dead`)
+//! belongs to the popper for the fields other than `holders`; an entry in
+//! a transient phase (`Extending`, `Delaying`, `Taking`, `Settled` with
+//! zero holders) belongs to the thread that moved it there. Other threads
+//! may only decrement `holders` of an entry they do not own.
+//!
+//! # Tags and errors
+//!
+//! A tag is `(queue, index, generation, attempt)`. A settle by tag (or by
+//! guard) checks, in order: the queue (`ForeignTag`); the generation, and
+//! a `Free` or `Taking` phase (`AlreadySettled`); the attempt (`Stale`);
+//! then the phase: `InFlight` proceeds, `Extending` waits for the
+//! extension to finish, `Settled` and `Delaying` are `AlreadySettled`, and
+//! `Redeliver`, `Delayed`, `DeadPending`, `Dead` are `Stale` if the
+//! attempt ended by lease expiry, else `AlreadySettled`. Only one CAS out
+//! of `InFlight` can succeed per attempt, so a delivery is settled at most
+//! once whatever the interleaving.
+//!
+//! # Memory orderings
+//!
+//! State-word CASes are `AcqRel`: each one publishes the owner's writes of
+//! the entry's other fields (value, seq, deadline, deliveries) and
+//! acquires the previous owner's. Those fields are then read and written
+//! `Relaxed`. The rings hand entries over with their own Release/Acquire
+//! pairs. The counters (`in_flight`, `delayed`, statistics) carry no data
+//! and are `Relaxed`; `room` is `AcqRel` because `Closed` is decided from
+//! it. The watermark is all `SeqCst` (see [`settle`]).
+//!
+//! # Leases without a thread
+//!
+//! Each `try_receive` checks a couple of entries for an expired lease or a
+//! due delayed requeue, and a full pass runs before it reports nothing to
+//! receive; [`AckQueue::requeue_expired`] forces a full pass.
+
+mod clock;
+mod delivery;
+mod inflight;
+mod settle;
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+pub use self::clock::{Clock, ManualClock, MonotonicClock};
+pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};
+use self::inflight::{Entry, Phase, State, Table, HOLDERS_MAX};
+use self::settle::SettleWindow;
+use crate::error::{AckError, Closed, ConfigError, Full, PublishError};
+use crate::ring::Ring;
+use crate::stats::{self, Counters, Stats};
+use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant, Ordering};
+use crate::wait::{self, WaitStrategy, Waiter};
+
+/// `room`'s closed bit; the low bits count free room in `fresh`.
+const CLOSED: u64 = 1 << 63;
+/// Entries each `try_receive` checks for expiry.
+const SCAN_STEP: usize = 2;
+/// Longest a blocked call sleeps before it looks again (for leases and
+/// delays, which nobody notifies).
+const PARK_TICK: Duration = Duration::from_millis(1);
+
+/// A published message on its way to its first delivery.
+struct Fresh<T> {
+    seq: u64,
+    msg: T,
+}
+
+/// How a delivery is settled.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Settle {
+    Ack,
+    /// Requeue, after a delay if any.
+    Requeue(Option<Duration>),
+    /// Dead-letter now.
+    Reject,
+}
+
+/// Why a state word does not let a settle proceed.
+enum Refusal {
+    /// Another thread is extending the lease: wait for it.
+    Busy,
+    Err(AckError),
+}
+
+/// A bounded in-process message queue with acknowledgements.
+///
+/// Producers [`publish`](AckQueue::publish) messages; consumers
+/// [`receive`](AckQueue::receive) [`Delivery`] guards and
+/// [`ack`](Delivery::ack) or [`nack`](Delivery::nack) them. A message stays
+/// tracked until it is acked or taken from the dead letters: a dropped
+/// delivery, a nack with requeue or an expired lease delivers it again. At
+/// most `max_in_flight` deliveries are unsettled at once (the prefetch
+/// limit).
+///
+/// All calls take `&self` and are lock-free except the blocking ones
+/// (`publish`, `receive*`, `consume`, `wait_settled`), and allocate
+/// nothing after [`build`](AckQueueBuilder::build) (but `drain`).
+///
+/// # Examples
+///
+/// ```
+/// use ackring::AckQueue;
+///
+/// let q = AckQueue::builder().capacity(64).max_in_flight(8).build().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         for i in 0..100_u64 {
+///             q.publish(i).unwrap();
+///         }
+///         q.close();
+///     });
+///     let mut sum = 0;
+///     q.consume(|d| {
+///         sum += *d;
+///         d.ack().unwrap();
+///     });
+///     assert_eq!(sum, 4950);
+/// });
+/// assert_eq!(q.settled_below().get(), 100);
+/// ```
+pub struct AckQueue<T> {
+    fresh: Ring<Fresh<T>>,
+    free: Ring<u32>,
+    redeliver: Ring<u32>,
+    dead: Ring<u32>,
+    pub(crate) table: Table<T>,
+    /// `CLOSED` bit | free room in `fresh` (capacity minus messages
+    /// reserved, pushed or not yet accounted as popped).
+    room: CachePadded<AtomicU64>,
+    /// The next sequence number to hand out.
+    next_seq: CachePadded<AtomicU64>,
+    /// Prefetch tokens taken (see the module docs).
+    in_flight: CachePadded<AtomicUsize>,
+    /// Entries in `Delaying` or `Delayed`.
+    delayed: AtomicUsize,
+    /// Where the next amortized scan step starts.
+    scan_cursor: AtomicUsize,
+    settle: SettleWindow,
+    /// Blocked callers of every kind sleep here; every operation that may
+    /// unblock one notifies.
+    waiter: Waiter,
+    counters: Counters,
+    capacity: usize,
+    max_in_flight: usize,
+    /// Lease length in nanoseconds, if leases are on.
+    lease: Option<u64>,
+    /// `u32::MAX` when unlimited.
+    max_deliveries: u32,
+    clock: Box<dyn Clock>,
+}
+
+// SAFETY: the queue moves `T` values between threads (publish on one,
+// receive, drop or drain on another), which needs `T: Send`, and hands out
+// `&T` to deliveries on several threads at once, which needs `T: Sync`.
+// Every access to an entry's value follows the ownership protocol of the
+// module docs: written only by the entry's sole owner, read through shared
+// references only while counted in `holders`, dropped or moved out only by
+// the owner once `holders` is zero.
+unsafe impl<T: Send + Sync> Sync for AckQueue<T> {}
+// SAFETY: the queue owns its `T`s; moving it moves them, which `T: Send`
+// allows. (Spelled out because loom's `UnsafeCell` is not `Send`.)
+unsafe impl<T: Send> Send for AckQueue<T> {}
+
+/// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
+///
+/// Defaults: capacity 1024, `max_in_flight` 256, no lease, unlimited
+/// deliveries, `dead_letter_capacity` equal to `max_in_flight`, the
+/// [`MonotonicClock`].
+pub struct AckQueueBuilder<T> {
+    capacity: usize,
+    max_in_flight: usize,
+    lease: Option<Duration>,
+    max_deliveries: Option<u32>,
+    dead_letter_capacity: Option<usize>,
+    settle_window: Option<usize>,
+    clock: Option<Box<dyn Clock>>,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> AckQueueBuilder<T> {
+    /// How many published messages may wait for their first delivery.
+    pub fn capacity(mut self, n: usize) -> Self {
+        self.capacity = n;
+        self
+    }
+
+    /// How many deliveries may be unsettled at once (the prefetch limit).
+    /// Messages waiting for redelivery after a nack or an expired lease
+    /// count against it too.
+    pub fn max_in_flight(mut self, m: usize) -> Self {
+        self.max_in_flight = m;
+        self
+    }
+
+    /// The visibility timeout: a delivery not settled within `lease` of
+    /// its receive (or of its last [`extend_lease`](Delivery::extend_lease))
+    /// is delivered again. Without it, only nacks and dropped deliveries
+    /// redeliver.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// A message delivered `k` times without an ack goes to the dead
+    /// letters instead of a `k + 1`th delivery.
+    pub fn max_deliveries(mut self, k: u32) -> Self {
+        self.max_deliveries = Some(k);
+        self
+    }
+
+    /// Table entries reserved for dead letters beyond `max_in_flight`:
+    /// while more dead letters than this wait to be taken, they use up
+    /// delivery slots. 0 is allowed.
+    pub fn dead_letter_capacity(mut self, n: usize) -> Self {
+        self.dead_letter_capacity = Some(n);
+        self
+    }
+
+    /// How far (in sequence numbers) a producer may run ahead of the
+    /// oldest unsettled message; beyond it publishes report `Full`. Raised
+    /// to at least `capacity` plus the table size, then to a power of two.
+    /// Default: four times that, at least 1024.
+    pub fn settle_window(mut self, n: usize) -> Self {
+        self.settle_window = Some(n);
+        self
+    }
+
+    /// The time source for leases and delayed requeues.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Builds the queue. All memory it will use is allocated here.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
+    /// `max_deliveries`, `lease` or `settle_window` when given zero;
+    /// [`ConfigError::TooLarge`] when a size cannot be allocated (the
+    /// table holds at most `u32::MAX` entries).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ConfigError};
+    /// use std::time::Duration;
+    ///
+    /// let err = AckQueue::<u8>::builder().lease(Duration::ZERO).build();
+    /// assert_eq!(err.unwrap_err(), ConfigError::Zero { field: "lease" });
+    /// ```
+    pub fn build(self) -> Result<AckQueue<T>, ConfigError> {
+        let zero = |field| ConfigError::Zero { field };
+        let too_large = |field, requested| ConfigError::TooLarge { field, requested };
+        if self.capacity == 0 {
+            return Err(zero("capacity"));
+        }
+        if self.max_in_flight == 0 {
+            return Err(zero("max_in_flight"));
+        }
+        if self.max_deliveries == Some(0) {
+            return Err(zero("max_deliveries"));
+        }
+        if self.lease == Some(Duration::ZERO) {
+            return Err(zero("lease"));
+        }
+        if self.settle_window == Some(0) {
+            return Err(zero("settle_window"));
+        }
+        if self.capacity as u64 >= CLOSED {
+            return Err(too_large("capacity", self.capacity));
+        }
+        let dead_cap = self.dead_letter_capacity.unwrap_or(self.max_in_flight);
+        let table_len = self
+            .max_in_flight
+            .checked_add(dead_cap)
+            .filter(|&n| n <= u32::MAX as usize)
+            .ok_or(too_large("max_in_flight", self.max_in_flight))?;
+        let needed = self
+            .capacity
+            .checked_add(table_len)
+            .ok_or(too_large("capacity", self.capacity))?;
+        let window = match self.settle_window {
+            Some(n) => n.max(needed),
+            None => needed.saturating_mul(4).max(1024),
+        }
+        .checked_next_power_of_two()
+        .filter(|&w| w <= (isize::MAX as usize) / 64)
+        .ok_or(too_large(
+            "settle_window",
+            self.settle_window.unwrap_or(needed),
+        ))?;
+        let fresh =
+            Ring::try_new(self.capacity).map_err(|_| too_large("capacity", self.capacity))?;
+        let ring = |n, field| Ring::try_new(n).map_err(|_| too_large(field, n));
+        let free: Ring<u32> = ring(table_len, "max_in_flight")?;
+        let redeliver = ring(table_len, "max_in_flight")?;
+        let dead = ring(table_len, "max_in_flight")?;
+        for i in 0..table_len {
+            if free.try_push(i as u32).is_err() {
+                unreachable!("the free ring has room for every entry");
+            }
+        }
+        Ok(AckQueue {
+            fresh,
+            free,
+            redeliver,
+            dead,
+            table: Table::new(table_len),
+            room: CachePadded::new(AtomicU64::new(self.capacity as u64)),
+            next_seq: CachePadded::new(AtomicU64::new(0)),
+            in_flight: CachePadded::new(AtomicUsize::new(0)),
+            delayed: AtomicUsize::new(0),
+            scan_cursor: AtomicUsize::new(0),
+            settle: SettleWindow::new(window),
+            waiter: Waiter::new(),
+            counters: Counters::new(),
+            capacity: self.capacity,
+            max_in_flight: self.max_in_flight,
+            lease: self.lease.map(clock::nanos),
+            max_deliveries: self.max_deliveries.unwrap_or(u32::MAX),
+            clock: self
+                .clock
+                .unwrap_or_else(|| Box::new(MonotonicClock::new())),
+        })
+    }
+}
+
+impl<T> fmt::Debug for AckQueueBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AckQueueBuilder")
+            .field("capacity", &self.capacity)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("lease", &self.lease)
+            .field("max_deliveries", &self.max_deliveries)
+            .field("dead_letter_capacity", &self.dead_letter_capacity)
+            .field("settle_window", &self.settle_window)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pushes an entry index into one of the index rings. The ring always has
+/// room for it (module docs); a `Full` can only mean a pop of that very
+/// slot is between its two steps, so we back off and try again.
+fn push_index(ring: &Ring<u32>, index: u32) {
+    let backoff = Backoff::new();
+    let mut result = ring.try_push(index);
+    while let Err(Full(index)) = result {
+        backoff.snooze();
+        result = ring.try_push(index);
+    }
+}
+
+impl<T> AckQueue<T> {
+    /// A builder with the defaults listed on [`AckQueueBuilder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::AckQueue;
+    /// use std::time::Duration;
+    ///
+    /// let q: AckQueue<String> = AckQueue::builder()
+    ///     .capacity(1024)
+    ///     .max_in_flight(32)
+    ///     .lease(Duration::from_secs(30))
+    ///     .max_deliveries(5)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(q.capacity(), 1024);
+    /// ```
+    pub fn builder() -> AckQueueBuilder<T> {
+        AckQueueBuilder {
+            capacity: 1024,
+            max_in_flight: 256,
+            lease: None,
+            max_deliveries: None,
+            dead_letter_capacity: None,
+            settle_window: None,
+            clock: None,
+            _marker: PhantomData,
+        }
+    }
+
+    /// How many published messages may wait for their first delivery.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The prefetch limit.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// The queue clock's reading, in nanoseconds.
+    #[inline]
+    fn now(&self) -> u64 {
+        clock::nanos(self.clock.now())
+    }
+
+    /// The entry a tag names, if the tag is ours.
+    fn entry_of(&self, tag: Tag) -> Result<&Entry<T>, AckError> {
+        if tag.queue != self.table.id() || tag.index as usize >= self.table.len() {
+            return Err(AckError::ForeignTag);
+        }
+        Ok(self.table.get(tag.index))
+    }
+
+    // ----- publish -------------------------------------------------------
+
+    /// Publishes `msg` if there is room, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Full`] when `capacity` messages wait for delivery
+    /// (or the producer is a settle window ahead of the oldest unsettled
+    /// message); [`PublishError::Closed`] after [`close`](AckQueue::close).
+    /// Either way the message comes back inside the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().capacity(1).build().unwrap();
+    /// assert_eq!(q.try_publish(1).unwrap().get(), 0);
+    /// assert_eq!(q.try_publish(2).unwrap_err().into_inner(), 2);
+    /// ```
+    pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        // AcqRel on `room`: the release half orders a receiver's pop before
+        // the room it returns is reused; `Closed` decisions read it with
+        // Acquire (`finished`).
+        let mut room = self.room.load(Ordering::Acquire);
+        loop {
+            if room & CLOSED != 0 {
+                return Err(PublishError::Closed(msg));
+            }
+            if room == 0 {
+                return Err(PublishError::Full(msg));
+            }
+            match self.room.compare_exchange_weak(
+                room,
+                room - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(current) => room = current,
+            }
+        }
+        // Relaxed: winning the CAS makes `seq` ours; the window check reads
+        // the watermark with SeqCst (settle.rs).
+        let mut seq = self.next_seq.load(Ordering::Relaxed);
+        loop {
+            if !self.settle.has_room(seq) {
+                // AcqRel: as the reservation above.
+                self.room.fetch_add(1, Ordering::AcqRel);
+                self.waiter.notify();
+                return Err(PublishError::Full(msg));
+            }
+            match self.next_seq.compare_exchange_weak(
+                seq,
+                seq + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(current) => seq = current,
+            }
+        }
+        // We reserved room, so the ring has a slot for us; a `Full` here
+        // only means a pop of our slot is between its two steps.
+        let backoff = Backoff::new();
+        let mut result = self.fresh.try_push(Fresh { seq, msg });
+        while let Err(Full(item)) = result {
+            backoff.snooze();
+            result = self.fresh.try_push(item);
+        }
+        self.waiter.notify();
+        Ok(Seq(seq))
+    }
+
+    /// Publishes `msg`, waiting for room (spinning briefly, then sleeping).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Closed`], with the message, if the queue is or
+    /// gets closed before there is room.
+    pub fn publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let mut slot = Some(msg);
+        let outcome = self.wait_for(None, || {
+            let msg = slot.take()?;
+            match self.try_publish(msg) {
+                Err(PublishError::Full(msg)) => {
+                    slot = Some(msg);
+                    None
+                }
+                other => Some(other),
+            }
+        });
+        match outcome {
+            Some(result) => result,
+            None => unreachable!("a wait without deadline ends only with a result"),
+        }
+    }
+
+    // ----- receive -------------------------------------------------------
+
+    /// Takes a delivery if one is ready and the prefetch limit allows,
+    /// without waiting. Requeued messages come before fresh ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().max_in_flight(1).build().unwrap();
+    /// q.try_publish("a").unwrap();
+    /// q.try_publish("b").unwrap();
+    /// let a = q.try_receive().unwrap();
+    /// assert!(q.try_receive().is_none()); // prefetch limit reached
+    /// a.ack().unwrap();
+    /// assert_eq!(*q.try_receive().unwrap(), "b");
+    /// ```
+    pub fn try_receive(&self) -> Option<Delivery<'_, T>> {
+        let now = self.now();
+        let timed = self.timed();
+        if timed {
+            self.scan_step(now);
+        }
+        if let Some(d) = self.take_redelivery(now) {
+            return Some(d);
+        }
+        if let Some(d) = self.take_fresh(now) {
+            return Some(d);
+        }
+        if timed && self.scan_all(now) > 0 {
+            return self.take_redelivery(now);
+        }
+        None
+    }
+
+    /// Waits for a delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and nothing is left to receive
+    /// (no fresh message, none waiting for redelivery). Deliveries still
+    /// in flight then are not waited for; if they are requeued later,
+    /// [`drain`](AckQueue::drain) returns them.
+    pub fn receive(&self) -> Result<Delivery<'_, T>, Closed> {
+        match self.receive_until(None) {
+            Some(result) => result,
+            None => unreachable!("a wait without deadline ends only with a result"),
+        }
+    }
+
+    /// Waits up to `timeout` (real time) for a delivery; `Ok(None)` if
+    /// none came.
+    ///
+    /// # Errors
+    ///
+    /// As [`receive`](AckQueue::receive).
+    pub fn receive_timeout(&self, timeout: Duration) -> Result<Option<Delivery<'_, T>>, Closed> {
+        self.receive_until(wait::deadline_after(timeout))
+            .transpose()
+    }
+
+    fn receive_until(&self, deadline: Option<Instant>) -> Option<Result<Delivery<'_, T>, Closed>> {
+        self.wait_for(deadline, || {
+            if let Some(d) = self.try_receive() {
+                Some(Ok(d))
+            } else if self.finished() {
+                Some(Err(Closed))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Calls `handler` with each delivery until the queue is closed and
+    /// nothing is left to receive. The handler settles each delivery (a
+    /// delivery it drops is requeued). A panic in the handler propagates,
+    /// after requeuing the delivery it held.
+    pub fn consume<F>(&self, mut handler: F)
+    where
+        F: FnMut(Delivery<'_, T>),
+    {
+        while let Ok(d) = self.receive() {
+            handler(d);
+        }
+    }
+
+    /// Whether a scan may find something to do.
+    #[inline]
+    fn timed(&self) -> bool {
+        // Relaxed: a hint; a delayed requeue missed here is found by a
+        // later receive.
+        self.lease.is_some() || self.delayed.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether the queue is closed with nothing left to receive.
+    fn finished(&self) -> bool {
+        // Acquire: pairs with the AcqRel room updates; room back at
+        // `capacity` means every reserved publish was pushed and popped.
+        let room = self.room.load(Ordering::Acquire);
+        room & CLOSED != 0
+            && (room & !CLOSED) as usize == self.capacity
+            && self.redeliver.is_empty()
+            // Relaxed: delayed requeues are in the table; a stale count only
+            // makes us look again.
+            && self.delayed.load(Ordering::Relaxed) == 0
+    }
+
+    /// Takes the next requeued message, if any.
+    fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
+        let index = self.redeliver.try_pop()?;
+        let entry = self.table.get(index);
+        // We popped the index, so the entry is ours in `Redeliver` (only
+        // `holders` may change). Relaxed writes: published by the CAS below.
+        let count = entry.deliveries.load(Ordering::Relaxed).saturating_add(1);
+        entry.deliveries.store(count, Ordering::Relaxed);
+        entry.delivered_at.store(now, Ordering::Relaxed);
+        let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
+        entry.deadline.store(deadline, Ordering::Relaxed);
+        let seq = entry.seq.load(Ordering::Relaxed);
+        // Acquire: pairs with the requeuer's AcqRel CAS into `Redeliver`.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        let new = loop {
+            debug_assert_eq!(state.phase(), Phase::Redeliver);
+            assert!(
+                state.holders() < HOLDERS_MAX,
+                "AckQueue: more than {HOLDERS_MAX} live deliveries of one message"
+            );
+            let new = state
+                .with_phase(Phase::InFlight)
+                .with_holders(state.holders() + 1)
+                .with_attempt(u64::from(count))
+                .with_flags(false, false);
+            // AcqRel: publishes the fields written above to whoever acquires
+            // this state (settles, the scan); fails only if an old holder
+            // left meanwhile.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break new,
+                Err(current) => state = State(current),
+            }
+        };
+        stats::bump(&self.counters.delivered);
+        stats::bump(&self.counters.redelivered);
+        Some(self.delivery(index, new, seq, count))
+    }
+
+    /// Takes a fresh message, if any, into a free entry.
+    fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
+        // Acquire: pairs with publishers' AcqRel reservation; a hint that
+        // spares the token dance when nothing was published.
+        if (self.room.load(Ordering::Acquire) & !CLOSED) as usize == self.capacity {
+            return None;
+        }
+        // Relaxed: the token count carries no data (the entry itself is
+        // handed over by the free ring).
+        let mut taken = self.in_flight.load(Ordering::Relaxed);
+        loop {
+            if taken >= self.max_in_flight {
+                return None;
+            }
+            match self.in_flight.compare_exchange_weak(
+                taken,
+                taken + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(current) => taken = current,
+            }
+        }
+        let Some(index) = self.free.try_pop() else {
+            self.release_token();
+            return None;
+        };
+        let Some(Fresh { seq, msg }) = self.fresh.try_pop() else {
+            push_index(&self.free, index);
+            self.release_token();
+            return None;
+        };
+        // AcqRel: returns the room after our pop; pairs with publishers'
+        // reservation and with `finished`'s Acquire load.
+        self.room.fetch_add(1, Ordering::AcqRel);
+        let entry = self.table.get(index);
+        // SAFETY: we popped `index` from the free ring, so the entry is
+        // `Free`, has no holders and belongs to us alone; its value is
+        // uninitialized (it was dropped or moved out before it was freed).
+        entry.value.with_mut(|p| unsafe { (*p).write(msg) });
+        // Relaxed: published by the Release store of the state below.
+        entry.seq.store(seq, Ordering::Relaxed);
+        entry.deliveries.store(1, Ordering::Relaxed);
+        entry.delivered_at.store(now, Ordering::Relaxed);
+        let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
+        entry.deadline.store(deadline, Ordering::Relaxed);
+        // Relaxed: the entry is ours; the generation was set when it was
+        // freed, which the free ring's pop ordered before us.
+        let gen = State(entry.state.load(Ordering::Relaxed)).gen();
+        let state = State::free(gen)
+            .with_phase(Phase::InFlight)
+            .with_holders(1)
+            .with_attempt(1);
+        // Release: publishes the value and fields; pairs with the Acquire
+        // loads of the state in settles, the scan and drain.
+        entry.state.store(state.0, Ordering::Release);
+        stats::bump(&self.counters.delivered);
+        // Publishers may be waiting for the room we returned.
+        self.waiter.notify();
+        Some(self.delivery(index, state, seq, 1))
+    }
+
+    fn delivery(&self, index: u32, state: State, seq: u64, count: u32) -> Delivery<'_, T> {
+        Delivery {
+            queue: self,
+            tag: Tag {
+                queue: self.table.id(),
+                index,
+                gen: state.gen() as u32,
+                attempt: state.attempt() as u16,
+            },
+            seq,
+            count,
+            holding: true,
+        }
+    }
+
+    #[inline]
+    fn release_token(&self) {
+        // Relaxed: see take_fresh.
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    // ----- settle --------------------------------------------------------
+
+    /// Whether a settle of `tag` may proceed on `state` (module docs).
+    fn classify(state: State, tag: Tag) -> Result<(), Refusal> {
+        if state.gen() != u64::from(tag.gen) {
+            return Err(Refusal::Err(AckError::AlreadySettled));
+        }
+        match state.phase() {
+            Phase::Free | Phase::Taking => return Err(Refusal::Err(AckError::AlreadySettled)),
+            _ => {}
+        }
+        if state.attempt() != u64::from(tag.attempt) {
+            return Err(Refusal::Err(AckError::Stale));
+        }
+        match state.phase() {
+            Phase::InFlight => Ok(()),
+            Phase::Extending => Err(Refusal::Busy),
+            Phase::Redeliver | Phase::Delayed | Phase::DeadPending | Phase::Dead
+                if state.expired() =>
+            {
+                Err(Refusal::Err(AckError::Stale))
+            }
+            _ => Err(Refusal::Err(AckError::AlreadySettled)),
+        }
+    }
+
+    /// Settles the delivery `tag` names. `guard`: the call consumes a
+    /// `Delivery`, whose place in `holders` is given up either way.
+    pub(crate) fn settle(&self, tag: Tag, how: Settle, guard: bool) -> Result<(), AckError> {
+        let entry = self.entry_of(tag)?;
+        let backoff = Backoff::new();
+        // Acquire: pairs with the AcqRel CAS that made the current state.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        let (old, new) = loop {
+            match Self::classify(state, tag) {
+                Ok(()) => {}
+                Err(Refusal::Busy) => {
+                    // An extension is between its two CASes.
+                    backoff.snooze();
+                    state = State(entry.state.load(Ordering::Acquire));
+                    continue;
+                }
+                Err(Refusal::Err(e)) => {
+                    if guard {
+                        self.release_holder(tag.index);
+                    }
+                    return Err(e);
+                }
+            }
+            let holders = state.holders() - u64::from(guard);
+            // Relaxed: stable while this attempt is current, which our CAS
+            // checks.
+            let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+            let new = match how {
+                Settle::Ack => state.with_phase(Phase::Settled),
+                Settle::Reject => Self::dead_state(state, holders, false),
+                Settle::Requeue(_) if exhausted => Self::dead_state(state, holders, true),
+                Settle::Requeue(None) => state.with_phase(Phase::Redeliver),
+                Settle::Requeue(Some(_)) => state.with_phase(Phase::Delaying),
+            }
+            .with_holders(holders);
+            // AcqRel: the one CAS out of `InFlight` for this attempt;
+            // acquires the receiver's writes of the entry, releases ours.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break (state, new),
+                Err(current) => state = State(current),
+            }
+        };
+        match new.phase() {
+            Phase::Settled => {
+                stats::bump(&self.counters.acked);
+                self.release_token();
+                // Relaxed: the seq was published with the state we acquired.
+                self.settle.settle(entry.seq.load(Ordering::Relaxed));
+                if new.holders() == 0 {
+                    self.free_entry(tag.index, new, true);
+                }
+            }
+            Phase::Dead | Phase::DeadPending => {
+                stats::bump(&self.counters.nacked);
+                self.dead_lettered(tag.index, new);
+            }
+            Phase::Redeliver => {
+                stats::bump(&self.counters.nacked);
+                push_index(&self.redeliver, tag.index);
+            }
+            Phase::Delaying => {
+                stats::bump(&self.counters.nacked);
+                let delay = match how {
+                    Settle::Requeue(Some(delay)) => clock::nanos(delay),
+                    _ => 0,
+                };
+                // Relaxed: a count for `finished` and `timed` (hints).
+                self.delayed.fetch_add(1, Ordering::Relaxed);
+                // Relaxed: published by the CAS into `Delayed` below.
+                entry
+                    .deadline
+                    .store(self.now().saturating_add(delay), Ordering::Relaxed);
+                self.end_transient(entry, Phase::Delayed, false);
+            }
+            _ => unreachable!("settle moved {old:?} to {new:?}"),
+        }
+        self.waiter.notify();
+        Ok(())
+    }
+
+    /// The state of an entry being dead-lettered with `holders` left.
+    fn dead_state(state: State, holders: u64, exhausted: bool) -> State {
+        let phase = if holders == 0 {
+            Phase::Dead
+        } else {
+            Phase::DeadPending
+        };
+        state
+            .with_phase(phase)
+            .with_flags(state.expired(), exhausted)
+    }
+
+    /// Bookkeeping after a CAS into `Dead` or `DeadPending`.
+    fn dead_lettered(&self, index: u32, new: State) {
+        stats::bump(&self.counters.dead_lettered);
+        self.release_token();
+        if new.phase() == Phase::Dead {
+            push_index(&self.dead, index);
+        }
+    }
+
+    /// Moves an entry we own out of a transient phase into `to` (bumping
+    /// the lease epoch if asked), keeping `holders`, which other threads
+    /// may decrement meanwhile.
+    fn end_transient(&self, entry: &Entry<T>, to: Phase, bump_epoch: bool) {
+        // Relaxed load: we own the entry; the CAS below is the Release.
+        let mut state = State(entry.state.load(Ordering::Relaxed));
+        loop {
+            let mut new = state.with_phase(to);
+            if bump_epoch {
+                new = new.next_epoch();
+            }
+            // Release: publishes the deadline we wrote; pairs with the
+            // Acquire loads of the state in the scan.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => state = State(current),
+            }
+        }
+    }
+
+    /// A guard lets go of its entry without settling it.
+    pub(crate) fn release_holder(&self, index: u32) {
+        let entry = self.table.get(index);
+        // Acquire/AcqRel: our reads of the value happen-before whoever
+        // brings holders to zero and drops it.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        let new = loop {
+            debug_assert!(state.holders() > 0);
+            let holders = state.holders() - 1;
+            let mut new = state.with_holders(holders);
+            if holders == 0 && state.phase() == Phase::DeadPending {
+                new = new.with_phase(Phase::Dead);
+            }
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break new,
+                Err(current) => state = State(current),
+            }
+        };
+        if new.holders() == 0 {
+            match state.phase() {
+                Phase::Settled => self.free_entry(index, new, true),
+                Phase::DeadPending => {
+                    push_index(&self.dead, index);
+                    self.waiter.notify();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Frees an entry we own (no holders, value still there if `drop`).
+    fn free_entry(&self, index: u32, state: State, drop: bool) {
+        let entry = self.table.get(index);
+        if drop {
+            // SAFETY: we own the entry (module docs: it is `Settled` with
+            // no holders, reached by our CAS) and its value is initialized;
+            // no guard refers to it, and it is dropped once, here.
+            entry.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+        // Release: orders the drop (or move) before the entry's reuse; the
+        // free ring's push/pop carries it to the next receiver.
+        entry
+            .state
+            .store(State::free(state.gen() + 1).0, Ordering::Release);
+        push_index(&self.free, index);
+    }
+
+    /// Acks the delivery `tag` names.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::ForeignTag`] for a tag of another queue;
+    /// [`AckError::Stale`] if its lease expired (or the message was
+    /// delivered again since); [`AckError::AlreadySettled`] if it was
+    /// acked or nacked before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// q.try_publish(7).unwrap();
+    /// let tag = q.try_receive().unwrap().detach();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| q.ack(tag).unwrap());
+    /// });
+    /// assert_eq!(q.stats().acked, 1);
+    /// ```
+    pub fn ack(&self, tag: Tag) -> Result<(), AckError> {
+        self.settle(tag, Settle::Ack, false)
+    }
+
+    /// Nacks the delivery `tag` names: requeue it, or dead-letter it now.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](AckQueue::ack).
+    pub fn nack(&self, tag: Tag, requeue: bool) -> Result<(), AckError> {
+        let how = if requeue {
+            Settle::Requeue(None)
+        } else {
+            Settle::Reject
+        };
+        self.settle(tag, how, false)
+    }
+
+    /// Extends the lease of the delivery `tag` names so that it ends no
+    /// sooner than `by` from now. Checks the tag, and does nothing else,
+    /// on a queue without leases.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](AckQueue::ack).
+    pub fn extend_lease(&self, tag: Tag, by: Duration) -> Result<(), AckError> {
+        let entry = self.entry_of(tag)?;
+        let backoff = Backoff::new();
+        // Acquire: as in `settle`.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        loop {
+            match Self::classify(state, tag) {
+                Ok(()) => {}
+                Err(Refusal::Busy) => {
+                    backoff.snooze();
+                    state = State(entry.state.load(Ordering::Acquire));
+                    continue;
+                }
+                Err(Refusal::Err(e)) => return Err(e),
+            }
+            if self.lease.is_none() {
+                return Ok(());
+            }
+            // Acquire: we take ownership of the deadline field.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                state.with_phase(Phase::Extending).0,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(current) => state = State(current),
+            }
+        }
+        let want = self.now().saturating_add(clock::nanos(by));
+        // Relaxed: we own the field while `Extending`; published by the
+        // Release CAS in end_transient.
+        if want > entry.deadline.load(Ordering::Relaxed) {
+            entry.deadline.store(want, Ordering::Relaxed);
+        }
+        self.end_transient(entry, Phase::InFlight, true);
+        Ok(())
+    }
+
+    // ----- leases --------------------------------------------------------
+
+    /// Forces a pass over every entry: expired leases are requeued (or
+    /// dead-lettered at `max_deliveries`) and due delayed requeues become
+    /// ready. Returns how many messages it moved. `try_receive` does the
+    /// same, a little at a time, on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder()
+    ///     .lease(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// q.try_publish(()).unwrap();
+    /// let tag = q.try_receive().unwrap().detach();
+    /// assert_eq!(q.requeue_expired(), 0);
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(q.requeue_expired(), 1);
+    /// assert_eq!(q.ack(tag), Err(ackring::AckError::Stale));
+    /// ```
+    pub fn requeue_expired(&self) -> usize {
+        self.scan_all(self.now())
+    }
+
+    fn scan_step(&self, now: u64) {
+        let len = self.table.len();
+        // Relaxed: only spreads the scan over the table.
+        let start = self.scan_cursor.fetch_add(SCAN_STEP, Ordering::Relaxed);
+        for k in 0..SCAN_STEP.min(len) {
+            self.scan_entry((start.wrapping_add(k) % len) as u32, now);
+        }
+    }
+
+    fn scan_all(&self, now: u64) -> usize {
+        (0..self.table.len() as u32)
+            .filter(|&i| self.scan_entry(i, now))
+            .count()
+    }
+
+    /// Expires the entry's lease or releases its delay if due; returns
+    /// whether it moved the message.
+    fn scan_entry(&self, index: u32, now: u64) -> bool {
+        let entry = self.table.get(index);
+        // Acquire: pairs with the Release/AcqRel write of this state, so
+        // the deadline we read next is at least as new as the state.
+        let state = State(entry.state.load(Ordering::Acquire));
+        match state.phase() {
+            Phase::InFlight if self.lease.is_some() => {
+                // Relaxed: ordered by the Acquire above; if an extension
+                // wrote a later deadline since, it bumped the epoch and our
+                // CAS fails.
+                if entry.deadline.load(Ordering::Relaxed) > now {
+                    return false;
+                }
+                let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+                let new = if exhausted {
+                    Self::dead_state(state, state.holders(), true).with_flags(true, true)
+                } else {
+                    state.with_phase(Phase::Redeliver).with_flags(true, false)
+                };
+                // AcqRel: races the settles' CAS out of `InFlight`; exactly
+                // one wins.
+                if entry
+                    .state
+                    .compare_exchange(state.0, new.0, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+                {
+                    return false;
+                }
+                stats::bump(&self.counters.expired);
+                if exhausted {
+                    self.dead_lettered(index, new);
+                } else {
+                    push_index(&self.redeliver, index);
+                }
+                self.waiter.notify();
+                true
+            }
+            Phase::Delayed => {
+                // Relaxed: as above; the nacker wrote it before its Release
+                // CAS into `Delayed`.
+                if entry.deadline.load(Ordering::Relaxed) > now {
+                    return false;
+                }
+                let new = state.with_phase(Phase::Redeliver);
+                // AcqRel: only old holders race us, by decrementing.
+                if entry
+                    .state
+                    .compare_exchange(state.0, new.0, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+                {
+                    return false;
+                }
+                // Relaxed: a count (see `delayed`).
+                self.delayed.fetch_sub(1, Ordering::Relaxed);
+                push_index(&self.redeliver, index);
+                self.waiter.notify();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    // ----- dead letters, confirmations, shutdown -------------------------
+
+    /// Takes the oldest dead letter, if any, settling it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, DeadReason};
+    ///
+    /// let q = AckQueue::builder().max_deliveries(1).build().unwrap();
+    /// q.try_publish("x").unwrap();
+    /// q.try_receive().unwrap().nack(true).unwrap(); // 1 delivery: no more
+    /// let dead = q.try_receive_dead_letter().unwrap();
+    /// assert_eq!(dead.reason(), DeadReason::MaxDeliveries);
+    /// assert_eq!(q.settled_below().get(), 1);
+    /// ```
+    pub fn try_receive_dead_letter(&self) -> Option<DeadLetter<T>> {
+        let index = self.dead.try_pop()?;
+        let entry = self.table.get(index);
+        // Acquire: pairs with the CAS into `Dead`, so the value and fields
+        // written before it are visible.
+        let state = State(entry.state.load(Ordering::Acquire));
+        debug_assert_eq!((state.phase(), state.holders()), (Phase::Dead, 0));
+        // SAFETY: we popped the index from the dead ring, so the entry is
+        // `Dead` with no holders and ours alone; its value is initialized
+        // and is moved out once, here (the entry is freed right after).
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        let seq = entry.seq.load(Ordering::Relaxed);
+        let count = entry.deliveries.load(Ordering::Relaxed);
+        let reason = if state.exhausted() {
+            DeadReason::MaxDeliveries
+        } else {
+            DeadReason::Rejected
+        };
+        self.free_entry(index, state, false);
+        stats::bump(&self.counters.dead_taken);
+        self.settle.settle(seq);
+        self.waiter.notify();
+        Some(DeadLetter {
+            value,
+            seq,
+            count,
+            reason,
+        })
+    }
+
+    /// Every message with a lower sequence number is settled: acked, taken
+    /// from the dead letters, or handed back by [`drain`](AckQueue::drain).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// let a = q.try_publish("a").unwrap();
+    /// let b = q.try_publish("b").unwrap();
+    /// let da = q.try_receive().unwrap();
+    /// let db = q.try_receive().unwrap();
+    /// db.ack().unwrap();
+    /// assert_eq!(q.settled_below(), a); // a still in flight
+    /// da.ack().unwrap();
+    /// assert!(q.settled_below() > b);
+    /// ```
+    pub fn settled_below(&self) -> Seq {
+        Seq(self.settle.below())
+    }
+
+    /// Waits up to `timeout` (real time) until `seq` is settled, along
+    /// with every message before it; returns whether it was.
+    pub fn wait_settled(&self, seq: Seq, timeout: Duration) -> bool {
+        self.wait_for(wait::deadline_after(timeout), || {
+            (self.settle.below() > seq.0).then_some(())
+        })
+        .is_some()
+    }
+
+    /// Closes the queue: publishes fail with [`PublishError::Closed`] from
+    /// now on; receivers take what is left, then get [`Closed`]. Settling
+    /// deliveries still works. Idempotent.
+    pub fn close(&self) {
+        // AcqRel: `finished` reads the bit with Acquire together with the
+        // room count.
+        self.room.fetch_or(CLOSED, Ordering::AcqRel);
+        self.waiter.notify();
+    }
+
+    /// Whether [`close`](AckQueue::close) was called.
+    pub fn is_closed(&self) -> bool {
+        // Acquire: as in `finished`.
+        self.room.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Hands back every unsettled message it can take, settling them:
+    /// fresh ones, requeued and delayed ones, detached deliveries, and dead
+    /// letters, so an application can persist them at shutdown. Call it
+    /// after [`close`](AckQueue::close); it then waits for publishes in
+    /// progress. A message still referenced by a live [`Delivery`] is left
+    /// to that delivery: its ack settles it, its nack or drop requeues it
+    /// for a later `drain`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// for i in 0..3 {
+    ///     q.try_publish(i).unwrap();
+    /// }
+    /// q.try_receive().unwrap().nack(true).unwrap();
+    /// q.close();
+    /// let mut left = q.drain();
+    /// left.sort();
+    /// assert_eq!(left, [0, 1, 2]);
+    /// ```
+    pub fn drain(&self) -> Vec<T> {
+        let mut out = Vec::new();
+        let backoff = Backoff::new();
+        loop {
+            while let Some(Fresh { seq, msg }) = self.fresh.try_pop() {
+                // AcqRel: as in take_fresh.
+                self.room.fetch_add(1, Ordering::AcqRel);
+                self.settle.settle(seq);
+                out.push(msg);
+            }
+            // Acquire: as in `finished`.
+            let room = self.room.load(Ordering::Acquire);
+            if room & CLOSED == 0 || (room & !CLOSED) as usize == self.capacity {
+                break;
+            }
+            // A publish reserved room and has not pushed yet, or a receiver
+            // popped and has not returned the room yet.
+            backoff.snooze();
+        }
+        let mut kept = Vec::new();
+        while let Some(index) = self.redeliver.try_pop() {
+            // Acquire: as in take_redelivery.
+            let state = State(self.table.get(index).state.load(Ordering::Acquire));
+            if state.holders() == 0 {
+                out.push(self.take_out(index, state));
+                self.release_token();
+            } else {
+                kept.push(index);
+            }
+        }
+        for index in kept {
+            push_index(&self.redeliver, index);
+        }
+        while let Some(dead) = self.try_receive_dead_letter() {
+            out.push(dead.into_inner());
+        }
+        for index in 0..self.table.len() as u32 {
+            let entry = self.table.get(index);
+            // Acquire: as in `settle`.
+            let mut state = State(entry.state.load(Ordering::Acquire));
+            loop {
+                let takeable = matches!(state.phase(), Phase::InFlight | Phase::Delayed);
+                let transient = matches!(state.phase(), Phase::Extending | Phase::Delaying);
+                if state.holders() != 0 || !(takeable || transient) {
+                    break;
+                }
+                if transient {
+                    // Its owner is between two CASes.
+                    backoff.snooze();
+                    state = State(entry.state.load(Ordering::Acquire));
+                    continue;
+                }
+                // AcqRel: races settles and the scan for this entry.
+                match entry.state.compare_exchange(
+                    state.0,
+                    state.with_phase(Phase::Taking).0,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => {
+                        if state.phase() == Phase::Delayed {
+                            // Relaxed: a count (see `delayed`).
+                            self.delayed.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        out.push(self.take_out(index, state));
+                        self.release_token();
+                        break;
+                    }
+                    Err(current) => state = State(current),
+                }
+            }
+        }
+        self.waiter.notify();
+        out
+    }
+
+    /// Moves the value out of an entry we own with no holders, settles its
+    /// message and frees the entry.
+    fn take_out(&self, index: u32, state: State) -> T {
+        let entry = self.table.get(index);
+        // SAFETY: the caller owns the entry (popped from the redelivery
+        // ring, or moved to `Taking` by its CAS) and it has no holders, so
+        // nobody else reads the initialized value; it is moved out once and
+        // the entry is freed right after.
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        let seq = entry.seq.load(Ordering::Relaxed);
+        self.free_entry(index, state, false);
+        self.settle.settle(seq);
+        value
+    }
+
+    /// A snapshot of counts and totals (see [`Stats`]); scans the table
+    /// for the oldest delivery.
+    pub fn stats(&self) -> Stats {
+        let c = &self.counters;
+        // Relaxed everywhere: statistics.
+        let room = (self.room.load(Ordering::Relaxed) & !CLOSED) as usize;
+        let waiting = self.redeliver.len() + self.delayed.load(Ordering::Relaxed);
+        let tokens = self.in_flight.load(Ordering::Relaxed);
+        let now = self.now();
+        let oldest = (0..self.table.len() as u32)
+            .filter_map(|i| {
+                let entry = self.table.get(i);
+                let state = State(entry.state.load(Ordering::Relaxed));
+                matches!(state.phase(), Phase::InFlight | Phase::Extending)
+                    .then(|| now.saturating_sub(entry.delivered_at.load(Ordering::Relaxed)))
+            })
+            .max()
+            .map(Duration::from_nanos);
+        let dead_lettered = stats::read(&c.dead_lettered);
+        Stats {
+            ready: self.capacity.saturating_sub(room) + waiting,
+            in_flight: tokens.saturating_sub(waiting),
+            dead_letters: dead_lettered.saturating_sub(stats::read(&c.dead_taken)) as usize,
+            published: self.next_seq.load(Ordering::Relaxed),
+            delivered: stats::read(&c.delivered),
+            redelivered: stats::read(&c.redelivered),
+            acked: stats::read(&c.acked),
+            nacked: stats::read(&c.nacked),
+            expired: stats::read(&c.expired),
+            dead_lettered,
+            oldest_in_flight: oldest,
+        }
+    }
+
+    // ----- waiting -------------------------------------------------------
+
+    /// Retries `attempt` until it returns `Some` or `deadline` passes:
+    /// spins with backoff first, then sleeps on the waiter, waking at least
+    /// every `PARK_TICK` to look at leases and delays (nobody notifies
+    /// those).
+    fn wait_for<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if let Some(r) = attempt() {
+                return Some(r);
+            }
+            backoff.snooze();
+        }
+        loop {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return attempt();
+            }
+            let until = match (deadline, now.checked_add(PARK_TICK)) {
+                (Some(d), Some(t)) => Some(d.min(t)),
+                (d, t) => d.or(t),
+            };
+            if let Some(r) = wait::wait_until(WaitStrategy::Park, &self.waiter, until, &mut attempt)
+            {
+                return Some(r);
+            }
+        }
+    }
+}
+
+impl<T> Drop for AckQueue<T> {
+    fn drop(&mut self) {
+        for index in 0..self.table.len() as u32 {
+            let entry = self.table.get(index);
+            // Relaxed: `&mut self`, no other thread is left.
+            let state = State(entry.state.load(Ordering::Relaxed));
+            if !matches!(state.phase(), Phase::Free | Phase::Taking) {
+                // SAFETY: every phase but `Free` and `Taking` holds an
+                // initialized value, and with `&mut self` no delivery or
+                // other thread can refer to it.
+                entry.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
+        }
+        // `fresh` drops the messages never delivered.
+    }
+}
+
+impl<T> fmt::Debug for AckQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AckQueue")
+            .field("capacity", &self.capacity)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("closed", &self.is_closed())
+            .field("settled_below", &self.settle.below())
+            .finish_non_exhaustive()
+    }
+}

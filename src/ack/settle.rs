@@ -1,0 +1,121 @@
+//! The settle watermark: `below`, such that every sequence number under it
+//! is settled.
+//!
+//! # Mechanism
+//!
+//! A window of `size` (a power of two) flags, one per sequence number
+//! modulo `size`. Settling `seq` stores the *stamp* `seq + 1` into flag
+//! `seq % size`; a stamp names its sequence exactly, so a flag never needs
+//! clearing and an old lap's stamp is never mistaken for a new one.
+//! Whoever settles then advances `below` over every consecutive settled
+//! sequence: while flag `below % size` holds `below + 1`, CAS `below` to
+//! `below + 1`.
+//!
+//! A producer may take sequence `s` only while `s < below + size`
+//! ([`SettleWindow::has_room`]); so the flag of `s` is free: its previous
+//! user, `s - size`, is below the watermark and thus settled.
+//!
+//! # Why the watermark never passes an unsettled sequence
+//!
+//! `below` moves from `w` to `w + 1` only by a CAS made after reading
+//! stamp `w + 1` in flag `w % size`, which only the settle of `w` writes
+//! (the next writer of that flag is `w + size`, which cannot be taken
+//! before `below > w`).
+//!
+//! # Why it does not stall behind a settled sequence
+//!
+//! All flag stores, flag loads and `below` operations are `SeqCst`, so
+//! they sit in one total order. Suppose `below` ends at `w` with `w`
+//! settled by thread A. A stored the stamp, then loaded `below`; its
+//! loop stopped at some `w' < w` whose flag it saw unset. Whoever later
+//! moved `below` to `w` (thread D) then loaded flag `w`; as `below` stays
+//! at `w`, D saw it unset, so D's load precedes A's store, which precedes
+//! A's load of `below`, which therefore reads `w` or more (D's CAS came
+//! before D's load): a contradiction. So after every settle has returned,
+//! `below` is exactly the first unsettled sequence.
+
+use core::fmt;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// Settled flags over a sliding window of sequence numbers.
+pub(crate) struct SettleWindow {
+    /// Every sequence number below this one is settled.
+    below: CachePadded<AtomicU64>,
+    /// Flag `s % size` holds `s + 1` once `s` is settled (0 = never).
+    flags: Box<[AtomicU64]>,
+    /// `size - 1`, `size` a power of two.
+    mask: u64,
+}
+
+impl SettleWindow {
+    /// A window of `size` flags; `size` must be a power of two.
+    pub(crate) fn new(size: usize) -> Self {
+        debug_assert!(size.is_power_of_two());
+        Self {
+            below: CachePadded::new(AtomicU64::new(0)),
+            flags: (0..size).map(|_| AtomicU64::new(0)).collect(),
+            mask: size as u64 - 1,
+        }
+    }
+
+    /// The number of flags.
+    pub(crate) fn size(&self) -> u64 {
+        self.mask + 1
+    }
+
+    /// Every sequence below the returned one is settled.
+    #[inline]
+    pub(crate) fn below(&self) -> u64 {
+        // SeqCst: one of the watermark operations ordered in the module
+        // docs.
+        self.below.load(Ordering::SeqCst)
+    }
+
+    /// Whether sequence `seq` may be handed out: its flag is free.
+    #[inline]
+    pub(crate) fn has_room(&self, seq: u64) -> bool {
+        seq.wrapping_sub(self.below()) <= self.mask
+    }
+
+    /// Records that `seq` is settled and moves the watermark over every
+    /// consecutive settled sequence. Each `seq` must be settled once.
+    pub(crate) fn settle(&self, seq: u64) {
+        // SeqCst: the stamp store of the module docs' argument; pairs with
+        // the flag load of whoever advances `below` to `seq`.
+        self.flags[(seq & self.mask) as usize].store(seq.wrapping_add(1), Ordering::SeqCst);
+        self.advance();
+    }
+
+    /// Moves `below` forward while its flag carries its stamp.
+    fn advance(&self) {
+        // SeqCst throughout: see the module docs.
+        let mut w = self.below.load(Ordering::SeqCst);
+        loop {
+            let flag = self.flags[(w & self.mask) as usize].load(Ordering::SeqCst);
+            if flag != w.wrapping_add(1) {
+                return;
+            }
+            // A failed CAS means another thread moved `below`: carry on
+            // from where it is now.
+            w = match self
+                .below
+                .compare_exchange(w, w + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => w + 1,
+                Err(current) => current,
+            };
+        }
+    }
+}
+
+impl fmt::Debug for SettleWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SettleWindow")
+            .field("below", &self.below())
+            .field("size", &self.size())
+            .finish()
+    }
+}

@@ -1,0 +1,82 @@
+//! No heap allocation on publish, receive, ack or nack after `build()`:
+//! a counting global allocator (per test binary, hence its own file).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ackring::{AckQueue, ManualClock};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: defers to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn hot_paths_do_not_allocate() {
+    let clock = ManualClock::new();
+    let q = AckQueue::<u64>::builder()
+        .capacity(16)
+        .max_in_flight(4)
+        .lease(Duration::from_secs(5))
+        .max_deliveries(3)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut sum = 0;
+    for i in 0..2000_u64 {
+        q.try_publish(i).unwrap();
+        let d = q.try_receive().unwrap();
+        match i % 5 {
+            0 => d.nack(true).unwrap(),
+            1 => drop(d),
+            2 => d.nack(false).unwrap(),
+            3 => {
+                let tag = d.detach();
+                q.extend_lease(tag, Duration::from_secs(1)).unwrap();
+                q.ack(tag).unwrap();
+            }
+            _ => d.ack().unwrap(),
+        }
+        while let Some(d) = q.try_receive() {
+            sum += *d;
+            d.ack().unwrap();
+        }
+        while let Some(dead) = q.try_receive_dead_letter() {
+            sum += dead.into_inner();
+        }
+        if i % 7 == 0 {
+            q.try_publish(i).unwrap();
+            let _tag = q.try_receive().unwrap().detach();
+            clock.advance(Duration::from_secs(6));
+            q.requeue_expired();
+            q.try_receive().unwrap().ack().unwrap();
+        }
+        let _ = q.settled_below();
+    }
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(after - before, 0, "allocations on the hot paths");
+    assert!(sum > 0);
+    assert_eq!(q.settled_below().get(), q.stats().published);
+}

@@ -1,0 +1,317 @@
+//! Behaviour of `AckQueue` call by call: configuration errors, stale,
+//! double and foreign acks, leases, delays, dead letters, close and drain.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ackring::{
+    AckError, AckQueue, Closed, ConfigError, DeadReason, Delivery, ManualClock, PublishError,
+};
+
+fn leased(clock: &ManualClock, secs: u64) -> AckQueue<u32> {
+    AckQueue::builder()
+        .capacity(8)
+        .max_in_flight(4)
+        .lease(Duration::from_secs(secs))
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn zero_settings_are_config_errors_naming_the_field() {
+    let err = |b: ackring::AckQueueBuilder<u8>| b.build().unwrap_err().field();
+    assert_eq!(err(AckQueue::builder().capacity(0)), "capacity");
+    assert_eq!(err(AckQueue::builder().max_in_flight(0)), "max_in_flight");
+    assert_eq!(err(AckQueue::builder().max_deliveries(0)), "max_deliveries");
+    assert_eq!(err(AckQueue::builder().lease(Duration::ZERO)), "lease");
+    assert_eq!(err(AckQueue::builder().settle_window(0)), "settle_window");
+    let too_big = AckQueue::<u8>::builder().max_in_flight(usize::MAX).build();
+    assert!(matches!(too_big, Err(ConfigError::TooLarge { .. })));
+    assert!(ConfigError::Zero { field: "lease" }
+        .to_string()
+        .contains("lease"));
+}
+
+#[test]
+fn queue_is_send_sync_and_debug_without_t_debug() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AckQueue<String>>();
+    struct Opaque;
+    let q = AckQueue::<Opaque>::builder().build().unwrap();
+    q.try_publish(Opaque).unwrap();
+    let d = q.try_receive().unwrap();
+    assert!(format!("{q:?} {d:?}").contains("AckQueue"));
+    let e = q.try_publish(Opaque).map(|_| ());
+    assert!(e.is_ok());
+    q.close();
+    let e = q.try_publish(Opaque).unwrap_err();
+    assert_eq!(format!("{e:?}"), "Closed(..)");
+    d.ack().unwrap();
+}
+
+#[test]
+fn double_stale_and_foreign_acks_are_refused() {
+    let clock = ManualClock::new();
+    let q = leased(&clock, 10);
+    let other = leased(&clock, 10);
+    q.try_publish(1).unwrap();
+    other.try_publish(1).unwrap();
+    let d = q.try_receive().unwrap();
+    let foreign = other.try_receive().unwrap().tag();
+    assert_eq!(q.ack(foreign), Err(AckError::ForeignTag));
+    assert_eq!(q.nack(foreign, true), Err(AckError::ForeignTag));
+    assert_eq!(
+        q.extend_lease(foreign, Duration::from_secs(1)),
+        Err(AckError::ForeignTag)
+    );
+
+    // Expired: the old tag is stale, the new delivery acks.
+    let old = d.tag();
+    clock.advance(Duration::from_secs(10));
+    let again = q.try_receive().unwrap();
+    assert_eq!((again.delivery_count(), again.redelivered()), (2, true));
+    assert_eq!(*d, 1, "the expired holder still reads its message");
+    assert_eq!(q.ack(old), Err(AckError::Stale));
+    assert_eq!(q.nack(old, false), Err(AckError::Stale));
+    assert_eq!(d.ack(), Err(AckError::Stale));
+    let tag = again.tag();
+    assert_eq!(again.ack(), Ok(()));
+    assert_eq!(q.ack(tag), Err(AckError::AlreadySettled));
+    assert_eq!(q.nack(tag, true), Err(AckError::AlreadySettled));
+    assert_eq!(q.settled_below().get(), 1);
+    let stats = q.stats();
+    assert_eq!((stats.acked, stats.expired, stats.redelivered), (1, 1, 1));
+
+    // Nacked, then acked by the same tag: already settled.
+    q.try_publish(2).unwrap();
+    let tag = q.try_receive().unwrap().detach();
+    q.nack(tag, true).unwrap();
+    assert_eq!(q.ack(tag), Err(AckError::AlreadySettled));
+    let d = q.try_receive().unwrap();
+    assert_eq!(q.ack(tag), Err(AckError::Stale));
+    d.ack().unwrap();
+}
+
+#[test]
+fn extend_lease_keeps_a_long_task_alive() {
+    let clock = ManualClock::new();
+    let q = leased(&clock, 10);
+    q.try_publish(5).unwrap();
+    let d = q.try_receive().unwrap();
+    for _ in 0..5 {
+        clock.advance(Duration::from_secs(8));
+        d.extend_lease(Duration::from_secs(10)).unwrap();
+        assert_eq!(q.requeue_expired(), 0);
+        assert!(q.try_receive().is_none());
+    }
+    assert!(q.stats().oldest_in_flight >= Some(Duration::from_secs(40)));
+    d.ack().unwrap();
+    assert_eq!(q.stats().oldest_in_flight, None);
+}
+
+#[test]
+fn nack_after_delays_redelivery() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    q.try_publish("retry me").unwrap();
+    q.try_receive()
+        .unwrap()
+        .nack_after(Duration::from_secs(5))
+        .unwrap();
+    assert!(q.try_receive().is_none());
+    assert_eq!(q.stats().ready, 1);
+    clock.advance(Duration::from_secs(4));
+    assert!(q.try_receive().is_none());
+    clock.advance(Duration::from_secs(1));
+    let d = q.try_receive().unwrap();
+    assert_eq!(d.delivery_count(), 2);
+    d.ack().unwrap();
+}
+
+#[test]
+fn poison_message_is_dead_lettered_at_max_deliveries() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .max_deliveries(3)
+        .lease(Duration::from_secs(1))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    q.try_publish("poison").unwrap();
+    q.try_publish("fine").unwrap();
+    q.try_receive().unwrap().nack(true).unwrap(); // 1: nacked
+    let fine = q.try_receive().unwrap();
+    assert_eq!(*fine, "poison", "requeued messages come first");
+    drop(fine); // 2: dropped
+    let third = q.try_receive().unwrap();
+    assert_eq!(third.delivery_count(), 3);
+    let _kept = third.detach();
+    clock.advance(Duration::from_secs(1)); // 3: lease expires → dead
+    assert_eq!(q.requeue_expired(), 1);
+    let d = q.try_receive().unwrap();
+    assert_eq!(*d, "fine");
+    d.ack().unwrap();
+    let dead = q.try_receive_dead_letter().unwrap();
+    assert_eq!(
+        (dead.seq().get(), dead.delivery_count(), dead.reason()),
+        (0, 3, DeadReason::MaxDeliveries)
+    );
+    assert_eq!(dead.into_inner(), "poison");
+    assert_eq!(q.settled_below().get(), 2);
+    let stats = q.stats();
+    assert_eq!((stats.dead_lettered, stats.dead_letters), (1, 0));
+}
+
+#[test]
+fn value_dropped_once_when_last_holder_leaves() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .lease(Duration::from_secs(1))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    q.try_publish(Counted(drops.clone())).unwrap();
+    let first: Delivery<'_, Counted> = q.try_receive().unwrap();
+    clock.advance(Duration::from_secs(1));
+    let second = q.try_receive().unwrap();
+    second.ack().unwrap();
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        0,
+        "the old holder still reads it"
+    );
+    assert_eq!(first.0.load(Ordering::SeqCst), 0);
+    drop(first);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    // Everything left is dropped exactly once with the queue.
+    for _ in 0..3 {
+        q.try_publish(Counted(drops.clone())).unwrap();
+    }
+    let _tag = q.try_receive().unwrap().detach();
+    q.try_receive().unwrap().nack(false).unwrap();
+    drop(q);
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn close_fails_publishes_and_drain_returns_everything_unsettled() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .capacity(8)
+        .max_in_flight(4)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for i in 0..7 {
+        q.try_publish(i).unwrap();
+    }
+    q.try_receive().unwrap().nack(true).unwrap(); // 0: redelivery
+    q.try_receive().unwrap().nack(false).unwrap(); // 1: dead letter
+    let _detached = q.try_receive().unwrap().detach(); // 0, redelivered
+    q.try_receive()
+        .unwrap()
+        .nack_after(Duration::from_secs(9))
+        .unwrap();
+    let held = q.try_receive().unwrap();
+    let held_value = *held;
+    q.close();
+    assert!(matches!(q.try_publish(99), Err(PublishError::Closed(99))));
+    assert!(matches!(q.publish(98), Err(PublishError::Closed(98))));
+    let mut left = q.drain();
+    left.sort_unstable();
+    let mut expected: Vec<i32> = (0..7).filter(|&v| v != held_value).collect();
+    expected.sort_unstable();
+    assert_eq!(left, expected);
+    assert_eq!(q.receive().unwrap_err(), Closed);
+    held.nack(true).unwrap();
+    // Requeued after the drain: the next drain returns it.
+    assert_eq!(q.drain(), vec![held_value]);
+    assert_eq!(q.settled_below().get(), 7);
+    assert!(q.drain().is_empty());
+}
+
+#[test]
+fn close_wakes_blocked_receivers_and_consume_returns() {
+    let q = AckQueue::<u32>::builder().build().unwrap();
+    std::thread::scope(|s| {
+        let r = s.spawn(|| q.receive().map(|d| d.ack()));
+        let c = s.spawn(|| {
+            let mut n = 0;
+            q.consume(|d| {
+                n += *d;
+                d.ack().unwrap();
+            });
+            n
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        q.close();
+        assert_eq!(r.join().unwrap().unwrap_err(), Closed);
+        assert_eq!(c.join().unwrap(), 0);
+    });
+    assert_eq!(
+        q.receive_timeout(Duration::from_millis(1)).unwrap_err(),
+        Closed
+    );
+}
+
+#[test]
+fn receive_timeout_and_wait_settled_time_out() {
+    let q = AckQueue::<u32>::builder().build().unwrap();
+    assert!(q
+        .receive_timeout(Duration::from_millis(5))
+        .unwrap()
+        .is_none());
+    let seq = q.try_publish(1).unwrap();
+    assert!(!q.wait_settled(seq, Duration::from_millis(5)));
+    q.try_receive().unwrap().ack().unwrap();
+    assert!(q.wait_settled(seq, Duration::from_millis(5)));
+}
+
+#[test]
+fn panicking_consumer_loses_nothing() {
+    let q = AckQueue::<u32>::builder().build().unwrap();
+    q.try_publish(42).unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        q.consume(|d| {
+            let _d = d;
+            std::panic::resume_unwind(Box::new("handler failed"));
+        })
+    }));
+    assert!(r.is_err());
+    let d = q.try_receive().unwrap();
+    assert_eq!((*d, d.delivery_count()), (42, 2));
+    d.ack().unwrap();
+}
+
+#[test]
+fn settle_window_bounds_how_far_producers_run_ahead() {
+    let q = AckQueue::<u32>::builder()
+        .capacity(2)
+        .max_in_flight(2)
+        .dead_letter_capacity(0)
+        .settle_window(1)
+        .build()
+        .unwrap();
+    // Window raised to capacity + table = 4.
+    let stuck = {
+        q.try_publish(0).unwrap();
+        q.try_receive().unwrap().detach()
+    };
+    for i in 1..4 {
+        q.try_publish(i).unwrap();
+        q.try_receive().unwrap().ack().unwrap();
+    }
+    assert!(q.try_publish(4).unwrap_err().is_full());
+    q.ack(stuck).unwrap();
+    assert_eq!(q.settled_below().get(), 4);
+    q.try_publish(4).unwrap();
+}
