@@ -118,7 +118,11 @@ fn two_producers_one_consumer_on_full_ring() {
 #[test]
 fn one_producer_two_consumers_on_empty_ring() {
     explore(
-        &["consumers got 0 items", "consumers got 1 item", "consumers got 2 items"],
+        &[
+            "consumers got 0 items",
+            "consumers got 1 item",
+            "consumers got 2 items",
+        ],
         || {
             let ring = Arc::new(Ring::new(2));
             let consumers: Vec<_> = (0..2)
@@ -141,7 +145,11 @@ fn one_producer_two_consumers_on_empty_ring() {
             }
             got.sort_unstable();
             assert_eq!(got, [1, 2], "each item is popped exactly once");
-            ["consumers got 0 items", "consumers got 1 item", "consumers got 2 items"][by_consumers]
+            [
+                "consumers got 0 items",
+                "consumers got 1 item",
+                "consumers got 2 items",
+            ][by_consumers]
         },
     );
 }
@@ -413,7 +421,9 @@ fn push_timeout_races_pop() {
         // Let the other thread go first at least once: loom's reduction
         // otherwise never schedules it before this thread's first access.
         thread::yield_now();
-        let pushed = ring.push_timeout(2, Duration::ZERO).map_err(|f| f.into_inner());
+        let pushed = ring
+            .push_timeout(2, Duration::ZERO)
+            .map_err(|f| f.into_inner());
         let popped = popper.join().unwrap();
         let mut got: Vec<u32> = popped.into_iter().collect();
         while let Some(v) = ring.try_pop() {

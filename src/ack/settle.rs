@@ -24,21 +24,28 @@
 //!
 //! # Why it does not stall behind a settled sequence
 //!
-//! All flag stores, flag loads and `below` operations are `SeqCst`, so
-//! they sit in one total order. Suppose `below` ends at `w` with `w`
-//! settled by thread A. A stored the stamp, then loaded `below`; its
-//! loop stopped at some `w' < w` whose flag it saw unset. Whoever later
-//! moved `below` to `w` (thread D) then loaded flag `w`; as `below` stays
-//! at `w`, D saw it unset, so D's load precedes A's store, which precedes
-//! A's load of `below`, which therefore reads `w` or more (D's CAS came
-//! before D's load): a contradiction. So after every settle has returned,
+//! Every flag store is followed by a `fence(SeqCst)` before `below` is
+//! read, and every read of a flag is preceded by a `fence(SeqCst)` after
+//! `below` was read or moved, so the two sides form a store-buffering
+//! (Dekker) pair ordered by the fences' single total order. (Fences rather
+//! than `SeqCst` accesses: the argument needs the store-to-load ordering,
+//! and loom, which checks it, models `SeqCst` fences but treats `SeqCst`
+//! loads and stores as acquire/release. On x86 the cost is the same: one
+//! full barrier per side.) Suppose `below` ends at `w` with `w`
+//! settled by thread A. A stored the stamp, fenced, then loaded
+//! `below`; its loop stopped at some `w' < w` whose flag it saw unset.
+//! Whoever later moved `below` to `w` (thread D) then fenced and loaded
+//! flag `w`; as `below` stays at `w`, D saw it unset. Of the two fences,
+//! if A's came first, D's flag load would see A's stamp; so D's came
+//! first, and A's load of `below` sees D's CAS, reading `w` or more: a
+//! contradiction. So after every settle has returned,
 //! `below` is exactly the first unsettled sequence.
 
 use core::fmt;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{fence, AtomicU64, Ordering};
 
 /// Settled flags over a sliding window of sequence numbers.
 pub(crate) struct SettleWindow {
@@ -83,18 +90,23 @@ impl SettleWindow {
     /// Records that `seq` is settled and moves the watermark over every
     /// consecutive settled sequence. Each `seq` must be settled once.
     pub(crate) fn settle(&self, seq: u64) {
-        // SeqCst: the stamp store of the module docs' argument; pairs with
-        // the flag load of whoever advances `below` to `seq`.
-        self.flags[(seq & self.mask) as usize].store(seq.wrapping_add(1), Ordering::SeqCst);
+        // Release: a waiter that sees the watermark pass `seq` also sees
+        // what the settle did before. The fence in `advance` orders this
+        // store before our load of `below` (module docs).
+        self.flags[(seq & self.mask) as usize].store(seq.wrapping_add(1), Ordering::Release);
         self.advance();
     }
 
     /// Moves `below` forward while its flag carries its stamp.
     fn advance(&self) {
-        // SeqCst throughout: see the module docs.
+        // SeqCst fence: our half of the store-buffering pair in the module
+        // docs (a settler's stamp store before its `below` load; an
+        // advancer's `below` update before its flag load).
+        fence(Ordering::SeqCst);
         let mut w = self.below.load(Ordering::SeqCst);
         loop {
-            let flag = self.flags[(w & self.mask) as usize].load(Ordering::SeqCst);
+            // Acquire: pairs with the Release stamp store in `settle`.
+            let flag = self.flags[(w & self.mask) as usize].load(Ordering::Acquire);
             if flag != w.wrapping_add(1) {
                 return;
             }
@@ -107,6 +119,9 @@ impl SettleWindow {
                 Ok(_) => w + 1,
                 Err(current) => current,
             };
+            // SeqCst fence: orders the CAS (or the failed CAS's read) before
+            // the next flag load, as above.
+            fence(Ordering::SeqCst);
         }
     }
 }

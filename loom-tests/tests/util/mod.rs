@@ -30,5 +30,8 @@ pub fn explore(expected: &[&'static str], f: impl Fn() -> &'static str + Sync + 
     let seen = seen.lock().unwrap().clone();
     let expected: BTreeSet<&'static str> = expected.iter().copied().collect();
     eprintln!("{} executions, outcomes {:?}", runs.lock().unwrap(), seen);
-    assert_eq!(seen, expected, "outcomes reached differ from the expected ones");
+    assert_eq!(
+        seen, expected,
+        "outcomes reached differ from the expected ones"
+    );
 }

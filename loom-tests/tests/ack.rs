@@ -1,0 +1,338 @@
+//! Loom models of `AckQueue<T>`: races between settles, receives, the lease
+//! scan, dead-lettering, the settle watermark and close.
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use ackring::{AckError, AckQueue, DeadReason, ManualClock, PublishError};
+use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+
+mod util;
+use util::explore;
+
+const LEASE: Duration = Duration::from_millis(10);
+
+/// A queue as small as the models need: `capacity` fresh messages,
+/// `max_in_flight` deliveries, the smallest settle window.
+fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
+    AckQueue::builder()
+        .capacity(capacity)
+        .max_in_flight(max_in_flight)
+        .dead_letter_capacity(1)
+        .settle_window(1)
+        .build()
+        .unwrap()
+}
+
+/// A queue with a lease on a clock the model drives by hand.
+fn leased_queue(clock: &ManualClock, max_deliveries: Option<u32>) -> AckQueue<u32> {
+    let mut builder = AckQueue::builder()
+        .capacity(1)
+        .max_in_flight(1)
+        .dead_letter_capacity(1)
+        .settle_window(1)
+        .lease(LEASE)
+        .clock(clock.clone());
+    if let Some(k) = max_deliveries {
+        builder = builder.max_deliveries(k);
+    }
+    builder.build().unwrap()
+}
+
+#[test]
+fn ack_races_lease_expiry() {
+    explore(&["ack won", "expiry won"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(leased_queue(&clock, None));
+        q.try_publish(7).unwrap();
+        let tag = q.try_receive().unwrap().detach();
+        clock.advance(LEASE * 2); // expired, not yet found by a scan
+        let acker = {
+            let q = q.clone();
+            thread::spawn(move || q.ack(tag))
+        };
+        let requeued = q.requeue_expired();
+        let acked = acker.join().unwrap();
+        match acked {
+            Ok(()) => {
+                assert_eq!(requeued, 0, "an acked message is not requeued");
+                assert!(q.try_receive().is_none());
+                assert_eq!(q.settled_below().get(), 1);
+                "ack won"
+            }
+            Err(e) => {
+                assert_eq!(e, AckError::Stale, "the expired holder's ack is stale");
+                assert_eq!(requeued, 1);
+                let again = q.try_receive().expect("the message is redelivered");
+                assert_eq!((*again, again.delivery_count()), (7, 2));
+                assert!(again.redelivered());
+                assert_eq!(q.ack(tag), Err(AckError::Stale), "still stale later");
+                again.ack().unwrap();
+                assert_eq!(q.settled_below().get(), 1);
+                "expiry won"
+            }
+        }
+    });
+}
+
+#[test]
+fn nack_requeue_races_second_consumer_receive() {
+    explore(
+        &["receive got the requeue", "receive found nothing"],
+        || {
+            let q = Arc::new(queue(1, 2));
+            q.try_publish(5).unwrap();
+            let tag = q.try_receive().unwrap().detach();
+            let nacker = {
+                let q = q.clone();
+                thread::spawn(move || q.nack(tag, true))
+            };
+            thread::yield_now(); // let the nack go first at least once
+            let got = q
+                .try_receive()
+                .map(|d| (*d, d.delivery_count(), d.detach()));
+            nacker.join().unwrap().unwrap();
+            let outcome = if got.is_some() {
+                "receive got the requeue"
+            } else {
+                "receive found nothing"
+            };
+            // Whichever way it went, the message is delivered exactly once more.
+            let (value, count, tag2) = match got {
+                Some(d) => d,
+                None => {
+                    let d = q.try_receive().expect("the requeued message");
+                    (*d, d.delivery_count(), d.detach())
+                }
+            };
+            assert_eq!((value, count), (5, 2));
+            assert!(q.try_receive().is_none(), "delivered once, not twice");
+            assert_eq!(q.ack(tag), Err(AckError::Stale));
+            q.ack(tag2).unwrap();
+            assert_eq!(q.settled_below().get(), 1);
+            outcome
+        },
+    );
+}
+
+#[test]
+fn two_consumers_race_for_last_free_in_flight_entry() {
+    explore(&["one refused", "both received"], || {
+        let q = Arc::new(queue(2, 1));
+        q.try_publish(1).unwrap();
+        q.try_publish(2).unwrap();
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                thread::spawn(move || {
+                    let d = q.try_receive()?;
+                    let v = *d;
+                    d.ack().unwrap();
+                    Some(v)
+                })
+            })
+            .collect();
+        let got: Vec<Option<u32>> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
+        let received: Vec<u32> = got.iter().flatten().copied().collect();
+        assert!(!received.is_empty(), "one entry was free: someone received");
+        assert!(
+            received.windows(2).all(|w| w[0] != w[1]),
+            "no message delivered twice"
+        );
+        let outcome = if received.len() == 2 {
+            // Only after the first delivery was acked and its entry freed.
+            "both received"
+        } else {
+            "one refused"
+        };
+        // Whatever is left is still there, in order.
+        let mut all = received.clone();
+        while let Some(d) = q.try_receive() {
+            all.push(*d);
+            d.ack().unwrap();
+        }
+        all.sort_unstable();
+        assert_eq!(all, [1, 2]);
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}
+
+#[test]
+fn dropped_delivery_races_receive() {
+    explore(
+        &[
+            "dropper got it, receive got the requeue",
+            "dropper got it, receive found nothing",
+            "receive got it first",
+        ],
+        || {
+            let q = Arc::new(queue(1, 2));
+            q.try_publish(9).unwrap();
+            let dropper = {
+                let q = q.clone();
+                thread::spawn(move || {
+                    // Dropping a delivery unsettled is what unwinding out of
+                    // a panicking handler does.
+                    q.try_receive().map(|d| *d)
+                })
+            };
+            thread::yield_now(); // let the dropper go first at least once
+            let got = q
+                .try_receive()
+                .map(|d| (*d, d.delivery_count(), d.detach()));
+            let dropped = dropper.join().unwrap();
+            let outcome = match (&dropped, &got) {
+                (Some(_), Some(_)) => "dropper got it, receive got the requeue",
+                (Some(_), None) => "dropper got it, receive found nothing",
+                (None, Some(_)) => "receive got it first",
+                (None, None) => panic!("the message was delivered to nobody"),
+            };
+            let (value, count, tag) = match got {
+                Some(d) => d,
+                None => {
+                    let d = q.try_receive().expect("the dropped delivery is requeued");
+                    (*d, d.delivery_count(), d.detach())
+                }
+            };
+            // Exactly one delivery before this one if the dropper had it.
+            let expected_count = if dropped.is_some() { 2 } else { 1 };
+            assert_eq!((value, count), (9, expected_count));
+            q.ack(tag).unwrap();
+            assert!(q.try_receive().is_none(), "acked: nothing left");
+            assert_eq!(q.settled_below().get(), 1);
+            outcome
+        },
+    );
+}
+
+#[test]
+fn dead_lettering_at_max_deliveries_races_ack() {
+    explore(&["ack won", "dead-lettered"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(leased_queue(&clock, Some(1)));
+        q.try_publish(3).unwrap();
+        let tag = q.try_receive().unwrap().detach();
+        let nacker = {
+            let q = q.clone();
+            // A requeue of the last allowed delivery dead-letters it.
+            thread::spawn(move || q.nack(tag, true))
+        };
+        let acked = q.ack(tag);
+        let nacked = nacker.join().unwrap();
+        match (acked, nacked) {
+            (Ok(()), Err(e)) => {
+                assert_eq!(e, AckError::AlreadySettled);
+                assert!(q.try_receive_dead_letter().is_none());
+                assert_eq!(q.settled_below().get(), 1);
+                "ack won"
+            }
+            (Err(e), Ok(())) => {
+                assert_eq!(e, AckError::AlreadySettled);
+                assert!(q.try_receive().is_none(), "no delivery past the limit");
+                assert_eq!(q.settled_below().get(), 0, "dead, not yet settled");
+                let dead = q.try_receive_dead_letter().expect("in the dead letters");
+                assert_eq!(dead.reason(), DeadReason::MaxDeliveries);
+                assert_eq!((dead.delivery_count(), dead.into_inner()), (1, 3));
+                assert_eq!(q.settled_below().get(), 1, "drained: settled");
+                "dead-lettered"
+            }
+            (a, n) => panic!("exactly one settle must win: ack {a:?}, nack {n:?}"),
+        }
+    });
+}
+
+#[test]
+fn settle_watermark_never_passes_unsettled_sequence() {
+    explore(&["watermark 0", "watermark 1", "watermark 2"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(0).unwrap();
+        q.try_publish(1).unwrap();
+        let first = q.try_receive().unwrap().detach();
+        let second = q.try_receive().unwrap().detach();
+        // `acking[s]` is set just before the ack of sequence s starts.
+        let acking = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+        let ackers: Vec<_> = [(1, second), (0, first)]
+            .into_iter()
+            .map(|(s, tag)| {
+                let (q, acking) = (q.clone(), acking.clone());
+                thread::spawn(move || {
+                    acking[s].store(true, Ordering::SeqCst);
+                    q.ack(tag).unwrap();
+                })
+            })
+            .collect();
+        thread::yield_now(); // let the ackers go first at least once
+        let w = q.settled_below().get();
+        for s in 0..w as usize {
+            assert!(
+                acking[s].load(Ordering::SeqCst),
+                "watermark {w} passed sequence {s}, whose ack had not begun"
+            );
+        }
+        for a in ackers {
+            a.join().unwrap();
+        }
+        assert_eq!(
+            q.settled_below().get(),
+            2,
+            "all settled: watermark at the end"
+        );
+        ["watermark 0", "watermark 1", "watermark 2"][w as usize]
+    });
+}
+
+#[test]
+fn close_races_publish_and_receive() {
+    explore(
+        &[
+            "published and acked",
+            "published and drained",
+            "refused: closed",
+        ],
+        || {
+            let q = Arc::new(queue(1, 1));
+            let publisher = {
+                let q = q.clone();
+                thread::spawn(move || q.try_publish(4))
+            };
+            let consumer = {
+                let q = q.clone();
+                thread::spawn(move || {
+                    let d = q.try_receive()?;
+                    let v = *d;
+                    d.ack().unwrap();
+                    Some(v)
+                })
+            };
+            q.close();
+            let published = publisher.join().unwrap();
+            let consumed = consumer.join().unwrap();
+            let drained = q.drain();
+            match published {
+                Ok(seq) => {
+                    assert_eq!(seq.get(), 0);
+                    match consumed {
+                        Some(v) => {
+                            assert_eq!(v, 4);
+                            assert!(drained.is_empty());
+                            "published and acked"
+                        }
+                        None => {
+                            assert_eq!(drained, [4], "drain hands back the unsettled");
+                            "published and drained"
+                        }
+                    }
+                }
+                Err(e) => {
+                    assert!(matches!(e, PublishError::Closed(4)), "message comes back");
+                    assert_eq!(consumed, None);
+                    assert!(drained.is_empty());
+                    "refused: closed"
+                }
+            }
+        },
+    );
+}
