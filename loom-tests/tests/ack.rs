@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ackring::{AckError, AckQueue, DeadReason, ManualClock, PublishError};
-use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -123,12 +123,18 @@ fn two_consumers_race_for_last_free_in_flight_entry() {
         let q = Arc::new(queue(2, 1));
         q.try_publish(1).unwrap();
         q.try_publish(2).unwrap();
+        // How many deliveries are held right now: never above the
+        // prefetch limit of 1.
+        let holding = Arc::new(AtomicUsize::new(0));
         let consumers: Vec<_> = (0..2)
             .map(|_| {
-                let q = q.clone();
+                let (q, holding) = (q.clone(), holding.clone());
                 thread::spawn(move || {
                     let d = q.try_receive()?;
+                    let held = holding.fetch_add(1, Ordering::SeqCst) + 1;
+                    assert_eq!(held, 1, "two deliveries in flight with max_in_flight 1");
                     let v = *d;
+                    holding.fetch_sub(1, Ordering::SeqCst);
                     d.ack().unwrap();
                     Some(v)
                 })
@@ -335,4 +341,40 @@ fn close_races_publish_and_receive() {
             }
         },
     );
+}
+
+#[test]
+fn lease_scan_never_expires_a_live_delivery() {
+    explore(&["ok"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(0) // one table entry, reused below
+                .settle_window(1)
+                .lease(LEASE)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        // A first delivery leaves its (now past) deadline in the entry.
+        q.try_publish(1).unwrap();
+        q.try_receive().unwrap().ack().unwrap();
+        clock.advance(LEASE * 2);
+        q.try_publish(2).unwrap();
+        let receiver = {
+            let q = q.clone();
+            thread::spawn(move || q.try_receive().map(|d| d.detach()))
+        };
+        thread::yield_now(); // let the receiver go first at least once
+                             // The new delivery's lease runs until 3 × LEASE: a scan now must not
+                             // mistake the entry's old deadline for the new one.
+        let requeued = q.requeue_expired();
+        let tag = receiver.join().unwrap().expect("the message was ready");
+        assert_eq!(requeued, 0, "a live lease was expired");
+        q.ack(tag).unwrap();
+        assert_eq!(q.stats().delivered, 2, "no redelivery happened");
+        "ok"
+    });
 }
