@@ -1,0 +1,362 @@
+//! The queues under test, each seen through one small trait.
+//!
+//! A peer hands out per-thread endpoints (`Tx` for producers, `Rx` for
+//! consumers), so that queues whose ends are owned handles (channels, rtrb)
+//! and queues shared behind an `Arc` (ArrayQueue, Ring, ...) fit the same
+//! bench loops. Every adapter below is a few lines: the loops that drive
+//! them live in `throughput.rs` and `latency.rs`, once for all peers.
+
+use ackring::{Ring, WaitStrategy};
+use crossbeam_utils::Backoff;
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// The producer and consumer ends of one queue.
+pub type Ends<Tx, Rx> = (Vec<Tx>, Vec<Rx>);
+
+/// A bounded queue of `u64` as the benches see it.
+pub trait Peer: 'static {
+    /// Name in the report.
+    const NAME: &'static str;
+    /// Short name for file names, CSV and criterion ids.
+    const SLUG: &'static str;
+    /// Supports `try_send_batch` / `try_recv_batch`.
+    const BATCH: bool = false;
+
+    /// A producer's end.
+    type Tx: Send;
+    /// A consumer's end.
+    type Rx: Send;
+
+    /// A queue of capacity `cap` with that many producer and consumer
+    /// ends, or `None` when the queue cannot serve that shape.
+    fn open(cap: usize, producers: usize, consumers: usize) -> Option<Ends<Self::Tx, Self::Rx>>;
+
+    /// Enqueues without waiting; gives the value back when full.
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64>;
+
+    /// Dequeues without waiting.
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64>;
+
+    /// Enqueues, waiting for room: the queue's own blocking call where it
+    /// has one, else a `crossbeam_utils::Backoff` loop over `try_send`.
+    fn send(tx: &mut Self::Tx, mut v: u64) {
+        let backoff = Backoff::new();
+        while let Err(back) = Self::try_send(tx, v) {
+            v = back;
+            backoff.snooze();
+        }
+    }
+
+    /// Dequeues, waiting for a value (as `send` waits for room).
+    fn recv(rx: &mut Self::Rx) -> u64 {
+        let backoff = Backoff::new();
+        loop {
+            if let Some(v) = Self::try_recv(rx) {
+                return v;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Moves as many values as fit from the front of `buf`; returns how
+    /// many. Only called when `BATCH`.
+    fn try_send_batch(_tx: &mut Self::Tx, _buf: &mut Vec<u64>) -> usize {
+        unreachable!("{} has no batch calls", Self::NAME)
+    }
+
+    /// Appends up to `max` values to `out`; returns how many. Only called
+    /// when `BATCH`.
+    fn try_recv_batch(_rx: &mut Self::Rx, _out: &mut Vec<u64>, _max: usize) -> usize {
+        unreachable!("{} has no batch calls", Self::NAME)
+    }
+}
+
+/// One shared queue handed to every thread.
+pub fn shared<Q>(q: Q, producers: usize, consumers: usize) -> (Vec<Arc<Q>>, Vec<Arc<Q>>) {
+    let q = Arc::new(q);
+    let txs = (0..producers).map(|_| Arc::clone(&q)).collect();
+    let rxs = (0..consumers).map(|_| Arc::clone(&q)).collect();
+    (txs, rxs)
+}
+
+/// Cloned channel ends.
+fn cloned<S: Clone, R: Clone>(s: S, r: R, producers: usize, consumers: usize) -> (Vec<S>, Vec<R>) {
+    (vec![s; producers], vec![r; consumers])
+}
+
+/// `ackring::Ring` under one wait strategy (0 = Spin, 1 = Backoff, 2 =
+/// Park); the strategy matters only to the blocking `send`/`recv`.
+pub struct AckRing<const W: u8>;
+
+impl<const W: u8> AckRing<W> {
+    const STRATEGY: WaitStrategy = match W {
+        0 => WaitStrategy::Spin,
+        1 => WaitStrategy::Backoff,
+        _ => WaitStrategy::Park,
+    };
+}
+
+/// The default wait strategy: the one the targets and batch rows use.
+pub type AckRingDefault = AckRing<1>;
+
+impl<const W: u8> Peer for AckRing<W> {
+    const NAME: &'static str = match W {
+        0 => "ackring Ring (spin)",
+        1 => "ackring Ring (backoff)",
+        _ => "ackring Ring (park)",
+    };
+    const SLUG: &'static str = match W {
+        0 => "ring-spin",
+        1 => "ring-backoff",
+        _ => "ring-park",
+    };
+    const BATCH: bool = true;
+    type Tx = Arc<Ring<u64>>;
+    type Rx = Arc<Ring<u64>>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        Some(shared(Ring::with_wait_strategy(cap, Self::STRATEGY), p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.try_push(v).map_err(|full| full.0)
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_pop()
+    }
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.push(v);
+    }
+    fn recv(rx: &mut Self::Rx) -> u64 {
+        rx.pop()
+    }
+    fn try_send_batch(tx: &mut Self::Tx, buf: &mut Vec<u64>) -> usize {
+        tx.try_push_batch(buf)
+    }
+    fn try_recv_batch(rx: &mut Self::Rx, out: &mut Vec<u64>, max: usize) -> usize {
+        rx.try_pop_batch(out, max)
+    }
+}
+
+/// `crossbeam_queue::ArrayQueue`: the baseline every ratio is taken to.
+pub struct ArrayQueue;
+
+impl Peer for ArrayQueue {
+    const NAME: &'static str = "crossbeam ArrayQueue";
+    const SLUG: &'static str = "arrayqueue";
+    type Tx = Arc<crossbeam_queue::ArrayQueue<u64>>;
+    type Rx = Arc<crossbeam_queue::ArrayQueue<u64>>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        Some(shared(crossbeam_queue::ArrayQueue::new(cap), p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.push(v)
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.pop()
+    }
+}
+
+/// `crossbeam_channel::bounded`.
+pub struct CrossbeamChannel;
+
+impl Peer for CrossbeamChannel {
+    const NAME: &'static str = "crossbeam-channel bounded";
+    const SLUG: &'static str = "crossbeam-channel";
+    type Tx = crossbeam_channel::Sender<u64>;
+    type Rx = crossbeam_channel::Receiver<u64>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        let (s, r) = crossbeam_channel::bounded(cap);
+        Some(cloned(s, r, p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.try_send(v).map_err(|e| e.into_inner())
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_recv().ok()
+    }
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).expect("receivers alive");
+    }
+    fn recv(rx: &mut Self::Rx) -> u64 {
+        rx.recv().expect("senders alive")
+    }
+}
+
+/// `concurrent_queue::ConcurrentQueue::bounded`.
+pub struct ConcurrentQueue;
+
+impl Peer for ConcurrentQueue {
+    const NAME: &'static str = "concurrent-queue bounded";
+    const SLUG: &'static str = "concurrent-queue";
+    type Tx = Arc<concurrent_queue::ConcurrentQueue<u64>>;
+    type Rx = Arc<concurrent_queue::ConcurrentQueue<u64>>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        Some(shared(
+            concurrent_queue::ConcurrentQueue::bounded(cap),
+            p,
+            c,
+        ))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.push(v).map_err(|e| e.into_inner())
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.pop().ok()
+    }
+}
+
+/// `flume::bounded`.
+pub struct Flume;
+
+impl Peer for Flume {
+    const NAME: &'static str = "flume bounded";
+    const SLUG: &'static str = "flume";
+    type Tx = flume::Sender<u64>;
+    type Rx = flume::Receiver<u64>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        let (s, r) = flume::bounded(cap);
+        Some(cloned(s, r, p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.try_send(v).map_err(|e| e.into_inner())
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_recv().ok()
+    }
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).expect("receivers alive");
+    }
+    fn recv(rx: &mut Self::Rx) -> u64 {
+        rx.recv().expect("senders alive")
+    }
+}
+
+/// `std::sync::mpsc::sync_channel`. Its receiver is single-consumer: with
+/// several consumers they share it behind a `Mutex`, as a user would.
+pub struct StdSyncChannel;
+
+/// A std receiver: owned by the only consumer, or shared by several.
+pub enum StdRx {
+    /// One consumer.
+    Own(mpsc::Receiver<u64>),
+    /// Several consumers.
+    Shared(Arc<Mutex<mpsc::Receiver<u64>>>),
+}
+
+impl Peer for StdSyncChannel {
+    const NAME: &'static str = "std sync_channel";
+    const SLUG: &'static str = "std-sync-channel";
+    type Tx = mpsc::SyncSender<u64>;
+    type Rx = StdRx;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        let (s, r) = mpsc::sync_channel(cap);
+        let rxs = if c == 1 {
+            vec![StdRx::Own(r)]
+        } else {
+            let r = Arc::new(Mutex::new(r));
+            (0..c).map(|_| StdRx::Shared(Arc::clone(&r))).collect()
+        };
+        Some((vec![s; p], rxs))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.try_send(v).map_err(|e| match e {
+            mpsc::TrySendError::Full(v) => v,
+            mpsc::TrySendError::Disconnected(_) => panic!("receiver dropped"),
+        })
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        match rx {
+            StdRx::Own(r) => r.try_recv().ok(),
+            StdRx::Shared(r) => r.lock().expect("not poisoned").try_recv().ok(),
+        }
+    }
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).expect("receiver alive");
+    }
+    fn recv(rx: &mut Self::Rx) -> u64 {
+        match rx {
+            StdRx::Own(r) => r.recv(),
+            StdRx::Shared(r) => r.lock().expect("not poisoned").recv(),
+        }
+        .expect("senders alive")
+    }
+}
+
+/// `Mutex<VecDeque>` bounded by a length check: the queue people write
+/// first.
+pub struct MutexVecDeque;
+
+/// A `VecDeque` behind a `Mutex`, with its bound.
+pub struct Locked {
+    q: Mutex<VecDeque<u64>>,
+    cap: usize,
+}
+
+impl Peer for MutexVecDeque {
+    const NAME: &'static str = "Mutex<VecDeque>";
+    const SLUG: &'static str = "mutex-vecdeque";
+    type Tx = Arc<Locked>;
+    type Rx = Arc<Locked>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        let q = Mutex::new(VecDeque::with_capacity(cap));
+        Some(shared(Locked { q, cap }, p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        let mut q = tx.q.lock().expect("not poisoned");
+        if q.len() < tx.cap {
+            q.push_back(v);
+            Ok(())
+        } else {
+            Err(v)
+        }
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.q.lock().expect("not poisoned").pop_front()
+    }
+}
+
+/// `rtrb`: single-producer single-consumer only, with cached indices and
+/// chunk (batch) calls.
+pub struct Rtrb;
+
+impl Peer for Rtrb {
+    const NAME: &'static str = "rtrb (SPSC)";
+    const SLUG: &'static str = "rtrb";
+    const BATCH: bool = true;
+    type Tx = rtrb::Producer<u64>;
+    type Rx = rtrb::Consumer<u64>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        if p != 1 || c != 1 {
+            return None;
+        }
+        let (tx, rx) = rtrb::RingBuffer::new(cap);
+        Some((vec![tx], vec![rx]))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.push(v).map_err(|rtrb::PushError::Full(v)| v)
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.pop().ok()
+    }
+    fn try_send_batch(tx: &mut Self::Tx, buf: &mut Vec<u64>) -> usize {
+        let n = buf.len().min(tx.slots());
+        if n == 0 {
+            return 0;
+        }
+        let chunk = tx.write_chunk_uninit(n).expect("n <= slots");
+        chunk.fill_from_iter(buf.drain(..n))
+    }
+    fn try_recv_batch(rx: &mut Self::Rx, out: &mut Vec<u64>, max: usize) -> usize {
+        let n = max.min(rx.slots());
+        if n == 0 {
+            return 0;
+        }
+        let chunk = rx.read_chunk(n).expect("n <= slots");
+        let (a, b) = chunk.as_slices();
+        out.extend_from_slice(a);
+        out.extend_from_slice(b);
+        chunk.commit_all();
+        n
+    }
+}
