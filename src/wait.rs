@@ -8,7 +8,7 @@
 //! |---|---|---|---|
 //! | [`WaitStrategy::Spin`] | a CPU spin hint | lowest | one core, always |
 //! | [`WaitStrategy::Backoff`] | exponential spin, then `yield` | low | drops off after a few µs |
-//! | [`WaitStrategy::Park`] | sleep on a condition variable | a syscall | none |
+//! | [`WaitStrategy::Park`] | as `Backoff` for a few µs, then sleep on a condition variable | a syscall once asleep | none once asleep |
 //!
 //! # No lost wake-ups (Park)
 //!
@@ -62,8 +62,10 @@ pub enum WaitStrategy {
     /// polite to other threads for long ones.
     #[default]
     Backoff,
-    /// Sleep on a condition variable until the opposite operation wakes the
-    /// thread: no CPU while waiting, at the price of a syscall to wake.
+    /// Back off for a few microseconds like [`Backoff`](WaitStrategy::Backoff),
+    /// then sleep on a condition variable until the opposite operation wakes
+    /// the thread: no CPU during long waits, at the price of a syscall to
+    /// wake, and of one fence on every push and pop to check for sleepers.
     Park,
 }
 
@@ -181,7 +183,22 @@ pub(crate) fn wait_until<R>(
         return Some(r);
     }
     match strategy {
-        WaitStrategy::Park => waiter.park_until(deadline, &mut attempt),
+        WaitStrategy::Park => {
+            // Spin and yield a few microseconds first, as `Backoff` would:
+            // most waits in a busy pipeline are shorter than a sleep and a
+            // wake-up, which cost a syscall on each side.
+            let backoff = sync::Backoff::new();
+            while !backoff.is_completed() {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return None;
+                }
+                backoff.snooze();
+                if let Some(r) = attempt() {
+                    return Some(r);
+                }
+            }
+            waiter.park_until(deadline, &mut attempt)
+        }
         WaitStrategy::Spin | WaitStrategy::Backoff => {
             let backoff = sync::Backoff::new();
             let mut tries: u32 = 0;

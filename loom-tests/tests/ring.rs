@@ -390,6 +390,9 @@ fn pop_timeout_races_push() {
             let ring = ring.clone();
             thread::spawn(move || ring.push(5))
         };
+        // Let the pusher go first at least once (see
+        // try_push_races_try_pop_on_last_free_slot).
+        thread::yield_now();
         // A zero timeout either finds the item or gives up; either way the
         // item is not lost.
         let got = ring.pop_timeout(Duration::ZERO);
