@@ -102,7 +102,7 @@ mod imp {
 
     impl Backoff {
         pub(crate) fn new() -> Self {
-            Self::default()
+            Self
         }
         pub(crate) fn spin(&self) {
             loom::thread::yield_now();
