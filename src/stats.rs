@@ -54,13 +54,18 @@ pub struct Stats {
     pub dead_lettered: u64,
     /// How long ago the oldest delivery still in flight was handed out,
     /// on the queue's clock; `None` when nothing is in flight.
+    ///
+    /// A queue with a lease (or a delayed requeue waiting) reads its clock
+    /// on every receive, and the age is exact. Without one, receives read
+    /// no clock, and a delivery's age counts from the first `stats` call
+    /// that sees it in flight: polled regularly, the figure is short by at
+    /// most the polling interval.
     pub oldest_in_flight: Option<Duration>,
 }
 
 /// The totals, one cache line each: different threads bump different
 /// counters at once.
 pub(crate) struct Counters {
-    pub(crate) delivered: CachePadded<AtomicU64>,
     pub(crate) redelivered: CachePadded<AtomicU64>,
     pub(crate) acked: CachePadded<AtomicU64>,
     pub(crate) nacked: CachePadded<AtomicU64>,
@@ -68,18 +73,21 @@ pub(crate) struct Counters {
     pub(crate) dead_lettered: CachePadded<AtomicU64>,
     /// Dead letters taken out (by `try_receive_dead_letter` or `drain`).
     pub(crate) dead_taken: CachePadded<AtomicU64>,
+    /// Fresh messages `drain` took out of `fresh` (bumped with Release:
+    /// producers count it as room, see `AckQueue::popped`).
+    pub(crate) drained: CachePadded<AtomicU64>,
 }
 
 impl Counters {
     pub(crate) fn new() -> Self {
         Self {
-            delivered: CachePadded::new(AtomicU64::new(0)),
             redelivered: CachePadded::new(AtomicU64::new(0)),
             acked: CachePadded::new(AtomicU64::new(0)),
             nacked: CachePadded::new(AtomicU64::new(0)),
             expired: CachePadded::new(AtomicU64::new(0)),
             dead_lettered: CachePadded::new(AtomicU64::new(0)),
             dead_taken: CachePadded::new(AtomicU64::new(0)),
+            drained: CachePadded::new(AtomicU64::new(0)),
         }
     }
 }

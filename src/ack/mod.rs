@@ -15,9 +15,21 @@
 //!   time, so a push into them never fails for lack of room (it can only
 //!   wait, through `Backoff`, for a concurrent pop of the same slot to
 //!   finish its two instructions);
-//! - `room`: the free room in `fresh` with a `CLOSED` bit on top; a
-//!   publisher reserves room before it takes a sequence number, so a
-//!   sequence number is never taken for a message that then fails;
+//! - `producers` (one cache line, written only by publishers and
+//!   `close`): `next_seq`, the `CLOSED` bit over the count of sequence
+//!   numbers taken, and `limit`, a cached bound below which a publisher
+//!   may take a sequence number without looking further: the room in
+//!   `fresh` (`popped + capacity`) and the settle window (`below +
+//!   size`, cached apart in `window` so that a publisher waiting for room
+//!   re-reads only `popped`), read when a publisher reaches the limit and
+//!   valid forever after since both only grow. A publisher checks the limit
+//!   before its CAS on `next_seq`, so a sequence number is never taken for
+//!   a message that then fails, and its push always finds a slot;
+//! - `consumers` (one cache line, written only by receivers):
+//!   `fresh_taken`, counted after each pop from `fresh` (with `drained`,
+//!   `drain`'s pops, this is `popped`), and `seen_published`, a cached
+//!   `next_seq` that spares receivers the producers' line while they are
+//!   behind;
 //! - `in_flight`: the prefetch tokens, one per entry in `InFlight`,
 //!   `Extending`, `Delaying`, `Delayed` or `Redeliver`; at most
 //!   `max_in_flight`. Messages waiting for redelivery keep their token,
@@ -101,8 +113,30 @@
 //! acquires the previous owner's. Those fields are then read and written
 //! `Relaxed`. The rings hand entries over with their own Release/Acquire
 //! pairs. The counters (`in_flight`, `delayed`, statistics) carry no data
-//! and are `Relaxed`; `room` is `AcqRel` because `Closed` is decided from
-//! it. The watermark is all `SeqCst` (see [`settle`]).
+//! and are `Relaxed`. `next_seq` is `Relaxed` too: `Closed` is decided by
+//! the modification order of that one word (a publish's CAS against
+//! `close`'s fetch_or), and `finished`/`drain` compare its final count
+//! with `popped`, which never exceeds it. `fresh_taken` and `drained` are
+//! bumped with Release after the pop's slot store and read with Acquire
+//! by producers, so room they count is room the push sees. The watermark
+//! is all `SeqCst` (see [`settle`]).
+//!
+//! # Who writes what, per message
+//!
+//! | line | publish | receive | ack |
+//! |---|---|---|---|
+//! | `producers` | CAS `next_seq` (`limit`, `window` only on reaching them) | — | — |
+//! | `fresh` slot | push | pop | — |
+//! | `consumers` | — (read on reaching `limit`) | `fresh_taken` (+ `seen_published` when caught up) | — |
+//! | `in_flight`, `free`, entry, stats | — | token, pop `free`, state store | state CAS, token, push `free`, `acked` |
+//! | watermark | — (read on reaching `limit`) | — | `below` store (in order) or stamp |
+//!
+//! A receive reads the clock only when a lease or a delayed requeue needs
+//! it. Three full barriers remain per message, each the one that begins a
+//! `Waiter::notify`: after the push (for sleeping receivers), after the
+//! pop (for publishers waiting for room), and in the settle of the
+//! watermark, where the same fence also serves the watermark's own
+//! store-buffering pair (see [`settle`]).
 //!
 //! # Leases without a thread
 //!
@@ -131,13 +165,49 @@ use crate::stats::{self, Counters, Stats};
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant, Ordering};
 use crate::wait::{self, WaitStrategy, Waiter};
 
-/// `room`'s closed bit; the low bits count free room in `fresh`.
+/// `next_seq`'s closed bit; the low bits count sequence numbers taken.
 const CLOSED: u64 = 1 << 63;
 /// Entries each `try_receive` checks for expiry.
 const SCAN_STEP: usize = 2;
 /// Longest a blocked call sleeps before it looks again (for leases and
 /// delays, which nobody notifies).
 const PARK_TICK: Duration = Duration::from_millis(1);
+
+/// `delivered_at` of a delivery received without a clock reading; the
+/// first `stats` call that sees it in flight stamps it.
+const UNSTAMPED: u64 = u64::MAX;
+
+/// The producers' cache line. Nothing here is written by a receive or a
+/// settle, so a steady stream of messages moves no line from the
+/// consumers' side to the producers' but the `fresh` slots themselves.
+struct Producers {
+    /// `CLOSED` bit | the next sequence number to hand out, which is also
+    /// the number of messages published.
+    next_seq: AtomicU64,
+    /// A sequence number below which publishing needs no further check:
+    /// `min(popped + capacity, below + settle window)` for some earlier
+    /// reading of `popped` (messages taken out of `fresh`) and of the
+    /// watermark. Both only grow, so a limit once computed stays valid
+    /// forever; producers recompute it only when they reach it.
+    limit: AtomicU64,
+    /// The settle window's part of `limit` (`below + size`) as last read,
+    /// so that a publisher waiting for room in `fresh` re-reads only
+    /// `popped`, not the watermark too.
+    window: AtomicU64,
+}
+
+/// The receivers' cache line for taking fresh messages.
+struct Consumers {
+    /// First deliveries: messages a receive took out of `fresh`, counted
+    /// after the pop. With `drained`, the producers' measure of room in
+    /// `fresh` (see [`AckQueue::popped`]); a snapshot's `delivered` is this
+    /// plus `redelivered`.
+    fresh_taken: AtomicU64,
+    /// A count of messages published, read from `next_seq` at some earlier
+    /// time: while `popped` is below it, a receive goes for a fresh
+    /// message without reading the producers' line.
+    seen_published: AtomicU64,
+}
 
 /// A published message on its way to its first delivery.
 struct Fresh<T> {
@@ -204,11 +274,10 @@ pub struct AckQueue<T> {
     redeliver: Ring<u32>,
     dead: Ring<u32>,
     pub(crate) table: Table<T>,
-    /// `CLOSED` bit | free room in `fresh` (capacity minus messages
-    /// reserved, pushed or not yet accounted as popped).
-    room: CachePadded<AtomicU64>,
-    /// The next sequence number to hand out.
-    next_seq: CachePadded<AtomicU64>,
+    /// Written by producers only (and `close`): see [`Producers`].
+    producers: CachePadded<Producers>,
+    /// Written by receivers only: see [`Consumers`].
+    consumers: CachePadded<Consumers>,
     /// Prefetch tokens taken (see the module docs).
     in_flight: CachePadded<AtomicUsize>,
     /// Entries in `Delaying` or `Delayed`.
@@ -387,8 +456,16 @@ impl<T> AckQueueBuilder<T> {
             redeliver,
             dead,
             table: Table::new(table_len),
-            room: CachePadded::new(AtomicU64::new(self.capacity as u64)),
-            next_seq: CachePadded::new(AtomicU64::new(0)),
+            consumers: CachePadded::new(Consumers {
+                fresh_taken: AtomicU64::new(0),
+                seen_published: AtomicU64::new(0),
+            }),
+            producers: CachePadded::new(Producers {
+                next_seq: AtomicU64::new(0),
+                // `window >= capacity`, and nothing was popped or settled.
+                limit: AtomicU64::new(self.capacity as u64),
+                window: AtomicU64::new(window as u64),
+            }),
             in_flight: CachePadded::new(AtomicUsize::new(0)),
             delayed: AtomicUsize::new(0),
             scan_cursor: AtomicUsize::new(0),
@@ -505,38 +582,21 @@ impl<T> AckQueue<T> {
     /// assert_eq!(q.try_publish(2).unwrap_err().into_inner(), 2);
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        // AcqRel on `room`: the release half orders a receiver's pop before
-        // the room it returns is reused; `Closed` decisions read it with
-        // Acquire (`finished`).
-        let mut room = self.room.load(Ordering::Acquire);
+        let producers = &*self.producers;
+        // Relaxed: no data travels through `next_seq`; `Closed` is decided
+        // by the order of the RMWs on this one word (our CAS below against
+        // `close`'s fetch_or), which coherence gives in any ordering.
+        let mut seq = producers.next_seq.load(Ordering::Relaxed);
         loop {
-            if room & CLOSED != 0 {
+            if seq & CLOSED != 0 {
                 return Err(PublishError::Closed(msg));
             }
-            if room == 0 {
+            // Relaxed: any value ever stored is a valid limit (`Producers`).
+            if seq >= producers.limit.load(Ordering::Relaxed) && !self.refresh_limit(seq) {
                 return Err(PublishError::Full(msg));
             }
-            match self.room.compare_exchange_weak(
-                room,
-                room - 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(current) => room = current,
-            }
-        }
-        // Relaxed: winning the CAS makes `seq` ours; the window check reads
-        // the watermark with SeqCst (settle.rs).
-        let mut seq = self.next_seq.load(Ordering::Relaxed);
-        loop {
-            if !self.settle.has_room(seq) {
-                // AcqRel: as the reservation above.
-                self.room.fetch_add(1, Ordering::AcqRel);
-                self.waiter.notify();
-                return Err(PublishError::Full(msg));
-            }
-            match self.next_seq.compare_exchange_weak(
+            // Relaxed: as the load above; winning the CAS makes `seq` ours.
+            match producers.next_seq.compare_exchange_weak(
                 seq,
                 seq + 1,
                 Ordering::Relaxed,
@@ -546,8 +606,10 @@ impl<T> AckQueue<T> {
                 Err(current) => seq = current,
             }
         }
-        // We reserved room, so the ring has a slot for us; a `Full` here
-        // only means a pop of our slot is between its two steps.
+        // `seq < popped + capacity`: fewer than `capacity` messages were
+        // taken and not yet popped, so the ring has a slot for us; a `Full`
+        // here only means a pop of our slot is between its two steps (or
+        // done, with its seq store not yet visible to us).
         let backoff = Backoff::new();
         let mut result = self.fresh.try_push(Fresh { seq, msg });
         while let Err(Full(item)) = result {
@@ -556,6 +618,37 @@ impl<T> AckQueue<T> {
         }
         self.waiter.notify();
         Ok(Seq(seq))
+    }
+
+    /// Recomputes the producers' limit (`Producers`) and says whether
+    /// `seq` is below it.
+    #[cold]
+    fn refresh_limit(&self, seq: u64) -> bool {
+        let room = self.popped().saturating_add(self.capacity as u64);
+        // Relaxed: a cache, as `limit`.
+        let mut window = self.producers.window.load(Ordering::Relaxed);
+        if seq >= window {
+            // Reads the watermark with SeqCst (settle.rs).
+            window = self.settle.limit();
+            // Relaxed: as `limit` below.
+            self.producers.window.store(window, Ordering::Relaxed);
+        }
+        let limit = room.min(window);
+        // Relaxed: a cache; a racing producer may store an older limit
+        // over ours, which is still valid, only smaller.
+        self.producers.limit.store(limit, Ordering::Relaxed);
+        seq < limit
+    }
+
+    /// Messages taken out of `fresh` so far, by receives and drains: a
+    /// lower bound of the count at the moment of the call (two monotonic
+    /// counters read one after the other).
+    fn popped(&self) -> u64 {
+        // Acquire: pairs with the Release increments made after each pop
+        // from `fresh`, so the slot that pop freed is seen free by a
+        // producer that counts on it.
+        self.consumers.fresh_taken.load(Ordering::Acquire)
+            + self.counters.drained.load(Ordering::Acquire)
     }
 
     /// Publishes `msg`, waiting for room (spinning briefly, then sleeping).
@@ -599,8 +692,11 @@ impl<T> AckQueue<T> {
     /// assert_eq!(*q.try_receive().unwrap(), "b");
     /// ```
     pub fn try_receive(&self) -> Option<Delivery<'_, T>> {
-        let now = self.now();
+        // The clock is read only when something depends on it: a lease, or
+        // a delayed requeue to release. Otherwise the delivery's time is
+        // left `UNSTAMPED` (see `stats`).
         let timed = self.timed();
+        let now = if timed { self.now() } else { UNSTAMPED };
         if timed {
             self.scan_step(now);
         }
@@ -677,11 +773,12 @@ impl<T> AckQueue<T> {
 
     /// Whether the queue is closed with nothing left to receive.
     fn finished(&self) -> bool {
-        // Acquire: pairs with the AcqRel room updates; room back at
-        // `capacity` means every reserved publish was pushed and popped.
-        let room = self.room.load(Ordering::Acquire);
-        room & CLOSED != 0
-            && (room & !CLOSED) as usize == self.capacity
+        // Relaxed: after `CLOSED` is set the count is final (coherence on
+        // this word); `popped` never exceeds it, so equality means every
+        // message published was taken out of `fresh`.
+        let next = self.producers.next_seq.load(Ordering::Relaxed);
+        next & CLOSED != 0
+            && self.popped() == next & !CLOSED
             && self.redeliver.is_empty()
             // Relaxed: delayed requeues are in the table; a stale count only
             // makes us look again.
@@ -726,16 +823,35 @@ impl<T> AckQueue<T> {
                 Err(current) => state = State(current),
             }
         };
-        stats::bump(&self.counters.delivered);
         stats::bump(&self.counters.redelivered);
         Some(self.delivery(index, new, seq, count))
     }
 
+    /// Whether `fresh` may hold a message: a hint that spares the token
+    /// and free-entry dance (and keeps the free ring's order) when nothing
+    /// was published. Never false for a message whose publish
+    /// happened-before the call.
+    #[inline]
+    fn may_have_fresh(&self) -> bool {
+        let popped = self.popped();
+        // Relaxed: a hint, as below; any value stored is at most the count
+        // published when it was stored.
+        if popped < self.consumers.seen_published.load(Ordering::Relaxed) {
+            return true;
+        }
+        // Relaxed: a publish that happened-before us is counted here by
+        // coherence; one in progress may be missed, as if it came later.
+        let published = self.producers.next_seq.load(Ordering::Relaxed) & !CLOSED;
+        // Relaxed: a cache of the count, read as a hint only.
+        self.consumers
+            .seen_published
+            .store(published, Ordering::Relaxed);
+        popped < published
+    }
+
     /// Takes a fresh message, if any, into a free entry.
     fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
-        // Acquire: pairs with publishers' AcqRel reservation; a hint that
-        // spares the token dance when nothing was published.
-        if (self.room.load(Ordering::Acquire) & !CLOSED) as usize == self.capacity {
+        if !self.may_have_fresh() {
             return None;
         }
         // Relaxed: the token count carries no data (the entry itself is
@@ -764,9 +880,10 @@ impl<T> AckQueue<T> {
             self.release_token();
             return None;
         };
-        // AcqRel: returns the room after our pop; pairs with publishers'
-        // reservation and with `finished`'s Acquire load.
-        self.room.fetch_add(1, Ordering::AcqRel);
+        // Release: counts our pop (the room it returns, and a message no
+        // longer in `fresh`) after the pop's seq store; pairs with the
+        // Acquire load in `popped`.
+        self.consumers.fresh_taken.fetch_add(1, Ordering::Release);
         let entry = self.table.get(index);
         // SAFETY: we popped `index` from the free ring, so the entry is
         // `Free`, has no holders and belongs to us alone; its value is
@@ -788,7 +905,6 @@ impl<T> AckQueue<T> {
         // Release: publishes the value and fields; pairs with the Acquire
         // loads of the state in settles, the scan and drain.
         entry.state.store(state.0, Ordering::Release);
-        stats::bump(&self.counters.delivered);
         // Publishers may be waiting for the room we returned.
         self.waiter.notify();
         Some(self.delivery(index, state, seq, 1))
@@ -893,10 +1009,14 @@ impl<T> AckQueue<T> {
                 stats::bump(&self.counters.acked);
                 self.release_token();
                 // Relaxed: the seq was published with the state we acquired.
-                self.settle.settle(entry.seq.load(Ordering::Relaxed));
+                // Read before the entry is freed and reused.
+                let seq = entry.seq.load(Ordering::Relaxed);
                 if new.holders() == 0 {
                     self.free_entry(tag.index, new, true);
                 }
+                // Last, as it also notifies for the token and the entry.
+                self.settle.settle(seq, &self.waiter);
+                return Ok(());
             }
             Phase::Dead | Phase::DeadPending => {
                 stats::bump(&self.counters.nacked);
@@ -1253,8 +1373,8 @@ impl<T> AckQueue<T> {
         };
         self.free_entry(index, state, false);
         stats::bump(&self.counters.dead_taken);
-        self.settle.settle(seq);
-        self.waiter.notify();
+        // Notifies for the freed entry too.
+        self.settle.settle(seq, &self.waiter);
         Some(DeadLetter {
             value,
             seq,
@@ -1296,16 +1416,17 @@ impl<T> AckQueue<T> {
     /// now on; receivers take what is left, then get [`Closed`]. Settling
     /// deliveries still works. Idempotent.
     pub fn close(&self) {
-        // AcqRel: `finished` reads the bit with Acquire together with the
-        // room count.
-        self.room.fetch_or(CLOSED, Ordering::AcqRel);
+        // Relaxed: a publish is refused or counted according to whether
+        // its CAS on `next_seq` comes after or before this RMW in the
+        // word's modification order; no data travels with it.
+        self.producers.next_seq.fetch_or(CLOSED, Ordering::Relaxed);
         self.waiter.notify();
     }
 
     /// Whether [`close`](AckQueue::close) was called.
     pub fn is_closed(&self) -> bool {
-        // Acquire: as in `finished`.
-        self.room.load(Ordering::Acquire) & CLOSED != 0
+        // Relaxed: as in `close`.
+        self.producers.next_seq.load(Ordering::Relaxed) & CLOSED != 0
     }
 
     /// Hands back every unsettled message it can take, settling them:
@@ -1334,18 +1455,18 @@ impl<T> AckQueue<T> {
         let backoff = Backoff::new();
         loop {
             while let Some(Fresh { seq, msg }) = self.fresh.try_pop() {
-                // AcqRel: as in take_fresh.
-                self.room.fetch_add(1, Ordering::AcqRel);
-                self.settle.settle(seq);
+                // Release: as in take_fresh.
+                self.counters.drained.fetch_add(1, Ordering::Release);
+                self.settle.settle(seq, &self.waiter);
                 out.push(msg);
             }
-            // Acquire: as in `finished`.
-            let room = self.room.load(Ordering::Acquire);
-            if room & CLOSED == 0 || (room & !CLOSED) as usize == self.capacity {
+            // Relaxed: as in `finished`.
+            let next = self.producers.next_seq.load(Ordering::Relaxed);
+            if next & CLOSED == 0 || self.popped() == next & !CLOSED {
                 break;
             }
-            // A publish reserved room and has not pushed yet, or a receiver
-            // popped and has not returned the room yet.
+            // A publish took its sequence number and has not pushed yet,
+            // or a receiver popped and has not counted it yet.
             backoff.snooze();
         }
         let mut kept = Vec::new();
@@ -1416,7 +1537,7 @@ impl<T> AckQueue<T> {
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         let seq = entry.seq.load(Ordering::Relaxed);
         self.free_entry(index, state, false);
-        self.settle.settle(seq);
+        self.settle.settle(seq, &self.waiter);
         value
     }
 
@@ -1425,7 +1546,8 @@ impl<T> AckQueue<T> {
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         // Relaxed everywhere: statistics.
-        let room = (self.room.load(Ordering::Relaxed) & !CLOSED) as usize;
+        let published = self.producers.next_seq.load(Ordering::Relaxed) & !CLOSED;
+        let fresh = published.saturating_sub(self.popped()) as usize;
         let waiting = self.redeliver.len() + self.delayed.load(Ordering::Relaxed);
         let tokens = self.in_flight.load(Ordering::Relaxed);
         let now = self.now();
@@ -1433,18 +1555,36 @@ impl<T> AckQueue<T> {
             .filter_map(|i| {
                 let entry = self.table.get(i);
                 let state = State(entry.state.load(Ordering::Relaxed));
-                matches!(state.phase(), Phase::InFlight | Phase::Extending)
-                    .then(|| now.saturating_sub(entry.delivered_at.load(Ordering::Relaxed)))
+                if !matches!(state.phase(), Phase::InFlight | Phase::Extending) {
+                    return None;
+                }
+                let at = entry.delivered_at.load(Ordering::Relaxed);
+                if at == UNSTAMPED {
+                    // Received without a clock reading: its age counts from
+                    // now. Relaxed CAS: a statistic; if the entry was reused
+                    // meanwhile, its new receiver stores `UNSTAMPED` (or a
+                    // reading) after us or we stamp its delivery instead,
+                    // both harmless to the queue.
+                    let _ = entry.delivered_at.compare_exchange(
+                        UNSTAMPED,
+                        now,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                    return Some(0);
+                }
+                Some(now.saturating_sub(at))
             })
             .max()
             .map(Duration::from_nanos);
         let dead_lettered = stats::read(&c.dead_lettered);
         Stats {
-            ready: self.capacity.saturating_sub(room) + waiting,
+            ready: fresh + waiting,
             in_flight: tokens.saturating_sub(waiting),
             dead_letters: dead_lettered.saturating_sub(stats::read(&c.dead_taken)) as usize,
-            published: self.next_seq.load(Ordering::Relaxed),
-            delivered: stats::read(&c.delivered),
+            published,
+            delivered: self.consumers.fresh_taken.load(Ordering::Relaxed)
+                + stats::read(&c.redelivered),
             redelivered: stats::read(&c.redelivered),
             acked: stats::read(&c.acked),
             nacked: stats::read(&c.nacked),
