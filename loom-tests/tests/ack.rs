@@ -378,3 +378,52 @@ fn lease_scan_never_expires_a_live_delivery() {
         "ok"
     });
 }
+
+#[test]
+fn ack_settles_its_own_seq_when_an_old_holder_frees_the_entry() {
+    // One table entry. The message's first delivery expired and its guard
+    // is still alive when the redelivery is acked by tag; the old guard's
+    // drop then frees the entry, and a new message may take it over at
+    // once. The ack must settle the sequence it acked, not the new one.
+    explore(&["entry reused", "entry not reused"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(0)
+                .settle_window(1)
+                .lease(LEASE)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        q.try_publish(0).unwrap();
+        let old = q.try_receive().unwrap();
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+        let tag = q.try_receive().unwrap().detach(); // the old guard still holds it
+        let acker = {
+            let q = q.clone();
+            thread::spawn(move || q.ack(tag))
+        };
+        drop(old); // stale: lets go of the entry, freeing it if acked
+        q.try_publish(1).unwrap();
+        let second = q.try_receive().map(|d| d.detach());
+        acker.join().unwrap().unwrap();
+        assert_eq!(
+            q.settled_below().get(),
+            1,
+            "seq 0 acked, seq 1 not yet settled"
+        );
+        let outcome = if second.is_some() {
+            "entry reused"
+        } else {
+            "entry not reused"
+        };
+        let second = second.unwrap_or_else(|| q.try_receive().unwrap().detach());
+        q.ack(second).unwrap();
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}

@@ -58,7 +58,9 @@ pub struct Tag {
     pub(crate) queue: usize,
     pub(crate) index: u32,
     pub(crate) gen: u32,
-    pub(crate) attempt: u16,
+    /// The delivery count of this delivery (the state word keeps it
+    /// modulo 2^16).
+    pub(crate) attempt: u32,
 }
 
 /// A received message, tracked until it is settled.

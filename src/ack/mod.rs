@@ -83,7 +83,7 @@
 //! | `InFlight` | `Extending` → `InFlight` | `extend_lease` | CAS, deadline write, CAS |
 //! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
 //! | `DeadPending` | `Dead` | the last holder to leave | CAS, then push `dead` |
-//! | `Redeliver` | `InFlight` | the receiver that popped it from `redeliver` | CAS (holders may change meanwhile) |
+//! | `Redeliver` | `InFlight` | the receiver that popped it from `redeliver` | CAS (holders may change meanwhile); at the `holders` limit it pushes the index back instead |
 //! | `Settled` | `Free` | whoever brings holders to 0 | CAS, drop, Release store |
 //! | `Dead` | `Free` | the taker that popped it from `dead` | Release store |
 //! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, then store |
@@ -96,15 +96,18 @@
 //!
 //! # Tags and errors
 //!
-//! A tag is `(queue, index, generation, attempt)`. A settle by tag (or by
-//! guard) checks, in order: the queue (`ForeignTag`); the generation, and
-//! a `Free` or `Taking` phase (`AlreadySettled`); the attempt (`Stale`);
-//! then the phase: `InFlight` proceeds, `Extending` waits for the
-//! extension to finish, `Settled` and `Delaying` are `AlreadySettled`, and
-//! `Redeliver`, `Delayed`, `DeadPending`, `Dead` are `Stale` if the
-//! attempt ended by lease expiry, else `AlreadySettled`. Only one CAS out
-//! of `InFlight` can succeed per attempt, so a delivery is settled at most
-//! once whatever the interleaving.
+//! A tag is `(queue, index, generation, attempt)`, the attempt being the
+//! exact delivery count. A settle by tag (or by guard) checks, in order:
+//! the queue (`ForeignTag`); the generation, and a `Free` or `Taking`
+//! phase (`AlreadySettled`); the attempt modulo 2^16 against the state
+//! word (`Stale`); then the phase: `InFlight` proceeds if the entry's
+//! `deliveries` equals the attempt (else `Stale`: a tag kept across 2^16
+//! redeliveries), `Extending` waits for the extension to finish,
+//! `Settled` and `Delaying` are `AlreadySettled`, and `Redeliver`,
+//! `Delayed`, `DeadPending`, `Dead` are `Stale` if the attempt ended by
+//! lease expiry, else `AlreadySettled`. Only one CAS out of `InFlight` can
+//! succeed per attempt, so a delivery is settled at most once whatever the
+//! interleaving.
 //!
 //! # Memory orderings
 //!
@@ -157,7 +160,7 @@ use crossbeam_utils::CachePadded;
 
 pub use self::clock::{Clock, ManualClock, MonotonicClock};
 pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};
-use self::inflight::{Entry, Phase, State, Table, HOLDERS_MAX};
+use self::inflight::{Entry, Phase, State, Table, ATTEMPT_MASK, HOLDERS_MAX};
 use self::settle::SettleWindow;
 use crate::error::{AckError, Closed, ConfigError, Full, PublishError};
 use crate::ring::Ring;
@@ -227,7 +230,8 @@ pub(crate) enum Settle {
 
 /// Why a state word does not let a settle proceed.
 enum Refusal {
-    /// Another thread is extending the lease: wait for it.
+    /// Another thread is extending the lease, or the entry moved on while
+    /// we read it: look again.
     Busy,
     Err(AckError),
 }
@@ -789,6 +793,15 @@ impl<T> AckQueue<T> {
     fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
         let index = self.redeliver.try_pop()?;
         let entry = self.table.get(index);
+        // Acquire: pairs with the requeuer's AcqRel CAS into `Redeliver`.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        if state.holders() >= HOLDERS_MAX {
+            // Too many expired deliveries still read the message: leave it
+            // waiting, untouched, until one of them lets go. Only we could
+            // add a holder, so the count can only fall from here.
+            push_index(&self.redeliver, index);
+            return None;
+        }
         // We popped the index, so the entry is ours in `Redeliver` (only
         // `holders` may change). Relaxed writes: published by the CAS below.
         let count = entry.deliveries.load(Ordering::Relaxed).saturating_add(1);
@@ -797,14 +810,9 @@ impl<T> AckQueue<T> {
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);
         let seq = entry.seq.load(Ordering::Relaxed);
-        // Acquire: pairs with the requeuer's AcqRel CAS into `Redeliver`.
-        let mut state = State(entry.state.load(Ordering::Acquire));
         let new = loop {
             debug_assert_eq!(state.phase(), Phase::Redeliver);
-            assert!(
-                state.holders() < HOLDERS_MAX,
-                "AckQueue: more than {HOLDERS_MAX} live deliveries of one message"
-            );
+            debug_assert!(state.holders() < HOLDERS_MAX);
             let new = state
                 .with_phase(Phase::InFlight)
                 .with_holders(state.holders() + 1)
@@ -917,7 +925,7 @@ impl<T> AckQueue<T> {
                 queue: self.table.id(),
                 index,
                 gen: state.gen() as u32,
-                attempt: state.attempt() as u16,
+                attempt: count,
             },
             seq,
             count,
@@ -933,8 +941,9 @@ impl<T> AckQueue<T> {
 
     // ----- settle --------------------------------------------------------
 
-    /// Whether a settle of `tag` may proceed on `state` (module docs).
-    fn classify(state: State, tag: Tag) -> Result<(), Refusal> {
+    /// Whether a settle of `tag` may proceed on `state`, just read from
+    /// `entry` with Acquire (module docs).
+    fn classify(entry: &Entry<T>, state: State, tag: Tag) -> Result<(), Refusal> {
         if state.gen() != u64::from(tag.gen) {
             return Err(Refusal::Err(AckError::AlreadySettled));
         }
@@ -942,10 +951,24 @@ impl<T> AckQueue<T> {
             Phase::Free | Phase::Taking => return Err(Refusal::Err(AckError::AlreadySettled)),
             _ => {}
         }
-        if state.attempt() != u64::from(tag.attempt) {
+        if state.attempt() != u64::from(tag.attempt) & ATTEMPT_MASK {
             return Err(Refusal::Err(AckError::Stale));
         }
         match state.phase() {
+            // The state word holds the attempt modulo 2^16; the exact count
+            // tells a tag kept across 2^16 redeliveries from the current
+            // one. Relaxed: written before the CAS into `InFlight` that the
+            // caller's Acquire load read; another count can only be seen
+            // once the entry moved on, which the second load tells (the
+            // caller then looks again).
+            Phase::InFlight if entry.deliveries.load(Ordering::Relaxed) != tag.attempt => {
+                // Acquire: as the caller's load.
+                if entry.state.load(Ordering::Acquire) == state.0 {
+                    Err(Refusal::Err(AckError::Stale))
+                } else {
+                    Err(Refusal::Busy)
+                }
+            }
             Phase::InFlight => Ok(()),
             Phase::Extending => Err(Refusal::Busy),
             Phase::Redeliver | Phase::Delayed | Phase::DeadPending | Phase::Dead
@@ -964,11 +987,12 @@ impl<T> AckQueue<T> {
         let backoff = Backoff::new();
         // Acquire: pairs with the AcqRel CAS that made the current state.
         let mut state = State(entry.state.load(Ordering::Acquire));
-        let (old, new) = loop {
-            match Self::classify(state, tag) {
+        let (old, new, seq) = loop {
+            match Self::classify(entry, state, tag) {
                 Ok(()) => {}
                 Err(Refusal::Busy) => {
-                    // An extension is between its two CASes.
+                    // An extension is between its two CASes, or the entry
+                    // moved on: read it again.
                     backoff.snooze();
                     state = State(entry.state.load(Ordering::Acquire));
                     continue;
@@ -981,6 +1005,11 @@ impl<T> AckQueue<T> {
                 }
             }
             let holders = state.holders() - u64::from(guard);
+            // Relaxed: published with the state we acquired, and stable
+            // while this generation is current, which our CAS checks. Read
+            // before the CAS: once it succeeds, another holder may free the
+            // entry and a receiver refill it with another message.
+            let seq = entry.seq.load(Ordering::Relaxed);
             // Relaxed: stable while this attempt is current, which our CAS
             // checks.
             let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
@@ -1000,7 +1029,7 @@ impl<T> AckQueue<T> {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => break (state, new),
+                Ok(_) => break (state, new, seq),
                 Err(current) => state = State(current),
             }
         };
@@ -1008,9 +1037,6 @@ impl<T> AckQueue<T> {
             Phase::Settled => {
                 stats::bump(&self.counters.acked);
                 self.release_token();
-                // Relaxed: the seq was published with the state we acquired.
-                // Read before the entry is freed and reused.
-                let seq = entry.seq.load(Ordering::Relaxed);
                 if new.holders() == 0 {
                     self.free_entry(tag.index, new, true);
                 }
@@ -1195,7 +1221,7 @@ impl<T> AckQueue<T> {
         // Acquire: as in `settle`.
         let mut state = State(entry.state.load(Ordering::Acquire));
         loop {
-            match Self::classify(state, tag) {
+            match Self::classify(entry, state, tag) {
                 Ok(()) => {}
                 Err(Refusal::Busy) => {
                     backoff.snooze();
