@@ -172,9 +172,15 @@ use crate::wait::{self, WaitStrategy, Waiter};
 const CLOSED: u64 = 1 << 63;
 /// Entries each `try_receive` checks for expiry.
 const SCAN_STEP: usize = 2;
-/// Longest a blocked call sleeps before it looks again (for leases and
-/// delays, which nobody notifies).
+/// Longest a blocked call sleeps before it looks again while leases or
+/// delayed requeues are pending (their deadlines pass without anyone to
+/// notify).
 const PARK_TICK: Duration = Duration::from_millis(1);
+/// Longest a blocked call sleeps otherwise. Every other event that can
+/// unblock a call (publish, settle, requeue, a dead letter taken out,
+/// close) notifies the waiters, so this is only a safety net; it keeps an
+/// idle consumer from waking a thousand times a second.
+const IDLE_TICK: Duration = Duration::from_millis(50);
 
 /// `delivered_at` of a delivery received without a clock reading; the
 /// first `stats` call that sees it in flight stamps it.
@@ -1624,8 +1630,8 @@ impl<T> AckQueue<T> {
 
     /// Retries `attempt` until it returns `Some` or `deadline` passes:
     /// spins with backoff first, then sleeps on the waiter, waking at least
-    /// every `PARK_TICK` to look at leases and delays (nobody notifies
-    /// those).
+    /// every `PARK_TICK` while leases or delays are pending (nobody
+    /// notifies those), else every `IDLE_TICK`.
     fn wait_for<R>(
         &self,
         deadline: Option<Instant>,
@@ -1643,7 +1649,8 @@ impl<T> AckQueue<T> {
             if deadline.is_some_and(|d| now >= d) {
                 return attempt();
             }
-            let until = match (deadline, now.checked_add(PARK_TICK)) {
+            let tick = if self.timed() { PARK_TICK } else { IDLE_TICK };
+            let until = match (deadline, now.checked_add(tick)) {
                 (Some(d), Some(t)) => Some(d.min(t)),
                 (d, t) => d.or(t),
             };
