@@ -110,8 +110,6 @@ pub struct Ring<T> {
     one_lap: usize,
     /// What the blocking calls do between tries.
     strategy: WaitStrategy,
-    /// `strategy == Park`, read on every push and pop.
-    parking: bool,
     /// Poppers sleeping until an item arrives (Park only).
     not_empty: CachePadded<Waiter>,
     /// Pushers sleeping until room appears (Park only).
@@ -217,7 +215,6 @@ impl<T> Ring<T> {
             cap: capacity,
             one_lap,
             strategy,
-            parking: strategy == WaitStrategy::Park,
             not_empty: CachePadded::new(Waiter::new()),
             not_full: CachePadded::new(Waiter::new()),
             _marker: PhantomData,
@@ -254,14 +251,14 @@ impl<T> Ring<T> {
 
     #[inline(always)]
     fn after_push(&self) {
-        if self.parking {
+        if self.strategy == WaitStrategy::Park {
             self.not_empty.notify();
         }
     }
 
     #[inline(always)]
     fn after_pop(&self) {
-        if self.parking {
+        if self.strategy == WaitStrategy::Park {
             self.not_full.notify();
         }
     }

@@ -9,23 +9,20 @@
 //!
 //! Both arms expose the same surface:
 //!
-//! - atomics (`AtomicUsize`, `AtomicU64`, `AtomicU32`, `AtomicBool`),
+//! - atomics (`AtomicUsize`, `AtomicU64`, `AtomicU32`),
 //!   `Ordering` and `fence`;
 //! - [`UnsafeCell`] with loom's closure API (`with` / `with_mut`), so the
 //!   algorithm reads the same under both;
 //! - `Mutex` and `Condvar` for the park wait strategy;
 //! - [`Backoff`] (crossbeam's on `std`; a yield-only stand-in under loom,
 //!   because loom must be told about every spin to schedule another thread);
-//! - [`spin_loop`] and [`yield_now`];
+//! - [`spin_loop`];
 //! - [`Instant`], which under loom is frozen: a deadline `now + d` has passed
 //!   exactly when `d` is zero, so models stay deterministic.
 
 #[cfg(not(all(loom, feature = "loom")))]
-#[allow(dead_code, unused_imports)]
 mod imp {
-    pub(crate) use std::sync::atomic::{
-        fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-    };
+    pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Condvar, Mutex};
 
     pub(crate) use crossbeam_utils::Backoff;
@@ -34,12 +31,6 @@ mod imp {
     #[inline(always)]
     pub(crate) fn spin_loop() {
         core::hint::spin_loop();
-    }
-
-    /// Gives the rest of this time slice to another thread.
-    #[inline]
-    pub(crate) fn yield_now() {
-        std::thread::yield_now();
     }
 
     pub(crate) use std::time::Instant;
@@ -70,24 +61,15 @@ mod imp {
 }
 
 #[cfg(all(loom, feature = "loom"))]
-#[allow(dead_code, unused_imports)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{
-        fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-    };
+    pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Condvar, Mutex};
 
     /// Under loom every spin is a yield point, or the model would never let
     /// the thread we are waiting for run.
     #[inline]
     pub(crate) fn spin_loop() {
-        loom::thread::yield_now();
-    }
-
-    /// Gives the scheduler a chance to run another modelled thread.
-    #[inline]
-    pub(crate) fn yield_now() {
         loom::thread::yield_now();
     }
 
@@ -133,7 +115,6 @@ mod imp {
 }
 
 // The facade offers more than each build of the crate uses.
-#[allow(unused_imports)]
 pub(crate) use imp::*;
 
 /// A number no earlier call in this process returned (queue identities in
