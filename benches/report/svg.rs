@@ -80,17 +80,7 @@ pub fn bars(title: &str, unit: &str, groups: &[(String, Vec<Bar>)]) -> String {
     let width = left + plot_w + 300.0;
     let height = (top + plot_h + 50.0).max(top + 20.0 * legend.len() as f64 + 20.0);
     let y = |v: f64| top + plot_h * (1.0 - (v.max(10f64.powf(dlo)).log10() - dlo) / (dhi - dlo));
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"{left}\" y=\"22\" {TITLE_FONT}>{}</text>",
-        esc(title)
-    );
+    let mut s = open(width, height, left, title);
     let mut d = dlo;
     while d <= dhi + 1e-9 {
         let v = 10f64.powf(d);
@@ -163,6 +153,23 @@ pub fn bars(title: &str, unit: &str, groups: &[(String, Vec<Bar>)]) -> String {
     s
 }
 
+/// The opening of a plot: the `<svg>` element, a white background and the
+/// title at `left`.
+fn open(width: f64, height: f64, left: f64, title: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">"
+    );
+    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    let _ = writeln!(
+        s,
+        "<text x=\"{left}\" y=\"22\" {TITLE_FONT}>{}</text>",
+        esc(title)
+    );
+    s
+}
+
 fn legend_box(s: &mut String, x: f64, top: f64, legend: &[(&str, &str, bool)]) {
     for (i, (label, color, light)) in legend.iter().enumerate() {
         let ly = top + 20.0 * i as f64;
@@ -228,17 +235,7 @@ pub fn curves(title: &str, curves: &[Curve]) -> String {
         .collect();
     let width = left + plot_w + 320.0;
     let height = (top + plot_h + 60.0).max(top + 20.0 * legend.len() as f64 + 20.0);
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">"
-    );
-    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(
-        s,
-        "<text x=\"{left}\" y=\"22\" {TITLE_FONT}>{}</text>",
-        esc(title)
-    );
+    let mut s = open(width, height, left, title);
     let mut d = dlo;
     while d <= dhi + 1e-9 {
         let yy = y(10f64.powf(d));
