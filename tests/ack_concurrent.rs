@@ -11,15 +11,8 @@ use std::time::Duration;
 
 use ackring::{AckError, AckQueue, DeadReason, ManualClock, Tag};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+mod common;
+use common::Rng;
 
 const LEASE: Duration = Duration::from_secs(10);
 

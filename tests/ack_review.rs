@@ -79,15 +79,8 @@ fn holders_limit_keeps_message_waiting_instead_of_panicking() {
     assert_eq!(q.settled_below().get(), 2);
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+mod common;
+use common::Rng;
 
 /// Consumers keep some deliveries alive past their lease (so that an ack
 /// of the redelivery and the old guard's drop race to free the entry),

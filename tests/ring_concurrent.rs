@@ -77,20 +77,8 @@ fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
 }
 
 /// A small deterministic generator (xorshift64), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+mod common;
+use common::Rng;
 
 // ---------------------------------------------------------------------------
 // Accounting

@@ -15,27 +15,8 @@ const STRATEGIES: [WaitStrategy; 3] = [
 ];
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform-ish in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+mod common;
+use common::Rng;
 
 /// Asserts the ring's size queries against the model's length.
 fn assert_len<T>(ring: &Ring<T>, expected: usize, what: &str) {
@@ -355,7 +336,7 @@ fn model_run(cap: usize, strategy: WaitStrategy, seed: u64) {
             }
             6 => {
                 what = "try_push_batch";
-                let len = rng.below(cap + 3);
+                let len = rng.below(cap as u64 + 3) as usize;
                 let mut items: Vec<u64> = (next..next + len as u64).collect();
                 next += len as u64;
                 let moved = ring.try_push_batch(&mut items);
@@ -373,7 +354,7 @@ fn model_run(cap: usize, strategy: WaitStrategy, seed: u64) {
             }
             _ => {
                 what = "try_pop_batch";
-                let max = rng.below(cap + 3);
+                let max = rng.below(cap as u64 + 3) as usize;
                 out.clear();
                 out.push(u64::MAX);
                 let moved = ring.try_pop_batch(&mut out, max);
