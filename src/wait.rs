@@ -141,6 +141,7 @@ impl Waiter {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
+                        // Relaxed: as at the end of the loop.
                         self.sleepers.fetch_sub(1, Ordering::Relaxed);
                         return None;
                     }
