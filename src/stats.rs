@@ -67,14 +67,15 @@ pub struct Stats {
 /// counters at once.
 pub(crate) struct Counters {
     pub(crate) redelivered: CachePadded<AtomicU64>,
-    pub(crate) acked: CachePadded<AtomicU64>,
+    /// Delivered messages `drain` took out (acked = places released less
+    /// these and the dead-lettered).
+    pub(crate) drained_delivered: CachePadded<AtomicU64>,
     pub(crate) nacked: CachePadded<AtomicU64>,
     pub(crate) expired: CachePadded<AtomicU64>,
     pub(crate) dead_lettered: CachePadded<AtomicU64>,
     /// Dead letters taken out (by `try_receive_dead_letter` or `drain`).
     pub(crate) dead_taken: CachePadded<AtomicU64>,
-    /// Fresh messages `drain` took out of `fresh` (bumped with Release:
-    /// producers count it as room, see `AckQueue::popped`).
+    /// Fresh messages `drain` took out (they hold no prefetch place).
     pub(crate) drained: CachePadded<AtomicU64>,
 }
 
@@ -82,7 +83,7 @@ impl Counters {
     pub(crate) fn new() -> Self {
         Self {
             redelivered: CachePadded::new(AtomicU64::new(0)),
-            acked: CachePadded::new(AtomicU64::new(0)),
+            drained_delivered: CachePadded::new(AtomicU64::new(0)),
             nacked: CachePadded::new(AtomicU64::new(0)),
             expired: CachePadded::new(AtomicU64::new(0)),
             dead_lettered: CachePadded::new(AtomicU64::new(0)),

@@ -17,21 +17,33 @@
 //!
 //! ```text
 //! waiter                                 notifier (the opposite operation)
-//! sleepers.fetch_add(1, SeqCst)          seq.store(.., Release)   // the push/pop itself
-//! fence(SeqCst)                          fence(SeqCst)
-//! epoch = epoch.load(Acquire)            if sleepers.load(Relaxed) != 0 {
-//! attempt()  // loads seq                    lock; epoch += 1; notify_all
-//! lock; while epoch unchanged: wait      }
+//! epoch = epoch.load(Acquire)            seq.store(.., Release)   // the push/pop itself
+//! armed.swap(1, SeqCst)                  fence(SeqCst)
+//! fence(SeqCst)                          if armed.load(Relaxed) != 0
+//! attempt()  // loads seq                    && armed.swap(0, Acquire) != 0 {
+//! lock; while epoch unchanged: wait          lock; epoch += 1; notify_all
+//!                                        }
 //! ```
 //!
 //! The two SeqCst fences are totally ordered. If the notifier's fence comes
 //! first, the waiter's attempt sees the notifier's `seq` store. If the
-//! waiter's comes first, the notifier sees `sleepers != 0` and bumps `epoch`
-//! under the lock, which the waiter checks under the same lock before it
-//! sleeps, so the bump cannot fall between its check and its sleep. The
-//! fast path of a push or pop on a parking ring therefore costs one fence
-//! and one load of a line nobody writes while nobody sleeps; rings built
-//! with the other strategies skip even that.
+//! waiter's comes first, the notifier's swap reads the waiter's `armed`
+//! store or a later one, so the notifier, or whichever notifier cleared
+//! `armed` after that store, bumps `epoch` under the lock. That clearing
+//! swap reads the waiter's store (or a later arm), so it is Acquire over
+//! the waiter's Release arm, and the waiter's epoch load, made before its
+//! arm, cannot see the bump: the waiter, which checks the epoch under the
+//! same lock before it sleeps, either sees the bump or is asleep when the
+//! `notify_all` comes.
+//!
+//! `armed` is cleared by the one notification that wakes, not by the
+//! waiters: while a woken thread is on its way back to the CPU (tens of
+//! microseconds), every further push or pop finds `armed` clear and skips
+//! the lock and the futex call, instead of paying a syscall each. A waiter
+//! that succeeds leaves `armed` set; the next notification pays for one
+//! spurious wake-up. The fast path of a push or pop on a parking ring
+//! therefore costs one fence and one load of a line nobody writes while
+//! nobody sleeps; rings built with the other strategies skip even that.
 
 use core::fmt;
 use core::time::Duration;
@@ -71,9 +83,10 @@ pub enum WaitStrategy {
 
 /// One side's parking lot: the threads waiting for an item (or for room).
 pub(crate) struct Waiter {
-    /// Number of threads registered to sleep here.
-    sleepers: AtomicUsize,
-    /// Bumped by every notification that found a sleeper; a waiter sleeps
+    /// 1 once a thread registered to sleep here and no notification has
+    /// woken the sleepers since (module docs).
+    armed: AtomicUsize,
+    /// Bumped by every notification that found `armed` set; a waiter sleeps
     /// only while it is unchanged since before its last attempt.
     epoch: AtomicUsize,
     lock: Mutex<()>,
@@ -89,7 +102,7 @@ impl fmt::Debug for Waiter {
 impl Waiter {
     pub(crate) fn new() -> Self {
         Self {
-            sleepers: AtomicUsize::new(0),
+            armed: AtomicUsize::new(0),
             epoch: AtomicUsize::new(0),
             lock: Mutex::new(()),
             cond: Condvar::new(),
@@ -101,17 +114,23 @@ impl Waiter {
     #[inline]
     pub(crate) fn notify(&self) {
         // SeqCst fence: the notifier's half of the Dekker pair in the module
-        // docs; orders our preceding seq store before the sleepers load.
+        // docs; orders our preceding seq store before the `armed` load.
         fence(Ordering::SeqCst);
-        // Relaxed: the fence above orders this load; a stale non-zero only
-        // costs a spurious wake-up.
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
+        // Relaxed: the fence above orders this load; the swap in
+        // `notify_slow` decides.
+        if self.armed.load(Ordering::Relaxed) != 0 {
             self.notify_slow();
         }
     }
 
     #[cold]
     fn notify_slow(&self) {
+        // Acquire: pairs with the waiter's Release arm, so its epoch load
+        // happens-before our bump (module docs). Only the notification
+        // that clears `armed` wakes; the others have nothing to do.
+        if self.armed.swap(0, Ordering::Acquire) == 0 {
+            return;
+        }
         let _guard = sync::lock(&self.lock);
         // Release: a waiter that reads the new epoch outside the lock
         // (Acquire, in `wait`) also sees the seq store that preceded it.
@@ -126,14 +145,15 @@ impl Waiter {
         attempt: &mut impl FnMut() -> Option<R>,
     ) -> Option<R> {
         loop {
-            // SeqCst RMW + fence: the waiter's half of the Dekker pair.
-            self.sleepers.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            // Acquire: pairs with the Release bump in notify_slow.
+            // Acquire: pairs with the Release bump in notify_slow. Read
+            // before we arm (module docs).
             let epoch = self.epoch.load(Ordering::Acquire);
+            // SeqCst RMW + fence: the waiter's half of the Dekker pair; the
+            // RMW is at least the Release the clearing swap pairs with.
+            self.armed.swap(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             let result = attempt();
             if result.is_some() {
-                self.sleepers.fetch_sub(1, Ordering::Relaxed);
                 return result;
             }
             let remaining = match deadline {
@@ -141,8 +161,6 @@ impl Waiter {
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
-                        // Relaxed: as at the end of the loop.
-                        self.sleepers.fetch_sub(1, Ordering::Relaxed);
                         return None;
                     }
                     Some(deadline.saturating_duration_since(now))
@@ -165,8 +183,6 @@ impl Waiter {
                 }
                 drop(guard);
             }
-            // Relaxed: a notifier that still sees us only wakes nobody.
-            self.sleepers.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

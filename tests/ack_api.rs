@@ -26,8 +26,7 @@ fn zero_settings_are_config_errors_naming_the_field() {
     assert_eq!(err(AckQueue::builder().max_in_flight(0)), "max_in_flight");
     assert_eq!(err(AckQueue::builder().max_deliveries(0)), "max_deliveries");
     assert_eq!(err(AckQueue::builder().lease(Duration::ZERO)), "lease");
-    assert_eq!(err(AckQueue::builder().settle_window(0)), "settle_window");
-    let too_big = AckQueue::<u8>::builder().max_in_flight(usize::MAX).build();
+    let too_big = AckQueue::<u8>::builder().capacity(usize::MAX).build();
     assert!(matches!(too_big, Err(ConfigError::TooLarge { .. })));
     assert!(ConfigError::Zero { field: "lease" }
         .to_string()
@@ -293,25 +292,47 @@ fn panicking_consumer_loses_nothing() {
 }
 
 #[test]
-fn settle_window_bounds_how_far_producers_run_ahead() {
+fn an_unsettled_message_holds_back_the_publish_a_capacity_later() {
     let q = AckQueue::<u32>::builder()
-        .capacity(2)
-        .max_in_flight(2)
-        .dead_letter_capacity(0)
-        .settle_window(1)
+        .capacity(3)
+        .max_in_flight(3)
         .build()
         .unwrap();
-    // Window raised to capacity + table = 4.
     let stuck = {
         q.try_publish(0).unwrap();
         q.try_receive().unwrap().detach()
     };
-    for i in 1..4 {
+    // Messages 1 and 2 come and go; 0 stays in flight.
+    for i in 1..3 {
         q.try_publish(i).unwrap();
         q.try_receive().unwrap().ack().unwrap();
     }
-    assert!(q.try_publish(4).unwrap_err().is_full());
+    assert_eq!(q.stats().in_flight, 1);
+    // Message 3 would reuse message 0's place: no room, though only one
+    // message is unsettled, and the message comes back.
+    assert_eq!(q.try_publish(3).unwrap_err().into_inner(), 3);
+    assert_eq!(q.settled_below().get(), 0);
     q.ack(stuck).unwrap();
-    assert_eq!(q.settled_below().get(), 4);
-    q.try_publish(4).unwrap();
+    assert_eq!(q.settled_below().get(), 3);
+    // Now three more fit: places of 0, 1 and 2.
+    for i in 3..6 {
+        assert_eq!(q.try_publish(i).unwrap().get(), u64::from(i));
+    }
+    assert!(q.try_publish(6).unwrap_err().is_full());
+}
+
+#[test]
+fn dead_letters_count_against_capacity_until_taken() {
+    let q = AckQueue::<u32>::builder().capacity(2).build().unwrap();
+    q.try_publish(0).unwrap();
+    q.try_publish(1).unwrap();
+    q.try_receive().unwrap().nack(false).unwrap();
+    q.try_receive().unwrap().ack().unwrap();
+    // Message 0 waits in the dead letters, holding its place.
+    assert!(q.try_publish(2).unwrap_err().is_full());
+    assert_eq!(q.settled_below().get(), 0);
+    assert_eq!(q.try_receive_dead_letter().unwrap().into_inner(), 0);
+    assert_eq!(q.settled_below().get(), 2);
+    q.try_publish(2).unwrap();
+    q.try_publish(3).unwrap();
 }

@@ -286,7 +286,6 @@ fn prefetch_limit_holds_under_racing_consumers() {
     let q = AckQueue::<usize>::builder()
         .capacity(8)
         .max_in_flight(1)
-        .dead_letter_capacity(0)
         .build()
         .unwrap();
     let holding = AtomicUsize::new(0);

@@ -1,6 +1,7 @@
-//! The in-flight table: a fixed array of entries, each holding one message
-//! between its first delivery and its settle, and the encoding of an
-//! entry's state word. The transitions themselves live in `ack/mod.rs`.
+//! The table: a fixed array of entries, each holding one message from its
+//! publish until its settle, and the encoding of an entry's state word.
+//! The entries are also the slots of the queue's ring (their `stamp`); the
+//! transitions themselves live in `ack/mod.rs`.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -12,7 +13,9 @@ use crate::sync::{AtomicU32, AtomicU64, UnsafeCell};
 /// Phase of an entry (the low 4 bits of its state word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// In the free ring, or being filled by the receiver that popped it.
+    /// Not delivered yet: empty, or holding a published message that no
+    /// receive has taken (the `stamp` tells which), or being filled by the
+    /// receive that took it.
     Free = 0,
     /// Held by the delivery of the current `attempt`.
     InFlight = 1,
@@ -76,8 +79,9 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 ///  generation  | attempt  | holders  |  epoch  | exhausted | expired | phase
 /// ```
 ///
-/// - `generation`: bumped each time the entry is freed, so a tag of an
-///   earlier message never matches a later one;
+/// - `generation`: the lap of the ring position the entry's message was
+///   published at, so a tag of an earlier message never matches a later
+///   one;
 /// - `attempt`: the delivery count modulo 2^16, so a tag of an earlier
 ///   delivery of the same message is recognized as stale;
 /// - `holders`: live `Delivery` guards that may read the message;
@@ -156,16 +160,21 @@ impl fmt::Debug for State {
     }
 }
 
-/// One slot of the in-flight table.
+/// One slot of the table, and of the ring.
 ///
-/// Only `state` is contended. The other fields are written by the one
-/// thread that owns the entry in its phase (the receiver that popped it
-/// from a ring, or the winner of the CAS into a transient phase), before a
-/// Release write of `state`; readers load `state` with Acquire first. They
-/// are atomics (read `Relaxed`) only because a thread holding a stale view
-/// may read them while the owner writes, and discards what it read when
-/// its CAS on `state` fails.
+/// `stamp` is the ring's per-slot sequence (module docs of `ack`): the
+/// position the slot is free for, or that position + 1 while it holds the
+/// message published there, which it does until that message is settled.
+/// Only `stamp` and `state` are contended. The other fields are written by
+/// the one thread that owns the entry in its phase (the receiver that
+/// claimed its position or popped it from a ring, or the winner of the CAS
+/// into a transient phase), before a Release write of `state`; readers
+/// load `state` with Acquire first. They are atomics (read `Relaxed`) only
+/// because a thread holding a stale view may read them while the owner
+/// writes, and discards what it read when its CAS on `state` fails.
 pub(crate) struct Entry<T> {
+    /// The ring sequence: see above.
+    pub(crate) stamp: AtomicU64,
     /// The state word: see [`State`].
     pub(crate) state: AtomicU64,
     /// `InFlight`: when the lease ends; `Delayed`: when redelivery is due.
@@ -175,20 +184,19 @@ pub(crate) struct Entry<T> {
     pub(crate) delivered_at: AtomicU64,
     /// Exact number of deliveries of the message.
     pub(crate) deliveries: AtomicU32,
-    /// The message's publish sequence number.
-    pub(crate) seq: AtomicU64,
-    /// Initialized in every phase but `Free` and `Taking`.
+    /// Initialized from the publish until the message is settled: while
+    /// `stamp` is a position + 1, but in `Taking`.
     pub(crate) value: UnsafeCell<MaybeUninit<T>>,
 }
 
 impl<T> Entry<T> {
-    fn new() -> Self {
+    fn new(stamp: u64) -> Self {
         Self {
+            stamp: AtomicU64::new(stamp),
             state: AtomicU64::new(State::free(0).0),
             deadline: AtomicU64::new(0),
             delivered_at: AtomicU64::new(0),
             deliveries: AtomicU32::new(0),
-            seq: AtomicU64::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
@@ -203,10 +211,13 @@ pub(crate) struct Table<T> {
 }
 
 impl<T> Table<T> {
-    /// A table of `len` free entries.
+    /// A table of `len` free entries, entry `i` free for ring position
+    /// `i` (`{ lap: 0, index: i }`).
     pub(crate) fn new(len: usize) -> Self {
         Self {
-            entries: (0..len).map(|_| CachePadded::new(Entry::new())).collect(),
+            entries: (0..len)
+                .map(|i| CachePadded::new(Entry::new(i as u64)))
+                .collect(),
             id: crate::sync::unique_id(),
         }
     }

@@ -150,7 +150,6 @@
 mod clock;
 mod delivery;
 mod inflight;
-mod settle;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -161,15 +160,17 @@ use crossbeam_utils::CachePadded;
 pub use self::clock::{Clock, ManualClock, MonotonicClock};
 pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};
 use self::inflight::{Entry, Phase, State, Table, ATTEMPT_MASK, HOLDERS_MAX};
-use self::settle::SettleWindow;
 use crate::error::{AckError, Closed, ConfigError, Full, PublishError};
 use crate::ring::Ring;
 use crate::stats::{self, Counters, Stats};
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant, Ordering};
 use crate::wait::{self, WaitStrategy, Waiter};
 
-/// `next_seq`'s closed bit; the low bits count sequence numbers taken.
+/// `tail`'s closed bit; the low bits are the producers' ring position.
 const CLOSED: u64 = 1 << 63;
+/// How far past the full entry a blocked publisher waits for room before
+/// it looks again (see `wait_for_room_ahead`).
+const ROOM_AHEAD: u64 = 32;
 /// Entries each `try_receive` checks for expiry.
 const SCAN_STEP: usize = 2;
 /// Longest a blocked call sleeps before it looks again while leases or
@@ -185,44 +186,6 @@ const IDLE_TICK: Duration = Duration::from_millis(50);
 /// `delivered_at` of a delivery received without a clock reading; the
 /// first `stats` call that sees it in flight stamps it.
 const UNSTAMPED: u64 = u64::MAX;
-
-/// The producers' cache line. Nothing here is written by a receive or a
-/// settle, so a steady stream of messages moves no line from the
-/// consumers' side to the producers' but the `fresh` slots themselves.
-struct Producers {
-    /// `CLOSED` bit | the next sequence number to hand out, which is also
-    /// the number of messages published.
-    next_seq: AtomicU64,
-    /// A sequence number below which publishing needs no further check:
-    /// `min(popped + capacity, below + settle window)` for some earlier
-    /// reading of `popped` (messages taken out of `fresh`) and of the
-    /// watermark. Both only grow, so a limit once computed stays valid
-    /// forever; producers recompute it only when they reach it.
-    limit: AtomicU64,
-    /// The settle window's part of `limit` (`below + size`) as last read,
-    /// so that a publisher waiting for room in `fresh` re-reads only
-    /// `popped`, not the watermark too.
-    window: AtomicU64,
-}
-
-/// The receivers' cache line for taking fresh messages.
-struct Consumers {
-    /// First deliveries: messages a receive took out of `fresh`, counted
-    /// after the pop. With `drained`, the producers' measure of room in
-    /// `fresh` (see [`AckQueue::popped`]); a snapshot's `delivered` is this
-    /// plus `redelivered`.
-    fresh_taken: AtomicU64,
-    /// A count of messages published, read from `next_seq` at some earlier
-    /// time: while `popped` is below it, a receive goes for a fresh
-    /// message without reading the producers' line.
-    seen_published: AtomicU64,
-}
-
-/// A published message on its way to its first delivery.
-struct Fresh<T> {
-    seq: u64,
-    msg: T,
-}
 
 /// How a delivery is settled.
 #[derive(Clone, Copy, Debug)]
@@ -279,28 +242,43 @@ enum Refusal {
 /// assert_eq!(q.settled_below().get(), 100);
 /// ```
 pub struct AckQueue<T> {
-    fresh: Ring<Fresh<T>>,
-    free: Ring<u32>,
+    /// Producers' ring position (the next publish's), with the `CLOSED`
+    /// bit.
+    tail: CachePadded<AtomicU64>,
+    /// Receivers' ring position: the next fresh message to deliver.
+    head: CachePadded<AtomicU64>,
+    /// A ring position below which every message is settled (a cache of
+    /// the watermark: see [`AckQueue::settled_below`]).
+    below: CachePadded<AtomicU64>,
+    /// Entries requeued and waiting for a receiver.
     redeliver: Ring<u32>,
+    /// Dead letters.
     dead: Ring<u32>,
+    /// The entries, one per ring slot.
     pub(crate) table: Table<T>,
-    /// Written by producers only (and `close`): see [`Producers`].
-    producers: CachePadded<Producers>,
-    /// Written by receivers only: see [`Consumers`].
-    consumers: CachePadded<Consumers>,
-    /// Prefetch tokens taken (see the module docs).
-    in_flight: CachePadded<AtomicUsize>,
+    /// Deliveries' messages that stopped holding a prefetch place: acked,
+    /// dead-lettered, or taken by `drain` after a delivery. With `head`
+    /// (first deliveries) and `drained`, this counts the places held
+    /// (module docs).
+    released: CachePadded<AtomicU64>,
     /// Entries in `Delaying` or `Delayed`.
     delayed: AtomicUsize,
     /// Where the next amortized scan step starts.
     scan_cursor: AtomicUsize,
-    settle: SettleWindow,
     /// Blocked callers of every kind sleep here; every operation that may
     /// unblock one notifies.
     waiter: Waiter,
     counters: Counters,
     capacity: usize,
+    /// `capacity` rounded up past a power of two: adding it to a ring
+    /// position moves it one lap ahead at the same index.
+    one_lap: u64,
+    /// `log2(one_lap)`.
+    lap_shift: u32,
     max_in_flight: usize,
+    /// Whether the prefetch limit can bind (`max_in_flight < capacity`;
+    /// otherwise the unsettled messages alone stay below it).
+    limited: bool,
     /// Lease length in nanoseconds, if leases are on.
     lease: Option<u64>,
     /// `u32::MAX` when unlimited.
@@ -323,21 +301,22 @@ unsafe impl<T: Send> Send for AckQueue<T> {}
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
 /// Defaults: capacity 1024, `max_in_flight` 256, no lease, unlimited
-/// deliveries, `dead_letter_capacity` equal to `max_in_flight`, the
-/// [`MonotonicClock`].
+/// deliveries, the [`MonotonicClock`].
 pub struct AckQueueBuilder<T> {
     capacity: usize,
     max_in_flight: usize,
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
-    dead_letter_capacity: Option<usize>,
-    settle_window: Option<usize>,
     clock: Option<Box<dyn Clock>>,
     _marker: PhantomData<fn() -> T>,
 }
 
 impl<T> AckQueueBuilder<T> {
-    /// How many published messages may wait for their first delivery.
+    /// How many messages the queue holds until they are settled: waiting
+    /// for delivery, in flight, waiting for redelivery or in the dead
+    /// letters. A publish finds room when the message published
+    /// `capacity` places before it is settled (see
+    /// [`AckQueue::try_publish`]).
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self
@@ -367,23 +346,6 @@ impl<T> AckQueueBuilder<T> {
         self
     }
 
-    /// Table entries reserved for dead letters beyond `max_in_flight`:
-    /// while more dead letters than this wait to be taken, they use up
-    /// delivery slots. 0 is allowed.
-    pub fn dead_letter_capacity(mut self, n: usize) -> Self {
-        self.dead_letter_capacity = Some(n);
-        self
-    }
-
-    /// How far (in sequence numbers) a producer may run ahead of the
-    /// oldest unsettled message; beyond it publishes report `Full`. Raised
-    /// to at least `capacity` plus the table size, then to a power of two.
-    /// Default: four times that, at least 1024.
-    pub fn settle_window(mut self, n: usize) -> Self {
-        self.settle_window = Some(n);
-        self
-    }
-
     /// The time source for leases and delayed requeues.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Box::new(clock));
@@ -395,9 +357,9 @@ impl<T> AckQueueBuilder<T> {
     /// # Errors
     ///
     /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
-    /// `max_deliveries`, `lease` or `settle_window` when given zero;
-    /// [`ConfigError::TooLarge`] when a size cannot be allocated (the
-    /// table holds at most `u32::MAX` entries).
+    /// `max_deliveries` or `lease` when given zero;
+    /// [`ConfigError::TooLarge`] when `capacity` cannot be allocated (at
+    /// most `u32::MAX` entries).
     ///
     /// # Examples
     ///
@@ -423,67 +385,33 @@ impl<T> AckQueueBuilder<T> {
         if self.lease == Some(Duration::ZERO) {
             return Err(zero("lease"));
         }
-        if self.settle_window == Some(0) {
-            return Err(zero("settle_window"));
+        let cap = self.capacity;
+        if cap > u32::MAX as usize {
+            return Err(too_large("capacity", cap));
         }
-        if self.capacity as u64 >= CLOSED {
-            return Err(too_large("capacity", self.capacity));
-        }
-        let dead_cap = self.dead_letter_capacity.unwrap_or(self.max_in_flight);
-        let table_len = self
-            .max_in_flight
-            .checked_add(dead_cap)
-            .filter(|&n| n <= u32::MAX as usize)
-            .ok_or(too_large("max_in_flight", self.max_in_flight))?;
-        let needed = self
-            .capacity
-            .checked_add(table_len)
-            .ok_or(too_large("capacity", self.capacity))?;
-        let window = match self.settle_window {
-            Some(n) => n.max(needed),
-            None => needed.saturating_mul(4).max(1024),
-        }
-        .checked_next_power_of_two()
-        .filter(|&w| w <= (isize::MAX as usize) / 64)
-        .ok_or(too_large(
-            "settle_window",
-            self.settle_window.unwrap_or(needed),
-        ))?;
-        let fresh =
-            Ring::try_new(self.capacity).map_err(|_| too_large("capacity", self.capacity))?;
-        let ring = |n, field| Ring::try_new(n).map_err(|_| too_large(field, n));
-        let free: Ring<u32> = ring(table_len, "max_in_flight")?;
-        let redeliver = ring(table_len, "max_in_flight")?;
-        let dead = ring(table_len, "max_in_flight")?;
-        for i in 0..table_len {
-            if free.try_push(i as u32).is_err() {
-                unreachable!("the free ring has room for every entry");
-            }
-        }
+        // One lap is past `cap`, so that a slot's "holds a message" stamp
+        // (position + 1) never carries into the lap bits.
+        let one_lap = (cap as u64 + 1).next_power_of_two();
+        let ring = |n| Ring::try_new(n).map_err(|_| too_large("capacity", n));
+        let redeliver: Ring<u32> = ring(cap)?;
+        let dead = ring(cap)?;
         Ok(AckQueue {
-            fresh,
-            free,
+            tail: CachePadded::new(AtomicU64::new(0)),
+            head: CachePadded::new(AtomicU64::new(0)),
+            below: CachePadded::new(AtomicU64::new(0)),
             redeliver,
             dead,
-            table: Table::new(table_len),
-            consumers: CachePadded::new(Consumers {
-                fresh_taken: AtomicU64::new(0),
-                seen_published: AtomicU64::new(0),
-            }),
-            producers: CachePadded::new(Producers {
-                next_seq: AtomicU64::new(0),
-                // `window >= capacity`, and nothing was popped or settled.
-                limit: AtomicU64::new(self.capacity as u64),
-                window: AtomicU64::new(window as u64),
-            }),
-            in_flight: CachePadded::new(AtomicUsize::new(0)),
+            table: Table::new(cap),
+            released: CachePadded::new(AtomicU64::new(0)),
             delayed: AtomicUsize::new(0),
             scan_cursor: AtomicUsize::new(0),
-            settle: SettleWindow::new(window),
             waiter: Waiter::new(),
             counters: Counters::new(),
-            capacity: self.capacity,
+            capacity: cap,
+            one_lap,
+            lap_shift: one_lap.trailing_zeros(),
             max_in_flight: self.max_in_flight,
+            limited: self.max_in_flight < cap,
             lease: self.lease.map(clock::nanos),
             max_deliveries: self.max_deliveries.unwrap_or(u32::MAX),
             clock: self
@@ -500,8 +428,6 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("max_in_flight", &self.max_in_flight)
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
-            .field("dead_letter_capacity", &self.dead_letter_capacity)
-            .field("settle_window", &self.settle_window)
             .finish_non_exhaustive()
     }
 }
@@ -542,14 +468,12 @@ impl<T> AckQueue<T> {
             max_in_flight: 256,
             lease: None,
             max_deliveries: None,
-            dead_letter_capacity: None,
-            settle_window: None,
             clock: None,
             _marker: PhantomData,
         }
     }
 
-    /// How many published messages may wait for their first delivery.
+    /// How many messages the queue holds until they are settled.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -573,16 +497,57 @@ impl<T> AckQueue<T> {
         Ok(self.table.get(tag.index))
     }
 
+    // ----- ring positions ------------------------------------------------
+
+    /// The entry of ring position `pos` (`{ lap, index }`, module docs).
+    #[inline]
+    fn entry_at(&self, pos: u64) -> &Entry<T> {
+        self.table.get((pos & (self.one_lap - 1)) as u32)
+    }
+
+    /// The position after `pos`.
+    #[inline]
+    fn advance(&self, pos: u64) -> u64 {
+        if (pos & (self.one_lap - 1)) + 1 < self.capacity as u64 {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)) + self.one_lap
+        }
+    }
+
+    /// The sequence number of the message published at `pos`: how many
+    /// positions come before it.
+    #[inline]
+    fn seq_of(&self, pos: u64) -> u64 {
+        (pos >> self.lap_shift) * self.capacity as u64 + (pos & (self.one_lap - 1))
+    }
+
+    /// The position of the message an entry we own holds (its stamp is
+    /// that position + 1 until the message is settled, and only the
+    /// settler changes it).
+    #[inline]
+    fn pos_of(entry: &Entry<T>) -> u64 {
+        // Relaxed: the stamp was written before the Release store (or CAS)
+        // of the state that gave us the entry, and is stable while it
+        // holds the message.
+        entry.stamp.load(Ordering::Relaxed) - 1
+    }
+
     // ----- publish -------------------------------------------------------
 
     /// Publishes `msg` if there is room, without waiting.
     ///
+    /// There is room when the message published `capacity` places before
+    /// this one is settled: the queue holds every message from its publish
+    /// until it is settled, in publish order, so an unsettled message holds
+    /// back the publish that would reuse its place (the settle watermark
+    /// never trails the newest sequence number by more than `capacity`).
+    ///
     /// # Errors
     ///
-    /// [`PublishError::Full`] when `capacity` messages wait for delivery
-    /// (or the producer is a settle window ahead of the oldest unsettled
-    /// message); [`PublishError::Closed`] after [`close`](AckQueue::close).
-    /// Either way the message comes back inside the error.
+    /// [`PublishError::Full`] when there is no room;
+    /// [`PublishError::Closed`] after [`close`](AckQueue::close). Either
+    /// way the message comes back inside the error.
     ///
     /// # Examples
     ///
@@ -590,75 +555,63 @@ impl<T> AckQueue<T> {
     /// let q = ackring::AckQueue::builder().capacity(1).build().unwrap();
     /// assert_eq!(q.try_publish(1).unwrap().get(), 0);
     /// assert_eq!(q.try_publish(2).unwrap_err().into_inner(), 2);
+    /// q.try_receive().unwrap().ack().unwrap();
+    /// assert_eq!(q.try_publish(3).unwrap().get(), 1);
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        let producers = &*self.producers;
-        // Relaxed: no data travels through `next_seq`; `Closed` is decided
-        // by the order of the RMWs on this one word (our CAS below against
-        // `close`'s fetch_or), which coherence gives in any ordering.
-        let mut seq = producers.next_seq.load(Ordering::Relaxed);
+        let backoff = Backoff::new();
+        // Relaxed: the cursor is a hint of which entry to look at (its
+        // stamp, Acquire below, carries the synchronization), and `Closed`
+        // is decided by the order of the RMWs on this one word (our CAS
+        // against `close`'s fetch_or), which coherence gives in any
+        // ordering.
+        let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
-            if seq & CLOSED != 0 {
+            if tail & CLOSED != 0 {
                 return Err(PublishError::Closed(msg));
             }
-            // Relaxed: any value ever stored is a valid limit (`Producers`).
-            if seq >= producers.limit.load(Ordering::Relaxed) && !self.refresh_limit(seq) {
+            let entry = self.entry_at(tail);
+            // Acquire: pairs with the Release stamp store that freed the
+            // entry, so the settle (and the drop of the old message)
+            // happens-before our write.
+            let stamp = entry.stamp.load(Ordering::Acquire);
+            let diff = stamp.wrapping_sub(tail) as i64;
+            if diff == 0 {
+                // Relaxed: winning the CAS makes `tail` ours alone.
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.advance(tail),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: we own position `tail` (CAS above) and
+                        // its entry is free (stamp == tail, seen with
+                        // Acquire after the settler's Release store), so
+                        // its value is uninitialized and nobody reads or
+                        // writes it until we store the next stamp.
+                        entry.value.with_mut(|p| unsafe { (*p).write(msg) });
+                        // Release: publishes the value; pairs with the
+                        // Acquire load of the stamp in `claim_fresh`.
+                        entry.stamp.store(tail + 1, Ordering::Release);
+                        self.waiter.notify();
+                        return Ok(Seq(self.seq_of(tail)));
+                    }
+                    Err(current) => {
+                        tail = current;
+                        backoff.spin();
+                    }
+                }
+            } else if diff < 0 {
+                // The entry still holds the message of the previous lap.
                 return Err(PublishError::Full(msg));
-            }
-            // Relaxed: as the load above; winning the CAS makes `seq` ours.
-            match producers.next_seq.compare_exchange_weak(
-                seq,
-                seq + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(current) => seq = current,
+            } else {
+                // Another producer took `tail`: look again.
+                backoff.spin();
+                // Relaxed: as above.
+                tail = self.tail.load(Ordering::Relaxed);
             }
         }
-        // `seq < popped + capacity`: fewer than `capacity` messages were
-        // taken and not yet popped, so the ring has a slot for us; a `Full`
-        // here only means a pop of our slot is between its two steps (or
-        // done, with its seq store not yet visible to us).
-        let backoff = Backoff::new();
-        let mut result = self.fresh.try_push(Fresh { seq, msg });
-        while let Err(Full(item)) = result {
-            backoff.snooze();
-            result = self.fresh.try_push(item);
-        }
-        self.waiter.notify();
-        Ok(Seq(seq))
-    }
-
-    /// Recomputes the producers' limit (`Producers`) and says whether
-    /// `seq` is below it.
-    #[cold]
-    fn refresh_limit(&self, seq: u64) -> bool {
-        let room = self.popped().saturating_add(self.capacity as u64);
-        // Relaxed: a cache, as `limit`.
-        let mut window = self.producers.window.load(Ordering::Relaxed);
-        if seq >= window {
-            // Reads the watermark with SeqCst (settle.rs).
-            window = self.settle.limit();
-            // Relaxed: as `limit` below.
-            self.producers.window.store(window, Ordering::Relaxed);
-        }
-        let limit = room.min(window);
-        // Relaxed: a cache; a racing producer may store an older limit
-        // over ours, which is still valid, only smaller.
-        self.producers.limit.store(limit, Ordering::Relaxed);
-        seq < limit
-    }
-
-    /// Messages taken out of `fresh` so far, by receives and drains: a
-    /// lower bound of the count at the moment of the call (two monotonic
-    /// counters read one after the other).
-    fn popped(&self) -> u64 {
-        // Acquire: pairs with the Release increments made after each pop
-        // from `fresh`, so the slot that pop freed is seen free by a
-        // producer that counts on it.
-        self.consumers.fresh_taken.load(Ordering::Acquire)
-            + self.counters.drained.load(Ordering::Acquire)
     }
 
     /// Publishes `msg`, waiting for room (spinning briefly, then sleeping).
@@ -668,6 +621,11 @@ impl<T> AckQueue<T> {
     /// [`PublishError::Closed`], with the message, if the queue is or
     /// gets closed before there is room.
     pub fn publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let msg = match self.try_publish(msg) {
+            Err(PublishError::Full(msg)) => msg,
+            other => return other,
+        };
+        self.wait_for_room_ahead();
         let mut slot = Some(msg);
         let outcome = self.wait_for(None, || {
             let msg = slot.take()?;
@@ -682,6 +640,38 @@ impl<T> AckQueue<T> {
         match outcome {
             Some(result) => result,
             None => unreachable!("a wait without deadline ends only with a result"),
+        }
+    }
+
+    /// After a publish found no room: spins (with backoff, for a few
+    /// microseconds at most) until the entry `ROOM_AHEAD` places past
+    /// `tail` is free too, so that the publisher comes back for a run of
+    /// free entries instead of polling the one a receiver is settling. In
+    /// a full queue that entry's line is the receiver's working line, and
+    /// each poll would pull it away between the receiver's writes to it
+    /// (claim, deliver, settle, free): measured, that made a 1P1C
+    /// publish→receive→ack several times slower.
+    fn wait_for_room_ahead(&self) {
+        let ahead = ROOM_AHEAD.min(self.capacity as u64 - 1);
+        if ahead == 0 {
+            return;
+        }
+        // Relaxed: a hint of which entry to watch; `try_publish` decides.
+        let tail = self.tail.load(Ordering::Relaxed) & !CLOSED;
+        let index = (tail & (self.one_lap - 1)) + ahead;
+        let far = if index < self.capacity as u64 {
+            tail + ahead
+        } else {
+            (tail & !(self.one_lap - 1)) + self.one_lap + (index - self.capacity as u64)
+        };
+        let entry = self.entry_at(far);
+        let backoff = Backoff::new();
+        // Relaxed: a hint, as above. Free for `far` (or for a later lap,
+        // if other publishers moved on) ends the wait.
+        while (entry.stamp.load(Ordering::Relaxed).wrapping_sub(far) as i64) < 0
+            && !backoff.is_completed()
+        {
+            backoff.snooze();
         }
     }
 
@@ -783,12 +773,12 @@ impl<T> AckQueue<T> {
 
     /// Whether the queue is closed with nothing left to receive.
     fn finished(&self) -> bool {
-        // Relaxed: after `CLOSED` is set the count is final (coherence on
-        // this word); `popped` never exceeds it, so equality means every
-        // message published was taken out of `fresh`.
-        let next = self.producers.next_seq.load(Ordering::Relaxed);
-        next & CLOSED != 0
-            && self.popped() == next & !CLOSED
+        // Relaxed: after `CLOSED` is set the tail is final (coherence on
+        // this word); `head` never passes it, so equality means every
+        // message published was taken by a receive (or a drain).
+        let tail = self.tail.load(Ordering::Relaxed);
+        tail & CLOSED != 0
+            && self.head.load(Ordering::Relaxed) == tail & !CLOSED
             && self.redeliver.is_empty()
             // Relaxed: delayed requeues are in the table; a stale count only
             // makes us look again.
@@ -815,7 +805,7 @@ impl<T> AckQueue<T> {
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);
-        let seq = entry.seq.load(Ordering::Relaxed);
+        let seq = self.seq_of(Self::pos_of(entry));
         let new = loop {
             debug_assert_eq!(state.phase(), Phase::Redeliver);
             debug_assert!(state.holders() < HOLDERS_MAX);
@@ -841,87 +831,89 @@ impl<T> AckQueue<T> {
         Some(self.delivery(index, new, seq, count))
     }
 
-    /// Whether `fresh` may hold a message: a hint that spares the token
-    /// and free-entry dance (and keeps the free ring's order) when nothing
-    /// was published. Never false for a message whose publish
-    /// happened-before the call.
-    #[inline]
-    fn may_have_fresh(&self) -> bool {
-        let popped = self.popped();
-        // Relaxed: a hint, as below; any value stored is at most the count
-        // published when it was stored.
-        if popped < self.consumers.seen_published.load(Ordering::Relaxed) {
-            return true;
+    /// Claims the next fresh message: the position at `head`, if its
+    /// entry holds a published message and, if `limit`, the prefetch limit
+    /// allows one more delivery. The entry is then ours, in `Free` with an
+    /// initialized value.
+    fn claim_fresh(&self, limit: bool) -> Option<u64> {
+        let backoff = Backoff::new();
+        // Relaxed: a hint of which entry to look at, as in `try_publish`.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            // Acquire: pairs with the publisher's Release stamp store, so
+            // the value written before it is visible to us.
+            let stamp = self.entry_at(head).stamp.load(Ordering::Acquire);
+            let diff = stamp.wrapping_sub(head + 1) as i64;
+            if diff == 0 {
+                if limit && !self.below_prefetch_limit(head) {
+                    return None;
+                }
+                // Relaxed: winning the CAS makes `head` ours alone.
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.advance(head),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Some(head),
+                    Err(current) => {
+                        head = current;
+                        backoff.spin();
+                    }
+                }
+            } else if diff < 0 {
+                // Not published yet for this lap: nothing fresh.
+                return None;
+            } else {
+                // Another receiver took `head`: look again.
+                backoff.spin();
+                // Relaxed: as above.
+                head = self.head.load(Ordering::Relaxed);
+            }
         }
-        // Relaxed: a publish that happened-before us is counted here by
-        // coherence; one in progress may be missed, as if it came later.
-        let published = self.producers.next_seq.load(Ordering::Relaxed) & !CLOSED;
-        // Relaxed: a cache of the count, read as a hint only.
-        self.consumers
-            .seen_published
-            .store(published, Ordering::Relaxed);
-        popped < published
     }
 
-    /// Takes a fresh message, if any, into a free entry.
+    /// Whether a first delivery of the message at `head` stays within
+    /// the prefetch limit, should the caller's CAS move `head` from there.
+    ///
+    /// Places held = first deliveries (`head`, less what `drain` took from
+    /// there) less `released`; redeliveries keep the place of the first.
+    /// `released` and `drained` only grow, so the count computed from
+    /// earlier readings of them is an upper bound of the count when the
+    /// CAS succeeds, and that CAS succeeds only if `head` is still the
+    /// value counted: the limit holds exactly, with no token to take.
+    #[inline]
+    fn below_prefetch_limit(&self, head: u64) -> bool {
+        if !self.limited {
+            return true;
+        }
+        // Relaxed: monotonic counts, read for their value only (above);
+        // the entries themselves are handed over by their stamps.
+        let released = self.released.load(Ordering::Relaxed)
+            + self.counters.drained.load(Ordering::Relaxed);
+        self.seq_of(head).saturating_sub(released) < self.max_in_flight as u64
+    }
+
+    /// Takes a fresh message, if any and if the prefetch limit allows.
     fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
-        if !self.may_have_fresh() {
-            return None;
-        }
-        // Relaxed: the token count carries no data (the entry itself is
-        // handed over by the free ring).
-        let mut taken = self.in_flight.load(Ordering::Relaxed);
-        loop {
-            if taken >= self.max_in_flight {
-                return None;
-            }
-            match self.in_flight.compare_exchange_weak(
-                taken,
-                taken + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(current) => taken = current,
-            }
-        }
-        let Some(index) = self.free.try_pop() else {
-            self.release_token();
-            return None;
-        };
-        let Some(Fresh { seq, msg }) = self.fresh.try_pop() else {
-            push_index(&self.free, index);
-            self.release_token();
-            return None;
-        };
-        // Release: counts our pop (the room it returns, and a message no
-        // longer in `fresh`) after the pop's seq store; pairs with the
-        // Acquire load in `popped`.
-        self.consumers.fresh_taken.fetch_add(1, Ordering::Release);
-        let entry = self.table.get(index);
-        // SAFETY: we popped `index` from the free ring, so the entry is
-        // `Free`, has no holders and belongs to us alone; its value is
-        // uninitialized (it was dropped or moved out before it was freed).
-        entry.value.with_mut(|p| unsafe { (*p).write(msg) });
-        // Relaxed: published by the Release store of the state below.
-        entry.seq.store(seq, Ordering::Relaxed);
+        let pos = self.claim_fresh(true)?;
+        let entry = self.entry_at(pos);
+        // We claimed the position, so the entry is ours: `Free`, holding
+        // the message, no holders. Relaxed writes: published by the
+        // Release store of the state below.
         entry.deliveries.store(1, Ordering::Relaxed);
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);
-        // Relaxed: the entry is ours; the generation was set when it was
-        // freed, which the free ring's pop ordered before us.
-        let gen = State(entry.state.load(Ordering::Relaxed)).gen();
-        let state = State::free(gen)
+        let state = State::free(pos >> self.lap_shift)
             .with_phase(Phase::InFlight)
             .with_holders(1)
             .with_attempt(1);
-        // Release: publishes the value and fields; pairs with the Acquire
-        // loads of the state in settles, the scan and drain.
+        // Release: publishes the fields; pairs with the Acquire loads of the
+        // state in settles, the scan and drain.
         entry.state.store(state.0, Ordering::Release);
-        // Publishers may be waiting for the room we returned.
-        self.waiter.notify();
-        Some(self.delivery(index, state, seq, 1))
+        let index = (pos & (self.one_lap - 1)) as u32;
+        Some(self.delivery(index, state, self.seq_of(pos), 1))
     }
 
     fn delivery(&self, index: u32, state: State, seq: u64, count: u32) -> Delivery<'_, T> {
@@ -939,10 +931,11 @@ impl<T> AckQueue<T> {
         }
     }
 
+    /// Gives back a delivered message's prefetch place.
     #[inline]
-    fn release_token(&self) {
-        // Relaxed: see take_fresh.
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    fn release_place(&self) {
+        // Relaxed: a count (see `below_prefetch_limit`).
+        self.released.fetch_add(1, Ordering::Relaxed);
     }
 
     // ----- settle --------------------------------------------------------
@@ -993,7 +986,7 @@ impl<T> AckQueue<T> {
         let backoff = Backoff::new();
         // Acquire: pairs with the AcqRel CAS that made the current state.
         let mut state = State(entry.state.load(Ordering::Acquire));
-        let (old, new, seq) = loop {
+        let (old, new) = loop {
             match Self::classify(entry, state, tag) {
                 Ok(()) => {}
                 Err(Refusal::Busy) => {
@@ -1011,11 +1004,6 @@ impl<T> AckQueue<T> {
                 }
             }
             let holders = state.holders() - u64::from(guard);
-            // Relaxed: published with the state we acquired, and stable
-            // while this generation is current, which our CAS checks. Read
-            // before the CAS: once it succeeds, another holder may free the
-            // entry and a receiver refill it with another message.
-            let seq = entry.seq.load(Ordering::Relaxed);
             // Relaxed: stable while this attempt is current, which our CAS
             // checks.
             let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
@@ -1035,19 +1023,18 @@ impl<T> AckQueue<T> {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => break (state, new, seq),
+                Ok(_) => break (state, new),
                 Err(current) => state = State(current),
             }
         };
         match new.phase() {
             Phase::Settled => {
-                stats::bump(&self.counters.acked);
-                self.release_token();
+                self.release_place();
                 if new.holders() == 0 {
                     self.free_entry(tag.index, new, true);
                 }
-                // Last, as it also notifies for the token and the entry.
-                self.settle.settle(seq, &self.waiter);
+                // For the token, the room and the watermark.
+                self.waiter.notify();
                 return Ok(());
             }
             Phase::Dead | Phase::DeadPending => {
@@ -1093,7 +1080,7 @@ impl<T> AckQueue<T> {
     /// Bookkeeping after a CAS into `Dead` or `DeadPending`.
     fn dead_lettered(&self, index: u32, new: State) {
         stats::bump(&self.counters.dead_lettered);
-        self.release_token();
+        self.release_place();
         if new.phase() == Phase::Dead {
             push_index(&self.dead, index);
         }
@@ -1149,7 +1136,10 @@ impl<T> AckQueue<T> {
         };
         if new.holders() == 0 {
             match state.phase() {
-                Phase::Settled => self.free_entry(index, new, true),
+                Phase::Settled => {
+                    self.free_entry(index, new, true);
+                    self.waiter.notify();
+                }
                 Phase::DeadPending => {
                     push_index(&self.dead, index);
                     self.waiter.notify();
@@ -1159,21 +1149,30 @@ impl<T> AckQueue<T> {
         }
     }
 
-    /// Frees an entry we own (no holders, value still there if `drop`).
+    /// Settles the message of an entry we own (no holders; its value still
+    /// there if `drop`, else moved out) and frees the entry for the
+    /// publish one lap later. The caller notifies.
     fn free_entry(&self, index: u32, state: State, drop: bool) {
         let entry = self.table.get(index);
+        let pos = Self::pos_of(entry);
         if drop {
             // SAFETY: we own the entry (module docs: it is `Settled` with
             // no holders, reached by our CAS) and its value is initialized;
             // no guard refers to it, and it is dropped once, here.
             entry.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
-        // Release: orders the drop (or move) before the entry's reuse; the
-        // free ring's push/pop carries it to the next receiver.
+        // Relaxed: ordered before the next lap's receiver (which stores the
+        // state again) by the stamp store below; a stale settle that reads
+        // it finds `Free` and stops.
         entry
             .state
-            .store(State::free(state.gen() + 1).0, Ordering::Release);
-        push_index(&self.free, index);
+            .store(State::free(state.gen() + 1).0, Ordering::Relaxed);
+        // Release: orders the drop (or move) before the entry's reuse by
+        // the next lap's publisher (its Acquire load of the stamp), and the
+        // settle before the watermark's reading of it (`settled_below`).
+        entry
+            .stamp
+            .store(pos + self.one_lap, Ordering::Release);
     }
 
     /// Acks the delivery `tag` names.
@@ -1396,7 +1395,7 @@ impl<T> AckQueue<T> {
         // `Dead` with no holders and ours alone; its value is initialized
         // and is moved out once, here (the entry is freed right after).
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
-        let seq = entry.seq.load(Ordering::Relaxed);
+        let seq = self.seq_of(Self::pos_of(entry));
         let count = entry.deliveries.load(Ordering::Relaxed);
         let reason = if state.exhausted() {
             DeadReason::MaxDeliveries
@@ -1405,8 +1404,7 @@ impl<T> AckQueue<T> {
         };
         self.free_entry(index, state, false);
         stats::bump(&self.counters.dead_taken);
-        // Notifies for the freed entry too.
-        self.settle.settle(seq, &self.waiter);
+        self.waiter.notify();
         Some(DeadLetter {
             value,
             seq,
@@ -1432,14 +1430,40 @@ impl<T> AckQueue<T> {
     /// assert!(q.settled_below() > b);
     /// ```
     pub fn settled_below(&self) -> Seq {
-        Seq(self.settle.below())
+        Seq(self.seq_of(self.watermark()))
+    }
+
+    /// The first ring position whose message is not settled: from the
+    /// cached `below`, every entry whose stamp has moved a lap past its
+    /// position holds a settled message (stamps only grow, and only a
+    /// settle moves a stamp past position + 1). Stops at `tail` at the
+    /// latest, whose entry is at most one past it.
+    fn watermark(&self) -> u64 {
+        // Acquire: pairs with the Release `fetch_max` below, so a reader of
+        // a cached position also sees the settles behind it.
+        let start = self.below.load(Ordering::Acquire);
+        let mut pos = start;
+        loop {
+            // Acquire: pairs with the settler's Release stamp store, so what
+            // it did before settling happens-before our return.
+            let stamp = self.entry_at(pos).stamp.load(Ordering::Acquire);
+            if (stamp.wrapping_sub(pos + self.one_lap) as i64) < 0 {
+                break;
+            }
+            pos = self.advance(pos);
+        }
+        if pos != start {
+            // Release: see the load above. Positions only grow.
+            self.below.fetch_max(pos, Ordering::AcqRel);
+        }
+        pos
     }
 
     /// Waits up to `timeout` (real time) until `seq` is settled, along
     /// with every message before it; returns whether it was.
     pub fn wait_settled(&self, seq: Seq, timeout: Duration) -> bool {
         self.wait_for(wait::deadline_after(timeout), || {
-            (self.settle.below() > seq.0).then_some(())
+            (self.settled_below() > seq).then_some(())
         })
         .is_some()
     }
@@ -1449,16 +1473,16 @@ impl<T> AckQueue<T> {
     /// deliveries still works. Idempotent.
     pub fn close(&self) {
         // Relaxed: a publish is refused or counted according to whether
-        // its CAS on `next_seq` comes after or before this RMW in the
-        // word's modification order; no data travels with it.
-        self.producers.next_seq.fetch_or(CLOSED, Ordering::Relaxed);
+        // its CAS on `tail` comes after or before this RMW in the word's
+        // modification order; no data travels with it.
+        self.tail.fetch_or(CLOSED, Ordering::Relaxed);
         self.waiter.notify();
     }
 
     /// Whether [`close`](AckQueue::close) was called.
     pub fn is_closed(&self) -> bool {
         // Relaxed: as in `close`.
-        self.producers.next_seq.load(Ordering::Relaxed) & CLOSED != 0
+        self.tail.load(Ordering::Relaxed) & CLOSED != 0
     }
 
     /// Hands back every unsettled message it can take, settling them:
@@ -1486,19 +1510,19 @@ impl<T> AckQueue<T> {
         let mut out = Vec::new();
         let backoff = Backoff::new();
         loop {
-            while let Some(Fresh { seq, msg }) = self.fresh.try_pop() {
-                // Release: as in take_fresh.
-                self.counters.drained.fetch_add(1, Ordering::Release);
-                self.settle.settle(seq, &self.waiter);
-                out.push(msg);
+            while let Some(pos) = self.claim_fresh(false) {
+                stats::bump(&self.counters.drained);
+                let index = (pos & (self.one_lap - 1)) as u32;
+                // Relaxed: the entry is ours (we claimed its position).
+                let state = State(self.entry_at(pos).state.load(Ordering::Relaxed));
+                out.push(self.take_out(index, state));
             }
             // Relaxed: as in `finished`.
-            let next = self.producers.next_seq.load(Ordering::Relaxed);
-            if next & CLOSED == 0 || self.popped() == next & !CLOSED {
+            let tail = self.tail.load(Ordering::Relaxed);
+            if tail & CLOSED == 0 || self.head.load(Ordering::Relaxed) == tail & !CLOSED {
                 break;
             }
-            // A publish took its sequence number and has not pushed yet,
-            // or a receiver popped and has not counted it yet.
+            // A publish took its position and has not written it yet.
             backoff.snooze();
         }
         let mut kept = Vec::new();
@@ -1507,7 +1531,8 @@ impl<T> AckQueue<T> {
             let state = State(self.table.get(index).state.load(Ordering::Acquire));
             if state.holders() == 0 {
                 out.push(self.take_out(index, state));
-                self.release_token();
+                stats::bump(&self.counters.drained_delivered);
+                self.release_place();
             } else {
                 kept.push(index);
             }
@@ -1547,7 +1572,8 @@ impl<T> AckQueue<T> {
                             self.delayed.fetch_sub(1, Ordering::Relaxed);
                         }
                         out.push(self.take_out(index, state));
-                        self.release_token();
+                        stats::bump(&self.counters.drained_delivered);
+                        self.release_place();
                         break;
                     }
                     Err(current) => state = State(current),
@@ -1562,14 +1588,13 @@ impl<T> AckQueue<T> {
     /// message and frees the entry.
     fn take_out(&self, index: u32, state: State) -> T {
         let entry = self.table.get(index);
-        // SAFETY: the caller owns the entry (popped from the redelivery
-        // ring, or moved to `Taking` by its CAS) and it has no holders, so
+        // SAFETY: the caller owns the entry (claimed its fresh position,
+        // popped it from the redelivery ring, or moved it to `Taking` by
+        // its CAS) and it has no holders, so
         // nobody else reads the initialized value; it is moved out once and
         // the entry is freed right after.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
-        let seq = entry.seq.load(Ordering::Relaxed);
         self.free_entry(index, state, false);
-        self.settle.settle(seq, &self.waiter);
         value
     }
 
@@ -1578,11 +1603,12 @@ impl<T> AckQueue<T> {
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         // Relaxed everywhere: statistics.
-        let published = self.producers.next_seq.load(Ordering::Relaxed) & !CLOSED;
-        let fresh = published.saturating_sub(self.popped()) as usize;
+        let published = self.seq_of(self.tail.load(Ordering::Relaxed) & !CLOSED);
+        let taken = self.seq_of(self.head.load(Ordering::Relaxed));
+        let fresh = published.saturating_sub(taken) as usize;
         let waiting = self.redeliver.len() + self.delayed.load(Ordering::Relaxed);
-        let tokens = self.in_flight.load(Ordering::Relaxed);
         let now = self.now();
+        let mut in_flight = 0;
         let oldest = (0..self.table.len() as u32)
             .filter_map(|i| {
                 let entry = self.table.get(i);
@@ -1590,6 +1616,7 @@ impl<T> AckQueue<T> {
                 if !matches!(state.phase(), Phase::InFlight | Phase::Extending) {
                     return None;
                 }
+                in_flight += 1;
                 let at = entry.delivered_at.load(Ordering::Relaxed);
                 if at == UNSTAMPED {
                     // Received without a clock reading: its age counts from
@@ -1612,13 +1639,14 @@ impl<T> AckQueue<T> {
         let dead_lettered = stats::read(&c.dead_lettered);
         Stats {
             ready: fresh + waiting,
-            in_flight: tokens.saturating_sub(waiting),
+            in_flight,
             dead_letters: dead_lettered.saturating_sub(stats::read(&c.dead_taken)) as usize,
             published,
-            delivered: self.consumers.fresh_taken.load(Ordering::Relaxed)
-                + stats::read(&c.redelivered),
+            delivered: taken.saturating_sub(stats::read(&c.drained)) + stats::read(&c.redelivered),
             redelivered: stats::read(&c.redelivered),
-            acked: stats::read(&c.acked),
+            acked: stats::read(&self.released)
+                .saturating_sub(dead_lettered)
+                .saturating_sub(stats::read(&c.drained_delivered)),
             nacked: stats::read(&c.nacked),
             expired: stats::read(&c.expired),
             dead_lettered,
@@ -1667,15 +1695,15 @@ impl<T> Drop for AckQueue<T> {
         for index in 0..self.table.len() as u32 {
             let entry = self.table.get(index);
             // Relaxed: `&mut self`, no other thread is left.
-            let state = State(entry.state.load(Ordering::Relaxed));
-            if !matches!(state.phase(), Phase::Free | Phase::Taking) {
-                // SAFETY: every phase but `Free` and `Taking` holds an
-                // initialized value, and with `&mut self` no delivery or
-                // other thread can refer to it.
+            let stamp = entry.stamp.load(Ordering::Relaxed);
+            if stamp & (self.one_lap - 1) == u64::from(index) + 1 {
+                // SAFETY: a stamp of position + 1 means the entry holds the
+                // unsettled message published there (`Taking` is only ever
+                // seen inside a `drain` call), and with `&mut self` no
+                // delivery or other thread can refer to it.
                 entry.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             }
         }
-        // `fresh` drops the messages never delivered.
     }
 }
 
@@ -1685,7 +1713,7 @@ impl<T> fmt::Debug for AckQueue<T> {
             .field("capacity", &self.capacity)
             .field("max_in_flight", &self.max_in_flight)
             .field("closed", &self.is_closed())
-            .field("settled_below", &self.settle.below())
+            .field("settled_below", &self.settled_below())
             .finish_non_exhaustive()
     }
 }
