@@ -85,8 +85,7 @@ impl<T> std::error::Error for Full<T> {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigError {
     /// A field that must be at least 1 (or a non-zero duration) was zero:
-    /// `capacity`, `max_in_flight`, `max_deliveries`, `lease` or
-    /// `settle_window`.
+    /// `capacity`, `max_in_flight`, `max_deliveries` or `lease`.
     Zero {
         /// The builder method that was given zero.
         field: &'static str,

@@ -1,53 +1,63 @@
 //! `AckQueue<T>`: message-queue semantics (deliver, ack, nack, requeue,
-//! lease redelivery, dead letters, settle confirmations) on top of
-//! [`Ring`].
+//! lease redelivery, dead letters, settle confirmations) over one bounded
+//! ring whose entries keep each message until it is settled.
 //!
 //! # Parts
 //!
-//! - `fresh`: a `Ring` of published messages not yet delivered, each with
-//!   its sequence number;
-//! - the in-flight table ([`inflight`]): `max_in_flight +
-//!   dead_letter_capacity` entries, each holding one message from its
-//!   first delivery until it is settled, with one atomic state word;
-//! - three `Ring<u32>`s of entry indices: `free`, `redeliver` (requeued,
-//!   waiting for a receiver) and `dead` (dead letters). Each has the
-//!   table's size as capacity and an index is in at most one ring at a
-//!   time, so a push into them never fails for lack of room (it can only
-//!   wait, through `Backoff`, for a concurrent pop of the same slot to
-//!   finish its two instructions);
-//! - `producers` (one cache line, written only by publishers and
-//!   `close`): `next_seq`, the `CLOSED` bit over the count of sequence
-//!   numbers taken, and `limit`, a cached bound below which a publisher
-//!   may take a sequence number without looking further: the room in
-//!   `fresh` (`popped + capacity`) and the settle window (`below +
-//!   size`, cached apart in `window` so that a publisher waiting for room
-//!   re-reads only `popped`), read when a publisher reaches the limit and
-//!   valid forever after since both only grow. A publisher checks the limit
-//!   before its CAS on `next_seq`, so a sequence number is never taken for
-//!   a message that then fails, and its push always finds a slot;
-//! - `consumers` (one cache line, written only by receivers):
-//!   `fresh_taken`, counted after each pop from `fresh` (with `drained`,
-//!   `drain`'s pops, this is `popped`), and `seen_published`, a cached
-//!   `next_seq` that spares receivers the producers' line while they are
-//!   behind;
-//! - `in_flight`: the prefetch tokens, one per entry in `InFlight`,
-//!   `Extending`, `Delaying`, `Delayed` or `Redeliver`; at most
-//!   `max_in_flight`. Messages waiting for redelivery keep their token,
-//!   so a requeue can never fail for want of one;
-//! - the settle watermark ([`settle`]).
+//! - the table ([`inflight`]): `capacity` entries, which are also the
+//!   slots of a Vyukov ring. Positions are `{ lap, index }` (`lap *
+//!   one_lap + index`, `one_lap` the power of two above `capacity`), as in
+//!   [`Ring`]; the message published at position `p` has sequence number
+//!   `lap * capacity + index` and lives in entry `index` from its publish
+//!   until it is **settled** (acked, taken from the dead letters, or
+//!   drained). Each entry has a `stamp`: `p` while it is free for the
+//!   publish at `p`, `p + 1` while it holds that message. Settling stores
+//!   `p + one_lap`, freeing it for the publish one lap later. Only a
+//!   settle moves a stamp past `p + 1`, and stamps only grow;
+//! - `tail` (producers) and `head` (receivers), one cache line each:
+//!   a publish claims `tail` by CAS once the entry there is free; a first
+//!   delivery claims `head` by CAS once the entry there holds a message.
+//!   `tail` also carries the `CLOSED` bit;
+//! - two `Ring<u32>`s of entry indices: `redeliver` (requeued, waiting for
+//!   a receiver) and `dead` (dead letters). Each has the table's size as
+//!   capacity and an index is in at most one of them at a time, so a push
+//!   into them never fails for lack of room (it can only wait, through
+//!   `Backoff`, for a concurrent pop of the same slot to finish its two
+//!   instructions);
+//! - `released`: delivered messages that stopped holding a prefetch place
+//!   (acked, dead-lettered, drained). Places held = first deliveries (the
+//!   count of positions below `head`, less `drained`) − `released`, at
+//!   most `max_in_flight`, checked before the CAS on `head` (see
+//!   `below_prefetch_limit`). Requeued messages keep their place, so a
+//!   requeue never fails for want of one;
+//! - `below`, a cache of the settle watermark (see
+//!   [`AckQueue::settled_below`]).
+//!
+//! ## What `capacity` bounds
+//!
+//! The queue holds every message until it is settled, in publish order:
+//! a publish at `p` needs the message at `p - capacity` settled, whatever
+//! happened to the ones between. So `capacity` bounds the unsettled
+//! messages (waiting, in flight, requeued, dead letters), and the settle
+//! watermark never trails the newest sequence number by more than
+//! `capacity`. A message left unsettled (a slow handler, a dead letter
+//! nobody takes) holds back publishers once `capacity` messages have been
+//! published after it: the queue's back-pressure.
 //!
 //! # Entry state machine
 //!
-//! Every transition of an entry is one CAS (or a store by the entry's
-//! sole owner) on its state word `generation | attempt | holders | epoch |
-//! flags | phase`. `holders` counts the `Delivery` guards that may read
-//! the message: a message whose lease expired may be read by the expired
-//! holder and by the new one at once, so the value is dropped or moved out
-//! only when the entry is settled (or dead) **and** `holders` is zero.
+//! Besides its stamp, every entry has a state word `generation | attempt |
+//! holders | epoch | flags | phase`; every transition is one CAS (or a
+//! store by the entry's sole owner). `holders` counts the `Delivery`
+//! guards that may read the message: a message whose lease expired may be
+//! read by the expired holder and by the new one at once, so the value is
+//! dropped or moved out only when the entry is settled (or dead) **and**
+//! `holders` is zero. The generation is the lap of the message's
+//! position, so a tag of an earlier message of the entry never matches.
 //!
 //! ```text
-//!             receive: pop free, pop fresh, fill,
-//!             store {attempt 1, holders 1}
+//!             publish: stamp p → p + 1; receive: CAS head,
+//!             store {InFlight, gen lap(p), attempt 1, holders 1}
 //!   Free ──────────────────────────────────────────────► InFlight ◄─────┐
 //!    ▲                                                    │  │  ▲ │     │
 //!    │            extend_lease: CAS → Extending,          │  │  └─┘     │
@@ -57,8 +67,8 @@
 //!    │  ┌─────────────────────────────────────────────────┘  │ lease expiry (scan):
 //!    │  ▼                                                    │ CAS → Redeliver, push
 //!   Settled ── last holder leaves (CAS holders → 0) ──► free │ redeliver ring
-//!    │ (holders 0: drop value, store Free {gen + 1},         ▼
-//!    │  push free ring)                                  Redeliver ── receive: pop,
+//!    │ (holders 0: drop value, store Free,                   ▼
+//!    │  stamp p + one_lap)                               Redeliver ── receive: pop,
 //!    │                                                       ▲        CAS → InFlight
 //!    │   nack_after: CAS → Delaying, write not-before,       │        {attempt + 1,
 //!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────┘         holders + 1}
@@ -68,14 +78,14 @@
 //!    │      or DeadPending (holders > 0; the last holder CASes → Dead, pushes)
 //!    │
 //!    └── Dead ── try_receive_dead_letter / drain: pop, move value out,
-//!                store Free {gen + 1}, push free ring
+//!                store Free, stamp p + one_lap
 //! ```
 //!
 //! Who moves an entry:
 //!
 //! | from | to | by | how |
 //! |---|---|---|---|
-//! | `Free` | `InFlight` | the receiver that popped it from `free` | Release store |
+//! | `Free` (stamp `p + 1`) | `InFlight` | the receiver whose CAS moved `head` off `p` | Release store |
 //! | `InFlight` | `Settled` | ack (guard or tag) | CAS |
 //! | `InFlight` | `Redeliver` | nack(true), a dropped guard, the lease scan | CAS, then push `redeliver` |
 //! | `InFlight` | `Delaying` → `Delayed` | `nack_after` | CAS, deadline write, CAS |
@@ -84,15 +94,18 @@
 //! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
 //! | `DeadPending` | `Dead` | the last holder to leave | CAS, then push `dead` |
 //! | `Redeliver` | `InFlight` | the receiver that popped it from `redeliver` | CAS (holders may change meanwhile); at the `holders` limit it pushes the index back instead |
-//! | `Settled` | `Free` | whoever brings holders to 0 | CAS, drop, Release store |
-//! | `Dead` | `Free` | the taker that popped it from `dead` | Release store |
-//! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, then store |
+//! | `Settled` | `Free` | whoever brings holders to 0 | CAS, drop, store, Release stamp store |
+//! | `Dead` | `Free` | the taker that popped it from `dead` | move out, store, Release stamp store |
+//! | `Free` (stamp `p + 1`) | `Free` | `drain`, after its CAS on `head` | move out, Release stamp store |
+//! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, move out, Release stamp store |
 //!
-//! Ownership: an entry popped from a ring (`free`, `redeliver`, `dead`)
-//! belongs to the popper for the fields other than `holders`; an entry in
-//! a transient phase (`Extending`, `Delaying`, `Taking`, `Settled` with
-//! zero holders) belongs to the thread that moved it there. Other threads
-//! may only decrement `holders` of an entry they do not own.
+//! Ownership: an entry whose position a thread claimed (`head`), or that it
+//! popped from a ring (`redeliver`, `dead`), belongs to it for the fields
+//! other than `holders`; an entry in a transient phase (`Extending`,
+//! `Delaying`, `Taking`, `Settled` with zero holders) belongs to the thread
+//! that moved it there. Other threads may only decrement `holders` of an
+//! entry they do not own. The stamp of an entry holding a message changes
+//! only when its owner frees it.
 //!
 //! # Tags and errors
 //!
@@ -111,35 +124,44 @@
 //!
 //! # Memory orderings
 //!
-//! State-word CASes are `AcqRel`: each one publishes the owner's writes of
-//! the entry's other fields (value, seq, deadline, deliveries) and
-//! acquires the previous owner's. Those fields are then read and written
-//! `Relaxed`. The rings hand entries over with their own Release/Acquire
-//! pairs. The counters (`in_flight`, `delayed`, statistics) carry no data
-//! and are `Relaxed`. `next_seq` is `Relaxed` too: `Closed` is decided by
-//! the modification order of that one word (a publish's CAS against
-//! `close`'s fetch_or), and `finished`/`drain` compare its final count
-//! with `popped`, which never exceeds it. `fresh_taken` and `drained` are
-//! bumped with Release after the pop's slot store and read with Acquire
-//! by producers, so room they count is room the push sees. The watermark
-//! is all `SeqCst` (see [`settle`]).
+//! - Stamps: the publisher's Release store of `p + 1` after writing the
+//!   value pairs with the receiver's Acquire load before its CAS on
+//!   `head` (and with `drain`'s); the settler's Release store of `p +
+//!   one_lap` after dropping or moving the value out pairs with the next
+//!   publisher's Acquire load, and with the watermark's Acquire loads, so
+//!   a reader that sees the watermark pass a message also sees what its
+//!   settler did before. The cursors' CASes are Relaxed: they only decide
+//!   who owns a position; the stamps carry the data. `Closed` is decided by
+//!   the modification order of `tail` alone (a publish's CAS against
+//!   `close`'s fetch_or).
+//! - State words: CASes are `AcqRel`: each publishes the owner's writes of
+//!   the entry's other fields (deadline, delivered-at, deliveries) and
+//!   acquires the previous owner's. Those fields are read and written
+//!   `Relaxed`. The first delivery's state store is Release over the
+//!   fields it wrote. The index rings hand entries over with their own
+//!   Release/Acquire pairs.
+//! - Counters (`released`, `delayed`, statistics) carry no data and are
+//!   `Relaxed`; the prefetch bound needs only that they never decrease
+//!   (`below_prefetch_limit`).
+//! - Wake-ups: every operation that may unblock a waiter ends with
+//!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
+//!   parking protocol in `wait.rs`: a publish (for receivers), a settle
+//!   (for publishers waiting for room, receivers at the prefetch limit,
+//!   `wait_settled`), a requeue, a dead letter, `close`.
 //!
 //! # Who writes what, per message
 //!
 //! | line | publish | receive | ack |
 //! |---|---|---|---|
-//! | `producers` | CAS `next_seq` (`limit`, `window` only on reaching them) | — | — |
-//! | `fresh` slot | push | pop | — |
-//! | `consumers` | — (read on reaching `limit`) | `fresh_taken` (+ `seen_published` when caught up) | — |
-//! | `in_flight`, `free`, entry, stats | — | token, pop `free`, state store | state CAS, token, push `free`, `acked` |
-//! | watermark | — (read on reaching `limit`) | — | `below` store (in order) or stamp |
+//! | `tail` | CAS | — | — |
+//! | entry | value, stamp | state store (+ lease fields) | state CAS, drop, state, stamp |
+//! | `head` | — | CAS (reads `released` for the prefetch bound) | — |
+//! | `released` | — | — | fetch_add |
 //!
 //! A receive reads the clock only when a lease or a delayed requeue needs
-//! it. Three full barriers remain per message, each the one that begins a
-//! `Waiter::notify`: after the push (for sleeping receivers), after the
-//! pop (for publishers waiting for room), and in the settle of the
-//! watermark, where the same fence also serves the watermark's own
-//! store-buffering pair (see [`settle`]).
+//! it. A blocked `publish` that finds the queue full first waits for the
+//! entry a few places further on to be free (`wait_for_room_ahead`), so
+//! that it does not poll the entry a receiver is working on.
 //!
 //! # Leases without a thread
 //!
@@ -889,8 +911,8 @@ impl<T> AckQueue<T> {
         }
         // Relaxed: monotonic counts, read for their value only (above);
         // the entries themselves are handed over by their stamps.
-        let released = self.released.load(Ordering::Relaxed)
-            + self.counters.drained.load(Ordering::Relaxed);
+        let released =
+            self.released.load(Ordering::Relaxed) + self.counters.drained.load(Ordering::Relaxed);
         self.seq_of(head).saturating_sub(released) < self.max_in_flight as u64
     }
 
@@ -1170,9 +1192,7 @@ impl<T> AckQueue<T> {
         // Release: orders the drop (or move) before the entry's reuse by
         // the next lap's publisher (its Acquire load of the stamp), and the
         // settle before the watermark's reading of it (`settled_below`).
-        entry
-            .stamp
-            .store(pos + self.one_lap, Ordering::Release);
+        entry.stamp.store(pos + self.one_lap, Ordering::Release);
     }
 
     /// Acks the delivery `tag` names.
