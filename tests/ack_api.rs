@@ -336,3 +336,21 @@ fn dead_letters_count_against_capacity_until_taken() {
     q.try_publish(2).unwrap();
     q.try_publish(3).unwrap();
 }
+
+#[test]
+fn an_ack_by_tag_settles_at_once_and_frees_the_entry_when_the_guard_goes() {
+    let q = AckQueue::<u32>::builder().capacity(1).build().unwrap();
+    let seq = q.try_publish(1).unwrap();
+    let d = q.try_receive().unwrap();
+    q.ack(d.tag()).unwrap();
+    // Settled: the watermark passes it and a waiter returns at once...
+    assert_eq!(q.settled_below().get(), 1);
+    assert!(q.wait_settled(seq, std::time::Duration::ZERO));
+    assert_eq!(q.stats().acked, 1);
+    // ...but the guard can still read the message, so its entry is not
+    // reused yet.
+    assert_eq!(*d, 1);
+    assert!(q.try_publish(2).unwrap_err().is_full());
+    assert_eq!(d.ack(), Err(ackring::AckError::AlreadySettled));
+    assert_eq!(q.try_publish(2).unwrap().get(), 1);
+}

@@ -2,10 +2,12 @@
 //! and against a plain single-threaded reference model; every result,
 //! errors included, must match.
 //!
-//! The model keeps the table of entries explicitly (free list order, scan
-//! cursor), because which entry a message lands in decides the order of
-//! redeliveries found by a scan. The settle watermark is modelled
-//! abstractly: the smallest sequence number not yet settled.
+//! The model keeps the ring's `capacity` entries explicitly (the message
+//! with sequence number `s` lives in entry `s % capacity` from its publish
+//! until it is settled) and the scan cursor, because which entry a message
+//! is in decides the order of redeliveries found by a scan, and tags name
+//! entries. The settle watermark is modelled abstractly: the smallest
+//! sequence number not yet settled.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
@@ -62,6 +64,8 @@ fn op() -> impl Strategy<Value = Op> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    /// Not delivered: empty, or holding a published message not yet
+    /// received (`holds` tells which).
     Free,
     InFlight,
     Delayed,
@@ -71,15 +75,23 @@ enum Phase {
     Dead,
 }
 
+/// One ring entry: entry `i` holds the message of sequence number `s`
+/// (`s % cap == i`) from its publish until it is settled.
 #[derive(Clone, Debug)]
 struct Entry {
     phase: Phase,
+    /// Holds a published message (from its publish until it is freed).
+    holds: bool,
+    /// The lap of the message it holds (or of the next one, when empty).
     gen: u64,
     attempt: u32,
     holders: u32,
     expired: bool,
     exhausted: bool,
     deadline: u64,
+    /// When the current delivery was handed out; `None`: received without
+    /// a clock reading and not yet seen in flight by `stats`.
+    delivered_at: Option<u64>,
     deliveries: u32,
     seq: u64,
     value: u32,
@@ -96,15 +108,27 @@ struct Model {
     now: u64,
     closed: bool,
     next_seq: u64,
-    fresh: VecDeque<(u64, u32)>,
+    /// Published, not yet delivered: sequence numbers in publish order.
+    fresh: VecDeque<u64>,
+    /// `cap` entries, the slots of the ring.
     entries: Vec<Entry>,
-    free: VecDeque<usize>,
     redeliver: VecDeque<usize>,
     dead: VecDeque<usize>,
-    tokens: usize,
+    /// Prefetch places held: messages delivered at least once and not yet
+    /// acked, dead-lettered or drained.
+    places: usize,
     delayed: usize,
     cursor: usize,
+    /// Settled sequence numbers: acked, taken from the dead letters, or
+    /// drained (what `settled_below` reports).
     settled: BTreeSet<u64>,
+    /// Sequence numbers whose entry is free again: settled and no longer
+    /// read by any delivery guard (an acked message stays in its entry
+    /// while a guard, e.g. an expired delivery's or one acked by tag, can
+    /// still read it). The publish `cap` places later needs this.
+    freed: BTreeSet<u64>,
+    delivered: u64,
+    redelivered: u64,
     acked: u64,
     nacked: u64,
     expired: u64,
@@ -112,31 +136,36 @@ struct Model {
     dead_taken: u64,
 }
 
+/// A delivery: (seq, delivery count, redelivered, value, tag's (index,
+/// generation, attempt)).
+type Received = (u64, u32, bool, u32, (u64, u64, u64));
+
 #[derive(Debug, PartialEq, Eq)]
 enum Out {
     Published(Result<u64, (bool, u32)>),
-    Received(Option<(u64, u32, bool, u32)>),
+    Received(Option<Received>),
     Settle(Result<(), AckError>),
     Detached,
     Count(usize),
     Dead(Option<(u64, u32, DeadReason, u32)>),
     Below(u64),
-    Stats([u64; 9]),
+    Stats([u64; 11], Option<Duration>),
     Drained(Vec<u32>),
     Nothing,
 }
 
 impl Model {
-    fn new(cap: usize, m: usize, d: usize, lease: Option<u64>, k: Option<u32>) -> Self {
-        let n = m + d;
+    fn new(cap: usize, m: usize, lease: Option<u64>, k: Option<u32>) -> Self {
         let blank = Entry {
             phase: Phase::Free,
+            holds: false,
             gen: 0,
             attempt: 0,
             holders: 0,
             expired: false,
             exhausted: false,
             deadline: 0,
+            delivered_at: None,
             deliveries: 0,
             seq: 0,
             value: 0,
@@ -150,14 +179,16 @@ impl Model {
             closed: false,
             next_seq: 0,
             fresh: VecDeque::new(),
-            entries: vec![blank; n],
-            free: (0..n).collect(),
+            entries: vec![blank; cap],
             redeliver: VecDeque::new(),
             dead: VecDeque::new(),
-            tokens: 0,
+            places: 0,
             delayed: 0,
             cursor: 0,
             settled: BTreeSet::new(),
+            freed: BTreeSet::new(),
+            delivered: 0,
+            redelivered: 0,
             acked: 0,
             nacked: 0,
             expired: 0,
@@ -170,17 +201,36 @@ impl Model {
         if self.closed {
             return Err((true, v));
         }
-        if self.fresh.len() == self.cap {
+        let seq = self.next_seq;
+        let cap = self.cap as u64;
+        // Room iff the message `cap` places back is settled and freed.
+        if seq >= cap && !self.freed.contains(&(seq - cap)) {
             return Err((false, v));
         }
-        let seq = self.next_seq;
         self.next_seq += 1;
-        self.fresh.push_back((seq, v));
+        let i = (seq % cap) as usize;
+        let e = &mut self.entries[i];
+        if e.holds || e.phase != Phase::Free {
+            // The semantics say there is room, but the entry still holds
+            // the previous lap's message (a holder of an acked message is
+            // still reading it): report the publish as the semantics say;
+            // the real queue's answer is compared right after.
+            return Ok(seq);
+        }
+        assert_eq!(e.gen, seq / cap, "entry generation = lap");
+        e.holds = true;
+        e.seq = seq;
+        e.value = v;
+        self.fresh.push_back(seq);
         Ok(seq)
     }
 
     fn timed(&self) -> bool {
         self.lease.is_some() || self.delayed > 0
+    }
+
+    fn stamp(&self, timed: bool) -> Option<u64> {
+        timed.then_some(self.now)
     }
 
     fn receive(&mut self) -> Option<(usize, MTag)> {
@@ -193,41 +243,45 @@ impl Model {
                 self.scan_entry((start + k) % n);
             }
         }
-        if let Some(r) = self.take_redelivery() {
+        if let Some(r) = self.take_redelivery(timed) {
             return Some(r);
         }
-        if !self.fresh.is_empty() && self.tokens < self.max_in_flight {
-            if let Some(i) = self.free.pop_front() {
-                let (seq, value) = self.fresh.pop_front().unwrap();
-                self.tokens += 1;
-                let lease = self.lease;
-                let now = self.now;
-                let e = &mut self.entries[i];
-                *e = Entry {
-                    phase: Phase::InFlight,
-                    gen: e.gen,
-                    attempt: 1,
-                    holders: 1,
-                    expired: false,
-                    exhausted: false,
-                    deadline: lease.map_or(u64::MAX, |l| now + l),
-                    deliveries: 1,
-                    seq,
-                    value,
-                };
-                return Some((i, (i, e.gen, 1)));
-            }
+        if !self.fresh.is_empty() && self.places < self.max_in_flight {
+            let seq = self.fresh.pop_front().unwrap();
+            let i = (seq % self.cap as u64) as usize;
+            self.places += 1;
+            self.delivered += 1;
+            let lease = self.lease;
+            let now = self.now;
+            let at = self.stamp(timed);
+            let e = &mut self.entries[i];
+            assert!(e.holds && e.phase == Phase::Free && e.seq == seq);
+            *e = Entry {
+                phase: Phase::InFlight,
+                attempt: 1,
+                holders: 1,
+                expired: false,
+                exhausted: false,
+                deadline: lease.map_or(u64::MAX, |l| now + l),
+                delivered_at: at,
+                deliveries: 1,
+                ..e.clone()
+            };
+            return Some((i, (i, e.gen, 1)));
         }
         if timed && self.scan_all() > 0 {
-            return self.take_redelivery();
+            return self.take_redelivery(timed);
         }
         None
     }
 
-    fn take_redelivery(&mut self) -> Option<(usize, MTag)> {
+    fn take_redelivery(&mut self, timed: bool) -> Option<(usize, MTag)> {
         let i = self.redeliver.pop_front()?;
         let lease = self.lease;
         let now = self.now;
+        let at = self.stamp(timed);
+        self.delivered += 1;
+        self.redelivered += 1;
         let e = &mut self.entries[i];
         assert_eq!(e.phase, Phase::Redeliver);
         e.deliveries += 1;
@@ -237,6 +291,7 @@ impl Model {
         e.expired = false;
         e.exhausted = false;
         e.deadline = lease.map_or(u64::MAX, |l| now + l);
+        e.delivered_at = at;
         Some((i, (i, e.gen, e.attempt)))
     }
 
@@ -278,7 +333,7 @@ impl Model {
         e.expired = expired;
         e.exhausted = exhausted;
         self.dead_lettered += 1;
-        self.tokens -= 1;
+        self.places -= 1;
         if e.holders > 0 {
             e.phase = Phase::DeadPending;
         } else {
@@ -287,11 +342,16 @@ impl Model {
         }
     }
 
+    /// The entry's message is settled and gone: free for the next lap.
     fn free_entry(&mut self, i: usize) {
         let e = &mut self.entries[i];
+        assert!(e.holds);
         e.phase = Phase::Free;
+        e.holds = false;
         e.gen += 1;
-        self.free.push_back(i);
+        let seq = e.seq;
+        self.settled.insert(seq);
+        self.freed.insert(seq);
     }
 
     fn release_holder(&mut self, i: usize) {
@@ -343,7 +403,7 @@ impl Model {
         match how {
             0 => {
                 self.acked += 1;
-                self.tokens -= 1;
+                self.places -= 1;
                 self.settled.insert(self.entries[i].seq);
                 self.entries[i].phase = Phase::Settled;
                 if self.entries[i].holders == 0 {
@@ -385,9 +445,9 @@ impl Model {
     fn receive_dead(&mut self) -> Option<(u64, u32, DeadReason, u32)> {
         let i = self.dead.pop_front()?;
         let e = self.entries[i].clone();
+        assert_eq!((e.phase, e.holders), (Phase::Dead, 0));
         self.free_entry(i);
         self.dead_taken += 1;
-        self.settled.insert(e.seq);
         let reason = if e.exhausted {
             DeadReason::MaxDeliveries
         } else {
@@ -402,8 +462,11 @@ impl Model {
 
     fn drain(&mut self) -> Vec<u32> {
         let mut out = Vec::new();
-        while let Some((seq, v)) = self.fresh.pop_front() {
-            self.settled.insert(seq);
+        while let Some(seq) = self.fresh.pop_front() {
+            let i = (seq % self.cap as u64) as usize;
+            let v = self.entries[i].value;
+            assert_eq!(self.entries[i].seq, seq);
+            self.free_entry(i);
             out.push(v);
         }
         let mut kept = Vec::new();
@@ -431,27 +494,47 @@ impl Model {
         out
     }
 
+    /// Drains a delivered message: it stops holding its place.
     fn take_out(&mut self, i: usize) -> u32 {
         let e = self.entries[i].clone();
-        self.tokens -= 1;
-        self.settled.insert(e.seq);
+        self.places -= 1;
         self.free_entry(i);
         e.value
     }
 
-    fn stats(&self) -> [u64; 9] {
+    /// The stats, and the oldest delivery's age (stamping those received
+    /// without a clock reading, as the queue does).
+    fn stats(&mut self) -> ([u64; 11], Option<Duration>) {
         let waiting = self.redeliver.len() + self.delayed;
-        [
-            (self.fresh.len() + waiting) as u64,
-            (self.tokens - waiting) as u64,
-            self.dead_lettered - self.dead_taken,
-            self.next_seq,
-            self.acked,
-            self.nacked,
-            self.expired,
-            self.dead_lettered,
-            u64::from(self.closed),
-        ]
+        let now = self.now;
+        let mut in_flight = 0;
+        let mut oldest = None;
+        for e in &mut self.entries {
+            if e.phase == Phase::InFlight {
+                in_flight += 1;
+                let at = *e.delivered_at.get_or_insert(now);
+                oldest = oldest.max(Some(now - at));
+            }
+        }
+        // Every place is held by a delivery in flight or a message waiting
+        // for redelivery.
+        assert_eq!(in_flight + waiting, self.places);
+        (
+            [
+                (self.fresh.len() + waiting) as u64,
+                in_flight as u64,
+                self.dead_lettered - self.dead_taken,
+                self.next_seq,
+                self.delivered,
+                self.redelivered,
+                self.acked,
+                self.nacked,
+                self.expired,
+                self.dead_lettered,
+                u64::from(self.closed),
+            ],
+            oldest.map(Duration::from_secs),
+        )
     }
 }
 
@@ -459,26 +542,33 @@ impl Model {
 struct Config {
     cap: usize,
     m: usize,
-    d: usize,
     lease: Option<u64>,
     k: Option<u32>,
 }
 
 fn config() -> impl Strategy<Value = Config> {
     (
-        1..4_usize,
-        1..4_usize,
-        0..3_usize,
+        1..6_usize,
+        1..5_usize,
         prop::option::of(1..5_u64),
         prop::option::of(1..4_u32),
     )
-        .prop_map(|(cap, m, d, lease, k)| Config {
-            cap,
-            m,
-            d,
-            lease,
-            k,
-        })
+        .prop_map(|(cap, m, lease, k)| Config { cap, m, lease, k })
+}
+
+/// A tag's (index, generation, attempt), read from its `Debug` output
+/// (the fields are private).
+fn tag_fields(tag: Tag) -> (u64, u64, u64) {
+    let text = format!("{tag:?}");
+    let field = |name: &str| -> u64 {
+        let at = text.find(&format!("{name}: ")).expect("tag field") + name.len() + 2;
+        let digits: String = text[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().expect("tag field value")
+    };
+    (field("index"), field("gen"), field("attempt"))
 }
 
 fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -487,7 +577,6 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut b = AckQueue::<u32>::builder()
         .capacity(cfg.cap)
         .max_in_flight(cfg.m)
-        .dead_letter_capacity(cfg.d)
         .clock(clock.clone());
     if let Some(l) = cfg.lease {
         b = b.lease(unit * l as u32);
@@ -500,7 +589,7 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     other.try_publish(0).unwrap();
     let foreign = other.try_receive().unwrap().detach();
 
-    let mut m = Model::new(cfg.cap, cfg.m, cfg.d, cfg.lease, cfg.k);
+    let mut m = Model::new(cfg.cap, cfg.m, cfg.lease, cfg.k);
     let mut guards: Vec<(Delivery<'_, u32>, MTag)> = Vec::new();
     let mut tags: Vec<(Tag, MTag)> = Vec::new();
     let mut next_value = 0_u32;
@@ -519,12 +608,24 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Receive => {
                 let real = q.try_receive();
                 let model = m.receive();
-                let r = real
-                    .as_ref()
-                    .map(|d| (d.seq().get(), d.delivery_count(), d.redelivered(), **d));
-                let mo = model.map(|(i, _)| {
+                let r = real.as_ref().map(|d| {
+                    (
+                        d.seq().get(),
+                        d.delivery_count(),
+                        d.redelivered(),
+                        **d,
+                        tag_fields(d.tag()),
+                    )
+                });
+                let mo = model.map(|(i, t)| {
                     let e = &m.entries[i];
-                    (e.seq, e.deliveries, e.deliveries > 1, e.value)
+                    (
+                        e.seq,
+                        e.deliveries,
+                        e.deliveries > 1,
+                        e.value,
+                        (t.0 as u64, t.1, u64::from(t.2)),
+                    )
                 });
                 if let (Some(d), Some((_, t))) = (real, model) {
                     tags.push((d.tag(), t));
@@ -612,13 +713,19 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     s.in_flight as u64,
                     s.dead_letters as u64,
                     s.published,
+                    s.delivered,
+                    s.redelivered,
                     s.acked,
                     s.nacked,
                     s.expired,
                     s.dead_lettered,
                     u64::from(q.is_closed()),
                 ];
-                (Out::Stats(real), Out::Stats(m.stats()))
+                let (model, oldest) = m.stats();
+                (
+                    Out::Stats(real, s.oldest_in_flight),
+                    Out::Stats(model, oldest),
+                )
             }
             Op::Close => {
                 q.close();

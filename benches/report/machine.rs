@@ -27,12 +27,16 @@ pub struct Machine {
     pub crates: Vec<(String, String)>,
 }
 
+/// Runs `cmd` in the source tree the bench was built from, or where it is
+/// started when that tree is not on this machine (a bench binary carried
+/// to another machine).
 fn run(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()?;
+    let mut command = Command::new(cmd);
+    let tree = env!("CARGO_MANIFEST_DIR");
+    if std::path::Path::new(tree).is_dir() {
+        command.current_dir(tree);
+    }
+    let out = command.args(args).output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -116,7 +120,9 @@ impl Machine {
                     head
                 }
             }
-            None => unknown(),
+            // A carried binary on a machine without the repository or git:
+            // the commit it was built from, if the runner says.
+            None => std::env::var("ACKRING_COMMIT").unwrap_or_else(|_| unknown()),
         };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -126,7 +132,9 @@ impl Machine {
             logical_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             pinned_cores,
             uname: run("uname", &["-a"]).unwrap_or_else(unknown),
-            rustc: run("rustc", &["-vV"]).unwrap_or_else(unknown),
+            rustc: run("rustc", &["-vV"])
+                .or_else(|| std::env::var("ACKRING_RUSTC").ok())
+                .unwrap_or_else(unknown),
             clocksource: read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
                 .unwrap_or_else(unknown),
             loadavg: read("/proc/loadavg").unwrap_or_else(unknown),

@@ -36,8 +36,9 @@
 //! ## What `capacity` bounds
 //!
 //! The queue holds every message until it is settled, in publish order:
-//! a publish at `p` needs the message at `p - capacity` settled, whatever
-//! happened to the ones between. So `capacity` bounds the unsettled
+//! a publish at `p` needs the message at `p - capacity` settled (and no
+//! longer read by a delivery guard, see [`AckQueue::try_publish`]),
+//! whatever happened to the ones between. So `capacity` bounds the unsettled
 //! messages (waiting, in flight, requeued, dead letters), and the settle
 //! watermark never trails the newest sequence number by more than
 //! `capacity`. A message left unsettled (a slow handler, a dead letter
@@ -560,10 +561,14 @@ impl<T> AckQueue<T> {
     /// Publishes `msg` if there is room, without waiting.
     ///
     /// There is room when the message published `capacity` places before
-    /// this one is settled: the queue holds every message from its publish
-    /// until it is settled, in publish order, so an unsettled message holds
-    /// back the publish that would reuse its place (the settle watermark
-    /// never trails the newest sequence number by more than `capacity`).
+    /// this one is settled and no [`Delivery`] refers to it any more: the
+    /// queue holds every message in its entry from its publish until then,
+    /// in publish order, so an unsettled message holds back the publish
+    /// that would reuse its entry (the settle watermark never trails the
+    /// newest sequence number by more than `capacity`). A message acked
+    /// by tag while its guard lives, or acked while an expired delivery
+    /// still holds it, is settled at once but keeps its entry until the
+    /// last guard lets go.
     ///
     /// # Errors
     ///
@@ -1388,6 +1393,17 @@ impl<T> AckQueue<T> {
         }
     }
 
+    /// Whether the entry, seen holding the message of `pos` (stamp `pos +
+    /// 1`), is `Settled` for that message: acked, waiting for its holders
+    /// to let go. `Settled` is final for a message until its entry is
+    /// freed, and a later message of the entry has another generation.
+    fn acked_but_held(&self, entry: &Entry<T>, pos: u64) -> bool {
+        // Acquire: pairs with the ack's AcqRel CAS into `Settled`, as the
+        // stamp load does with a free.
+        let state = State(entry.state.load(Ordering::Acquire));
+        state.phase() == Phase::Settled && state.gen() == State::free(pos >> self.lap_shift).gen()
+    }
+
     // ----- dead letters, confirmations, shutdown -------------------------
 
     /// Takes the oldest dead letter, if any, settling it.
@@ -1455,19 +1471,23 @@ impl<T> AckQueue<T> {
 
     /// The first ring position whose message is not settled: from the
     /// cached `below`, every entry whose stamp has moved a lap past its
-    /// position holds a settled message (stamps only grow, and only a
-    /// settle moves a stamp past position + 1). Stops at `tail` at the
-    /// latest, whose entry is at most one past it.
+    /// position held a settled message (stamps only grow, and only a
+    /// settle moves a stamp past position + 1), and so did an entry still
+    /// holding its message in `Settled` (acked while a delivery guard can
+    /// still read it: it is freed when the last guard lets go). Stops at
+    /// `tail` at the latest, whose entry is at most one past it.
     fn watermark(&self) -> u64 {
         // Acquire: pairs with the Release `fetch_max` below, so a reader of
         // a cached position also sees the settles behind it.
         let start = self.below.load(Ordering::Acquire);
         let mut pos = start;
         loop {
+            let entry = self.entry_at(pos);
             // Acquire: pairs with the settler's Release stamp store, so what
             // it did before settling happens-before our return.
-            let stamp = self.entry_at(pos).stamp.load(Ordering::Acquire);
-            if (stamp.wrapping_sub(pos + self.one_lap) as i64) < 0 {
+            let stamp = entry.stamp.load(Ordering::Acquire);
+            let freed = stamp.wrapping_sub(pos + self.one_lap) as i64 >= 0;
+            if !freed && !(stamp == pos + 1 && self.acked_but_held(entry, pos)) {
                 break;
             }
             pos = self.advance(pos);
