@@ -1487,7 +1487,8 @@ impl<T> AckQueue<T> {
             // it did before settling happens-before our return.
             let stamp = entry.stamp.load(Ordering::Acquire);
             let freed = stamp.wrapping_sub(pos + self.one_lap) as i64 >= 0;
-            if !freed && !(stamp == pos + 1 && self.acked_but_held(entry, pos)) {
+            let settled = freed || (stamp == pos + 1 && self.acked_but_held(entry, pos));
+            if !settled {
                 break;
             }
             pos = self.advance(pos);
