@@ -1,10 +1,12 @@
 //! Loom models of `AckQueue<T>`: races between settles, receives, the lease
-//! scan, dead-lettering, the settle watermark and close.
+//! scan, dead-lettering, the settle watermark, publishes on a full queue,
+//! the prefetch limit, blocked callers and close.
 #![cfg(loom)]
 
 use std::time::Duration;
 
 use ackring::{AckError, AckQueue, DeadReason, ManualClock, PublishError};
+use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -14,25 +16,21 @@ use util::explore;
 
 const LEASE: Duration = Duration::from_millis(10);
 
-/// A queue as small as the models need: `capacity` fresh messages,
-/// `max_in_flight` deliveries, the smallest settle window.
+/// A queue as small as the models need: `capacity` entries (each holds
+/// its message from publish until settle), `max_in_flight` deliveries.
 fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
     AckQueue::builder()
         .capacity(capacity)
         .max_in_flight(max_in_flight)
-        .dead_letter_capacity(1)
-        .settle_window(1)
         .build()
         .unwrap()
 }
 
-/// A queue with a lease on a clock the model drives by hand.
+/// A one-entry queue with a lease on a clock the model drives by hand.
 fn leased_queue(clock: &ManualClock, max_deliveries: Option<u32>) -> AckQueue<u32> {
     let mut builder = AckQueue::builder()
         .capacity(1)
         .max_in_flight(1)
-        .dead_letter_capacity(1)
-        .settle_window(1)
         .lease(LEASE)
         .clock(clock.clone());
     if let Some(k) = max_deliveries {
@@ -148,7 +146,8 @@ fn two_consumers_race_for_last_free_in_flight_entry() {
             "no message delivered twice"
         );
         let outcome = if received.len() == 2 {
-            // Only after the first delivery was acked and its entry freed.
+            // Only after the first delivery was acked, giving its prefetch
+            // place back.
             "both received"
         } else {
             "one refused"
@@ -345,14 +344,12 @@ fn close_races_publish_and_receive() {
 
 #[test]
 fn lease_scan_never_expires_a_live_delivery() {
-    explore(&["ok"], || {
+    explore(&["scan saw 0 in flight", "scan saw 1 in flight"], || {
         let clock = ManualClock::new();
         let q = Arc::new(
             AckQueue::builder()
-                .capacity(1)
+                .capacity(1) // one entry, reused below
                 .max_in_flight(1)
-                .dead_letter_capacity(0) // one table entry, reused below
-                .settle_window(1)
                 .lease(LEASE)
                 .clock(clock.clone())
                 .build()
@@ -367,32 +364,46 @@ fn lease_scan_never_expires_a_live_delivery() {
             let q = q.clone();
             thread::spawn(move || q.try_receive().map(|d| d.detach()))
         };
-        thread::yield_now(); // let the receiver go first at least once
-                             // The new delivery's lease runs until 3 × LEASE: a scan now must not
-                             // mistake the entry's old deadline for the new one.
-        let requeued = q.requeue_expired();
+        // The new delivery's lease runs until 3 × LEASE: a scan now must not
+        // mistake the entry's old deadline for the new one. The scan runs on
+        // a thread of its own that never yields: after a `yield_now`, loom
+        // no longer lets a thread read a store it had seen before the yield,
+        // so a scan on this thread (which wrote the old deadline), behind a
+        // yield, could never read it and the model passed with the state
+        // store in `take_fresh` made Relaxed. The in-flight count the scanner
+        // sees afterwards tells that both orders were explored.
+        let scanner = {
+            let q = q.clone();
+            thread::spawn(move || (q.requeue_expired(), q.stats().in_flight))
+        };
+        let (requeued, seen) = scanner.join().unwrap();
         let tag = receiver.join().unwrap().expect("the message was ready");
         assert_eq!(requeued, 0, "a live lease was expired");
         q.ack(tag).unwrap();
         assert_eq!(q.stats().delivered, 2, "no redelivery happened");
-        "ok"
+        ["scan saw 0 in flight", "scan saw 1 in flight"][seen]
     });
 }
 
 #[test]
 fn ack_settles_its_own_seq_when_an_old_holder_frees_the_entry() {
-    // One table entry. The message's first delivery expired and its guard
-    // is still alive when the redelivery is acked by tag; the old guard's
-    // drop then frees the entry, and a new message may take it over at
-    // once. The ack must settle the sequence it acked, not the new one.
-    explore(&["entry reused", "entry not reused"], || {
+    // One entry. The message's first delivery expired and its guard is
+    // still alive when the redelivery is acked by tag; whichever of the ack
+    // and the old guard's drop comes last frees the entry, and a new
+    // message may take it over at once. The ack must settle the message it
+    // acked, not the new one.
+    //
+    // With the entries as the ring's slots, the publish of the new message
+    // itself waits for that settle: it is refused (`Full`) until the ack
+    // and the drop are both done, where the old queue (a fresh ring apart
+    // from the table) always took it. Hence the outcomes: the entry is
+    // reused before the acker is joined, or the publish is refused.
+    explore(&["entry reused", "publish refused: full"], || {
         let clock = ManualClock::new();
         let q = Arc::new(
             AckQueue::builder()
                 .capacity(1)
                 .max_in_flight(1)
-                .dead_letter_capacity(0)
-                .settle_window(1)
                 .lease(LEASE)
                 .clock(clock.clone())
                 .build()
@@ -408,8 +419,16 @@ fn ack_settles_its_own_seq_when_an_old_holder_frees_the_entry() {
             thread::spawn(move || q.ack(tag))
         };
         drop(old); // stale: lets go of the entry, freeing it if acked
-        q.try_publish(1).unwrap();
-        let second = q.try_receive().map(|d| d.detach());
+        let second = match q.try_publish(1) {
+            Ok(seq) => {
+                assert_eq!(seq.get(), 1);
+                // Delivered at once: with `max_in_flight` equal to the
+                // capacity, the prefetch limit cannot bind.
+                Some(q.try_receive().expect("the new message").detach())
+            }
+            Err(PublishError::Full(1)) => None,
+            Err(e) => panic!("unexpected {e:?}"),
+        };
         acker.join().unwrap().unwrap();
         assert_eq!(
             q.settled_below().get(),
@@ -419,10 +438,232 @@ fn ack_settles_its_own_seq_when_an_old_holder_frees_the_entry() {
         let outcome = if second.is_some() {
             "entry reused"
         } else {
-            "entry not reused"
+            "publish refused: full"
         };
-        let second = second.unwrap_or_else(|| q.try_receive().unwrap().detach());
+        let second = second.unwrap_or_else(|| {
+            // Acked and let go of by now: the entry is free.
+            assert_eq!(q.try_publish(1).unwrap().get(), 1);
+            q.try_receive().unwrap().detach()
+        });
         q.ack(second).unwrap();
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}
+
+#[test]
+fn try_publish_on_full_queue_races_ack() {
+    // One entry, holding a delivered message: a publish finds room only
+    // once the ack has settled that message and freed the entry.
+    explore(&["published after the ack", "refused: full"], || {
+        let q = Arc::new(queue(1, 1));
+        q.try_publish(1).unwrap();
+        let tag = q.try_receive().unwrap().detach();
+        let acker = {
+            let q = q.clone();
+            thread::spawn(move || q.ack(tag))
+        };
+        thread::yield_now(); // let the ack go first at least once
+        let published = q.try_publish(2);
+        acker.join().unwrap().unwrap();
+        assert_eq!(q.settled_below().get(), 1);
+        let outcome = match published {
+            Ok(seq) => {
+                assert_eq!(seq.get(), 1);
+                "published after the ack"
+            }
+            Err(PublishError::Full(v)) => {
+                assert_eq!(v, 2, "a refused publish hands its message back");
+                assert!(q.try_receive().is_none(), "nothing was published");
+                // The entry is free now that the ack is done.
+                assert_eq!(q.try_publish(v).unwrap().get(), 1);
+                "refused: full"
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        // Exactly one copy of the new message, in the entry the ack freed.
+        let d = q.try_receive().expect("the new message");
+        assert_eq!((*d, d.seq().get(), d.delivery_count()), (2, 1, 1));
+        d.ack().unwrap();
+        assert!(q.try_receive().is_none(), "delivered once, not twice");
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}
+
+#[test]
+fn blocked_publish_is_woken_by_ack() {
+    // A full queue of two entries. A publisher that finds no room sleeps
+    // (under loom the wait goes straight to parking, see `src/sync.rs`)
+    // until an ack frees the entry it needs, seq 0's. The acks come out of
+    // order: seq 1's wakes the publisher (if asleep) to find no room yet,
+    // so it sleeps again, and seq 0's must wake it a second time. A lost
+    // wake-up leaves it asleep forever: loom reports the deadlock.
+    explore(&["room at the first try", "waited for room"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(0).unwrap();
+        q.try_publish(1).unwrap();
+        let first = q.try_receive().unwrap().detach();
+        let second = q.try_receive().unwrap().detach();
+        let publisher = {
+            let q = q.clone();
+            thread::spawn(move || match q.try_publish(2) {
+                Ok(seq) => (seq, "room at the first try"),
+                Err(PublishError::Full(v)) => (q.publish(v).unwrap(), "waited for room"),
+                Err(e) => panic!("unexpected {e:?}"),
+            })
+        };
+        q.ack(second).unwrap();
+        q.ack(first).unwrap();
+        let (seq, outcome) = publisher.join().unwrap();
+        assert_eq!(seq.get(), 2);
+        let d = q.try_receive().expect("the new message");
+        assert_eq!(*d, 2);
+        d.ack().unwrap();
+        assert!(q.try_receive().is_none(), "published once");
+        assert_eq!(q.settled_below().get(), 3);
+        outcome
+    });
+}
+
+#[test]
+fn two_receivers_race_for_last_prefetch_place() {
+    // Two messages ready, one prefetch place. Then the loser waits in a
+    // blocking receive for the place the winner's ack gives back.
+    explore(&["first receiver won", "second receiver won"], || {
+        let q = Arc::new(queue(2, 1));
+        q.try_publish(1).unwrap();
+        q.try_publish(2).unwrap();
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                thread::spawn(move || q.try_receive().map(|d| (*d, d.detach())))
+            })
+            .collect();
+        let got: Vec<Option<(u32, _)>> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+        let (winner, (value, tag)) = match (got[0], got[1]) {
+            (Some(w), None) => (0, w),
+            (None, Some(w)) => (1, w),
+            (None, None) => panic!("a place was free: someone must receive"),
+            (Some(_), Some(_)) => panic!("two deliveries in flight with max_in_flight 1"),
+        };
+        assert_eq!(value, 1, "fresh messages are delivered in order");
+        assert!(q.try_receive().is_none(), "the place is still taken");
+        let loser = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let d = q.receive().expect("not closed");
+                let v = *d;
+                d.ack().unwrap();
+                v
+            })
+        };
+        // A lost wake-up leaves the loser asleep: loom reports the deadlock.
+        q.ack(tag).unwrap();
+        assert_eq!(loser.join().unwrap(), 2, "the ack gave the place back");
+        assert!(q.try_receive().is_none());
+        assert_eq!(q.settled_below().get(), 2);
+        ["first receiver won", "second receiver won"][winner]
+    });
+}
+
+/// What the acker did before each ack: the reader reads entry `s` only
+/// once the watermark has passed seq `s`, so loom reports a causality
+/// violation unless that settle happens-before the watermark's return.
+/// (A cell rather than a Relaxed flag: after the reader's `yield_now`, loom
+/// no longer lets it read a store it had seen before the yield, here the
+/// flag's initial `false`, so a stale flag would go unnoticed.)
+struct Work([UnsafeCell<u32>; 3]);
+// SAFETY: loom checks every access to the cells; that is the point.
+unsafe impl Sync for Work {}
+// SAFETY: as above.
+unsafe impl Send for Work {}
+
+#[test]
+fn settled_below_races_out_of_order_acks() {
+    // Capacity 2 with a wrap: seq 0 is settled and its entry holds seq 2
+    // (position one lap on). One thread acks seq 2, then seq 1; the reader
+    // scans the stamps from the start (nothing cached yet) while they
+    // change, twice.
+    explore(&["watermark 1", "watermark 3"], || {
+        let q = Arc::new(queue(2, 2));
+        for v in 0..2 {
+            q.try_publish(v).unwrap();
+        }
+        q.try_receive().unwrap().ack().unwrap();
+        assert_eq!(q.try_publish(2).unwrap().get(), 2);
+        let one = q.try_receive().unwrap().detach();
+        let two = q.try_receive().unwrap().detach();
+        let work = Arc::new(Work([
+            UnsafeCell::new(1), // seq 0, acked above
+            UnsafeCell::new(0),
+            UnsafeCell::new(0),
+        ]));
+        let acker = {
+            let (q, work) = (q.clone(), work.clone());
+            thread::spawn(move || {
+                for (s, tag) in [(2, two), (1, one)] {
+                    // SAFETY: checked by loom (see `Work`).
+                    work.0[s].with_mut(|p| unsafe { *p = 1 });
+                    q.ack(tag).unwrap();
+                }
+            })
+        };
+        thread::yield_now(); // let the acker go first at least once
+        let w = q.settled_below().get();
+        let again = q.settled_below().get();
+        assert!(
+            w >= 1,
+            "seq 0 was settled before the race, its entry reused"
+        );
+        assert!(w <= again, "the watermark went back from {w} to {again}");
+        for s in 0..again as usize {
+            // SAFETY: checked by loom (see `Work`).
+            let done = work.0[s].with(|p| unsafe { *p });
+            assert_eq!(done, 1, "watermark {again} passed seq {s} before its ack");
+        }
+        // Seq 2 is acked before seq 1: it is settled whenever seq 1 is.
+        assert_ne!(w, 2, "watermark stopped at the settled seq 2");
+        acker.join().unwrap();
+        assert_eq!(
+            q.settled_below().get(),
+            3,
+            "all settled: the published count"
+        );
+        if w == 1 {
+            "watermark 1"
+        } else {
+            "watermark 3"
+        }
+    });
+}
+
+#[test]
+fn wait_settled_is_woken_by_acks() {
+    // The waiter wants seq 1 settled; the acker settles it first (which
+    // wakes the waiter, if asleep, to find seq 0 still unsettled), then
+    // seq 0, whose ack must wake it again.
+    explore(&["settled before the wait", "waited for the acks"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(0).unwrap();
+        let last = q.try_publish(1).unwrap();
+        let first = q.try_receive().unwrap().detach();
+        let second = q.try_receive().unwrap().detach();
+        let waiter = {
+            let q = q.clone();
+            thread::spawn(move || {
+                if q.settled_below() > last {
+                    return "settled before the wait";
+                }
+                // Any timeout above zero: under loom a timed wait never
+                // times out, so a lost wake-up is a deadlock.
+                assert!(q.wait_settled(last, Duration::from_secs(60)));
+                "waited for the acks"
+            })
+        };
+        q.ack(second).unwrap();
+        q.ack(first).unwrap();
+        let outcome = waiter.join().unwrap();
         assert_eq!(q.settled_below().get(), 2);
         outcome
     });
