@@ -97,6 +97,10 @@ struct Entry {
     value: u32,
 }
 
+/// Nanoseconds in the model's time unit (the `ManualClock` advances by
+/// whole seconds).
+const NANOS: u64 = 1_000_000_000;
+
 /// A model tag: (entry, generation, attempt).
 type MTag = (usize, u64, u32);
 
@@ -119,6 +123,10 @@ struct Model {
     places: usize,
     delayed: usize,
     cursor: usize,
+    /// Clock reading (ns) before which no paced scan step runs, and the
+    /// pace: a quarter of the lease over the steps of a whole pass.
+    scan_due: u64,
+    scan_interval: u64,
     /// Settled sequence numbers: acked, taken from the dead letters, or
     /// drained (what `settled_below` reports).
     settled: BTreeSet<u64>,
@@ -185,6 +193,8 @@ impl Model {
             places: 0,
             delayed: 0,
             cursor: 0,
+            scan_due: 0,
+            scan_interval: lease.map_or(0, |l| l * NANOS / 4 / cap.div_ceil(2) as u64),
             settled: BTreeSet::new(),
             freed: BTreeSet::new(),
             delivered: 0,
@@ -235,7 +245,17 @@ impl Model {
 
     fn receive(&mut self) -> Option<(usize, MTag)> {
         let timed = self.timed();
-        if timed {
+        // Paced while no delayed requeue is pending.
+        let step = timed
+            && (self.delayed > 0 || {
+                let now = self.now * NANOS;
+                let due = now >= self.scan_due;
+                if due {
+                    self.scan_due = now + self.scan_interval;
+                }
+                due
+            });
+        if step {
             let n = self.entries.len();
             let start = self.cursor;
             self.cursor += 2;

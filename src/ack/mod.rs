@@ -166,9 +166,11 @@
 //!
 //! # Leases without a thread
 //!
-//! Each `try_receive` checks a couple of entries for an expired lease or a
-//! due delayed requeue, and a full pass runs before it reports nothing to
-//! receive; [`AckQueue::requeue_expired`] forces a full pass.
+//! A `try_receive` checks a couple of entries for an expired lease or a
+//! due delayed requeue, at most once per `scan_interval` (a quarter of the
+//! lease over a whole pass) unless delayed requeues are pending, and a
+//! full pass runs before it reports nothing to receive;
+//! [`AckQueue::requeue_expired`] forces a full pass.
 
 mod clock;
 mod delivery;
@@ -288,6 +290,12 @@ pub struct AckQueue<T> {
     delayed: AtomicUsize,
     /// Where the next amortized scan step starts.
     scan_cursor: AtomicUsize,
+    /// The clock reading before which no scan step runs while no delayed
+    /// requeue is pending (see `scan_step`).
+    scan_due: CachePadded<AtomicU64>,
+    /// Nanoseconds between two scan steps: a quarter of the lease spread
+    /// over the steps of a whole pass (0 without a lease).
+    scan_interval: u64,
     /// Blocked callers of every kind sleep here; every operation that may
     /// unblock one notifies.
     waiter: Waiter,
@@ -428,6 +436,11 @@ impl<T> AckQueueBuilder<T> {
             released: CachePadded::new(AtomicU64::new(0)),
             delayed: AtomicUsize::new(0),
             scan_cursor: AtomicUsize::new(0),
+            scan_due: CachePadded::new(AtomicU64::new(0)),
+            scan_interval: self.lease.map_or(0, |l| {
+                let steps = cap.div_ceil(SCAN_STEP) as u64;
+                clock::nanos(l) / 4 / steps
+            }),
             waiter: Waiter::new(),
             counters: Counters::new(),
             capacity: cap,
@@ -1314,7 +1327,35 @@ impl<T> AckQueue<T> {
         self.scan_all(self.now())
     }
 
+    /// Checks the next `SCAN_STEP` entries, paced by the clock: while no
+    /// delayed requeue is pending, at most one step per `scan_interval`,
+    /// so that a pass over the whole table takes about a quarter of the
+    /// lease and an expired lease is found within that while messages keep
+    /// flowing (at once when receivers run dry: `try_receive` then scans
+    /// everything). Receives in between only read `scan_due`, a line
+    /// written once per interval. Delayed requeues, whose delays may be
+    /// much shorter than the lease, turn the pacing off until they are
+    /// released.
     fn scan_step(&self, now: u64) {
+        // Relaxed: a hint, as in `timed`.
+        if self.delayed.load(Ordering::Relaxed) == 0 {
+            // Relaxed: the pacing carries no data; which receiver scans
+            // does not matter.
+            let due = self.scan_due.load(Ordering::Relaxed);
+            if now < due
+                || self
+                    .scan_due
+                    .compare_exchange(
+                        due,
+                        now.saturating_add(self.scan_interval),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+            {
+                return;
+            }
+        }
         let len = self.table.len();
         // Relaxed: only spreads the scan over the table.
         let start = self.scan_cursor.fetch_add(SCAN_STEP, Ordering::Relaxed);
