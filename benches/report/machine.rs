@@ -110,19 +110,22 @@ impl Machine {
                     .map(|m| m.trim().to_string())
             })
             .unwrap_or_else(unknown);
-        let commit = match run("git", &["rev-parse", "HEAD"]) {
-            Some(head) => {
-                let dirty = run("git", &["--no-optional-locks", "status", "--porcelain"])
-                    .is_some_and(|s| !s.is_empty());
-                if dirty {
-                    format!("{head} (with uncommitted changes)")
-                } else {
-                    head
+        // A carried binary runs where the tree (if any) is not the one it
+        // was built from: the runner then says which commit that was.
+        let commit = match std::env::var("ACKRING_COMMIT") {
+            Ok(commit) => commit,
+            Err(_) => match run("git", &["rev-parse", "HEAD"]) {
+                Some(head) => {
+                    let dirty = run("git", &["--no-optional-locks", "status", "--porcelain"])
+                        .is_some_and(|s| !s.is_empty());
+                    if dirty {
+                        format!("{head} (with uncommitted changes)")
+                    } else {
+                        head
+                    }
                 }
-            }
-            // A carried binary on a machine without the repository or git:
-            // the commit it was built from, if the runner says.
-            None => std::env::var("ACKRING_COMMIT").unwrap_or_else(|_| unknown()),
+                None => unknown(),
+            },
         };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -132,8 +135,9 @@ impl Machine {
             logical_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             pinned_cores,
             uname: run("uname", &["-a"]).unwrap_or_else(unknown),
-            rustc: run("rustc", &["-vV"])
-                .or_else(|| std::env::var("ACKRING_RUSTC").ok())
+            rustc: std::env::var("ACKRING_RUSTC")
+                .ok()
+                .or_else(|| run("rustc", &["-vV"]))
                 .unwrap_or_else(unknown),
             clocksource: read("/sys/devices/system/clocksource/clocksource0/current_clocksource")
                 .unwrap_or_else(unknown),

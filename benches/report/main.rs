@@ -15,9 +15,9 @@
 //! - `ACKRING_RESULTS_DIR=DIR`: write the report to DIR instead of
 //!   results/ (in test mode too, to preview the report's layout).
 //! - `ACKRING_COMMIT`, `ACKRING_RUSTC`: what the report records as the
-//!   commit and the toolchain when the bench binary runs where neither git
-//!   nor rustc nor the source tree is (a binary built here and carried to
-//!   a bigger machine).
+//!   commit and the toolchain instead of asking git and rustc, for a bench
+//!   binary built here and run on another machine (whose tree, if any, is
+//!   not the one it was built from).
 
 mod ack;
 mod latency;
