@@ -668,3 +668,54 @@ fn wait_settled_is_woken_by_acks() {
         outcome
     });
 }
+
+#[test]
+fn watermark_passes_a_message_acked_while_its_guard_lives() {
+    // Seq 0 is acked by tag while its guard stays alive on the main
+    // thread: settled at once (the watermark may pass it, reading the
+    // entry's `Settled` state, not a freed stamp), but its entry is not
+    // reused until the guard goes.
+    explore(&["watermark 0", "watermark 1", "watermark 2"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(0).unwrap();
+        let guard = q.try_receive().unwrap();
+        q.try_publish(1).unwrap();
+        let one = q.try_receive().unwrap().detach();
+        let work = Arc::new(Work([
+            UnsafeCell::new(0),
+            UnsafeCell::new(0),
+            UnsafeCell::new(0),
+        ]));
+        let acker = {
+            let (q, work, zero) = (q.clone(), work.clone(), guard.tag());
+            thread::spawn(move || {
+                for (s, tag) in [(0, zero), (1, one)] {
+                    // SAFETY: checked by loom (see `Work`).
+                    work.0[s].with_mut(|p| unsafe { *p = 1 });
+                    q.ack(tag).unwrap();
+                }
+            })
+        };
+        thread::yield_now(); // let the acker go first at least once
+        let w = q.settled_below().get();
+        for s in 0..w as usize {
+            // SAFETY: checked by loom (see `Work`).
+            let done = work.0[s].with(|p| unsafe { *p });
+            assert_eq!(done, 1, "watermark {w} passed seq {s} before its ack");
+        }
+        acker.join().unwrap();
+        assert_eq!(q.settled_below().get(), 2, "both acked, one still held");
+        assert_eq!(*guard, 0, "the guard still reads its message");
+        assert!(
+            q.try_publish(2).unwrap_err().is_full(),
+            "seq 2 would reuse the entry the guard reads"
+        );
+        drop(guard); // already settled: just lets go
+        assert_eq!(q.try_publish(2).unwrap().get(), 2);
+        match w {
+            0 => "watermark 0",
+            1 => "watermark 1",
+            _ => "watermark 2",
+        }
+    });
+}
