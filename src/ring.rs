@@ -63,6 +63,12 @@ use crate::error::{CapacityError, Full};
 use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::wait::{self, WaitStrategy, Waiter};
 
+/// How far past the full slot a blocked producer waits for room before it
+/// looks again (see `Ring::wait_for_room_ahead`).
+const ROOM_AHEAD: usize = 32;
+/// The most times it looks (each after a backoff step).
+const ROOM_AHEAD_POLLS: u32 = 64;
+
 /// One cell of the buffer.
 struct Slot<T> {
     /// Whose turn it is: see the module docs.
@@ -429,6 +435,11 @@ impl<T> Ring<T> {
     }
 
     fn push_until(&self, value: T, deadline: Option<crate::sync::Instant>) -> Result<(), Full<T>> {
+        let value = match self.try_push(value) {
+            Ok(()) => return Ok(()),
+            Err(Full(value)) => value,
+        };
+        self.wait_for_room_ahead();
         let mut value = Some(value);
         let done = wait::wait_until(self.strategy, &self.not_full, deadline, || {
             let v = value.take()?;
@@ -444,6 +455,45 @@ impl<T> Ring<T> {
             (Some(()), _) => Ok(()),
             (None, Some(v)) => Err(Full(v)),
             (None, None) => unreachable!("the value is put back on every failed try"),
+        }
+    }
+
+    /// After a push found the ring full: waits (a few microseconds at
+    /// most, as the strategy's first steps would) until the slot
+    /// `ROOM_AHEAD` places past `tail` is free too, so that the producer
+    /// comes back for a run of free slots instead of polling the one a
+    /// consumer is about to free, whose cache line the consumer is still
+    /// using for its next pops.
+    fn wait_for_room_ahead(&self) {
+        let ahead = ROOM_AHEAD.min(self.cap - 1);
+        if ahead == 0 {
+            return;
+        }
+        // Relaxed: a hint of which slot to watch; `try_push` decides.
+        let tail = self.tail.load(Ordering::Relaxed);
+        let index = (tail & (self.one_lap - 1)) + ahead;
+        let far = if index < self.cap {
+            tail.wrapping_add(ahead)
+        } else {
+            (tail & !(self.one_lap - 1))
+                .wrapping_add(self.one_lap)
+                .wrapping_add(index - self.cap)
+        };
+        let slot = self.slot(far);
+        let backoff = Backoff::new();
+        for _ in 0..ROOM_AHEAD_POLLS {
+            // Relaxed: a hint, as above. Free for `far` (or a later lap, if
+            // other producers moved on) ends the wait.
+            if slot.seq.load(Ordering::Relaxed).wrapping_sub(far) as isize >= 0 {
+                return;
+            }
+            if self.strategy == WaitStrategy::Spin {
+                backoff.spin();
+            } else if backoff.is_completed() {
+                return;
+            } else {
+                backoff.snooze();
+            }
         }
     }
 
