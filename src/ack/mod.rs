@@ -1073,7 +1073,7 @@ impl<T> AckQueue<T> {
                 if new.holders() == 0 {
                     self.free_entry(tag.index, new, true);
                 }
-                // For the token, the room and the watermark.
+                // For the prefetch place, the room and the watermark.
                 self.waiter.notify();
                 return Ok(());
             }
