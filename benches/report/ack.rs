@@ -9,9 +9,20 @@
 //! until it is acked). With a lease, `receive` also stamps a deadline from
 //! the clock; nothing scans for expired leases (a reaper thread would only
 //! slow the baseline down further).
+//!
+//! The *ack floor* bounds any design that acks each message with an atomic
+//! operation on the message itself: a bounded ring (per-slot sequences, as
+//! `Ring`) whose receive claims a slot without freeing it, and whose ack
+//! is one CAS on the slot's state, after which the slot is freed for the
+//! next lap. Nothing else: no wake-ups (spinning `try_` calls with
+//! backoff), no prefetch limit, no redelivery, no tags, no statistics. What
+//! it costs over raw `Ring` is the least an ack costs; `AckQueue` pays
+//! that plus its guarantees.
 
 use crate::peers::{shared, Ends, Peer};
 use ackring::{AckQueue, PublishError};
+use crossbeam_utils::CachePadded;
+use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -132,5 +143,142 @@ impl<const L: bool> Peer for AckQueuePeer<L> {
         let v = *delivery;
         delivery.ack().expect("first ack of a live delivery");
         v
+    }
+}
+
+/// The ack floor's ring (module docs).
+pub struct FloorRing {
+    head: CachePadded<AtomicU64>,
+    tail: CachePadded<AtomicU64>,
+    slots: Box<[FloorSlot]>,
+    /// `slots.len() - 1`, the length a power of two.
+    mask: u64,
+}
+
+struct FloorSlot {
+    /// `pos`: free for the push at `pos`; `pos + 1`: holds its message,
+    /// until acked; then `pos + len`.
+    seq: AtomicU64,
+    /// 1 while delivered and unacked, 2 once acked.
+    state: AtomicU64,
+    value: UnsafeCell<u64>,
+}
+
+// SAFETY: a slot's value is written only by the producer that claimed its
+// position while the slot was free, and read only by the consumer that
+// claimed it after the producer's Release store of `seq`; the seq/state
+// protocol orders every access, as in `ackring::Ring`.
+unsafe impl Sync for FloorRing {}
+
+impl FloorRing {
+    fn new(cap: usize) -> Self {
+        let len = cap.next_power_of_two();
+        FloorRing {
+            head: CachePadded::new(AtomicU64::new(0)),
+            tail: CachePadded::new(AtomicU64::new(0)),
+            slots: (0..len as u64)
+                .map(|i| FloorSlot {
+                    seq: AtomicU64::new(i),
+                    state: AtomicU64::new(0),
+                    value: UnsafeCell::new(0),
+                })
+                .collect(),
+            mask: len as u64 - 1,
+        }
+    }
+
+    fn slot(&self, pos: u64) -> &FloorSlot {
+        &self.slots[(pos & self.mask) as usize]
+    }
+
+    fn try_push(&self, v: u64) -> Result<(), u64> {
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            let slot = self.slot(tail);
+            // Acquire: pairs with the ack's Release free of the slot.
+            let diff = slot.seq.load(Ordering::Acquire).wrapping_sub(tail) as i64;
+            if diff < 0 {
+                return Err(v);
+            }
+            if diff > 0 {
+                tail = self.tail.load(Ordering::Relaxed);
+                continue;
+            }
+            // Relaxed: the CAS only decides who owns `tail`.
+            match self.tail.compare_exchange_weak(
+                tail,
+                tail + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    // SAFETY: we own position `tail` and its slot is free.
+                    unsafe { *slot.value.get() = v };
+                    // Release: publishes the value to the consumer.
+                    slot.seq.store(tail + 1, Ordering::Release);
+                    return Ok(());
+                }
+                Err(current) => tail = current,
+            }
+        }
+    }
+
+    /// Receives and acks one message.
+    fn try_recv_ack(&self) -> Option<u64> {
+        let mut head = self.head.load(Ordering::Relaxed);
+        let (slot, pos) = loop {
+            let slot = self.slot(head);
+            // Acquire: pairs with the producer's Release store.
+            let diff = slot.seq.load(Ordering::Acquire).wrapping_sub(head + 1) as i64;
+            if diff < 0 {
+                return None;
+            }
+            if diff > 0 {
+                head = self.head.load(Ordering::Relaxed);
+                continue;
+            }
+            // Relaxed: as in `try_push`.
+            match self.head.compare_exchange_weak(
+                head,
+                head + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break (slot, head),
+                Err(current) => head = current,
+            }
+        };
+        // The delivery: the slot is ours and keeps the message.
+        // Release: as `AckQueue`'s first-delivery state store.
+        slot.state.store(1, Ordering::Release);
+        // SAFETY: we claimed the position after the producer's Release.
+        let v = unsafe { *slot.value.get() };
+        // The ack: one CAS on the message's state, as `AckQueue`'s.
+        let acked = slot
+            .state
+            .compare_exchange(1, 2, Ordering::AcqRel, Ordering::Acquire);
+        assert!(acked.is_ok(), "nobody else settles");
+        // Release: frees the slot for the next lap's producer.
+        slot.seq.store(pos + self.mask + 1, Ordering::Release);
+        Some(v)
+    }
+}
+
+/// The ack floor (module docs).
+pub struct AckFloor;
+
+impl Peer for AckFloor {
+    const NAME: &'static str = "ack floor (claim + ack CAS only)";
+    const SLUG: &'static str = "ack-floor";
+    type Tx = Arc<FloorRing>;
+    type Rx = Arc<FloorRing>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        Some(shared(FloorRing::new(cap), p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.try_push(v)
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_recv_ack()
     }
 }

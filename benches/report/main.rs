@@ -92,6 +92,7 @@ fn ack_layers() -> Vec<Entry> {
         Entry::of::<peers::AckRingDefault>(),
         Entry::of::<ack::HandTracker<false>>(),
         Entry::of::<ack::HandTracker<true>>(),
+        Entry::of::<ack::AckFloor>(),
     ]
 }
 
