@@ -139,8 +139,9 @@ impl std::error::Error for ConfigError {}
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum PublishError<T> {
-    /// No room: the ready buffer is full, or the producer is a whole settle
-    /// window ahead of the oldest unsettled message.
+    /// No room: the message published `capacity` places earlier is not
+    /// settled yet, or a delivery still reads it (see
+    /// [`AckQueue::try_publish`](crate::AckQueue::try_publish)).
     Full(T),
     /// The queue was closed.
     Closed(T),
