@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ackring::{AckError, AckQueue, DeadReason, ManualClock, Tag};
@@ -310,4 +310,105 @@ fn prefetch_limit_holds_under_racing_consumers() {
     });
     assert_eq!(sum.into_inner(), TOTAL * (TOTAL - 1) / 2);
     assert_eq!(q.stats().acked, TOTAL as u64);
+}
+
+/// The entries are the ring's slots: a publish may reuse an entry only once
+/// its message is settled and no guard reads it. Producers race to refill
+/// a small queue while consumers keep guards alive across acks by tag and
+/// re-read them; every delivery's (seq, value) must be the pair its publish
+/// returned, every guard must read the same value until it goes, and every
+/// message must be acked exactly once. The run is on threads of its own,
+/// so that a broken queue fails the test (a panic, or no result within two
+/// minutes) instead of hanging it.
+#[test]
+fn held_entries_are_not_reused_and_seqs_name_their_messages() {
+    const PRODUCERS: u64 = 3;
+    const CONSUMERS: u64 = 3;
+    const PER_PRODUCER: u64 = 20_000;
+    const TOTAL: u64 = PRODUCERS * PER_PRODUCER;
+    let q = Arc::new(
+        AckQueue::<u64>::builder()
+            .capacity(8)
+            .max_in_flight(5)
+            .build()
+            .unwrap(),
+    );
+    let acked = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let (q, tx) = (q.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let pairs: Vec<_> = (0..PER_PRODUCER)
+                    .map(|k| {
+                        let v = p << 32 | k;
+                        (q.publish(v).unwrap().get(), v)
+                    })
+                    .collect();
+                let _ = tx.send(Ok(pairs));
+            })
+        })
+        .collect();
+    for c in 0..CONSUMERS {
+        let (q, acked, tx) = (q.clone(), acked.clone(), tx.clone());
+        std::thread::spawn(move || {
+            let mut rng = Rng::new(0xC0FFEE + c);
+            let mut seen = Vec::new();
+            while acked.load(Ordering::Relaxed) < TOTAL {
+                let Some(d) = q.receive_timeout(Duration::from_millis(5)).unwrap() else {
+                    continue;
+                };
+                let (seq, v) = (d.seq().get(), *d);
+                seen.push((seq, v));
+                match rng.below(4) {
+                    0 => {
+                        // Settled by tag while the guard still reads the
+                        // message: its entry must stay put.
+                        q.ack(d.tag()).unwrap();
+                        acked.fetch_add(1, Ordering::Relaxed);
+                        for _ in 0..1 + rng.below(3) {
+                            // Let producers at the entry meanwhile.
+                            std::thread::yield_now();
+                            assert_eq!(*d, v, "entry of seq {seq} reused under its guard");
+                        }
+                        assert_eq!(d.ack(), Err(AckError::AlreadySettled));
+                    }
+                    1 => drop(d), // requeued, delivered again later
+                    _ => {
+                        assert_eq!(*d, v);
+                        d.ack().unwrap();
+                        acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            let _ = tx.send(Err(seen));
+        });
+    }
+    drop(tx);
+    let (mut published, mut seen) = (HashMap::new(), Vec::new());
+    for _ in 0..PRODUCERS + CONSUMERS {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(Ok(pairs)) => published.extend(pairs),
+            Ok(Err(pairs)) => seen.extend(pairs),
+            Err(e) => panic!(
+                "a worker panicked or hung ({e}); {} of {TOTAL} acked",
+                acked.load(Ordering::Relaxed)
+            ),
+        }
+    }
+    for h in producers {
+        h.join().unwrap();
+    }
+    assert_eq!(published.len() as u64, TOTAL, "every seq handed out once");
+    for (seq, v) in &seen {
+        assert_eq!(
+            published.get(seq),
+            Some(v),
+            "seq {seq} delivered another message"
+        );
+    }
+    assert_eq!(acked.load(Ordering::Relaxed), TOTAL);
+    assert_eq!(q.settled_below().get(), TOTAL);
+    let stats = q.stats();
+    assert_eq!((stats.acked, stats.in_flight, stats.ready), (TOTAL, 0, 0));
 }
