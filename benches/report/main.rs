@@ -80,6 +80,7 @@ fn queues() -> Vec<Entry> {
         Entry::of::<peers::StdSyncChannel>(),
         Entry::of::<peers::MutexVecDeque>(),
         Entry::of::<peers::Rtrb>(),
+        Entry::of::<peers::StampedSpsc>(),
     ]
 }
 
