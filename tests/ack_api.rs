@@ -292,65 +292,107 @@ fn panicking_consumer_loses_nothing() {
 }
 
 #[test]
-fn an_unsettled_message_holds_back_the_publish_a_capacity_later() {
+fn a_held_message_holds_back_nothing_but_its_own_prefetch_place() {
     let q = AckQueue::<u32>::builder()
         .capacity(3)
         .max_in_flight(3)
         .build()
         .unwrap();
-    let stuck = {
-        q.try_publish(0).unwrap();
-        q.try_receive().unwrap().detach()
-    };
-    // Messages 1 and 2 come and go; 0 stays in flight.
-    for i in 1..3 {
+    let stuck_seq = q.try_publish(0).unwrap();
+    let stuck = q.try_receive().unwrap().detach();
+    // Many capacities' worth of messages come and go while 0 stays in
+    // flight; each is settled on its own.
+    for i in 1..100 {
+        let seq = q.try_publish(i).unwrap();
+        let d = q.try_receive().unwrap();
+        assert_eq!((*d, d.seq()), (i, seq));
+        d.ack().unwrap();
+        assert!(q.is_settled(seq));
+    }
+    // Capacity is whole: three wait while the held message is in flight.
+    for i in 100..103 {
         q.try_publish(i).unwrap();
-        q.try_receive().unwrap().ack().unwrap();
     }
+    assert_eq!(q.try_publish(103).unwrap_err().into_inner(), 103);
     assert_eq!(q.stats().in_flight, 1);
-    // Message 3 would reuse message 0's place: no room, though only one
-    // message is unsettled, and the message comes back.
-    assert_eq!(q.try_publish(3).unwrap_err().into_inner(), 3);
-    assert_eq!(q.settled_below().get(), 0);
+    assert_eq!(q.settled_below(), stuck_seq);
+    assert!(!q.is_settled(stuck_seq));
     q.ack(stuck).unwrap();
-    assert_eq!(q.settled_below().get(), 3);
-    // Now three more fit: places of 0, 1 and 2.
-    for i in 3..6 {
-        assert_eq!(q.try_publish(i).unwrap().get(), u64::from(i));
+    assert!(q.is_settled(stuck_seq));
+    assert_eq!(q.settled_below().get(), 100);
+    for i in 100..103 {
+        let d = q.try_receive().unwrap();
+        assert_eq!(*d, i);
+        d.ack().unwrap();
     }
-    assert!(q.try_publish(6).unwrap_err().is_full());
+    assert_eq!(q.settled_below().get(), 103);
 }
 
 #[test]
-fn dead_letters_count_against_capacity_until_taken() {
-    let q = AckQueue::<u32>::builder().capacity(2).build().unwrap();
+fn dead_letters_hold_places_of_their_own_then_keep_their_prefetch_place() {
+    let q = AckQueue::<u32>::builder()
+        .capacity(2)
+        .max_in_flight(2)
+        .dead_letter_capacity(1)
+        .build()
+        .unwrap();
     q.try_publish(0).unwrap();
-    q.try_publish(1).unwrap();
     q.try_receive().unwrap().nack(false).unwrap();
-    q.try_receive().unwrap().ack().unwrap();
-    // Message 0 waits in the dead letters, holding its place.
-    assert!(q.try_publish(2).unwrap_err().is_full());
-    assert_eq!(q.settled_below().get(), 0);
-    assert_eq!(q.try_receive_dead_letter().unwrap().into_inner(), 0);
-    assert_eq!(q.settled_below().get(), 2);
+    // Message 0 waits in the dead letters on a place of its own: the
+    // capacity and both prefetch places are free.
+    q.try_publish(1).unwrap();
     q.try_publish(2).unwrap();
+    assert!(q.try_publish(3).unwrap_err().is_full());
+    let one = q.try_receive().unwrap();
+    let two = q.try_receive().unwrap();
+    assert_eq!((*one, *two), (1, 2));
+    // The dead-letter places are all taken: message 1 becomes a dead letter
+    // that keeps its prefetch place, so only one delivery can be out now.
+    one.nack(false).unwrap();
+    two.ack().unwrap();
     q.try_publish(3).unwrap();
+    q.try_publish(4).unwrap();
+    let three = q.try_receive().unwrap();
+    assert!(
+        q.try_receive().is_none(),
+        "the overflowed dead letter holds a place"
+    );
+    assert_eq!(q.stats().dead_letters, 2);
+    assert_eq!(q.settled_below().get(), 0);
+    // Dead letters come out in the order they died; taking the overflowed
+    // one gives its prefetch place back.
+    assert_eq!(q.try_receive_dead_letter().unwrap().into_inner(), 0);
+    assert!(q.try_receive().is_none());
+    assert_eq!(q.try_receive_dead_letter().unwrap().into_inner(), 1);
+    let four = q.try_receive().unwrap();
+    assert_eq!(*four, 4);
+    three.ack().unwrap();
+    assert_eq!(q.settled_below().get(), 4);
+    four.ack().unwrap();
+    assert_eq!(q.settled_below().get(), 5);
 }
 
 #[test]
-fn an_ack_by_tag_settles_at_once_and_frees_the_entry_when_the_guard_goes() {
-    let q = AckQueue::<u32>::builder().capacity(1).build().unwrap();
+fn an_ack_by_tag_settles_at_once_and_frees_the_place_when_the_guard_goes() {
+    let q = AckQueue::<u32>::builder()
+        .capacity(1)
+        .max_in_flight(1)
+        .build()
+        .unwrap();
     let seq = q.try_publish(1).unwrap();
     let d = q.try_receive().unwrap();
     q.ack(d.tag()).unwrap();
     // Settled: the watermark passes it and a waiter returns at once...
     assert_eq!(q.settled_below().get(), 1);
+    assert!(q.is_settled(seq));
     assert!(q.wait_settled(seq, std::time::Duration::ZERO));
+    assert!(q.wait_settled_through(seq, std::time::Duration::ZERO));
     assert_eq!(q.stats().acked, 1);
-    // ...but the guard can still read the message, so its entry is not
-    // reused yet.
+    // ...but the guard can still read the message, so it keeps its
+    // prefetch place until it goes.
     assert_eq!(*d, 1);
-    assert!(q.try_publish(2).unwrap_err().is_full());
+    q.try_publish(2).unwrap();
+    assert!(q.try_receive().is_none());
     assert_eq!(d.ack(), Err(ackring::AckError::AlreadySettled));
-    assert_eq!(q.try_publish(2).unwrap().get(), 1);
+    assert_eq!(*q.try_receive().unwrap(), 2);
 }

@@ -1,7 +1,8 @@
-//! The table: a fixed array of entries, each holding one message from its
-//! publish until its settle, and the encoding of an entry's state word.
-//! The entries are also the slots of the queue's ring (their `stamp`); the
-//! transitions themselves live in `ack/mod.rs`.
+//! The table of delivered messages: a fixed array of entries, each holding
+//! one message from its first delivery until it is settled, and the
+//! encoding of an entry's state word. The transitions themselves live in
+//! the files named for them (`receive`, `settle`, `lease`, `shutdown`);
+//! the state diagram is in the module docs of `ack`.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -13,45 +14,57 @@ use crate::sync::{AtomicU32, AtomicU64, UnsafeCell};
 /// Phase of an entry (the low 4 bits of its state word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Phase {
-    /// Not delivered yet: empty, or holding a published message that no
-    /// receive has taken (the `stamp` tells which), or being filled by the
-    /// receive that took it.
+    /// Holds no message; the next receive may claim it.
     Free = 0,
+    /// Transient: the receive that claimed it is writing the message in.
+    Receiving = 1,
     /// Held by the delivery of the current `attempt`.
-    InFlight = 1,
+    InFlight = 2,
     /// Transient: `extend_lease` is writing the deadline.
-    Extending = 2,
+    Extending = 3,
     /// Transient: `nack_after` is writing the not-before time.
-    Delaying = 3,
+    Delaying = 4,
     /// Requeued with a delay; the scan moves it to `Redeliver` when due.
-    Delayed = 4,
+    Delayed = 5,
     /// In the redelivery ring (or being pushed there, or being taken).
-    Redeliver = 5,
+    Redeliver = 6,
     /// Acked while older deliveries still hold it; the last one frees it.
-    Settled = 6,
+    Settled = 7,
     /// Dead-lettered while deliveries still hold it; the last one moves it
     /// to `Dead`.
-    DeadPending = 7,
+    DeadPending = 8,
     /// In the dead-letter ring (or being pushed there, or being taken).
-    Dead = 8,
+    Dead = 9,
     /// Transient: `drain` is taking the message out.
-    Taking = 9,
+    Taking = 10,
 }
 
 impl Phase {
     fn from_bits(bits: u64) -> Phase {
         match bits {
             0 => Phase::Free,
-            1 => Phase::InFlight,
-            2 => Phase::Extending,
-            3 => Phase::Delaying,
-            4 => Phase::Delayed,
-            5 => Phase::Redeliver,
-            6 => Phase::Settled,
-            7 => Phase::DeadPending,
-            8 => Phase::Dead,
+            1 => Phase::Receiving,
+            2 => Phase::InFlight,
+            3 => Phase::Extending,
+            4 => Phase::Delaying,
+            5 => Phase::Delayed,
+            6 => Phase::Redeliver,
+            7 => Phase::Settled,
+            8 => Phase::DeadPending,
+            9 => Phase::Dead,
             _ => Phase::Taking,
         }
+    }
+
+    /// Whether an entry in this phase holds an unsettled message (the
+    /// watermark and `is_settled` read it): everything but `Free`,
+    /// `Receiving` (its message is still counted by the fresh ring),
+    /// `Settled` and `Taking` (settled by `drain`).
+    pub(crate) fn unsettled(self) -> bool {
+        !matches!(
+            self,
+            Phase::Free | Phase::Receiving | Phase::Settled | Phase::Taking
+        )
     }
 }
 
@@ -60,8 +73,11 @@ const PHASE_MASK: u64 = 0xF;
 const EXPIRED: u64 = 1 << 4;
 /// Dead-lettered for too many deliveries (else: rejected by a nack).
 const EXHAUSTED: u64 = 1 << 5;
-const EPOCH_SHIFT: u32 = 6;
-const EPOCH_MASK: u64 = 0x3F;
+/// A dead letter that found the dead letters full: it keeps its prefetch
+/// place (instead of a dead-letter place) until it is taken.
+const OVERFLOW: u64 = 1 << 6;
+const EPOCH_SHIFT: u32 = 7;
+const EPOCH_MASK: u64 = 0x1F;
 const HOLDERS_SHIFT: u32 = 12;
 /// The most deliveries that may hold one message at once.
 pub(crate) const HOLDERS_MAX: u64 = 0xFFF;
@@ -75,19 +91,19 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 /// An entry's state word, decoded:
 ///
 /// ```text
-/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 | 11 .. 6 |     5     |    4    | 3 .. 0
-///  generation  | attempt  | holders  |  epoch  | exhausted | expired | phase
+/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 | 11 .. 7 |    6     |     5     |    4    | 3 .. 0
+///  generation  | attempt  | holders  |  epoch  | overflow | exhausted | expired | phase
 /// ```
 ///
-/// - `generation`: the lap of the ring position the entry's message was
-///   published at, so a tag of an earlier message never matches a later
+/// - `generation`: how many messages the entry held before this one
+///   (modulo 2^24), so a tag of an earlier message never matches a later
 ///   one;
 /// - `attempt`: the delivery count modulo 2^16, so a tag of an earlier
 ///   delivery of the same message is recognized as stale;
 /// - `holders`: live `Delivery` guards that may read the message;
 /// - `epoch`: bumped by every lease extension, so a scan that read the old
 ///   deadline fails its CAS;
-/// - `exhausted`, `expired`: see the constants.
+/// - `overflow`, `exhausted`, `expired`: see the constants.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct State(pub(crate) u64);
 
@@ -115,6 +131,9 @@ impl State {
     pub(crate) fn exhausted(self) -> bool {
         self.0 & EXHAUSTED != 0
     }
+    pub(crate) fn overflow(self) -> bool {
+        self.0 & OVERFLOW != 0
+    }
 
     pub(crate) fn with_phase(self, phase: Phase) -> State {
         State((self.0 & !PHASE_MASK) | phase as u64)
@@ -140,7 +159,11 @@ impl State {
         }
         State(bits)
     }
-    /// The epoch plus one (modulo 64).
+    /// Sets the `overflow` flag.
+    pub(crate) fn with_overflow(self) -> State {
+        State(self.0 | OVERFLOW)
+    }
+    /// The epoch plus one (modulo 32).
     pub(crate) fn next_epoch(self) -> State {
         let epoch = ((self.0 >> EPOCH_SHIFT) + 1) & EPOCH_MASK;
         State((self.0 & !(EPOCH_MASK << EPOCH_SHIFT)) | (epoch << EPOCH_SHIFT))
@@ -160,40 +183,40 @@ impl fmt::Debug for State {
     }
 }
 
-/// One slot of the table, and of the ring.
+/// One entry of the table.
 ///
-/// `stamp` is the ring's per-slot sequence (module docs of `ack`): the
-/// position the slot is free for, or that position + 1 while it holds the
-/// message published there, which it does until that message is settled.
-/// Only `stamp` and `state` are contended. The other fields are written by
-/// the one thread that owns the entry in its phase (the receiver that
-/// claimed its position or popped it from a ring, or the winner of the CAS
-/// into a transient phase), before a Release write of `state`; readers
-/// load `state` with Acquire first. They are atomics (read `Relaxed`) only
+/// Only `state` is contended. The other fields are written by the one
+/// thread that owns the entry in its phase (the receiver that claimed it,
+/// the thread that popped it from a ring, or the winner of the CAS into a
+/// transient phase), before a Release write of `state`; readers load
+/// `state` with Acquire first. They are atomics (read `Relaxed`) only
 /// because a thread holding a stale view may read them while the owner
-/// writes, and discards what it read when its CAS on `state` fails.
+/// writes, and discards what it read when its CAS on (or second load of)
+/// `state` tells it the entry moved on.
 pub(crate) struct Entry<T> {
-    /// The ring sequence: see above.
-    pub(crate) stamp: AtomicU64,
     /// The state word: see [`State`].
     pub(crate) state: AtomicU64,
+    /// The message's sequence number.
+    pub(crate) seq: AtomicU64,
     /// `InFlight`: when the lease ends; `Delayed`: when redelivery is due.
     /// Nanoseconds on the queue's clock.
     pub(crate) deadline: AtomicU64,
     /// When the current delivery was handed out, on the queue's clock.
     pub(crate) delivered_at: AtomicU64,
-    /// Exact number of deliveries of the message.
+    /// The message's delivery count: exactly how many times it was
+    /// delivered.
     pub(crate) deliveries: AtomicU32,
-    /// Initialized from the publish until the message is settled: while
-    /// `stamp` is a position + 1, but in `Taking`.
+    /// Initialized from the end of `Receiving` until the message is moved
+    /// out or dropped (by the thread that brings the entry back to
+    /// `Free`).
     pub(crate) value: UnsafeCell<MaybeUninit<T>>,
 }
 
 impl<T> Entry<T> {
-    fn new(stamp: u64) -> Self {
+    fn new() -> Self {
         Self {
-            stamp: AtomicU64::new(stamp),
             state: AtomicU64::new(State::free(0).0),
+            seq: AtomicU64::new(0),
             deadline: AtomicU64::new(0),
             delivered_at: AtomicU64::new(0),
             deliveries: AtomicU32::new(0),
@@ -211,13 +234,10 @@ pub(crate) struct Table<T> {
 }
 
 impl<T> Table<T> {
-    /// A table of `len` free entries, entry `i` free for ring position
-    /// `i` (`{ lap: 0, index: i }`).
+    /// A table of `len` free entries.
     pub(crate) fn new(len: usize) -> Self {
         Self {
-            entries: (0..len)
-                .map(|i| CachePadded::new(Entry::new(i as u64)))
-                .collect(),
+            entries: (0..len).map(|_| CachePadded::new(Entry::new())).collect(),
             id: crate::sync::unique_id(),
         }
     }
@@ -230,6 +250,23 @@ impl<T> Table<T> {
     #[inline]
     pub(crate) fn get(&self, index: u32) -> &Entry<T> {
         &self.entries[index as usize]
+    }
+
+    /// The index of entry `index + 1`, wrapping to 0 past the end.
+    #[inline]
+    pub(crate) fn next(&self, index: u32) -> u32 {
+        if index as usize + 1 < self.entries.len() {
+            index + 1
+        } else {
+            0
+        }
+    }
+
+    /// The entry a receive of message `seq` looks at first (`seq` modulo
+    /// the length): in-order receives and acks then find it free.
+    #[inline]
+    pub(crate) fn home(&self, seq: u64) -> u32 {
+        (seq % self.entries.len() as u64) as u32
     }
 
     /// The queue's identity in its tags, never reused in the process.

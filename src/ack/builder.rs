@@ -1,0 +1,221 @@
+//! [`AckQueueBuilder`]: the queue's settings, checked once, and the one
+//! place where the queue allocates.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use super::clock::{self, Clock, MonotonicClock};
+use super::entry::Table;
+use super::fresh::Fresh;
+use super::lease::SCAN_STEP;
+use super::AckQueue;
+use crate::error::ConfigError;
+use crate::pos::Laps;
+use crate::ring::Ring;
+use crate::stats::Counters;
+use crate::sync::{AtomicU64, AtomicUsize};
+use crate::wait::Waiter;
+
+/// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
+///
+/// Defaults: capacity 1024, `max_in_flight` 256, `dead_letter_capacity`
+/// equal to the capacity, no lease, unlimited deliveries, the
+/// [`MonotonicClock`].
+///
+/// The three bounds are independent: a message waiting for its first
+/// delivery holds a place of `capacity`, a delivered unsettled one a place
+/// of `max_in_flight`, an untaken dead letter a place of
+/// `dead_letter_capacity`, and none of them ever needs a place of another
+/// bound.
+pub struct AckQueueBuilder<T> {
+    capacity: usize,
+    max_in_flight: usize,
+    dead_letter_capacity: Option<usize>,
+    lease: Option<Duration>,
+    max_deliveries: Option<u32>,
+    clock: Option<Box<dyn Clock>>,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> AckQueue<T> {
+    /// A builder with the defaults listed on [`AckQueueBuilder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::AckQueue;
+    /// use std::time::Duration;
+    ///
+    /// let q: AckQueue<String> = AckQueue::builder()
+    ///     .capacity(1024)
+    ///     .max_in_flight(32)
+    ///     .dead_letter_capacity(100)
+    ///     .lease(Duration::from_secs(30))
+    ///     .max_deliveries(5)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(q.capacity(), 1024);
+    /// assert_eq!(q.dead_letter_capacity(), 100);
+    /// ```
+    pub fn builder() -> AckQueueBuilder<T> {
+        AckQueueBuilder {
+            capacity: 1024,
+            max_in_flight: 256,
+            dead_letter_capacity: None,
+            lease: None,
+            max_deliveries: None,
+            clock: None,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> AckQueueBuilder<T> {
+    /// How many published messages may wait for their first delivery: the
+    /// only bound a publish waits for. Messages in flight, waiting for
+    /// redelivery or in the dead letters do not count.
+    pub fn capacity(mut self, n: usize) -> Self {
+        self.capacity = n;
+        self
+    }
+
+    /// How many delivered messages may be unsettled at once (the prefetch
+    /// limit): in flight, requeued and waiting for redelivery (so a
+    /// requeue never fails for room), delayed by
+    /// [`nack_after`](crate::Delivery::nack_after), or acked while an
+    /// expired delivery still reads them.
+    pub fn max_in_flight(mut self, m: usize) -> Self {
+        self.max_in_flight = m;
+        self
+    }
+
+    /// How many dead letters may wait to be taken
+    /// ([`try_receive_dead_letter`](AckQueue::try_receive_dead_letter))
+    /// on places of their own. Defaults to the capacity.
+    ///
+    /// When they are all taken, a further dead letter is still kept (never
+    /// dropped) and still taken in order, but it keeps the prefetch place
+    /// of its delivery until it is taken: a queue whose dead letters nobody
+    /// takes delivers less and less, and stops delivering once
+    /// `max_in_flight` such letters wait.
+    pub fn dead_letter_capacity(mut self, n: usize) -> Self {
+        self.dead_letter_capacity = Some(n);
+        self
+    }
+
+    /// The visibility timeout: a delivery not settled within `lease` of
+    /// its receive (or of its last [`extend_lease`](crate::Delivery::extend_lease))
+    /// is delivered again. Without it, only nacks and dropped deliveries
+    /// redeliver.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// A message delivered `k` times without an ack goes to the dead
+    /// letters instead of a `k + 1`th delivery.
+    pub fn max_deliveries(mut self, k: u32) -> Self {
+        self.max_deliveries = Some(k);
+        self
+    }
+
+    /// The time source for leases and delayed requeues.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Builds the queue. All memory it will use is allocated here.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
+    /// `dead_letter_capacity`, `max_deliveries` or `lease` when given zero;
+    /// [`ConfigError::TooLarge`] when `capacity`, or `max_in_flight` plus
+    /// `dead_letter_capacity`, is too large to allocate (more than
+    /// `u32::MAX` places).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ConfigError};
+    /// use std::time::Duration;
+    ///
+    /// let err = AckQueue::<u8>::builder().lease(Duration::ZERO).build();
+    /// assert_eq!(err.unwrap_err(), ConfigError::Zero { field: "lease" });
+    /// ```
+    pub fn build(self) -> Result<AckQueue<T>, ConfigError> {
+        let zero = |field| ConfigError::Zero { field };
+        let too_large = |field, requested| ConfigError::TooLarge { field, requested };
+        let dead_cap = self.dead_letter_capacity.unwrap_or(self.capacity);
+        if self.capacity == 0 {
+            return Err(zero("capacity"));
+        }
+        if self.max_in_flight == 0 {
+            return Err(zero("max_in_flight"));
+        }
+        if dead_cap == 0 {
+            return Err(zero("dead_letter_capacity"));
+        }
+        if self.max_deliveries == Some(0) {
+            return Err(zero("max_deliveries"));
+        }
+        if self.lease == Some(Duration::ZERO) {
+            return Err(zero("lease"));
+        }
+        let cap = self.capacity;
+        if cap > u32::MAX as usize {
+            return Err(too_large("capacity", cap));
+        }
+        let laps = Laps::<u64>::new(cap as u64).ok_or(too_large("capacity", cap))?;
+        let entries = self
+            .max_in_flight
+            .checked_add(dead_cap)
+            .filter(|&n| n <= u32::MAX as usize)
+            .ok_or(too_large("dead_letter_capacity", dead_cap))?;
+        let ring = |n| Ring::try_new(n).map_err(|_| too_large("dead_letter_capacity", n));
+        let redeliver: Ring<u32> = ring(entries)?;
+        let dead = ring(entries)?;
+        Ok(AckQueue {
+            fresh: Fresh::new(laps),
+            table: Table::new(entries),
+            acked: CachePadded::new(AtomicU64::new(0)),
+            released: CachePadded::new(AtomicU64::new(0)),
+            below: CachePadded::new(AtomicU64::new(0)),
+            redeliver,
+            dead,
+            dead_held: AtomicUsize::new(0),
+            delayed: AtomicUsize::new(0),
+            scan_cursor: AtomicUsize::new(0),
+            scan_due: CachePadded::new(AtomicU64::new(0)),
+            scan_interval: self.lease.map_or(0, |l| {
+                let steps = entries.div_ceil(SCAN_STEP) as u64;
+                clock::nanos(l) / 4 / steps
+            }),
+            waiter: Waiter::new(),
+            counters: Counters::new(),
+            max_in_flight: self.max_in_flight,
+            dead_letter_capacity: dead_cap,
+            lease: self.lease.map(clock::nanos),
+            max_deliveries: self.max_deliveries.unwrap_or(u32::MAX),
+            clock: self
+                .clock
+                .unwrap_or_else(|| Box::new(MonotonicClock::new())),
+        })
+    }
+}
+
+impl<T> fmt::Debug for AckQueueBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AckQueueBuilder")
+            .field("capacity", &self.capacity)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("dead_letter_capacity", &self.dead_letter_capacity)
+            .field("lease", &self.lease)
+            .field("max_deliveries", &self.max_deliveries)
+            .finish_non_exhaustive()
+    }
+}

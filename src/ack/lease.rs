@@ -1,0 +1,147 @@
+//! Leases without a background thread: the amortized scan that requeues
+//! expired deliveries and releases due delayed requeues.
+
+use super::entry::{Phase, State};
+use super::{push_index, AckQueue};
+use crate::stats;
+use crate::sync::Ordering;
+
+/// Entries each `try_receive` checks for expiry.
+pub(super) const SCAN_STEP: usize = 2;
+
+impl<T> AckQueue<T> {
+    /// Forces a pass over every entry: expired leases are requeued (or
+    /// dead-lettered at `max_deliveries`) and due delayed requeues become
+    /// ready. Returns how many messages it moved. `try_receive` does the
+    /// same, a little at a time, on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder()
+    ///     .lease(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// q.try_publish(()).unwrap();
+    /// let tag = q.try_receive().unwrap().detach();
+    /// assert_eq!(q.requeue_expired(), 0);
+    /// clock.advance(Duration::from_secs(2));
+    /// assert_eq!(q.requeue_expired(), 1);
+    /// assert_eq!(q.ack(tag), Err(ackring::AckError::Stale));
+    /// ```
+    pub fn requeue_expired(&self) -> usize {
+        self.scan_all(self.now())
+    }
+
+    /// Checks the next `SCAN_STEP` entries, paced by the clock: while no
+    /// delayed requeue is pending, at most one step per `scan_interval`,
+    /// so that a pass over the whole table takes about a quarter of the
+    /// lease and an expired lease is found within that while messages keep
+    /// flowing (at once when receivers run dry: `try_receive` then scans
+    /// everything). Receives in between only read `scan_due`, a line
+    /// written once per interval. Delayed requeues, whose delays may be
+    /// much shorter than the lease, turn the pacing off until they are
+    /// released.
+    pub(super) fn scan_step(&self, now: u64) {
+        // Relaxed: a hint, as in `timed`.
+        if self.delayed.load(Ordering::Relaxed) == 0 {
+            // Relaxed: the pacing carries no data; which receiver scans
+            // does not matter.
+            let due = self.scan_due.load(Ordering::Relaxed);
+            if now < due
+                || self
+                    .scan_due
+                    .compare_exchange(
+                        due,
+                        now.saturating_add(self.scan_interval),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+            {
+                return;
+            }
+        }
+        let len = self.table.len();
+        // Relaxed: only spreads the scan over the table.
+        let start = self.scan_cursor.fetch_add(SCAN_STEP, Ordering::Relaxed);
+        for k in 0..SCAN_STEP.min(len) {
+            self.scan_entry((start.wrapping_add(k) % len) as u32, now);
+        }
+    }
+
+    pub(super) fn scan_all(&self, now: u64) -> usize {
+        (0..self.table.len() as u32)
+            .filter(|&i| self.scan_entry(i, now))
+            .count()
+    }
+
+    /// Expires the entry's lease or releases its delay if due; returns
+    /// whether it moved the message.
+    fn scan_entry(&self, index: u32, now: u64) -> bool {
+        let entry = self.table.get(index);
+        // Acquire: pairs with the Release/AcqRel write of this state, so
+        // the deadline we read next is at least as new as the state.
+        let state = State(entry.state.load(Ordering::Acquire));
+        match state.phase() {
+            Phase::InFlight if self.lease.is_some() => {
+                // Relaxed: ordered by the Acquire above; if an extension
+                // wrote a later deadline since, it bumped the epoch and our
+                // CAS fails.
+                if entry.deadline.load(Ordering::Relaxed) > now {
+                    return false;
+                }
+                let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+                let new = if exhausted {
+                    Self::dead_state(state, state.holders(), true).with_flags(true, true)
+                } else {
+                    state.with_phase(Phase::Redeliver).with_flags(true, false)
+                };
+                // AcqRel: races the settles' CAS out of `InFlight`; exactly
+                // one wins.
+                if entry
+                    .state
+                    .compare_exchange(state.0, new.0, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+                {
+                    return false;
+                }
+                stats::bump(&self.counters.expired);
+                if exhausted {
+                    self.dead_lettered(index, new);
+                } else {
+                    push_index(&self.redeliver, index);
+                }
+                self.waiter.notify();
+                true
+            }
+            Phase::Delayed => {
+                // Relaxed: as above; the nacker wrote it before its Release
+                // CAS into `Delayed`.
+                if entry.deadline.load(Ordering::Relaxed) > now {
+                    return false;
+                }
+                let new = state.with_phase(Phase::Redeliver);
+                // AcqRel: only old holders race us, by decrementing.
+                if entry
+                    .state
+                    .compare_exchange(state.0, new.0, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_err()
+                {
+                    return false;
+                }
+                // Relaxed: a count (see `delayed`).
+                self.delayed.fetch_sub(1, Ordering::Relaxed);
+                push_index(&self.redeliver, index);
+                self.waiter.notify();
+                true
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Publishing: a message enters the fresh ring and waits there for its
+//! first delivery.
+
+use super::{AckQueue, Seq};
+use crate::error::PublishError;
+
+impl<T> AckQueue<T> {
+    /// Publishes `msg` if fewer than [`capacity`](AckQueue::capacity)
+    /// messages wait for their first delivery, without waiting.
+    ///
+    /// Messages already delivered (in flight, requeued, delayed, dead
+    /// letters) do not count: a message held for a long time by a slow
+    /// consumer never holds back a publish.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Full`] when `capacity` messages wait;
+    /// [`PublishError::Closed`] after [`close`](AckQueue::close). Either
+    /// way the message comes back inside the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().capacity(1).build().unwrap();
+    /// assert_eq!(q.try_publish(1).unwrap().get(), 0);
+    /// assert_eq!(q.try_publish(2).unwrap_err().into_inner(), 2);
+    /// let held = q.try_receive().unwrap(); // delivered: no longer waiting
+    /// assert_eq!(q.try_publish(3).unwrap().get(), 1);
+    /// held.ack().unwrap();
+    /// ```
+    pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let pos = self.fresh.try_push(msg)?;
+        // For receivers waiting for a message.
+        self.waiter.notify();
+        Ok(Seq(self.fresh.laps().count(pos)))
+    }
+
+    /// Publishes `msg`, waiting for room (spinning briefly, then sleeping)
+    /// while `capacity` messages wait for their first delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Closed`], with the message, if the queue is or
+    /// gets closed before there is room.
+    pub fn publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let msg = match self.try_publish(msg) {
+            Err(PublishError::Full(msg)) => msg,
+            other => return other,
+        };
+        self.fresh.wait_for_room_ahead();
+        let mut slot = Some(msg);
+        let outcome = self.wait_for(None, || {
+            let msg = slot.take()?;
+            match self.try_publish(msg) {
+                Err(PublishError::Full(msg)) => {
+                    slot = Some(msg);
+                    None
+                }
+                other => Some(other),
+            }
+        });
+        match outcome {
+            Some(result) => result,
+            None => unreachable!("a wait without deadline ends only with a result"),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Receiving: a first delivery moves a message from the fresh ring into a
+//! free table entry; a redelivery hands out a requeued entry again.
+
+use core::time::Duration;
+
+use super::entry::{Phase, State, HOLDERS_MAX};
+use super::{push_index, AckQueue, Delivery, Tag};
+use crate::error::Closed;
+use crate::stats;
+use crate::sync::{Backoff, Instant, Ordering};
+use crate::wait;
+
+/// `delivered_at` of a delivery received without a clock reading; the
+/// first `stats` call that sees it in flight stamps it.
+pub(super) const UNSTAMPED: u64 = u64::MAX;
+
+impl<T> AckQueue<T> {
+    /// Takes a delivery if one is ready and the prefetch limit allows,
+    /// without waiting. Requeued messages come before fresh ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().max_in_flight(1).build().unwrap();
+    /// q.try_publish("a").unwrap();
+    /// q.try_publish("b").unwrap();
+    /// let a = q.try_receive().unwrap();
+    /// assert!(q.try_receive().is_none()); // prefetch limit reached
+    /// a.ack().unwrap();
+    /// assert_eq!(*q.try_receive().unwrap(), "b");
+    /// ```
+    pub fn try_receive(&self) -> Option<Delivery<'_, T>> {
+        // The clock is read only when something depends on it: a lease, or
+        // a delayed requeue to release. Otherwise the delivery's time is
+        // left `UNSTAMPED` (see `stats`).
+        let timed = self.timed();
+        let now = if timed { self.now() } else { UNSTAMPED };
+        if timed {
+            self.scan_step(now);
+        }
+        if let Some(d) = self.take_redelivery(now) {
+            return Some(d);
+        }
+        if let Some(d) = self.take_fresh(now) {
+            return Some(d);
+        }
+        if timed && self.scan_all(now) > 0 {
+            return self.take_redelivery(now);
+        }
+        None
+    }
+
+    /// Waits for a delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and nothing is left to receive
+    /// (no fresh message, none waiting for redelivery). Deliveries still
+    /// in flight then are not waited for; if they are requeued later,
+    /// [`drain`](AckQueue::drain) returns them.
+    pub fn receive(&self) -> Result<Delivery<'_, T>, Closed> {
+        match self.receive_until(None) {
+            Some(result) => result,
+            None => unreachable!("a wait without deadline ends only with a result"),
+        }
+    }
+
+    /// Waits up to `timeout` (real time) for a delivery; `Ok(None)` if
+    /// none came.
+    ///
+    /// # Errors
+    ///
+    /// As [`receive`](AckQueue::receive).
+    pub fn receive_timeout(&self, timeout: Duration) -> Result<Option<Delivery<'_, T>>, Closed> {
+        self.receive_until(wait::deadline_after(timeout))
+            .transpose()
+    }
+
+    fn receive_until(&self, deadline: Option<Instant>) -> Option<Result<Delivery<'_, T>, Closed>> {
+        self.wait_for(deadline, || {
+            if let Some(d) = self.try_receive() {
+                Some(Ok(d))
+            } else if self.finished() {
+                Some(Err(Closed))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Calls `handler` with each delivery until the queue is closed and
+    /// nothing is left to receive. The handler settles each delivery (a
+    /// delivery it drops is requeued). A panic in the handler propagates,
+    /// after requeuing the delivery it held.
+    pub fn consume<F>(&self, mut handler: F)
+    where
+        F: FnMut(Delivery<'_, T>),
+    {
+        while let Ok(d) = self.receive() {
+            handler(d);
+        }
+    }
+
+    /// Takes the next requeued message, if any.
+    fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
+        let index = self.redeliver.try_pop()?;
+        let entry = self.table.get(index);
+        // Acquire: pairs with the requeuer's AcqRel CAS into `Redeliver`.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        if state.holders() >= HOLDERS_MAX {
+            // Too many expired deliveries still read the message: leave it
+            // waiting, untouched, until one of them lets go. Only we could
+            // add a holder, so the count can only fall from here.
+            push_index(&self.redeliver, index);
+            return None;
+        }
+        // We popped the index, so the entry is ours in `Redeliver` (only
+        // `holders` may change). Relaxed writes: published by the CAS below.
+        let count = entry.deliveries.load(Ordering::Relaxed).saturating_add(1);
+        entry.deliveries.store(count, Ordering::Relaxed);
+        entry.delivered_at.store(now, Ordering::Relaxed);
+        let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
+        entry.deadline.store(deadline, Ordering::Relaxed);
+        // Relaxed: written before the state that gave us the entry.
+        let seq = entry.seq.load(Ordering::Relaxed);
+        let new = loop {
+            debug_assert_eq!(state.phase(), Phase::Redeliver);
+            debug_assert!(state.holders() < HOLDERS_MAX);
+            let new = state
+                .with_phase(Phase::InFlight)
+                .with_holders(state.holders() + 1)
+                .with_attempt(u64::from(count))
+                .with_flags(false, false);
+            // AcqRel: publishes the fields written above to whoever acquires
+            // this state (settles, the scan); fails only if an old holder
+            // left meanwhile.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break new,
+                Err(current) => state = State(current),
+            }
+        };
+        stats::bump(&self.counters.redelivered);
+        Some(self.delivery(index, new, seq, count))
+    }
+
+    /// Takes a fresh message, if any and if the prefetch limit allows: moves
+    /// it into a free entry, then frees its fresh slot.
+    fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
+        let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
+        let seq = self.fresh.laps().count(pos);
+        let (index, free) = self.claim_entry(seq);
+        let entry = self.table.get(index);
+        // SAFETY: we claimed `pos` on the fresh ring's head and take it once.
+        let msg = unsafe { self.fresh.take(pos) };
+        // SAFETY: our CAS moved the entry from `Free` to `Receiving`, so it
+        // is ours and its value uninitialized (the thread that made it
+        // `Free` moved the previous value out first, and our Acquire CAS
+        // saw that store).
+        entry.value.with_mut(|p| unsafe { (*p).write(msg) });
+        // Relaxed writes: published by the Release store of the state below.
+        entry.deliveries.store(1, Ordering::Relaxed);
+        entry.delivered_at.store(now, Ordering::Relaxed);
+        let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
+        entry.deadline.store(deadline, Ordering::Relaxed);
+        // Release: pairs with the Acquire load of `seq` in the
+        // confirmations, which then read the state again (see `confirm`).
+        entry.seq.store(seq, Ordering::Release);
+        let state = free
+            .with_phase(Phase::InFlight)
+            .with_holders(1)
+            .with_attempt(1);
+        // Release: publishes the value and the fields; pairs with the
+        // Acquire loads of the state in settles, the scan, drain and the
+        // confirmations.
+        entry.state.store(state.0, Ordering::Release);
+        // After the state store: whoever sees the slot free sees the
+        // message in the table (module docs, "Confirmations").
+        self.fresh.free(pos);
+        // For publishers waiting for room.
+        self.waiter.notify();
+        Some(self.delivery(index, state, seq, 1))
+    }
+
+    /// Claims a free entry for message `seq`: the first `Free` one from its
+    /// home on, moved to `Receiving` by CAS. Returns its index and the free
+    /// state it had. One is free or being freed (module docs: busy entries
+    /// never outnumber the table once the caller holds a prefetch place).
+    fn claim_entry(&self, seq: u64) -> (u32, State) {
+        let home = self.table.home(seq);
+        let mut index = home;
+        let backoff = Backoff::new();
+        loop {
+            let entry = self.table.get(index);
+            // Relaxed: a look; the CAS below decides and synchronizes.
+            let state = State(entry.state.load(Ordering::Relaxed));
+            // Acquire: pairs with the Release store that made the entry
+            // `Free`, so the previous value's move out happens-before our
+            // write.
+            if state.phase() == Phase::Free
+                && entry
+                    .state
+                    .compare_exchange(
+                        state.0,
+                        state.with_phase(Phase::Receiving).0,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                return (index, state);
+            }
+            index = self.table.next(index);
+            if index == home {
+                // A whole pass found none free yet: an entry is being freed.
+                backoff.snooze();
+            }
+        }
+    }
+
+    pub(super) fn delivery(
+        &self,
+        index: u32,
+        state: State,
+        seq: u64,
+        count: u32,
+    ) -> Delivery<'_, T> {
+        Delivery {
+            queue: self,
+            tag: Tag {
+                queue: self.table.id(),
+                index,
+                gen: state.gen() as u32,
+                attempt: count,
+            },
+            seq,
+            count,
+            holding: true,
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Settling a delivery: ack, nack (requeue, delayed requeue, dead letter),
+//! lease extension, and a guard letting go of its entry.
+
+use core::time::Duration;
+
+use super::entry::{Entry, Phase, State, ATTEMPT_MASK};
+use super::{clock, push_index, AckQueue, Refusal, Settle, Tag};
+use crate::error::AckError;
+use crate::stats;
+use crate::sync::{Backoff, Ordering};
+
+impl<T> AckQueue<T> {
+    /// The entry a tag names, if the tag is ours.
+    fn entry_of(&self, tag: Tag) -> Result<&Entry<T>, AckError> {
+        if tag.queue != self.table.id() || tag.index as usize >= self.table.len() {
+            return Err(AckError::ForeignTag);
+        }
+        Ok(self.table.get(tag.index))
+    }
+
+    /// Whether a settle of `tag` may proceed on `state`, just read from
+    /// `entry` with Acquire (module docs, "Tags and errors").
+    fn classify(entry: &Entry<T>, state: State, tag: Tag) -> Result<(), Refusal> {
+        if state.gen() != u64::from(tag.gen) {
+            return Err(Refusal::Err(AckError::AlreadySettled));
+        }
+        match state.phase() {
+            Phase::Free | Phase::Receiving | Phase::Taking => {
+                return Err(Refusal::Err(AckError::AlreadySettled))
+            }
+            _ => {}
+        }
+        if state.attempt() != u64::from(tag.attempt) & ATTEMPT_MASK {
+            return Err(Refusal::Err(AckError::Stale));
+        }
+        match state.phase() {
+            // The state word holds the attempt modulo 2^16; the exact count
+            // tells a tag kept across 2^16 redeliveries from the current
+            // one. Relaxed: written before the CAS into `InFlight` that the
+            // caller's Acquire load read; another count can only be seen
+            // once the entry moved on, which the second load tells (the
+            // caller then looks again).
+            Phase::InFlight if entry.deliveries.load(Ordering::Relaxed) != tag.attempt => {
+                // Acquire: as the caller's load.
+                if entry.state.load(Ordering::Acquire) == state.0 {
+                    Err(Refusal::Err(AckError::Stale))
+                } else {
+                    Err(Refusal::Busy)
+                }
+            }
+            Phase::InFlight => Ok(()),
+            Phase::Extending => Err(Refusal::Busy),
+            Phase::Redeliver | Phase::Delayed | Phase::DeadPending | Phase::Dead
+                if state.expired() =>
+            {
+                Err(Refusal::Err(AckError::Stale))
+            }
+            _ => Err(Refusal::Err(AckError::AlreadySettled)),
+        }
+    }
+
+    /// Settles the delivery `tag` names. `guard`: the call consumes a
+    /// `Delivery`, whose place in `holders` is given up either way.
+    pub(crate) fn settle(&self, tag: Tag, how: Settle, guard: bool) -> Result<(), AckError> {
+        let entry = self.entry_of(tag)?;
+        let backoff = Backoff::new();
+        // Acquire: pairs with the write that made the current state.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        let new = loop {
+            match Self::classify(entry, state, tag) {
+                Ok(()) => {}
+                Err(Refusal::Busy) => {
+                    // An extension is between its two CASes, or the entry
+                    // moved on: read it again.
+                    backoff.snooze();
+                    state = State(entry.state.load(Ordering::Acquire));
+                    continue;
+                }
+                Err(Refusal::Err(e)) => {
+                    if guard {
+                        self.release_holder(tag.index);
+                    }
+                    return Err(e);
+                }
+            }
+            let holders = state.holders() - u64::from(guard);
+            // Relaxed: stable while this attempt is current, which our CAS
+            // checks.
+            let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+            let new = match how {
+                Settle::Ack => state.with_phase(Phase::Settled),
+                Settle::Reject => Self::dead_state(state, holders, false),
+                Settle::Requeue(_) if exhausted => Self::dead_state(state, holders, true),
+                Settle::Requeue(None) => state.with_phase(Phase::Redeliver),
+                Settle::Requeue(Some(_)) => state.with_phase(Phase::Delaying),
+            }
+            .with_holders(holders);
+            // AcqRel: the one CAS out of `InFlight` for this attempt;
+            // acquires the receiver's writes of the entry, releases ours.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break new,
+                Err(current) => state = State(current),
+            }
+        };
+        match new.phase() {
+            Phase::Settled => {
+                if new.holders() == 0 {
+                    self.free_acked(tag.index, new);
+                } else {
+                    // For confirmation waiters; the entry is freed when the
+                    // last holder lets go.
+                    self.waiter.notify();
+                }
+                return Ok(());
+            }
+            Phase::Dead | Phase::DeadPending => {
+                stats::bump(&self.counters.nacked);
+                self.dead_lettered(tag.index, new);
+            }
+            Phase::Redeliver => {
+                stats::bump(&self.counters.nacked);
+                push_index(&self.redeliver, tag.index);
+            }
+            Phase::Delaying => {
+                stats::bump(&self.counters.nacked);
+                let delay = match how {
+                    Settle::Requeue(Some(delay)) => clock::nanos(delay),
+                    _ => 0,
+                };
+                // Relaxed: a count for `finished` and `timed` (hints).
+                self.delayed.fetch_add(1, Ordering::Relaxed);
+                // Relaxed: published by the CAS into `Delayed` below.
+                entry
+                    .deadline
+                    .store(self.now().saturating_add(delay), Ordering::Relaxed);
+                self.end_transient(entry, Phase::Delayed, false);
+            }
+            phase => unreachable!("settle moved an entry to {phase:?}"),
+        }
+        self.waiter.notify();
+        Ok(())
+    }
+
+    /// The state of an entry being dead-lettered with `holders` left.
+    pub(super) fn dead_state(state: State, holders: u64, exhausted: bool) -> State {
+        let phase = if holders == 0 {
+            Phase::Dead
+        } else {
+            Phase::DeadPending
+        };
+        state
+            .with_phase(phase)
+            .with_flags(state.expired(), exhausted)
+    }
+
+    /// Bookkeeping after a CAS into `Dead` or `DeadPending`.
+    pub(super) fn dead_lettered(&self, index: u32, new: State) {
+        stats::bump(&self.counters.dead_lettered);
+        if new.phase() == Phase::Dead {
+            self.enter_dead_letters(index, new);
+        }
+    }
+
+    /// Moves an entry we own out of a transient phase into `to` (bumping
+    /// the lease epoch if asked), keeping `holders`, which other threads
+    /// may decrement meanwhile.
+    fn end_transient(&self, entry: &Entry<T>, to: Phase, bump_epoch: bool) {
+        // Relaxed load: we own the entry; the CAS below is the Release.
+        let mut state = State(entry.state.load(Ordering::Relaxed));
+        loop {
+            let mut new = state.with_phase(to);
+            if bump_epoch {
+                new = new.next_epoch();
+            }
+            // Release: publishes the deadline we wrote; pairs with the
+            // Acquire loads of the state in the scan.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(current) => state = State(current),
+            }
+        }
+    }
+
+    /// A guard lets go of its entry without settling it.
+    pub(crate) fn release_holder(&self, index: u32) {
+        let entry = self.table.get(index);
+        // Acquire/AcqRel: our reads of the value happen-before whoever
+        // brings holders to zero and drops it.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        let new = loop {
+            debug_assert!(state.holders() > 0);
+            let holders = state.holders() - 1;
+            let mut new = state.with_holders(holders);
+            if holders == 0 && state.phase() == Phase::DeadPending {
+                new = new.with_phase(Phase::Dead);
+            }
+            match entry.state.compare_exchange_weak(
+                state.0,
+                new.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break new,
+                Err(current) => state = State(current),
+            }
+        };
+        if new.holders() == 0 {
+            match state.phase() {
+                Phase::Settled => self.free_acked(index, new),
+                Phase::DeadPending => {
+                    self.enter_dead_letters(index, new);
+                    self.waiter.notify();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Frees an acked entry we own (`Settled`, no holders): moves the value
+    /// out, makes the entry `Free`, gives the prefetch place back, wakes
+    /// waiters, and only then drops the value, so that a panic in its
+    /// `Drop` propagates from a queue that is whole again.
+    fn free_acked(&self, index: u32, state: State) {
+        let entry = self.table.get(index);
+        // SAFETY: we own the entry (module docs: it is `Settled` with no
+        // holders, reached by our CAS) and its value is initialized; no
+        // guard refers to it, and it is moved out once, here.
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        self.make_free(entry, state);
+        self.ack_place();
+        self.waiter.notify();
+        drop(value);
+    }
+
+    /// Makes an entry we own, whose value was moved out, `Free` for the
+    /// next message, one generation on.
+    pub(super) fn make_free(&self, entry: &Entry<T>, state: State) {
+        // Release: orders the move out of the value before the next claim
+        // (its Acquire CAS in `claim_entry`) writes a new one.
+        entry
+            .state
+            .store(State::free(state.gen() + 1).0, Ordering::Release);
+    }
+
+    /// Acks the delivery `tag` names.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::ForeignTag`] for a tag of another queue;
+    /// [`AckError::Stale`] if its lease expired (or the message was
+    /// delivered again since); [`AckError::AlreadySettled`] if it was
+    /// acked or nacked before.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// q.try_publish(7).unwrap();
+    /// let tag = q.try_receive().unwrap().detach();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| q.ack(tag).unwrap());
+    /// });
+    /// assert_eq!(q.stats().acked, 1);
+    /// ```
+    pub fn ack(&self, tag: Tag) -> Result<(), AckError> {
+        self.settle(tag, Settle::Ack, false)
+    }
+
+    /// Nacks the delivery `tag` names: requeue it, or dead-letter it now.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](AckQueue::ack).
+    pub fn nack(&self, tag: Tag, requeue: bool) -> Result<(), AckError> {
+        let how = if requeue {
+            Settle::Requeue(None)
+        } else {
+            Settle::Reject
+        };
+        self.settle(tag, how, false)
+    }
+
+    /// Extends the lease of the delivery `tag` names so that it ends no
+    /// sooner than `by` from now. Checks the tag, and does nothing else,
+    /// on a queue without leases.
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](AckQueue::ack).
+    pub fn extend_lease(&self, tag: Tag, by: Duration) -> Result<(), AckError> {
+        let entry = self.entry_of(tag)?;
+        let backoff = Backoff::new();
+        // Acquire: as in `settle`.
+        let mut state = State(entry.state.load(Ordering::Acquire));
+        loop {
+            match Self::classify(entry, state, tag) {
+                Ok(()) => {}
+                Err(Refusal::Busy) => {
+                    backoff.snooze();
+                    state = State(entry.state.load(Ordering::Acquire));
+                    continue;
+                }
+                Err(Refusal::Err(e)) => return Err(e),
+            }
+            if self.lease.is_none() {
+                return Ok(());
+            }
+            // Acquire: we take ownership of the deadline field.
+            match entry.state.compare_exchange_weak(
+                state.0,
+                state.with_phase(Phase::Extending).0,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(current) => state = State(current),
+            }
+        }
+        let want = self.now().saturating_add(clock::nanos(by));
+        // Relaxed: we own the field while `Extending`; published by the
+        // Release CAS in end_transient.
+        if want > entry.deadline.load(Ordering::Relaxed) {
+            entry.deadline.store(want, Ordering::Relaxed);
+        }
+        self.end_transient(entry, Phase::InFlight, true);
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! Dead letters (entering them, taking them out) and shutdown: close,
+//! drain.
+
+use super::entry::{Phase, State};
+use super::{push_index, AckQueue, DeadLetter, DeadReason};
+use crate::stats;
+use crate::sync::{Backoff, Ordering};
+
+impl<T> AckQueue<T> {
+    /// Puts an entry we own, just made `Dead` with no holders, into the
+    /// dead letters: on a dead-letter place if one is left (giving its
+    /// prefetch place back), else keeping its prefetch place (`overflow`).
+    pub(super) fn enter_dead_letters(&self, index: u32, state: State) {
+        if self.take_dead_place() {
+            self.release_place();
+        } else {
+            // Relaxed: nobody else writes a `Dead` entry without holders;
+            // published to the taker by the dead ring's push.
+            self.table
+                .get(index)
+                .state
+                .store(state.with_overflow().0, Ordering::Relaxed);
+        }
+        push_index(&self.dead, index);
+    }
+
+    /// Takes the oldest dead letter, if any, settling it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, DeadReason};
+    ///
+    /// let q = AckQueue::builder().max_deliveries(1).build().unwrap();
+    /// q.try_publish("x").unwrap();
+    /// q.try_receive().unwrap().nack(true).unwrap(); // 1 delivery: no more
+    /// let dead = q.try_receive_dead_letter().unwrap();
+    /// assert_eq!(dead.reason(), DeadReason::MaxDeliveries);
+    /// assert_eq!(q.settled_below().get(), 1);
+    /// ```
+    pub fn try_receive_dead_letter(&self) -> Option<DeadLetter<T>> {
+        let index = self.dead.try_pop()?;
+        let entry = self.table.get(index);
+        // Acquire: pairs with the CAS into `Dead` (and the overflow store,
+        // both before the ring's push), so the value and fields written
+        // before it are visible.
+        let state = State(entry.state.load(Ordering::Acquire));
+        debug_assert_eq!((state.phase(), state.holders()), (Phase::Dead, 0));
+        // SAFETY: we popped the index from the dead ring, so the entry is
+        // `Dead` with no holders and ours alone; its value is initialized
+        // and is moved out once, here (the entry is freed right after).
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        // Relaxed: written before the state that gave us the entry.
+        let seq = entry.seq.load(Ordering::Relaxed);
+        let count = entry.deliveries.load(Ordering::Relaxed);
+        let reason = if state.exhausted() {
+            DeadReason::MaxDeliveries
+        } else {
+            DeadReason::Rejected
+        };
+        self.make_free(entry, state);
+        if state.overflow() {
+            self.release_place();
+        } else {
+            self.give_back_dead_place();
+        }
+        stats::bump(&self.counters.dead_taken);
+        self.waiter.notify();
+        Some(DeadLetter {
+            value,
+            seq,
+            count,
+            reason,
+        })
+    }
+
+    /// Closes the queue: publishes fail with
+    /// [`PublishError::Closed`](crate::PublishError::Closed) from now on;
+    /// receivers take what is left, then get [`Closed`](crate::Closed).
+    /// Settling deliveries still works. Idempotent.
+    pub fn close(&self) {
+        self.fresh.close();
+        self.waiter.notify();
+    }
+
+    /// Whether [`close`](AckQueue::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.fresh.is_closed()
+    }
+
+    /// Whether the queue is closed with nothing left to receive.
+    pub(super) fn finished(&self) -> bool {
+        // After `CLOSED` is set the tail is final; `head` never passes it,
+        // so equality means every message published was taken by a receive
+        // (or a drain).
+        let (tail, closed) = self.fresh.tail();
+        closed
+            && self.fresh.head() == tail
+            && self.redeliver.is_empty()
+            // Relaxed: delayed requeues are in the table; a stale count only
+            // makes us look again.
+            && self.delayed.load(Ordering::Relaxed) == 0
+    }
+
+    /// Hands back every unsettled message it can take, settling them:
+    /// fresh ones, requeued and delayed ones, detached deliveries, and dead
+    /// letters, so an application can persist them at shutdown. Call it
+    /// after [`close`](AckQueue::close); it then waits for publishes in
+    /// progress. A message still referenced by a live [`Delivery`](crate::Delivery)
+    /// is left to that delivery: its ack settles it, its nack or drop
+    /// requeues it for a later `drain`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// for i in 0..3 {
+    ///     q.try_publish(i).unwrap();
+    /// }
+    /// q.try_receive().unwrap().nack(true).unwrap();
+    /// q.close();
+    /// let mut left = q.drain();
+    /// left.sort();
+    /// assert_eq!(left, [0, 1, 2]);
+    /// ```
+    pub fn drain(&self) -> Vec<T> {
+        let mut out = Vec::new();
+        let backoff = Backoff::new();
+        loop {
+            while let Some(pos) = self.fresh.claim(|_| true) {
+                stats::bump(&self.counters.drained);
+                // SAFETY: we claimed `pos` and take it once.
+                out.push(unsafe { self.fresh.take(pos) });
+                self.fresh.free(pos);
+            }
+            let (tail, closed) = self.fresh.tail();
+            if !closed || self.fresh.head() == tail {
+                break;
+            }
+            // A publish took its position and has not written it yet.
+            backoff.snooze();
+        }
+        let mut kept = Vec::new();
+        while let Some(index) = self.redeliver.try_pop() {
+            // Acquire: as in take_redelivery.
+            let state = State(self.table.get(index).state.load(Ordering::Acquire));
+            if state.holders() == 0 {
+                out.push(self.take_out(index, state));
+            } else {
+                kept.push(index);
+            }
+        }
+        for index in kept {
+            push_index(&self.redeliver, index);
+        }
+        while let Some(dead) = self.try_receive_dead_letter() {
+            out.push(dead.into_inner());
+        }
+        for index in 0..self.table.len() as u32 {
+            let entry = self.table.get(index);
+            // Acquire: as in `settle`.
+            let mut state = State(entry.state.load(Ordering::Acquire));
+            loop {
+                let takeable = matches!(state.phase(), Phase::InFlight | Phase::Delayed);
+                let transient = matches!(state.phase(), Phase::Extending | Phase::Delaying);
+                if state.holders() != 0 || !(takeable || transient) {
+                    break;
+                }
+                if transient {
+                    // Its owner is between two CASes.
+                    backoff.snooze();
+                    state = State(entry.state.load(Ordering::Acquire));
+                    continue;
+                }
+                // AcqRel: races settles and the scan for this entry.
+                match entry.state.compare_exchange(
+                    state.0,
+                    state.with_phase(Phase::Taking).0,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => {
+                        if state.phase() == Phase::Delayed {
+                            // Relaxed: a count (see `delayed`).
+                            self.delayed.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        out.push(self.take_out(index, state));
+                        break;
+                    }
+                    Err(current) => state = State(current),
+                }
+            }
+        }
+        self.waiter.notify();
+        out
+    }
+
+    /// Moves the value out of a delivered entry we own with no holders,
+    /// frees the entry and gives its prefetch place back (`drain`).
+    fn take_out(&self, index: u32, state: State) -> T {
+        let entry = self.table.get(index);
+        // SAFETY: the caller owns the entry (popped it from the redelivery
+        // ring, or moved it to `Taking` by its CAS) and it has no holders,
+        // so nobody else reads the initialized value; it is moved out once
+        // and the entry is freed right after.
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        self.make_free(entry, state);
+        stats::bump(&self.counters.drained_delivered);
+        self.release_place();
+        value
+    }
+}
