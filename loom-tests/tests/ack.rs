@@ -1,6 +1,8 @@
 //! Loom models of `AckQueue<T>`: races between settles, receives, the lease
-//! scan, dead-lettering, the settle watermark, publishes on a full queue,
-//! the prefetch limit, blocked callers and close.
+//! scan (expiry, extension, delayed requeues), dead-lettering and the
+//! dead-letter bound, the confirmations (watermark and per message), the
+//! fresh ring's room, the prefetch limit, entry reuse, blocked callers,
+//! close and drain.
 #![cfg(loom)]
 
 use std::time::Duration;
@@ -16,21 +18,25 @@ use util::explore;
 
 const LEASE: Duration = Duration::from_millis(10);
 
-/// A queue as small as the models need: `capacity` entries (each holds
-/// its message from publish until settle), `max_in_flight` deliveries.
+/// A queue as small as the models need: `capacity` fresh slots,
+/// `max_in_flight` deliveries, one dead-letter place (so the table has
+/// `max_in_flight + 1` entries).
 fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
     AckQueue::builder()
         .capacity(capacity)
         .max_in_flight(max_in_flight)
+        .dead_letter_capacity(1)
         .build()
         .unwrap()
 }
 
-/// A one-entry queue with a lease on a clock the model drives by hand.
+/// A one-slot, one-delivery queue with a lease on a clock the model drives
+/// by hand.
 fn leased_queue(clock: &ManualClock, max_deliveries: Option<u32>) -> AckQueue<u32> {
     let mut builder = AckQueue::builder()
         .capacity(1)
         .max_in_flight(1)
+        .dead_letter_capacity(1)
         .lease(LEASE)
         .clock(clock.clone());
     if let Some(k) = max_deliveries {
@@ -348,18 +354,22 @@ fn lease_scan_never_expires_a_live_delivery() {
         let clock = ManualClock::new();
         let q = Arc::new(
             AckQueue::builder()
-                .capacity(1) // one entry, reused below
+                .capacity(1)
                 .max_in_flight(1)
+                .dead_letter_capacity(1)
                 .lease(LEASE)
                 .clock(clock.clone())
                 .build()
                 .unwrap(),
         );
-        // A first delivery leaves its (now past) deadline in the entry.
-        q.try_publish(1).unwrap();
-        q.try_receive().unwrap().ack().unwrap();
+        // First deliveries leave their (now past) deadlines in both
+        // entries.
+        for v in 0..2 {
+            q.try_publish(v).unwrap();
+            q.try_receive().unwrap().ack().unwrap();
+        }
         clock.advance(LEASE * 2);
-        q.try_publish(2).unwrap();
+        q.try_publish(2).unwrap(); // its home entry is entry 0 again
         let receiver = {
             let q = q.clone();
             thread::spawn(move || q.try_receive().map(|d| d.detach()))
@@ -380,108 +390,85 @@ fn lease_scan_never_expires_a_live_delivery() {
         let tag = receiver.join().unwrap().expect("the message was ready");
         assert_eq!(requeued, 0, "a live lease was expired");
         q.ack(tag).unwrap();
-        assert_eq!(q.stats().delivered, 2, "no redelivery happened");
+        assert_eq!(q.stats().delivered, 3, "no redelivery happened");
         ["scan saw 0 in flight", "scan saw 1 in flight"][seen]
     });
 }
 
 #[test]
-fn ack_settles_its_own_seq_when_an_old_holder_frees_the_entry() {
-    // One entry. The message's first delivery expired and its guard is
-    // still alive when the redelivery is acked by tag; whichever of the ack
-    // and the old guard's drop comes last frees the entry, and a new
-    // message may take it over at once. The ack must settle the message it
-    // acked, not the new one.
-    //
-    // With the entries as the ring's slots, the publish of the new message
-    // itself waits for that settle: it is refused (`Full`) until the ack
-    // and the drop are both done, where the old queue (a fresh ring apart
-    // from the table) always took it. Hence the outcomes: the entry is
-    // reused before the acker is joined, or the publish is refused.
-    explore(&["entry reused", "publish refused: full"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .lease(LEASE)
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
-        q.try_publish(0).unwrap();
-        let old = q.try_receive().unwrap();
-        clock.advance(LEASE * 2);
-        assert_eq!(q.requeue_expired(), 1);
-        let tag = q.try_receive().unwrap().detach(); // the old guard still holds it
-        let acker = {
-            let q = q.clone();
-            thread::spawn(move || q.ack(tag))
-        };
-        drop(old); // stale: lets go of the entry, freeing it if acked
-        let second = match q.try_publish(1) {
-            Ok(seq) => {
-                assert_eq!(seq.get(), 1);
-                // Delivered at once: with `max_in_flight` equal to the
-                // capacity, the prefetch limit cannot bind.
-                Some(q.try_receive().expect("the new message").detach())
-            }
-            Err(PublishError::Full(1)) => None,
-            Err(e) => panic!("unexpected {e:?}"),
-        };
-        acker.join().unwrap().unwrap();
-        assert_eq!(
-            q.settled_below().get(),
-            1,
-            "seq 0 acked, seq 1 not yet settled"
-        );
-        let outcome = if second.is_some() {
-            "entry reused"
-        } else {
-            "publish refused: full"
-        };
-        let second = second.unwrap_or_else(|| {
-            // Acked and let go of by now: the entry is free.
-            assert_eq!(q.try_publish(1).unwrap().get(), 1);
-            q.try_receive().unwrap().detach()
-        });
-        q.ack(second).unwrap();
-        assert_eq!(q.settled_below().get(), 2);
-        outcome
-    });
+fn ack_by_tag_races_an_old_holders_drop_then_the_entry_is_reused() {
+    // The message's first delivery expired and its guard is still alive
+    // when the redelivery is acked by tag; whichever of the ack and the old
+    // guard's drop comes last frees the entry and gives the prefetch place
+    // back, and the next message may take that entry over at once. The ack
+    // settles the message it acked, never the next one.
+    explore(
+        &["second delivered at once", "second waited for the place"],
+        || {
+            let clock = ManualClock::new();
+            let q = Arc::new(leased_queue(&clock, None));
+            let first_seq = q.try_publish(0).unwrap();
+            let old = q.try_receive().unwrap();
+            clock.advance(LEASE * 2);
+            assert_eq!(q.requeue_expired(), 1);
+            let tag = q.try_receive().unwrap().detach(); // the old guard still holds it
+            let acker = {
+                let q = q.clone();
+                thread::spawn(move || q.ack(tag))
+            };
+            drop(old); // stale: lets go of the entry, freeing it if acked
+            let second_seq = q.try_publish(1).expect("the fresh slot is free");
+            let second = q.try_receive().map(|d| d.detach());
+            acker.join().unwrap().unwrap();
+            assert!(q.is_settled(first_seq));
+            assert!(!q.is_settled(second_seq));
+            assert_eq!(q.settled_below().get(), 1, "seq 0 acked, seq 1 not yet");
+            let outcome = if second.is_some() {
+                "second delivered at once"
+            } else {
+                "second waited for the place"
+            };
+            let second =
+                second.unwrap_or_else(|| q.try_receive().expect("the place is back").detach());
+            q.ack(second).unwrap();
+            assert!(q.is_settled(second_seq));
+            assert_eq!(q.settled_below().get(), 2);
+            outcome
+        },
+    );
 }
 
 #[test]
-fn try_publish_on_full_queue_races_ack() {
-    // One entry, holding a delivered message: a publish finds room only
-    // once the ack has settled that message and freed the entry.
-    explore(&["published after the ack", "refused: full"], || {
+fn try_publish_on_full_queue_races_receive() {
+    // One fresh slot, holding a waiting message: a publish finds room once
+    // a receive has moved that message into the table, whatever becomes of
+    // it there (it stays in flight).
+    explore(&["published after the receive", "refused: full"], || {
         let q = Arc::new(queue(1, 1));
         q.try_publish(1).unwrap();
-        let tag = q.try_receive().unwrap().detach();
-        let acker = {
+        let receiver = {
             let q = q.clone();
-            thread::spawn(move || q.ack(tag))
+            thread::spawn(move || q.try_receive().map(|d| (*d, d.detach())))
         };
-        thread::yield_now(); // let the ack go first at least once
+        thread::yield_now(); // let the receive go first at least once
         let published = q.try_publish(2);
-        acker.join().unwrap().unwrap();
-        assert_eq!(q.settled_below().get(), 1);
+        let (value, tag) = receiver.join().unwrap().expect("a message was waiting");
+        assert_eq!(value, 1);
         let outcome = match published {
             Ok(seq) => {
                 assert_eq!(seq.get(), 1);
-                "published after the ack"
+                "published after the receive"
             }
             Err(PublishError::Full(v)) => {
                 assert_eq!(v, 2, "a refused publish hands its message back");
-                assert!(q.try_receive().is_none(), "nothing was published");
-                // The entry is free now that the ack is done.
+                // The slot is free now that the receive is done, though
+                // message 1 is still in flight.
                 assert_eq!(q.try_publish(v).unwrap().get(), 1);
                 "refused: full"
             }
             Err(e) => panic!("unexpected {e:?}"),
         };
-        // Exactly one copy of the new message, in the entry the ack freed.
+        q.ack(tag).unwrap();
         let d = q.try_receive().expect("the new message");
         assert_eq!((*d, d.seq().get(), d.delivery_count()), (2, 1, 1));
         d.ack().unwrap();
@@ -492,19 +479,18 @@ fn try_publish_on_full_queue_races_ack() {
 }
 
 #[test]
-fn blocked_publish_is_woken_by_ack() {
-    // A full queue of two entries. A publisher that finds no room sleeps
-    // (under loom the wait goes straight to parking, see `src/sync.rs`)
-    // until an ack frees the entry it needs, seq 0's. The acks come out of
-    // order: seq 1's wakes the publisher (if asleep) to find no room yet,
-    // so it sleeps again, and seq 0's must wake it a second time. A lost
-    // wake-up leaves it asleep forever: loom reports the deadlock.
+fn blocked_publish_is_woken_by_receive_not_by_settles() {
+    // A full fresh ring of one slot, and a message in flight. A publisher
+    // that finds no room sleeps (under loom the wait goes straight to
+    // parking, see `src/sync.rs`) until the receive of the waiting message
+    // frees its slot; the in-flight message is never settled, and must not
+    // matter. A lost wake-up leaves the publisher asleep: loom reports the
+    // deadlock.
     explore(&["room at the first try", "waited for room"], || {
-        let q = Arc::new(queue(2, 2));
-        q.try_publish(0).unwrap();
+        let q = Arc::new(queue(1, 2));
+        let held_seq = q.try_publish(0).unwrap();
+        let held = q.try_receive().unwrap().detach();
         q.try_publish(1).unwrap();
-        let first = q.try_receive().unwrap().detach();
-        let second = q.try_receive().unwrap().detach();
         let publisher = {
             let q = q.clone();
             thread::spawn(move || match q.try_publish(2) {
@@ -513,14 +499,16 @@ fn blocked_publish_is_woken_by_ack() {
                 Err(e) => panic!("unexpected {e:?}"),
             })
         };
-        q.ack(second).unwrap();
-        q.ack(first).unwrap();
+        let one = q.receive().unwrap();
+        assert_eq!(*one, 1);
         let (seq, outcome) = publisher.join().unwrap();
         assert_eq!(seq.get(), 2);
+        one.ack().unwrap();
         let d = q.try_receive().expect("the new message");
         assert_eq!(*d, 2);
         d.ack().unwrap();
-        assert!(q.try_receive().is_none(), "published once");
+        assert!(!q.is_settled(held_seq));
+        q.ack(held).unwrap();
         assert_eq!(q.settled_below().get(), 3);
         outcome
     });
@@ -567,9 +555,45 @@ fn two_receivers_race_for_last_prefetch_place() {
     });
 }
 
-/// What the acker did before each ack: the reader reads entry `s` only
-/// once the watermark has passed seq `s`, so loom reports a causality
-/// violation unless that settle happens-before the watermark's return.
+#[test]
+fn receive_claims_the_entry_an_ack_is_freeing() {
+    // Two entries (one prefetch place, one dead-letter place). Seq 0 is in
+    // flight in entry 0 when its ack races the receives of seq 1 (home:
+    // entry 1), which needs the place that ack gives back after freeing
+    // entry 0, and of seq 2 (home: entry 0). The ack's move of the old
+    // value out of entry 0 must happen-before the write of the new one:
+    // loom's cells report it otherwise.
+    explore(
+        &["place back at the first try", "waited for the place"],
+        || {
+            let q = Arc::new(queue(2, 1));
+            q.try_publish(0).unwrap();
+            let zero = q.try_receive().unwrap().detach();
+            q.try_publish(1).unwrap();
+            q.try_publish(2).unwrap();
+            let acker = {
+                let q = q.clone();
+                thread::spawn(move || q.ack(zero))
+            };
+            let (one, outcome) = match q.try_receive() {
+                Some(d) => (d, "place back at the first try"),
+                None => (q.receive().unwrap(), "waited for the place"),
+            };
+            assert_eq!((*one, one.seq().get()), (1, 1), "in publish order");
+            one.ack().unwrap();
+            let two = q.receive().unwrap();
+            assert_eq!(*two, 2);
+            acker.join().unwrap().unwrap();
+            two.ack().unwrap();
+            assert_eq!(q.settled_below().get(), 3);
+            outcome
+        },
+    );
+}
+
+/// What a thread did before a settle: the reader reads cell `s` only once
+/// a confirmation said seq `s` is settled, so loom reports a causality
+/// violation unless that settle happens-before the confirmation's return.
 /// (A cell rather than a Relaxed flag: after the reader's `yield_now`, loom
 /// no longer lets it read a store it had seen before the yield, here the
 /// flag's initial `false`, so a stale flag would go unnoticed.)
@@ -579,32 +603,44 @@ unsafe impl Sync for Work {}
 // SAFETY: as above.
 unsafe impl Send for Work {}
 
+impl Work {
+    fn new() -> Arc<Self> {
+        Arc::new(Work([
+            UnsafeCell::new(0),
+            UnsafeCell::new(0),
+            UnsafeCell::new(0),
+        ]))
+    }
+    fn mark(&self, s: usize) {
+        // SAFETY: checked by loom (see `Work`).
+        self.0[s].with_mut(|p| unsafe { *p = 1 });
+    }
+    fn done(&self, s: usize) -> bool {
+        // SAFETY: checked by loom (see `Work`).
+        self.0[s].with(|p| unsafe { *p }) == 1
+    }
+}
+
 #[test]
 fn settled_below_races_out_of_order_acks() {
-    // Capacity 2 with a wrap: seq 0 is settled and its entry holds seq 2
-    // (position one lap on). One thread acks seq 2, then seq 1; the reader
-    // scans the stamps from the start (nothing cached yet) while they
+    // Seq 0 settled before the race; one thread acks seq 2, then seq 1;
+    // the reader computes the watermark (nothing cached yet) while they
     // change, twice.
     explore(&["watermark 1", "watermark 3"], || {
-        let q = Arc::new(queue(2, 2));
-        for v in 0..2 {
+        let q = Arc::new(queue(3, 2));
+        for v in 0..3 {
             q.try_publish(v).unwrap();
         }
         q.try_receive().unwrap().ack().unwrap();
-        assert_eq!(q.try_publish(2).unwrap().get(), 2);
         let one = q.try_receive().unwrap().detach();
         let two = q.try_receive().unwrap().detach();
-        let work = Arc::new(Work([
-            UnsafeCell::new(1), // seq 0, acked above
-            UnsafeCell::new(0),
-            UnsafeCell::new(0),
-        ]));
+        let work = Work::new();
+        work.mark(0); // seq 0, acked above
         let acker = {
             let (q, work) = (q.clone(), work.clone());
             thread::spawn(move || {
                 for (s, tag) in [(2, two), (1, one)] {
-                    // SAFETY: checked by loom (see `Work`).
-                    work.0[s].with_mut(|p| unsafe { *p = 1 });
+                    work.mark(s);
                     q.ack(tag).unwrap();
                 }
             })
@@ -612,15 +648,13 @@ fn settled_below_races_out_of_order_acks() {
         thread::yield_now(); // let the acker go first at least once
         let w = q.settled_below().get();
         let again = q.settled_below().get();
-        assert!(
-            w >= 1,
-            "seq 0 was settled before the race, its entry reused"
-        );
+        assert!(w >= 1, "seq 0 was settled before the race");
         assert!(w <= again, "the watermark went back from {w} to {again}");
         for s in 0..again as usize {
-            // SAFETY: checked by loom (see `Work`).
-            let done = work.0[s].with(|p| unsafe { *p });
-            assert_eq!(done, 1, "watermark {again} passed seq {s} before its ack");
+            assert!(
+                work.done(s),
+                "watermark {again} passed seq {s} before its ack"
+            );
         }
         // Seq 2 is acked before seq 1: it is settled whenever seq 1 is.
         assert_ne!(w, 2, "watermark stopped at the settled seq 2");
@@ -639,10 +673,47 @@ fn settled_below_races_out_of_order_acks() {
 }
 
 #[test]
+fn confirmations_race_a_receive_in_transit() {
+    // A receive moves seq 0 from its fresh slot into the table, and an ack
+    // settles it, while the reader asks about it: neither `is_settled` nor
+    // the watermark may call it settled in between (in the slot, freed,
+    // found in the table), and what the acker did before the ack is
+    // visible to a reader told it is settled.
+    explore(&["not settled yet", "settled"], || {
+        let q = Arc::new(queue(1, 1));
+        let seq = q.try_publish(0).unwrap();
+        let work = Work::new();
+        let consumer = {
+            let (q, work) = (q.clone(), work.clone());
+            thread::spawn(move || {
+                let d = q.try_receive().expect("published");
+                work.mark(0);
+                d.ack().unwrap();
+            })
+        };
+        thread::yield_now(); // let the consumer go first at least once
+        let settled = q.is_settled(seq);
+        let below = q.settled_below().get();
+        if settled || below > 0 {
+            assert!(work.done(0), "confirmed before the ack");
+        }
+        consumer.join().unwrap();
+        assert!(q.is_settled(seq));
+        assert_eq!(q.settled_below().get(), 1);
+        if settled {
+            "settled"
+        } else {
+            "not settled yet"
+        }
+    });
+}
+
+#[test]
 fn wait_settled_is_woken_by_acks() {
-    // The waiter wants seq 1 settled; the acker settles it first (which
-    // wakes the waiter, if asleep, to find seq 0 still unsettled), then
-    // seq 0, whose ack must wake it again.
+    // The waiter wants seq 1 and everything before it settled; the acker
+    // settles seq 1 first (which wakes the waiter, if asleep, to find seq
+    // 0 still unsettled), then seq 0, whose ack must wake it again. A
+    // second waiter waits for seq 1 alone, which the first ack settles.
     explore(&["settled before the wait", "waited for the acks"], || {
         let q = Arc::new(queue(2, 2));
         q.try_publish(0).unwrap();
@@ -657,11 +728,12 @@ fn wait_settled_is_woken_by_acks() {
                 }
                 // Any timeout above zero: under loom a timed wait never
                 // times out, so a lost wake-up is a deadlock.
-                assert!(q.wait_settled(last, Duration::from_secs(60)));
+                assert!(q.wait_settled_through(last, Duration::from_secs(60)));
                 "waited for the acks"
             })
         };
         q.ack(second).unwrap();
+        assert!(q.wait_settled(last, Duration::from_secs(60)));
         q.ack(first).unwrap();
         let outcome = waiter.join().unwrap();
         assert_eq!(q.settled_below().get(), 2);
@@ -673,25 +745,20 @@ fn wait_settled_is_woken_by_acks() {
 fn watermark_passes_a_message_acked_while_its_guard_lives() {
     // Seq 0 is acked by tag while its guard stays alive on the main
     // thread: settled at once (the watermark may pass it, reading the
-    // entry's `Settled` state, not a freed stamp), but its entry is not
-    // reused until the guard goes.
+    // entry's `Settled` state), but the entry and its prefetch place are
+    // kept until the guard goes.
     explore(&["watermark 0", "watermark 1", "watermark 2"], || {
         let q = Arc::new(queue(2, 2));
         q.try_publish(0).unwrap();
         let guard = q.try_receive().unwrap();
         q.try_publish(1).unwrap();
         let one = q.try_receive().unwrap().detach();
-        let work = Arc::new(Work([
-            UnsafeCell::new(0),
-            UnsafeCell::new(0),
-            UnsafeCell::new(0),
-        ]));
+        let work = Work::new();
         let acker = {
             let (q, work, zero) = (q.clone(), work.clone(), guard.tag());
             thread::spawn(move || {
                 for (s, tag) in [(0, zero), (1, one)] {
-                    // SAFETY: checked by loom (see `Work`).
-                    work.0[s].with_mut(|p| unsafe { *p = 1 });
+                    work.mark(s);
                     q.ack(tag).unwrap();
                 }
             })
@@ -699,23 +766,255 @@ fn watermark_passes_a_message_acked_while_its_guard_lives() {
         thread::yield_now(); // let the acker go first at least once
         let w = q.settled_below().get();
         for s in 0..w as usize {
-            // SAFETY: checked by loom (see `Work`).
-            let done = work.0[s].with(|p| unsafe { *p });
-            assert_eq!(done, 1, "watermark {w} passed seq {s} before its ack");
+            assert!(work.done(s), "watermark {w} passed seq {s} before its ack");
         }
         acker.join().unwrap();
         assert_eq!(q.settled_below().get(), 2, "both acked, one still held");
         assert_eq!(*guard, 0, "the guard still reads its message");
-        assert!(
-            q.try_publish(2).unwrap_err().is_full(),
-            "seq 2 would reuse the entry the guard reads"
-        );
+        q.try_publish(2).unwrap();
+        q.try_publish(3).unwrap();
+        let two = q.try_receive().expect("one place is free");
+        assert!(q.try_receive().is_none(), "the held entry keeps its place");
         drop(guard); // already settled: just lets go
-        assert_eq!(q.try_publish(2).unwrap().get(), 2);
+        let three = q.try_receive().expect("the guard gave the place back");
+        assert_eq!((*two, *three), (2, 3));
+        two.ack().unwrap();
+        three.ack().unwrap();
         match w {
             0 => "watermark 0",
             1 => "watermark 1",
             _ => "watermark 2",
         }
+    });
+}
+
+#[test]
+fn extend_lease_races_expiry_and_ack() {
+    // The lease has run out and nobody has noticed yet. A heartbeat, the
+    // scan and an ack race: exactly one of "extended (and then acked)",
+    // "acked first" and "expired first" happens, and the message is
+    // settled once, or delivered again.
+    explore(
+        &[
+            "acked before the extension",
+            "expired first",
+            "extended, then acked",
+        ],
+        || {
+            let clock = ManualClock::new();
+            let q = Arc::new(leased_queue(&clock, None));
+            q.try_publish(7).unwrap();
+            let tag = q.try_receive().unwrap().detach();
+            clock.advance(LEASE * 2);
+            let extender = {
+                let q = q.clone();
+                thread::spawn(move || q.extend_lease(tag, LEASE * 100))
+            };
+            let scanner = {
+                let q = q.clone();
+                thread::spawn(move || q.requeue_expired())
+            };
+            let acked = q.ack(tag);
+            let extended = extender.join().unwrap();
+            let requeued = scanner.join().unwrap();
+            match (extended, acked, requeued) {
+                (Err(AckError::AlreadySettled), Ok(()), 0) => {
+                    assert_eq!(q.settled_below().get(), 1);
+                    "acked before the extension"
+                }
+                (Err(AckError::Stale), Err(AckError::Stale), 1) => {
+                    let again = q.try_receive().expect("redelivered");
+                    assert_eq!((*again, again.delivery_count()), (7, 2));
+                    again.ack().unwrap();
+                    "expired first"
+                }
+                (Ok(()), Ok(()), 0) => {
+                    assert_eq!(q.settled_below().get(), 1);
+                    assert_eq!(q.requeue_expired(), 0);
+                    "extended, then acked"
+                }
+                other => panic!("settled twice or lost: {other:?}"),
+            }
+        },
+    );
+}
+
+#[test]
+fn nack_after_races_the_scan() {
+    // A delivery is nacked with a delay far longer than its lease while
+    // the clock passes the lease and the scan runs: the scan either
+    // expires the lease first (the nack is then stale) or sees the delay,
+    // never the delivery's old deadline as the delay's.
+    explore(&["expired before the nack", "delayed"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(leased_queue(&clock, None));
+        q.try_publish(5).unwrap();
+        let tag = q.try_receive().unwrap().detach();
+        let nacker = {
+            let q = q.clone();
+            thread::spawn(move || q.nack_after(tag, LEASE * 100))
+        };
+        clock.advance(LEASE * 2);
+        let scanner = {
+            let q = q.clone();
+            thread::spawn(move || q.requeue_expired())
+        };
+        let requeued = scanner.join().unwrap();
+        let nacked = nacker.join().unwrap();
+        let outcome = match nacked {
+            Err(AckError::Stale) => {
+                assert_eq!(requeued, 1);
+                "expired before the nack"
+            }
+            Ok(()) => {
+                assert_eq!(requeued, 0, "released before its delay");
+                assert!(q.try_receive().is_none(), "delayed");
+                clock.advance(LEASE * 200);
+                assert_eq!(q.requeue_expired(), 1);
+                "delayed"
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        };
+        let again = q.try_receive().expect("delivered again");
+        assert_eq!((*again, again.delivery_count()), (5, 2));
+        again.ack().unwrap();
+        assert_eq!(q.stats().ready, 0, "nothing left delayed");
+        outcome
+    });
+}
+
+#[test]
+fn drain_races_a_receive_and_a_holders_drop() {
+    // Closed queue: seq 0 is held by a guard that is dropped (a requeue)
+    // while a receiver takes what it can and `drain` hands back the rest.
+    // Every message ends exactly once: acked by the receiver, drained, or
+    // left for a second drain.
+    explore(
+        &[
+            "receive got seq 0",
+            "receive got seq 1",
+            "receive got nothing",
+        ],
+        || {
+            let q = Arc::new(queue(2, 2));
+            q.try_publish(0).unwrap();
+            q.try_publish(1).unwrap();
+            let guard = q.try_receive().unwrap();
+            q.close();
+            let receiver = {
+                let q = q.clone();
+                thread::spawn(move || {
+                    let d = q.try_receive()?;
+                    let v = *d;
+                    d.ack().unwrap();
+                    Some(v)
+                })
+            };
+            let drainer = {
+                let q = q.clone();
+                thread::spawn(move || q.drain())
+            };
+            drop(guard); // requeues seq 0
+            let got = receiver.join().unwrap();
+            let mut all = drainer.join().unwrap();
+            all.extend(q.drain());
+            all.extend(got);
+            all.sort_unstable();
+            assert_eq!(all, [0, 1], "each message exactly once");
+            assert_eq!(q.settled_below().get(), 2);
+            match got {
+                Some(0) => "receive got seq 0",
+                Some(_) => "receive got seq 1",
+                None => "receive got nothing",
+            }
+        },
+    );
+}
+
+#[test]
+fn dead_pending_becomes_dead_when_the_last_holder_leaves() {
+    // The first delivery expired and its guard is alive when the
+    // redelivery is rejected: the message waits (`DeadPending`) for the old
+    // guard, whose drop races the nack. Whichever comes last puts it in the
+    // dead letters, once.
+    explore(&["nack returned first", "drop returned first"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(leased_queue(&clock, None));
+        q.try_publish(3).unwrap();
+        let old = q.try_receive().unwrap();
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+        let tag = q.try_receive().unwrap().detach();
+        let order = Arc::new(AtomicUsize::new(0));
+        let nacker = {
+            let (q, order) = (q.clone(), order.clone());
+            thread::spawn(move || {
+                q.nack(tag, false).unwrap();
+                order.fetch_add(1, Ordering::SeqCst)
+            })
+        };
+        drop(old);
+        let dropped_at = order.fetch_add(1, Ordering::SeqCst);
+        let nacked_at = nacker.join().unwrap();
+        let dead = q.try_receive_dead_letter().expect("dead-lettered once");
+        assert_eq!(
+            (dead.reason(), dead.delivery_count()),
+            (DeadReason::Rejected, 2)
+        );
+        assert_eq!(dead.into_inner(), 3);
+        assert!(q.try_receive_dead_letter().is_none(), "only once");
+        assert_eq!(q.settled_below().get(), 1);
+        // Both places are whole again: the prefetch place went back when it
+        // entered the dead letters, the dead-letter place when it was taken.
+        q.try_publish(4).unwrap();
+        q.try_receive()
+            .expect("the prefetch place is back")
+            .ack()
+            .unwrap();
+        if nacked_at < dropped_at {
+            "nack returned first"
+        } else {
+            "drop returned first"
+        }
+    });
+}
+
+#[test]
+fn two_dead_letters_race_for_the_last_dead_letter_place() {
+    // One dead-letter place, two prefetch places, two rejects at once: one
+    // dead letter takes the place and gives its prefetch place back, the
+    // other keeps its prefetch place until taken. Nothing is lost, and
+    // after both are taken every place is free again.
+    explore(&["seq 0 died first", "seq 1 died first"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(0).unwrap();
+        q.try_publish(1).unwrap();
+        let nackers: Vec<_> = (0..2)
+            .map(|_| q.try_receive().unwrap().detach())
+            .map(|tag| {
+                let q = q.clone();
+                thread::spawn(move || q.nack(tag, false).unwrap())
+            })
+            .collect();
+        for n in nackers {
+            n.join().unwrap();
+        }
+        q.try_publish(2).unwrap();
+        q.try_publish(3).unwrap();
+        let two = q.try_receive().expect("one prefetch place is free");
+        assert!(
+            q.try_receive().is_none(),
+            "the overflowed dead letter keeps its place"
+        );
+        let first = q.try_receive_dead_letter().unwrap().into_inner();
+        let second = q.try_receive_dead_letter().unwrap().into_inner();
+        assert_eq!(first + second, 1, "both dead letters, once each");
+        let three = q
+            .try_receive()
+            .expect("the overflowed letter gave its place back");
+        two.ack().unwrap();
+        three.ack().unwrap();
+        assert_eq!(q.settled_below().get(), 4);
+        ["seq 0 died first", "seq 1 died first"][first as usize]
     });
 }

@@ -159,12 +159,7 @@ impl<'q, T> Delivery<'q, T> {
     /// As [`ack`](Delivery::ack).
     pub fn nack_after(mut self, delay: Duration) -> Result<(), AckError> {
         self.holding = false;
-        let how = if delay.is_zero() {
-            Settle::Requeue(None)
-        } else {
-            Settle::Requeue(Some(delay))
-        };
-        self.queue.settle(self.tag, how, true)
+        self.queue.settle(self.tag, Settle::delayed(delay), true)
     }
 
     /// Extends the lease so that it ends no sooner than `by` from now: the

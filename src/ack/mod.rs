@@ -222,6 +222,13 @@ pub(crate) enum Settle {
     Reject,
 }
 
+impl Settle {
+    /// A requeue after `delay` (none if zero).
+    fn delayed(delay: Duration) -> Settle {
+        Settle::Requeue((!delay.is_zero()).then_some(delay))
+    }
+}
+
 /// Why a state word does not let a settle proceed.
 enum Refusal {
     /// Another thread is extending the lease, or the entry moved on while

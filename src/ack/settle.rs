@@ -290,6 +290,16 @@ impl<T> AckQueue<T> {
         self.settle(tag, how, false)
     }
 
+    /// Requeues the delivery `tag` names, to be delivered again no sooner
+    /// than `delay` from now (as [`Delivery::nack_after`](crate::Delivery::nack_after)).
+    ///
+    /// # Errors
+    ///
+    /// As [`ack`](AckQueue::ack).
+    pub fn nack_after(&self, tag: Tag, delay: Duration) -> Result<(), AckError> {
+        self.settle(tag, Settle::delayed(delay), false)
+    }
+
     /// Extends the lease of the delivery `tag` names so that it ends no
     /// sooner than `by` from now. Checks the tag, and does nothing else,
     /// on a queue without leases.
