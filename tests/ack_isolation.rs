@@ -184,8 +184,9 @@ fn hung_worker_holds_only_its_message_until_lease_expiry_redelivers_it() {
                         *late_ack.lock().unwrap() = Some(d.ack());
                         continue;
                     }
-                    if d.redelivered() {
-                        *redelivery.lock().unwrap() = Some((worker, d.delivery_count(), true));
+                    if v == 0 {
+                        let seen = (worker, d.delivery_count(), d.redelivered());
+                        *redelivery.lock().unwrap() = Some(seen);
                     }
                     match d.ack() {
                         Ok(()) => {
@@ -331,8 +332,7 @@ fn long_nack_after_holds_only_its_message_until_the_delay_passes() {
 /// Messages 0..12 are rejected and left in the dead letters, below their
 /// bound (32) but more than the capacity (8). Every other message flows at
 /// full count, `max_in_flight` deliveries still fit at once, and the dead
-/// letters are then taken in the order they died with their reason and
-/// delivery count.
+/// letters are then all taken, with their reason and delivery count.
 #[test]
 fn untaken_dead_letters_below_their_bound_hold_back_nothing() {
     const TOTAL: u64 = 20_000;
@@ -418,14 +418,22 @@ fn untaken_dead_letters_below_their_bound_hold_back_nothing() {
         .expect("the last one, once the window is free");
     ledger.settled(*last);
     last.ack().unwrap();
-    for v in 0..DEAD {
-        let dead = q.try_receive_dead_letter().expect("dead letter kept");
-        assert_eq!(dead.reason(), DeadReason::Rejected);
-        assert_eq!(dead.delivery_count(), 1);
-        assert_eq!(dead.seq().get(), v);
-        ledger.settled(dead.into_inner());
-    }
+    // Three workers rejected them concurrently, so the order they died in
+    // is not known here: check the set.
+    let mut dead_seqs: Vec<u64> = (0..DEAD)
+        .map(|_| {
+            let dead = q.try_receive_dead_letter().expect("dead letter kept");
+            assert_eq!(dead.reason(), DeadReason::Rejected);
+            assert_eq!(dead.delivery_count(), 1);
+            let seq = dead.seq().get();
+            assert_eq!(*dead, seq);
+            ledger.settled(dead.into_inner());
+            seq
+        })
+        .collect();
     assert!(q.try_receive_dead_letter().is_none());
+    dead_seqs.sort_unstable();
+    assert_eq!(dead_seqs, (0..DEAD).collect::<Vec<_>>());
     ledger.assert_each_once();
     let stats = q.stats();
     let all = TOTAL + extra;
@@ -571,12 +579,14 @@ fn per_message_confirmation_answers_for_each_message_acked_out_of_order() {
     // observer checks that nothing unacked reads settled and nothing acked
     // reads unsettled again.
     let done = AtomicBool::new(false);
+    let acks = AtomicUsize::new(0);
     thread::scope(|s| {
         for chunk in first.chunks(first.len().div_ceil(THREADS)) {
-            let (q, tags) = (&q, &tags);
+            let (q, tags, acks) = (&q, &tags, &acks);
             s.spawn(move || {
                 for &i in chunk {
                     q.ack(tags[i]).unwrap();
+                    acks.fetch_add(1, SeqCst);
                 }
             });
         }
@@ -598,7 +608,7 @@ fn per_message_confirmation_answers_for_each_message_acked_out_of_order() {
         // The observer stops once the ackers are done (the scope joins them
         // after this closure, so stop it from a thread that waits for them).
         s.spawn(|| {
-            while !first.iter().all(|&i| q.is_settled(seqs[i])) {
+            while acks.load(SeqCst) < first.len() {
                 thread::yield_now();
             }
             done.store(true, SeqCst);
@@ -646,21 +656,31 @@ fn per_message_confirmation_answers_for_each_message_acked_out_of_order() {
     assert_eq!(q.stats().acked, N as u64);
 }
 
-/// Where each message ended: acked, taken from the dead letters, drained.
+/// Where each message ended: acked, taken from the dead letters, drained
+/// (and whether it was published at all).
 struct Outcomes {
+    published: Vec<AtomicU32>,
     acked: Vec<AtomicU32>,
     dead: Vec<AtomicU32>,
     drained: Vec<AtomicU32>,
+    acks: AtomicU64,
 }
 
 impl Outcomes {
     fn new(n: u64) -> Self {
         let v = || (0..n).map(|_| AtomicU32::new(0)).collect();
         Self {
+            published: v(),
             acked: v(),
             dead: v(),
             drained: v(),
+            acks: AtomicU64::new(0),
         }
+    }
+
+    fn ack(&self, v: u64) {
+        self.acked[v as usize].fetch_add(1, SeqCst);
+        self.acks.fetch_add(1, SeqCst);
     }
 
     fn total(v: &[AtomicU32]) -> u64 {
@@ -671,14 +691,16 @@ impl Outcomes {
 /// Producers and consumers race on a queue with room for two waiting
 /// messages, two deliveries and one dead letter, settling with a random
 /// mix of ack, nack with and without requeue, `nack_after`, a dropped
-/// guard, and detach with an ack by tag on another thread. After close,
-/// the dead letters are taken and the rest drained (while acks by tag may
-/// still run): every message ends exactly once, acked, dead or drained,
-/// and the statistics agree.
+/// guard, and detach with an ack by tag on another thread. The consumers
+/// stop halfway, with messages left in every state; then the queue is
+/// closed (refusing the producers' blocked publishes), the dead letters
+/// are taken and the rest drained while acks by tag may still run. Every
+/// published message ends exactly once, acked, dead or drained, and the
+/// statistics agree.
 #[test]
 fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
     const PRODUCERS: u64 = 2;
-    const PER_PRODUCER: u64 = 1500;
+    const PER_PRODUCER: u64 = 2000;
     const CONSUMERS: u64 = 3;
     const TOTAL: u64 = PRODUCERS * PER_PRODUCER;
     let clock = ManualClock::new();
@@ -702,9 +724,7 @@ fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
         let acker = s.spawn(|| {
             for (tag, v) in rx {
                 match q.ack(tag) {
-                    Ok(()) => {
-                        out.acked[v as usize].fetch_add(1, SeqCst);
-                    }
+                    Ok(()) => out.ack(v),
                     // Drained before this ack.
                     Err(AckError::AlreadySettled) => {}
                     Err(e) => panic!("ack by tag of {v}: {e}"),
@@ -713,10 +733,17 @@ fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
         });
         let producers: Vec<_> = (0..PRODUCERS)
             .map(|p| {
-                let q = &q;
+                let (q, out) = (&q, &out);
                 s.spawn(move || {
-                    for i in 0..PER_PRODUCER {
-                        q.publish(p * PER_PRODUCER + i).unwrap();
+                    for v in p * PER_PRODUCER..(p + 1) * PER_PRODUCER {
+                        match q.publish(v) {
+                            Ok(_) => out.published[v as usize].store(1, SeqCst),
+                            Err(e) => {
+                                assert!(e.is_closed());
+                                assert_eq!(e.into_inner(), v, "a refused message comes back");
+                                return;
+                            }
+                        }
                     }
                 })
             })
@@ -747,7 +774,7 @@ fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
                         match action {
                             0 => {
                                 d.ack().unwrap();
-                                out.acked[v as usize].fetch_add(1, SeqCst);
+                                out.ack(v);
                             }
                             1 => d.nack(true).unwrap(),
                             2 => d.nack(false).unwrap(),
@@ -760,14 +787,15 @@ fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
             })
             .collect();
         drop(tx);
-        for p in producers {
-            p.join().unwrap();
-        }
+        wait_for_count(&out.acks, TOTAL / 2);
         stop.store(true, SeqCst);
         for c in consumers {
             c.join().unwrap();
         }
         q.close();
+        for p in producers {
+            p.join().unwrap();
+        }
         while q.stats().dead_letters > 0 {
             take_dead(&q);
         }
@@ -780,16 +808,18 @@ fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
     });
     for v in 0..TOTAL as usize {
         let ends = [&out.acked[v], &out.dead[v], &out.drained[v]].map(|c| c.load(SeqCst));
-        assert_eq!(ends.iter().sum::<u32>(), 1, "message {v}: {ends:?}");
+        let published = out.published[v].load(SeqCst);
+        assert_eq!(ends.iter().sum::<u32>(), published, "message {v}: {ends:?}");
     }
     let stats = q.stats();
-    assert_eq!(stats.published, TOTAL);
+    assert_eq!(stats.published, Outcomes::total(&out.published));
+    assert!(stats.published >= TOTAL / 2);
     assert_eq!(stats.acked, Outcomes::total(&out.acked));
     assert_eq!(stats.dead_lettered, Outcomes::total(&out.dead));
     assert_eq!(
         (stats.dead_letters, stats.ready, stats.in_flight),
         (0, 0, 0)
     );
-    assert_eq!(q.settled_below().get(), TOTAL);
+    assert_eq!(q.settled_below().get(), stats.published);
     assert!(Outcomes::total(&out.dead) > 0 && Outcomes::total(&out.acked) > 0);
 }
