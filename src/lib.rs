@@ -7,14 +7,17 @@
 //!   allocation after construction, `try_*` calls that never wait,
 //!   blocking calls with a choice of [`WaitStrategy`], batch calls that
 //!   claim a run of positions at once.
-//! - [`AckQueue<T>`]: message-queue semantics on top of it. A consumer
-//!   receives a [`Delivery`], processes it and acks it; until then the
-//!   queue tracks the message, and a nack, a dropped delivery (say, from a
-//!   panicking consumer) or an expired lease delivers it again. It offers
-//!   a prefetch limit (`max_in_flight`), leases with heartbeats, delayed
-//!   requeues, dead letters after `max_deliveries`, and a settle watermark
-//!   so producers learn their messages were processed: what RabbitMQ, SQS
-//!   and NATS JetStream users know, in process and without a broker.
+//! - [`AckQueue<T>`]: message-queue semantics on the same ring algorithm.
+//!   A consumer receives a [`Delivery`], processes it and acks it; until
+//!   then the queue tracks the message, and a nack, a dropped delivery
+//!   (say, from a panicking consumer) or an expired lease delivers it
+//!   again. It offers a prefetch limit (`max_in_flight`), leases with
+//!   heartbeats, delayed requeues, dead letters after `max_deliveries`
+//!   with a bound of their own, and confirmations per message and as a
+//!   watermark so producers learn their messages were processed: what
+//!   RabbitMQ, SQS and NATS JetStream users know, in process and without a
+//!   broker. A slow, hung or dead-lettered message holds back nothing but
+//!   itself.
 //!
 //! # The algorithm in brief
 //!
