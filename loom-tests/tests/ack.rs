@@ -1018,3 +1018,45 @@ fn two_dead_letters_race_for_the_last_dead_letter_place() {
         ["seq 0 died first", "seq 1 died first"][first as usize]
     });
 }
+
+#[test]
+fn watermark_caches_carry_what_their_writer_saw() {
+    // One thread computes the watermark while a consumer receives and acks
+    // seq 0, caching the fresh ring's freed frontier and the watermark;
+    // the main thread then asks again, starting from those caches. What it
+    // is told is settled must have been settled (and what the consumer did
+    // before the ack visible), though it skips what the caches cover.
+    explore(&["settled", "not settled yet"], || {
+        let q = Arc::new(queue(1, 1));
+        let seq = q.try_publish(0).unwrap();
+        let work = Work::new();
+        let consumer = {
+            let (q, work) = (q.clone(), work.clone());
+            thread::spawn(move || {
+                let d = q.try_receive().expect("published");
+                work.mark(0);
+                d.ack().unwrap();
+            })
+        };
+        let cacher = {
+            let q = q.clone();
+            thread::spawn(move || q.settled_below().get())
+        };
+        thread::yield_now(); // let the others go first at least once
+        let below = q.settled_below().get();
+        let settled = q.is_settled(seq);
+        if below > 0 || settled {
+            assert!(work.done(0), "confirmed before the ack");
+        }
+        // Joined only now: until here nothing but the caches orders what
+        // the cacher saw before what this thread reads.
+        cacher.join().unwrap();
+        consumer.join().unwrap();
+        assert_eq!(q.settled_below().get(), 1);
+        if settled {
+            "settled"
+        } else {
+            "not settled yet"
+        }
+    });
+}

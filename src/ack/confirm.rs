@@ -15,27 +15,26 @@ use crate::sync::Ordering;
 use crate::wait;
 
 impl<T> AckQueue<T> {
-    /// The sequence number of the unsettled message an entry holds, read
-    /// consistently with its state: `None` if it holds none.
+    /// The sequence number of the unsettled message the entry holds, or
+    /// `None` if it holds none.
+    ///
+    /// If the entry moves on between the two loads, the number read is that
+    /// of a later message of the entry, claimed and unsettled at some
+    /// instant of the call: reporting it unsettled holds at that instant,
+    /// and the message seen in the state was settled (its entry freed)
+    /// before. So either answer is one the table gave during the call.
     fn unsettled_seq(entry: &Entry<T>) -> Option<u64> {
-        // Acquire: pairs with the Release store (or AcqRel CAS) of the
-        // state, so the `seq` written before `InFlight` is visible.
-        let mut state = State(entry.state.load(Ordering::Acquire));
-        loop {
-            if !state.phase().unsettled() {
-                return None;
-            }
-            // Acquire: pairs with the receiver's Release store of `seq`, so
-            // that if we read a later message's number, the claim of the
-            // entry for it (a new generation) is visible to the load below.
-            let seq = entry.seq.load(Ordering::Acquire);
-            // Acquire: as the first load.
-            let again = State(entry.state.load(Ordering::Acquire));
-            if again.gen() == state.gen() && again.phase().unsettled() {
-                return Some(seq);
-            }
-            state = again;
-        }
+        // Acquire: pairs with the receiver's Release store of `InFlight`
+        // (and the AcqRel CASes after it), so the `seq` written before it
+        // is visible, and with the free before it, so a settled message is
+        // not seen unsettled.
+        let state = State(entry.state.load(Ordering::Acquire));
+        // Relaxed: ordered after the state by the Acquire above (see the
+        // doc comment for a later value).
+        state
+            .phase()
+            .unsettled()
+            .then(|| entry.seq.load(Ordering::Relaxed))
     }
 
     /// Whether the message `seq` names is settled: acked, taken from the

@@ -140,9 +140,8 @@
 //!   the entry's fields. Other CASes are `AcqRel`: each publishes the
 //!   owner's writes of the entry's other fields (deadline, delivered-at,
 //!   delivery count) and acquires the previous owner's. Those fields are
-//!   read and written `Relaxed`, but `seq` (Release/Acquire, read again
-//!   after the state by the confirmations). The index rings hand entries
-//!   over with their own Release/Acquire pairs.
+//!   read and written `Relaxed`. The index rings hand entries over with
+//!   their own Release/Acquire pairs.
 //! - Counters (`acked`, `released`, `dead_held`, `delayed`, statistics)
 //!   carry no data and are `Relaxed`; the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the

@@ -167,9 +167,7 @@ impl<T> AckQueue<T> {
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);
-        // Release: pairs with the Acquire load of `seq` in the
-        // confirmations, which then read the state again (see `confirm`).
-        entry.seq.store(seq, Ordering::Release);
+        entry.seq.store(seq, Ordering::Relaxed);
         let state = free
             .with_phase(Phase::InFlight)
             .with_holders(1)
