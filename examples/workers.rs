@@ -29,8 +29,11 @@ fn main() {
             for job in 1..=JOBS {
                 last = Some(queue.publish(job).expect("queue open"));
             }
-            // Publisher confirms: wait until every job was processed.
-            let confirmed = queue.wait_settled(last.expect("jobs"), Duration::from_secs(60));
+            // Publisher confirms: wait until every job was processed (the
+            // watermark passed the last one; `wait_settled` would wait for
+            // that one job alone).
+            let confirmed =
+                queue.wait_settled_through(last.expect("jobs"), Duration::from_secs(60));
             println!("producer: all {JOBS} jobs confirmed processed: {confirmed}");
             queue.close();
         });
