@@ -2,17 +2,32 @@
 //! and against a plain single-threaded reference model; every result,
 //! errors included, must match.
 //!
-//! The model keeps the ring's `capacity` entries explicitly (the message
-//! with sequence number `s` lives in entry `s % capacity` from its publish
-//! until it is settled) and the scan cursor, because which entry a message
-//! is in decides the order of redeliveries found by a scan, and tags name
-//! entries. The settle watermark is modelled abstractly: the smallest
-//! sequence number not yet settled.
+//! The model keeps the queue's three parts explicitly:
+//!
+//! - the fresh ring as the list of messages waiting for their first
+//!   delivery (at most `capacity` of them: only those hold back a
+//!   publish);
+//! - the table of `max_in_flight + dead_letter_capacity` entries, each
+//!   holding one delivered message from its first delivery until it is
+//!   settled and no guard reads it any more. A first delivery of message
+//!   `seq` takes the first free entry from `seq % len` on, and an entry's
+//!   generation counts the times it became free again: both decide the
+//!   tags, and which entry a message is in decides the order in which a
+//!   scan finds redeliveries;
+//! - the places: a prefetch place for every delivered message from its
+//!   first delivery until its entry is freed, it is drained, or it becomes
+//!   a dead letter on a free dead-letter place (an *overflow* dead letter,
+//!   which found them all taken, keeps its prefetch place until taken).
+//!
+//! Settled messages (acked, taken from the dead letters, or drained) are
+//! kept as a set, which answers `is_settled` and `settled_below`.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
 
-use ackring::{AckError, AckQueue, DeadReason, Delivery, ManualClock, PublishError, Tag};
+use ackring::{AckError, AckQueue, DeadReason, Delivery, ManualClock, PublishError, Seq, Tag};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -27,12 +42,14 @@ enum Op {
     Extend(usize, u64),
     TagAck(usize),
     TagNack(usize, bool),
+    TagNackAfter(usize, u64),
     TagExtend(usize, u64),
     ForeignAck,
     Advance(u64),
     RequeueExpired,
     ReceiveDead,
     SettledBelow,
+    IsSettled(usize),
     Stats,
     Close,
     Drain,
@@ -40,23 +57,26 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        6 => Just(Op::Publish),
-        6 => Just(Op::Receive),
-        3 => any::<usize>().prop_map(Op::Ack),
-        2 => (any::<usize>(), any::<bool>()).prop_map(|(g, r)| Op::Nack(g, r)),
-        1 => (any::<usize>(), 1..4_u64).prop_map(|(g, d)| Op::NackAfter(g, d)),
-        1 => any::<usize>().prop_map(Op::Detach),
-        1 => any::<usize>().prop_map(Op::Drop),
-        1 => (any::<usize>(), 1..6_u64).prop_map(|(g, d)| Op::Extend(g, d)),
-        2 => any::<usize>().prop_map(Op::TagAck),
-        1 => (any::<usize>(), any::<bool>()).prop_map(|(g, r)| Op::TagNack(g, r)),
-        1 => (any::<usize>(), 1..6_u64).prop_map(|(g, d)| Op::TagExtend(g, d)),
+        14 => Just(Op::Publish),
+        14 => Just(Op::Receive),
+        6 => any::<usize>().prop_map(Op::Ack),
+        5 => (any::<usize>(), any::<bool>()).prop_map(|(g, r)| Op::Nack(g, r)),
+        2 => (any::<usize>(), 0..4_u64).prop_map(|(g, d)| Op::NackAfter(g, d)),
+        2 => any::<usize>().prop_map(Op::Detach),
+        2 => any::<usize>().prop_map(Op::Drop),
+        2 => (any::<usize>(), 1..6_u64).prop_map(|(g, d)| Op::Extend(g, d)),
+        4 => any::<usize>().prop_map(Op::TagAck),
+        2 => (any::<usize>(), any::<bool>()).prop_map(|(g, r)| Op::TagNack(g, r)),
+        2 => (any::<usize>(), 0..4_u64).prop_map(|(g, d)| Op::TagNackAfter(g, d)),
+        2 => (any::<usize>(), 1..6_u64).prop_map(|(g, d)| Op::TagExtend(g, d)),
         1 => Just(Op::ForeignAck),
-        3 => (1..4_u64).prop_map(Op::Advance),
-        1 => Just(Op::RequeueExpired),
-        2 => Just(Op::ReceiveDead),
+        5 => (1..4_u64).prop_map(Op::Advance),
+        2 => Just(Op::RequeueExpired),
+        3 => Just(Op::ReceiveDead),
         1 => Just(Op::SettledBelow),
-        1 => Just(Op::Stats),
+        2 => any::<usize>().prop_map(Op::IsSettled),
+        2 => Just(Op::Stats),
+        // Rare: both end most of the activity of the rest of a case.
         1 => Just(Op::Close),
         1 => Just(Op::Drain),
     ]
@@ -64,30 +84,32 @@ fn op() -> impl Strategy<Value = Op> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
-    /// Not delivered: empty, or holding a published message not yet
-    /// received (`holds` tells which).
+    /// Holds no message; a first delivery may take it.
     Free,
     InFlight,
     Delayed,
     Redeliver,
+    /// Acked while a guard still reads the message; the last holder to let
+    /// go frees the entry.
     Settled,
     DeadPending,
     Dead,
 }
 
-/// One ring entry: entry `i` holds the message of sequence number `s`
-/// (`s % cap == i`) from its publish until it is settled.
+/// One table entry: one delivered message, from its first delivery until
+/// the entry is free again.
 #[derive(Clone, Debug)]
 struct Entry {
     phase: Phase,
-    /// Holds a published message (from its publish until it is freed).
-    holds: bool,
-    /// The lap of the message it holds (or of the next one, when empty).
+    /// How many times the entry became free again.
     gen: u64,
     attempt: u32,
     holders: u32,
     expired: bool,
     exhausted: bool,
+    /// A dead letter that found every dead-letter place taken: it holds
+    /// its prefetch place until it is taken.
+    overflow: bool,
     deadline: u64,
     /// When the current delivery was handed out; `None`: received without
     /// a clock reading and not yet seen in flight by `stats`.
@@ -107,20 +129,23 @@ type MTag = (usize, u64, u32);
 struct Model {
     cap: usize,
     max_in_flight: usize,
+    dead_cap: usize,
     lease: Option<u64>,
     max_deliveries: u32,
     now: u64,
     closed: bool,
     next_seq: u64,
-    /// Published, not yet delivered: sequence numbers in publish order.
-    fresh: VecDeque<u64>,
-    /// `cap` entries, the slots of the ring.
+    /// Published, not yet delivered: (sequence number, value) in publish
+    /// order.
+    fresh: VecDeque<(u64, u32)>,
+    /// The `max_in_flight + dead_letter_capacity` entries of the table.
     entries: Vec<Entry>,
     redeliver: VecDeque<usize>,
     dead: VecDeque<usize>,
-    /// Prefetch places held: messages delivered at least once and not yet
-    /// acked, dead-lettered or drained.
+    /// Prefetch places held.
     places: usize,
+    /// Dead-letter places held.
+    dead_held: usize,
     delayed: usize,
     cursor: usize,
     /// Clock reading (ns) before which no paced scan step runs, and the
@@ -128,13 +153,8 @@ struct Model {
     scan_due: u64,
     scan_interval: u64,
     /// Settled sequence numbers: acked, taken from the dead letters, or
-    /// drained (what `settled_below` reports).
+    /// drained.
     settled: BTreeSet<u64>,
-    /// Sequence numbers whose entry is free again: settled and no longer
-    /// read by any delivery guard (an acked message stays in its entry
-    /// while a guard, e.g. an expired delivery's or one acked by tag, can
-    /// still read it). The publish `cap` places later needs this.
-    freed: BTreeSet<u64>,
     delivered: u64,
     redelivered: u64,
     acked: u64,
@@ -157,46 +177,51 @@ enum Out {
     Count(usize),
     Dead(Option<(u64, u32, DeadReason, u32)>),
     Below(u64),
+    IsSettled(u64, bool),
     Stats([u64; 11], Option<Duration>),
     Drained(Vec<u32>),
     Nothing,
 }
 
 impl Model {
-    fn new(cap: usize, m: usize, lease: Option<u64>, k: Option<u32>) -> Self {
+    fn new(cfg: &Config) -> Self {
         let blank = Entry {
             phase: Phase::Free,
-            holds: false,
             gen: 0,
             attempt: 0,
             holders: 0,
             expired: false,
             exhausted: false,
+            overflow: false,
             deadline: 0,
             delivered_at: None,
             deliveries: 0,
             seq: 0,
             value: 0,
         };
+        let len = cfg.m + cfg.d;
         Model {
-            cap,
-            max_in_flight: m,
-            lease,
-            max_deliveries: k.unwrap_or(u32::MAX),
+            cap: cfg.cap,
+            max_in_flight: cfg.m,
+            dead_cap: cfg.d,
+            lease: cfg.lease,
+            max_deliveries: cfg.k.unwrap_or(u32::MAX),
             now: 0,
             closed: false,
             next_seq: 0,
             fresh: VecDeque::new(),
-            entries: vec![blank; cap],
+            entries: vec![blank; len],
             redeliver: VecDeque::new(),
             dead: VecDeque::new(),
             places: 0,
+            dead_held: 0,
             delayed: 0,
             cursor: 0,
             scan_due: 0,
-            scan_interval: lease.map_or(0, |l| l * NANOS / 4 / cap.div_ceil(2) as u64),
+            scan_interval: cfg
+                .lease
+                .map_or(0, |l| l * NANOS / 4 / len.div_ceil(2) as u64),
             settled: BTreeSet::new(),
-            freed: BTreeSet::new(),
             delivered: 0,
             redelivered: 0,
             acked: 0,
@@ -211,27 +236,13 @@ impl Model {
         if self.closed {
             return Err((true, v));
         }
-        let seq = self.next_seq;
-        let cap = self.cap as u64;
-        // Room iff the message `cap` places back is settled and freed.
-        if seq >= cap && !self.freed.contains(&(seq - cap)) {
+        // Only messages waiting for their first delivery take room.
+        if self.fresh.len() == self.cap {
             return Err((false, v));
         }
+        let seq = self.next_seq;
         self.next_seq += 1;
-        let i = (seq % cap) as usize;
-        let e = &mut self.entries[i];
-        if e.holds || e.phase != Phase::Free {
-            // The semantics say there is room, but the entry still holds
-            // the previous lap's message (a holder of an acked message is
-            // still reading it): report the publish as the semantics say;
-            // the real queue's answer is compared right after.
-            return Ok(seq);
-        }
-        assert_eq!(e.gen, seq / cap, "entry generation = lap");
-        e.holds = true;
-        e.seq = seq;
-        e.value = v;
-        self.fresh.push_back(seq);
+        self.fresh.push_back((seq, v));
         Ok(seq)
     }
 
@@ -267,25 +278,34 @@ impl Model {
             return Some(r);
         }
         if !self.fresh.is_empty() && self.places < self.max_in_flight {
-            let seq = self.fresh.pop_front().unwrap();
-            let i = (seq % self.cap as u64) as usize;
+            let (seq, value) = self.fresh.pop_front().unwrap();
+            let n = self.entries.len();
+            let home = (seq % n as u64) as usize;
+            // Entries with a place are at most `max_in_flight`, those with
+            // a dead-letter place at most `dead_letter_capacity`: a free
+            // entry is left for a delivery that got a place.
+            let i = (0..n)
+                .map(|k| (home + k) % n)
+                .find(|&i| self.entries[i].phase == Phase::Free)
+                .expect("a free entry for a delivery within the prefetch limit");
             self.places += 1;
             self.delivered += 1;
-            let lease = self.lease;
-            let now = self.now;
+            let deadline = self.lease.map_or(u64::MAX, |l| self.now + l);
             let at = self.stamp(timed);
             let e = &mut self.entries[i];
-            assert!(e.holds && e.phase == Phase::Free && e.seq == seq);
             *e = Entry {
                 phase: Phase::InFlight,
+                gen: e.gen,
                 attempt: 1,
                 holders: 1,
                 expired: false,
                 exhausted: false,
-                deadline: lease.map_or(u64::MAX, |l| now + l),
+                overflow: false,
+                deadline,
                 delivered_at: at,
                 deliveries: 1,
-                ..e.clone()
+                seq,
+                value,
             };
             return Some((i, (i, e.gen, 1)));
         }
@@ -329,14 +349,13 @@ impl Model {
                 self.expired += 1;
                 if e.deliveries >= self.max_deliveries {
                     self.make_dead(i, true, true);
-                    true
                 } else {
                     let e = &mut self.entries[i];
                     e.phase = Phase::Redeliver;
                     e.expired = true;
                     self.redeliver.push_back(i);
-                    true
                 }
+                true
             }
             Phase::Delayed if e.deadline <= now => {
                 self.entries[i].phase = Phase::Redeliver;
@@ -353,25 +372,44 @@ impl Model {
         e.expired = expired;
         e.exhausted = exhausted;
         self.dead_lettered += 1;
-        self.places -= 1;
         if e.holders > 0 {
             e.phase = Phase::DeadPending;
         } else {
-            e.phase = Phase::Dead;
-            self.dead.push_back(i);
+            self.enter_dead(i);
         }
     }
 
-    /// The entry's message is settled and gone: free for the next lap.
+    /// The entry becomes a dead letter with no holders: onto a dead-letter
+    /// place (giving its prefetch place back) if one is free, else it keeps
+    /// its prefetch place.
+    fn enter_dead(&mut self, i: usize) {
+        let e = &mut self.entries[i];
+        e.phase = Phase::Dead;
+        if self.dead_held < self.dead_cap {
+            self.dead_held += 1;
+            self.places -= 1;
+            e.overflow = false;
+        } else {
+            e.overflow = true;
+        }
+        self.dead.push_back(i);
+    }
+
+    /// The entry's message is gone (its value moved out or dropped): free
+    /// for the next first delivery, one generation on.
     fn free_entry(&mut self, i: usize) {
         let e = &mut self.entries[i];
-        assert!(e.holds);
+        assert_eq!(e.holders, 0);
         e.phase = Phase::Free;
-        e.holds = false;
         e.gen += 1;
-        let seq = e.seq;
-        self.settled.insert(seq);
-        self.freed.insert(seq);
+    }
+
+    /// An acked entry nobody reads any more is freed, and its prefetch
+    /// place given back.
+    fn free_acked(&mut self, i: usize) {
+        assert_eq!(self.entries[i].phase, Phase::Settled);
+        self.free_entry(i);
+        self.places -= 1;
     }
 
     fn release_holder(&mut self, i: usize) {
@@ -380,11 +418,8 @@ impl Model {
         e.holders -= 1;
         if e.holders == 0 {
             match e.phase {
-                Phase::Settled => self.free_entry(i),
-                Phase::DeadPending => {
-                    e.phase = Phase::Dead;
-                    self.dead.push_back(i);
-                }
+                Phase::Settled => self.free_acked(i),
+                Phase::DeadPending => self.enter_dead(i),
                 _ => {}
             }
         }
@@ -407,9 +442,11 @@ impl Model {
         }
     }
 
-    /// how: 0 ack, 1 requeue, 2 reject, 3 delayed requeue (delay).
+    /// how: 0 ack, 1 requeue, 2 reject, 3 delayed requeue (delay; a zero
+    /// delay is a plain requeue).
     fn settle(&mut self, t: MTag, how: u8, delay: u64, guard: bool) -> Result<(), AckError> {
         let i = t.0;
+        let how = if how == 3 && delay == 0 { 1 } else { how };
         if let Err(e) = self.classify(t) {
             if guard {
                 self.release_holder(i);
@@ -422,12 +459,13 @@ impl Model {
         let exhausted = self.entries[i].deliveries >= self.max_deliveries;
         match how {
             0 => {
+                // Settled at the ack, even while another guard reads it;
+                // the entry (and its place) is freed when nobody does.
                 self.acked += 1;
-                self.places -= 1;
                 self.settled.insert(self.entries[i].seq);
                 self.entries[i].phase = Phase::Settled;
                 if self.entries[i].holders == 0 {
-                    self.free_entry(i);
+                    self.free_acked(i);
                 }
             }
             2 => {
@@ -467,6 +505,12 @@ impl Model {
         let e = self.entries[i].clone();
         assert_eq!((e.phase, e.holders), (Phase::Dead, 0));
         self.free_entry(i);
+        if e.overflow {
+            self.places -= 1;
+        } else {
+            self.dead_held -= 1;
+        }
+        self.settled.insert(e.seq);
         self.dead_taken += 1;
         let reason = if e.exhausted {
             DeadReason::MaxDeliveries
@@ -476,28 +520,32 @@ impl Model {
         Some((e.seq, e.deliveries, reason, e.value))
     }
 
+    fn is_settled(&self, seq: u64) -> bool {
+        self.settled.contains(&seq)
+    }
+
     fn below(&self) -> u64 {
         (0..).find(|s| !self.settled.contains(s)).unwrap()
     }
 
+    /// What `drain` hands back, in its order: fresh messages, requeued
+    /// ones nobody holds, dead letters, then entries in flight or delayed
+    /// that nobody holds, by index.
     fn drain(&mut self) -> Vec<u32> {
         let mut out = Vec::new();
-        while let Some(seq) = self.fresh.pop_front() {
-            let i = (seq % self.cap as u64) as usize;
-            let v = self.entries[i].value;
-            assert_eq!(self.entries[i].seq, seq);
-            self.free_entry(i);
+        while let Some((seq, v)) = self.fresh.pop_front() {
+            self.settled.insert(seq);
             out.push(v);
         }
-        let mut kept = Vec::new();
+        let mut kept = VecDeque::new();
         while let Some(i) = self.redeliver.pop_front() {
             if self.entries[i].holders == 0 {
                 out.push(self.take_out(i));
             } else {
-                kept.push(i);
+                kept.push_back(i);
             }
         }
-        self.redeliver.extend(kept);
+        self.redeliver = kept;
         while let Some((_, _, _, v)) = self.receive_dead() {
             out.push(v);
         }
@@ -510,15 +558,16 @@ impl Model {
                 out.push(self.take_out(i));
             }
         }
-        out.sort_unstable();
         out
     }
 
-    /// Drains a delivered message: it stops holding its place.
+    /// Drains a delivered message: settled, its entry freed and its place
+    /// given back.
     fn take_out(&mut self, i: usize) -> u32 {
         let e = self.entries[i].clone();
-        self.places -= 1;
         self.free_entry(i);
+        self.places -= 1;
+        self.settled.insert(e.seq);
         e.value
     }
 
@@ -536,9 +585,6 @@ impl Model {
                 oldest = oldest.max(Some(now - at));
             }
         }
-        // Every place is held by a delivery in flight or a message waiting
-        // for redelivery.
-        assert_eq!(in_flight + waiting, self.places);
         (
             [
                 (self.fresh.len() + waiting) as u64,
@@ -556,12 +602,81 @@ impl Model {
             oldest.map(Duration::from_secs),
         )
     }
+
+    /// The model's own invariants: the places and rings agree with the
+    /// entries, the bounds hold, and every published message is in exactly
+    /// one place (waiting, in an entry, or settled).
+    fn check(&self) {
+        assert!(self.fresh.len() <= self.cap);
+        let count = |f: &dyn Fn(&Entry) -> bool| self.entries.iter().filter(|e| f(e)).count();
+        let prefetch = count(&|e| {
+            matches!(
+                e.phase,
+                Phase::InFlight
+                    | Phase::Delayed
+                    | Phase::Redeliver
+                    | Phase::Settled
+                    | Phase::DeadPending
+            ) || (e.phase == Phase::Dead && e.overflow)
+        });
+        assert_eq!(self.places, prefetch, "prefetch places");
+        assert!(self.places <= self.max_in_flight);
+        let dead_places = count(&|e| e.phase == Phase::Dead && !e.overflow);
+        assert_eq!(self.dead_held, dead_places, "dead-letter places");
+        assert!(self.dead_held <= self.dead_cap);
+        assert_eq!(self.delayed, count(&|e| e.phase == Phase::Delayed));
+        assert_eq!(
+            self.dead_lettered - self.dead_taken,
+            count(&|e| matches!(e.phase, Phase::Dead | Phase::DeadPending)) as u64
+        );
+        for (ring, phase) in [
+            (&self.redeliver, Phase::Redeliver),
+            (&self.dead, Phase::Dead),
+        ] {
+            let members: BTreeSet<usize> = ring.iter().copied().collect();
+            assert_eq!(members.len(), ring.len(), "an index twice in a ring");
+            for (i, e) in self.entries.iter().enumerate() {
+                assert_eq!(e.phase == phase, members.contains(&i), "{phase:?} ring");
+            }
+        }
+        let mut unsettled = BTreeSet::new();
+        for &(seq, _) in &self.fresh {
+            assert!(unsettled.insert(seq));
+        }
+        for e in &self.entries {
+            match e.phase {
+                Phase::Free => assert_eq!(e.holders, 0),
+                Phase::Settled => {
+                    assert!(e.holders > 0);
+                    assert!(self.settled.contains(&e.seq));
+                }
+                _ => {
+                    if e.phase == Phase::DeadPending {
+                        assert!(e.holders > 0);
+                    }
+                    if e.phase == Phase::Dead {
+                        assert_eq!(e.holders, 0);
+                    }
+                    assert!(unsettled.insert(e.seq), "a message in two places");
+                }
+            }
+        }
+        for seq in 0..self.next_seq {
+            assert!(
+                self.settled.contains(&seq) != unsettled.contains(&seq),
+                "message {seq}: settled, or waiting or in an entry"
+            );
+        }
+        assert!(self.settled.iter().all(|&s| s < self.next_seq));
+    }
 }
 
 #[derive(Debug)]
 struct Config {
     cap: usize,
     m: usize,
+    /// `dead_letter_capacity`.
+    d: usize,
     lease: Option<u64>,
     k: Option<u32>,
 }
@@ -570,10 +685,32 @@ fn config() -> impl Strategy<Value = Config> {
     (
         1..6_usize,
         1..5_usize,
+        1..4_usize,
         prop::option::of(1..5_u64),
         prop::option::of(1..4_u32),
     )
-        .prop_map(|(cap, m, lease, k)| Config { cap, m, lease, k })
+        .prop_map(|(cap, m, d, lease, k)| Config {
+            cap,
+            m,
+            d,
+            lease,
+            k,
+        })
+}
+
+/// Most operations one case runs, hence most messages it publishes.
+const MAX_OPS: usize = 120;
+
+/// `Seq`s 0 up to past any a case publishes, from a queue of their own,
+/// to ask the queue under test about sequence numbers it has not
+/// published yet (`Seq` has no public constructor).
+fn spare_seqs() -> &'static [Seq] {
+    static SEQS: OnceLock<Vec<Seq>> = OnceLock::new();
+    SEQS.get_or_init(|| {
+        let n = MAX_OPS + 2;
+        let q = AckQueue::<()>::builder().capacity(n).build().unwrap();
+        (0..n).map(|_| q.try_publish(()).unwrap()).collect()
+    })
 }
 
 /// A tag's (index, generation, attempt), read from its `Debug` output
@@ -591,12 +728,83 @@ fn tag_fields(tag: Tag) -> (u64, u64, u64) {
     (field("index"), field("gen"), field("attempt"))
 }
 
+fn real_stats(q: &AckQueue<u32>) -> ([u64; 11], Option<Duration>) {
+    let s = q.stats();
+    (
+        [
+            s.ready as u64,
+            s.in_flight as u64,
+            s.dead_letters as u64,
+            s.published,
+            s.delivered,
+            s.redelivered,
+            s.acked,
+            s.nacked,
+            s.expired,
+            s.dead_lettered,
+            u64::from(q.is_closed()),
+        ],
+        s.oldest_in_flight,
+    )
+}
+
+/// How long a `try_receive` may take before it counts as stuck: long for
+/// the first one, as a receive takes microseconds; once one was stuck (the
+/// queue is wrong, and the case is shrinking), short, so that shrinking
+/// through stuck cases stays quick.
+const STUCK_FIRST: Duration = Duration::from_secs(1);
+const STUCK_AGAIN: Duration = Duration::from_millis(20);
+/// How long ending a stuck receive may take before the test aborts.
+const UNSTICK: Duration = Duration::from_secs(10);
+
+/// `try_receive` while every entry of the table is busy, on a thread of
+/// its own: a queue that finds a prefetch place the model does not have
+/// would wait there for a free entry forever. That wait fails the case;
+/// it is ended first (every guard dropped, then drains until the receive
+/// gets an entry) so that the case can return and shrink.
+fn receive_watched<'q>(
+    q: &'q AckQueue<u32>,
+    guards: &mut Vec<(Delivery<'q, u32>, MTag)>,
+) -> Result<Option<Delivery<'q, u32>>, TestCaseError> {
+    static STUCK_BEFORE: AtomicBool = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        s.spawn(move || tx.send(q.try_receive()).ok());
+        let patience = if STUCK_BEFORE.load(Relaxed) {
+            STUCK_AGAIN
+        } else {
+            STUCK_FIRST
+        };
+        if let Ok(d) = rx.recv_timeout(patience) {
+            return Ok(d);
+        }
+        STUCK_BEFORE.store(true, Relaxed);
+        guards.clear();
+        let start = Instant::now();
+        while rx.try_recv().is_err() {
+            if start.elapsed() > UNSTICK {
+                eprintln!(
+                    "try_receive stays stuck though every guard was dropped and the queue drained"
+                );
+                std::process::abort();
+            }
+            drop(q.drain());
+            std::thread::yield_now();
+        }
+        Err(TestCaseError::fail(
+            "try_receive is stuck waiting for a free entry: the queue took a \
+             prefetch place beyond the model's, with every entry busy",
+        ))
+    })
+}
+
 fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let clock = ManualClock::new();
     let unit = Duration::from_secs(1);
     let mut b = AckQueue::<u32>::builder()
         .capacity(cfg.cap)
         .max_in_flight(cfg.m)
+        .dead_letter_capacity(cfg.d)
         .clock(clock.clone());
     if let Some(l) = cfg.lease {
         b = b.lease(unit * l as u32);
@@ -605,13 +813,20 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
         b = b.max_deliveries(k);
     }
     let q = b.build().unwrap();
+    prop_assert_eq!(
+        (q.capacity(), q.max_in_flight(), q.dead_letter_capacity()),
+        (cfg.cap, cfg.m, cfg.d)
+    );
     let other = AckQueue::<u32>::builder().build().unwrap();
     other.try_publish(0).unwrap();
     let foreign = other.try_receive().unwrap().detach();
+    let spare = spare_seqs();
 
-    let mut m = Model::new(cfg.cap, cfg.m, cfg.lease, cfg.k);
+    let mut m = Model::new(&cfg);
     let mut guards: Vec<(Delivery<'_, u32>, MTag)> = Vec::new();
     let mut tags: Vec<(Tag, MTag)> = Vec::new();
+    // The queue's own `Seq`s, by sequence number.
+    let mut seqs: Vec<Seq> = Vec::new();
     let mut next_value = 0_u32;
 
     for op in ops {
@@ -619,14 +834,22 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Publish => {
                 next_value += 1;
                 let real = match q.try_publish(next_value) {
-                    Ok(s) => Ok(s.get()),
+                    Ok(s) => {
+                        seqs.push(s);
+                        Ok(s.get())
+                    }
                     Err(PublishError::Closed(v)) => Err((true, v)),
                     Err(PublishError::Full(v)) => Err((false, v)),
                 };
                 (Out::Published(real), Out::Published(m.publish(next_value)))
             }
             Op::Receive => {
-                let real = q.try_receive();
+                let table_full = m.entries.iter().all(|e| e.phase != Phase::Free);
+                let real = if table_full {
+                    receive_watched(&q, &mut guards)?
+                } else {
+                    q.try_receive()
+                };
                 let model = m.receive();
                 let r = real.as_ref().map(|d| {
                     (
@@ -673,8 +896,9 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         (Out::Nothing, Out::Nothing)
                     }
                     _ => {
-                        d.detach();
+                        let tag = d.detach();
                         m.release_holder(t.0);
+                        prop_assert_eq!(tag_fields(tag), (t.0 as u64, t.1, u64::from(t.2)));
                         (Out::Detached, Out::Detached)
                     }
                 }
@@ -686,7 +910,9 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Out::Settle(m.extend(*t, by)),
                 )
             }
-            Op::TagAck(g) | Op::TagNack(g, _) | Op::TagExtend(g, _) if !tags.is_empty() => {
+            Op::TagAck(g) | Op::TagNack(g, _) | Op::TagNackAfter(g, _) | Op::TagExtend(g, _)
+                if !tags.is_empty() =>
+            {
                 let (tag, t) = tags[g % tags.len()];
                 match op {
                     Op::TagAck(_) => (
@@ -696,6 +922,10 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Op::TagNack(_, r) => (
                         Out::Settle(q.nack(tag, r)),
                         Out::Settle(m.settle(t, if r { 1 } else { 2 }, 0, false)),
+                    ),
+                    Op::TagNackAfter(_, s) => (
+                        Out::Settle(q.nack_after(tag, unit * s as u32)),
+                        Out::Settle(m.settle(t, 3, s, false)),
                     ),
                     Op::TagExtend(_, by) => (
                         Out::Settle(q.extend_lease(tag, unit * by as u32)),
@@ -726,41 +956,51 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 Out::Dead(m.receive_dead()),
             ),
             Op::SettledBelow => (Out::Below(q.settled_below().get()), Out::Below(m.below())),
-            Op::Stats => {
-                let s = q.stats();
-                let real = [
-                    s.ready as u64,
-                    s.in_flight as u64,
-                    s.dead_letters as u64,
-                    s.published,
-                    s.delivered,
-                    s.redelivered,
-                    s.acked,
-                    s.nacked,
-                    s.expired,
-                    s.dead_lettered,
-                    u64::from(q.is_closed()),
-                ];
-                let (model, oldest) = m.stats();
+            Op::IsSettled(k) => {
+                // A published message, or one of the next two not yet
+                // published (never settled).
+                let n = k % (seqs.len() + 2);
+                let seq = seqs.get(n).copied().unwrap_or(spare[n]);
                 (
-                    Out::Stats(real, s.oldest_in_flight),
-                    Out::Stats(model, oldest),
+                    Out::IsSettled(seq.get(), q.is_settled(seq)),
+                    Out::IsSettled(n as u64, m.is_settled(n as u64)),
                 )
+            }
+            Op::Stats => {
+                let (real, real_oldest) = real_stats(&q);
+                let (model, oldest) = m.stats();
+                (Out::Stats(real, real_oldest), Out::Stats(model, oldest))
             }
             Op::Close => {
                 q.close();
                 m.closed = true;
                 (Out::Nothing, Out::Nothing)
             }
-            Op::Drain => {
-                let mut real = q.drain();
-                real.sort_unstable();
-                (Out::Drained(real), Out::Drained(m.drain()))
-            }
+            Op::Drain => (Out::Drained(q.drain()), Out::Drained(m.drain())),
             _ => (Out::Nothing, Out::Nothing),
         };
         prop_assert_eq!(real, model, "after {:?}", op);
-        prop_assert_eq!(q.settled_below().get(), m.below());
+        m.check();
+        // Every guard still reads its own message, in the entry it was
+        // delivered from.
+        for (d, t) in &guards {
+            let e = &m.entries[t.0];
+            prop_assert!(e.holders > 0 && e.gen == t.1, "guard {:?} kept", t);
+            prop_assert_eq!(**d, e.value, "value read through guard {:?}", t);
+        }
+        // Before `settled_below`, which refreshes the watermark that
+        // `is_settled` looks at first.
+        for (n, &seq) in seqs.iter().enumerate() {
+            prop_assert_eq!(
+                q.is_settled(seq),
+                m.is_settled(n as u64),
+                "is_settled({}) after {:?}",
+                n,
+                op
+            );
+        }
+        prop_assert!(!q.is_settled(spare[seqs.len()]));
+        prop_assert_eq!(q.settled_below().get(), m.below(), "after {:?}", op);
     }
     // Nothing lost: drop the guards (requeue), then close and drain; every
     // published value is acked, drained or was taken from the dead letters.
@@ -769,12 +1009,18 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
         let _ = m.settle(t, 1, 0, true);
     }
     q.close();
-    let drained = q.drain();
-    let mdrained = m.drain();
-    let mut sorted = drained.clone();
-    sorted.sort_unstable();
-    prop_assert_eq!(sorted, mdrained);
-    prop_assert_eq!(q.settled_below().get(), q.stats().published);
+    m.closed = true;
+    prop_assert_eq!(q.drain(), m.drain(), "final drain");
+    m.check();
+    prop_assert_eq!((m.places, m.dead_held), (0, 0));
+    prop_assert!(m.entries.iter().all(|e| e.phase == Phase::Free));
+    let (real, _) = real_stats(&q);
+    let (model, _) = m.stats();
+    prop_assert_eq!(real, model, "final stats");
+    prop_assert_eq!(&real[..3], &[0, 0, 0]);
+    prop_assert!(seqs.iter().all(|&s| q.is_settled(s)));
+    prop_assert_eq!(q.settled_below().get(), m.next_seq);
+    prop_assert_eq!(m.next_seq, seqs.len() as u64);
     Ok(())
 }
 
@@ -782,7 +1028,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 384, ..ProptestConfig::default() })]
 
     #[test]
-    fn matches_reference_model(cfg in config(), ops in prop::collection::vec(op(), 1..80)) {
+    fn matches_reference_model(cfg in config(), ops in prop::collection::vec(op(), 1..MAX_OPS)) {
         run(cfg, ops)?;
     }
 }
