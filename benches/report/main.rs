@@ -39,7 +39,7 @@ use throughput::Shape;
 
 /// One queue (or ack layer) as the suite runs it: the generic bench
 /// functions, instantiated for that peer.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Entry {
     /// Name in the report.
     pub name: &'static str,
@@ -126,6 +126,7 @@ fn rotated<T: Clone>(v: &[T], by: usize) -> Vec<T> {
 }
 
 /// One throughput figure of one round.
+#[derive(Debug)]
 pub struct Tput {
     /// `"throughput"` or `"ack"`.
     pub section: &'static str,
@@ -155,6 +156,7 @@ impl Tput {
 }
 
 /// One latency figure of one round.
+#[derive(Debug)]
 pub struct Lat {
     /// `"ping-pong"`, `"one-way"` or `"ack-one-way"`.
     pub test: &'static str,
@@ -171,6 +173,7 @@ pub struct Lat {
 }
 
 /// Everything one run measured.
+#[derive(Debug)]
 pub struct Results {
     /// Throughput figures.
     pub tput: Vec<Tput>,
