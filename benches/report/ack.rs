@@ -113,6 +113,7 @@ impl<const L: bool> Peer for AckQueuePeer<L> {
         "ackring AckQueue"
     };
     const SLUG: &'static str = if L { "ackqueue-lease" } else { "ackqueue" };
+    const BLOCKING: bool = true;
     type Tx = Arc<AckQueue<u64>>;
     type Rx = Arc<AckQueue<u64>>;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
