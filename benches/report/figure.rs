@@ -160,7 +160,7 @@ impl Target {
                 "misses"
             };
             format!(
-                "**unstable** ({meeting} of {} rounds meet it; the median {side})",
+                "**unstable** (met in {meeting} of {} rounds; the median {side})",
                 values.len()
             )
         }

@@ -15,18 +15,26 @@
 //! - `cargo bench --bench report -- FILTER`: only the figures whose id
 //!   (`section/shape/slug/calls/batchN/roundN` for throughput,
 //!   `section/slug/roundN` for latency) contains FILTER, e.g. `1P1C`,
-//!   `ping-pong`, `/try/`; writes nothing.
-//! - `cargo test --benches`: every figure once, tiny, still checked; does
-//!   not write results/.
+//!   `ping-pong`, `/try/`; writes nothing unless `ACKRING_RESULTS_DIR` is
+//!   set.
+//! - `cargo test --benches` (and `cargo test --all-targets`): every figure
+//!   once, tiny, still checked (count and sum); writes nothing unless
+//!   `ACKRING_RESULTS_DIR` is set.
 //! - `ACKRING_RESULTS_DIR=DIR`: write the report to DIR instead of
-//!   results/ (in test mode too, to preview the report's layout); the
-//!   README block is rewritten only by a run that writes results/.
+//!   results/, in every mode and with a filter too (to preview a section
+//!   while working on it). The README's headline block is rewritten only
+//!   by an unfiltered bench run that writes results/.
 //! - `ACKRING_COMMIT`, `ACKRING_RUSTC`: what the report records as the
 //!   commit and the toolchain instead of asking git and rustc, for a bench
 //!   binary built here and run on another machine (whose tree, if any, is
 //!   not the one it was built from).
 //!
 //! # Layout
+//!
+//! The suite is this one bench target of the crate, not a crate of its
+//! own: it needs only dev-dependencies, `cargo bench --bench report`
+//! stays the one command that rewrites the report, and `cargo test
+//! --all-targets` smoke-runs every figure with the rest of the tests.
 //!
 //! - `peers.rs`, `ack.rs`: one adapter per queue or ack layer behind the
 //!   `Peer` trait, and the two kinds of calls (`Calls`).
@@ -240,7 +248,7 @@ fn main() {
     let dir = std::env::var("ACKRING_RESULTS_DIR")
         .ok()
         .map(std::path::PathBuf::from);
-    let write = filter.is_none() && (mode != Mode::Test || dir.is_some());
+    let write = dir.is_some() || (filter.is_none() && mode != Mode::Test);
     let default_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/results"));
     let dir = dir.unwrap_or_else(|| default_dir.clone());
     let plan = Plan::new(mode);
@@ -276,7 +284,7 @@ fn main() {
     suite.criterion.final_summary();
     suite.results.wall = suite.started.elapsed();
     if write {
-        let readme = (dir == default_dir)
+        let readme = (dir == default_dir && suite.filter.is_none() && mode != Mode::Test)
             .then(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")));
         report::write(
             &dir,
