@@ -6,8 +6,9 @@
 //! latency at a fixed rate, the ack layer against raw queues — in rounds,
 //! peers interleaved (the order rotates each round), and writes the
 //! report, the raw numbers and the plots to `results/`, and the headline
-//! table between the `<!-- report:headline -->` markers of the top-level
-//! README.md.
+//! table between the `<!-- report:headline:begin ... -->` and
+//! `<!-- report:headline:end -->` lines of the top-level README.md (a run
+//! that finds no such lines fails, naming them, after writing results/).
 //!
 //! - `cargo bench --bench report`: quick mode, a few minutes on 2 cores;
 //!   rewrites `results/` and the README's headline block.

@@ -6,11 +6,17 @@
 //! To add a section:
 //!
 //! 1. Write `sections/NAME.rs` with a unit struct implementing [`Section`]:
-//!    `measure` runs each figure once per call (one round) through
-//!    `Suite::throughput` or `Suite::latency`, which time it, check it,
-//!    honour the filter and record it with the round and the load;
-//!    `write` turns those records into tables (the helpers in
-//!    `tables.rs`) and plots; `method` and `targets` as the others do.
+//!    `measure` runs each of its figures once per call (one round)
+//!    through `Suite::throughput` (criterion, for rates) or
+//!    `Suite::latency` (a histogram), which honour the filter and record
+//!    the figure with its round and the load; the closure you pass does
+//!    the work and checks its own result (count and sum of the messages,
+//!    panicking on a mismatch), as `throughput::transfer` does. `write`
+//!    turns the records (`results::Rows` / `results::Lats`, ratios
+//!    within a round) into tables (the helpers in `tables.rs`) and
+//!    plots; `method` says how it is measured; `targets` gives its
+//!    headline rows (`figure::Target`, with a `Goal` or `None` for
+//!    context).
 //! 2. Add it to [`all`] below (and a `pub const` id here if roster entries
 //!    should name it).
 //! 3. If it measures roster entries, add its id to the `sections` of each
