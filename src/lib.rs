@@ -86,13 +86,6 @@
 //! delivery.ack().unwrap(); // settled: never delivered again
 //! assert!(q.wait_settled(seq, Duration::from_secs(1)));
 //! ```
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(
-    missing_docs,
-    missing_debug_implementations,
-    clippy::undocumented_unsafe_blocks,
-    clippy::unnecessary_safety_comment
-)]
 
 mod ack;
 mod error;

@@ -54,6 +54,8 @@ impl Tracker {
     /// value.
     fn receive(&self) -> Option<(u64, u64)> {
         let msg = self.ready.pop()?;
+        // Relaxed: only uniqueness is needed; the map's mutex orders the
+        // entry itself.
         let tag = self.next_tag.fetch_add(1, Ordering::Relaxed);
         let deadline = self.lease.map(|lease| Instant::now() + lease);
         let fresh = self
@@ -113,6 +115,7 @@ impl<const L: bool> Peer for AckQueuePeer<L> {
         "ackring AckQueue"
     };
     const SLUG: &'static str = if L { "ackqueue-lease" } else { "ackqueue" };
+    const BLOCKING: bool = true;
     type Tx = Arc<AckQueue<u64>>;
     type Rx = Arc<AckQueue<u64>>;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
@@ -192,6 +195,8 @@ impl FloorRing {
     }
 
     fn try_push(&self, v: u64) -> Result<(), u64> {
+        // Relaxed: a guess at the next position, checked against the
+        // slot's seq (Acquire) and claimed by the CAS.
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             let slot = self.slot(tail);
@@ -201,6 +206,7 @@ impl FloorRing {
                 return Err(v);
             }
             if diff > 0 {
+                // Relaxed: another producer took `tail`; a fresh guess.
                 tail = self.tail.load(Ordering::Relaxed);
                 continue;
             }
@@ -225,6 +231,7 @@ impl FloorRing {
 
     /// Receives and acks one message.
     fn try_recv_ack(&self) -> Option<u64> {
+        // Relaxed: as `tail` in `try_push`.
         let mut head = self.head.load(Ordering::Relaxed);
         let (slot, pos) = loop {
             let slot = self.slot(head);
@@ -234,6 +241,7 @@ impl FloorRing {
                 return None;
             }
             if diff > 0 {
+                // Relaxed: another consumer took `head`; a fresh guess.
                 head = self.head.load(Ordering::Relaxed);
                 continue;
             }
@@ -254,6 +262,10 @@ impl FloorRing {
         // SAFETY: we claimed the position after the producer's Release.
         let v = unsafe { *slot.value.get() };
         // The ack: one CAS on the message's state, as `AckQueue`'s.
+        // AcqRel: as `AckQueue`'s ack CAS, whose Acquire pairs with a
+        // delivery's Release state store made by another thread (here the
+        // same one). The value's read is ordered before the next lap's
+        // write by the free's Release store below.
         let acked = slot
             .state
             .compare_exchange(1, 2, Ordering::AcqRel, Ordering::Acquire);

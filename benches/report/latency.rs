@@ -155,11 +155,15 @@ pub fn cache_line_floor(n: RoundTrips) -> RoundTrip {
     bounce(
         n,
         |i| {
+            // Release / Acquire: pair with the echo's Acquire load of ping
+            // and Release store of pong, as a queue's publish and take
+            // would; the value itself is the message.
             ping.store(i, Ordering::Release);
             spin_until(|| Some(pong.load(Ordering::Acquire)).filter(|&v| v == i))
         },
         || {
             expect += 1;
+            // Acquire / Release: pair with the pinger's store and load.
             let v = spin_until(|| Some(ping.load(Ordering::Acquire)).filter(|&v| v == expect));
             pong.store(v, Ordering::Release);
         },
@@ -195,6 +199,8 @@ pub fn one_way<P: Peer>(rate: u64, count: u64, warm_up: u64) -> Histogram<u64> {
     let (sent, (received, hist)) = thread::scope(|s| {
         let producer = s.spawn(|| {
             pin::pin(0);
+            // Acquire: pairs with the consumer's Release store; only the
+            // flag itself is needed, the schedule starts after it.
             while !consumer_up.load(Ordering::Acquire) {
                 spin_loop();
             }
@@ -213,6 +219,7 @@ pub fn one_way<P: Peer>(rate: u64, count: u64, warm_up: u64) -> Histogram<u64> {
         let consumer = s.spawn(|| {
             pin::pin(1);
             let mut hist = histogram();
+            // Release: pairs with the producer's Acquire load.
             consumer_up.store(true, Ordering::Release);
             let (mut n, mut sum, mut last) = (0u64, 0u64, 0u64);
             while n < count {

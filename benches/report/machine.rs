@@ -42,6 +42,13 @@ fn run(cmd: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The 1-minute load average now (NaN where the OS does not say).
+pub fn load1() -> f64 {
+    read("/proc/loadavg")
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
 fn read(path: &str) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
@@ -68,29 +75,37 @@ fn iso8601(secs: u64) -> String {
     )
 }
 
-/// Versions from Cargo.lock of the crates the report names.
+/// The crates this package depends on (normal, target-specific and dev
+/// dependencies), read from its manifest: every peer and bench tool.
+fn dependencies(manifest: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line.ends_with("dependencies]");
+        } else if let Some((name, _)) = line.split_once('=').filter(|_| in_deps) {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
+/// Versions from Cargo.lock of ackring's dependencies.
 fn crate_versions() -> Vec<(String, String)> {
-    const NAMES: [&str; 10] = [
-        "crossbeam-queue",
-        "crossbeam-channel",
-        "concurrent-queue",
-        "flume",
-        "rtrb",
-        "crossbeam-utils",
-        "criterion",
-        "hdrhistogram",
-        "core_affinity",
-        "loom",
-    ];
     // Compiled in: the versions of this very build, wherever it runs.
+    let manifest = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
     let lock = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"));
+    let names = dependencies(manifest);
     let mut found = vec![("ackring".to_string(), env!("CARGO_PKG_VERSION").to_string())];
     let mut name = None;
     for line in lock.lines() {
         if let Some(n) = line.strip_prefix("name = ") {
             name = Some(n.trim_matches('"').to_string());
         } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
-            if NAMES.contains(&n.as_str()) {
+            if names.contains(&n.as_str()) && !found.iter().any(|f| f.0 == n) {
                 found.push((n, v.trim_matches('"').to_string()));
             }
         }

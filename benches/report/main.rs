@@ -1,193 +1,121 @@
 //! The benchmark report of ackring: `cargo bench --bench report`.
 //!
-//! Runs every figure of `results/README.md` — throughput by shape,
-//! ping-pong round trip against the cache-line floor, one-way latency at a
-//! fixed rate, the ack layer against raw queues — in rounds, peers
-//! interleaved (the order rotates each round), and writes the report,
-//! the raw numbers and the plots to `results/`.
+//! Runs every figure of `results/README.md` — throughput by shape with
+//! each queue's own blocking calls and with the same try-loop for every
+//! queue, ping-pong round trip against the cache-line floor, one-way
+//! latency at a fixed rate, the ack layer against raw queues — in rounds,
+//! peers interleaved (the order rotates each round), and writes the
+//! report, the raw numbers and the plots to `results/`, and the headline
+//! table between the `<!-- report:headline:begin ... -->` and
+//! `<!-- report:headline:end -->` lines of the top-level README.md (a run
+//! that finds no such lines fails, naming them, after writing results/).
 //!
-//! - `cargo bench --bench report`: quick mode, a few minutes on 2 cores.
+//! - `cargo bench --bench report`: quick mode, a few minutes on 2 cores;
+//!   rewrites `results/` and the README's headline block.
 //! - `ACKRING_BENCH=full cargo bench --bench report`: more rounds, longer.
 //! - `cargo bench --bench report -- FILTER`: only the figures whose id
-//!   contains FILTER (e.g. `1P1C`, `ping-pong`); does not write results/.
-//! - `cargo test --benches`: every figure once, tiny, still checked; does
-//!   not write results/.
+//!   (`section/shape/slug/calls/batchN/roundN` for throughput,
+//!   `section/slug/roundN` for latency) contains FILTER, e.g. `1P1C`,
+//!   `ping-pong`, `/try/`; writes nothing unless `ACKRING_RESULTS_DIR` is
+//!   set.
+//! - `cargo test --benches` (and `cargo test --all-targets`): every figure
+//!   once, tiny, still checked (count and sum); writes nothing unless
+//!   `ACKRING_RESULTS_DIR` is set.
 //! - `ACKRING_RESULTS_DIR=DIR`: write the report to DIR instead of
-//!   results/ (in test mode too, to preview the report's layout).
+//!   results/, in every mode and with a filter too (to preview a section
+//!   while working on it). The README's headline block is rewritten only
+//!   by an unfiltered bench run that writes results/.
 //! - `ACKRING_COMMIT`, `ACKRING_RUSTC`: what the report records as the
 //!   commit and the toolchain instead of asking git and rustc, for a bench
 //!   binary built here and run on another machine (whose tree, if any, is
 //!   not the one it was built from).
+//!
+//! # Layout
+//!
+//! The suite is this one bench target of the crate, not a crate of its
+//! own: it needs only dev-dependencies, `cargo bench --bench report`
+//! stays the one command that rewrites the report, and `cargo test
+//! --all-targets` smoke-runs every figure with the rest of the tests.
+//!
+//! - `peers.rs`, `ack.rs`: one adapter per queue or ack layer behind the
+//!   `Peer` trait, and the two kinds of calls (`Calls`).
+//! - `roster.rs`: **the one list of entries**: every queue, layer and
+//!   floor, in report order, with its colour, the sections that measure it
+//!   and the calls they use.
+//! - `sections/`: **the one list of sections** (`sections::all`), a file
+//!   per section: what it measures per round, its method bullet, its
+//!   targets, its tables and plots.
+//! - `throughput.rs`, `latency.rs`: the bench loops, once for all peers.
+//! - `results.rs` (records and queries), `figure.rs` (median, spread,
+//!   load, verdict), `tables.rs` (shared tables), `report.rs` (the frame
+//!   of the report, CSV, environment, the README block), `svg.rs`,
+//!   `machine.rs`, `pin.rs`, `plan.rs`.
+//!
+//! # Adding a peer
+//!
+//! 1. In `peers.rs` (a queue) or `ack.rs` (an ack layer), add a unit
+//!    struct and `impl Peer` for it: `NAME`, `SLUG`, `open`, `try_send`,
+//!    `try_recv`; `BLOCKING = true` with `send`/`recv` when it has
+//!    blocking calls of its own; `BATCH = true` with the batch calls when
+//!    it has those.
+//! 2. In `roster.rs`, add one `Entry::of::<YourPeer>(colour, sections,
+//!    calls)` line where its rows should appear: `sections` names the
+//!    sections that measure it (e.g. `PEER` for throughput, ping-pong and
+//!    one-way), `calls` is `BOTH` with blocking calls of its own, else
+//!    `TRY`.
+//!
+//! Every table, plot, CSV and filter picks it up from there.
+//!
+//! # Adding a section
+//!
+//! Follow the steps in `sections/mod.rs`: one file implementing
+//! `sections::Section` (measure, method, targets, write), one line in
+//! `sections::all`. Its targets join the targets table and the README's
+//! headline block; its records join the CSVs.
 
 mod ack;
+mod figure;
 mod latency;
 mod machine;
 mod peers;
 mod pin;
 mod plan;
 mod report;
+mod results;
+mod roster;
+mod sections;
 mod svg;
+mod tables;
 mod throughput;
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use hdrhistogram::Histogram;
-use latency::{RoundTrip, RoundTrips};
-use peers::Peer;
 use plan::{Mode, Plan};
+pub use results::{Key, Lat, Results, Tput};
 use std::time::{Duration, Instant};
-use throughput::Shape;
-
-/// One queue (or ack layer) as the suite runs it: the generic bench
-/// functions, instantiated for that peer.
-#[derive(Clone, Copy)]
-pub struct Entry {
-    /// Name in the report.
-    pub name: &'static str,
-    /// Id in CSV, criterion and filters.
-    pub slug: &'static str,
-    /// Has batch calls.
-    pub batch: bool,
-    supports: fn(&Shape) -> bool,
-    transfer: fn(&Shape, usize, u64) -> Duration,
-    ping_pong: fn(RoundTrips) -> RoundTrip,
-    one_way: fn(u64, u64, u64) -> Histogram<u64>,
-}
-
-impl Entry {
-    fn of<P: Peer>() -> Entry {
-        Entry {
-            name: P::NAME,
-            slug: P::SLUG,
-            batch: P::BATCH,
-            supports: throughput::supports::<P>,
-            transfer: throughput::transfer::<P>,
-            ping_pong: latency::ping_pong::<P>,
-            one_way: latency::one_way::<P>,
-        }
-    }
-}
-
-/// The queues: ours under each wait strategy, then the peers.
-fn queues() -> Vec<Entry> {
-    vec![
-        Entry::of::<peers::AckRing<0>>(),
-        Entry::of::<peers::AckRing<1>>(),
-        Entry::of::<peers::AckRing<2>>(),
-        Entry::of::<peers::ArrayQueue>(),
-        Entry::of::<peers::CrossbeamChannel>(),
-        Entry::of::<peers::ConcurrentQueue>(),
-        Entry::of::<peers::Flume>(),
-        Entry::of::<peers::StdSyncChannel>(),
-        Entry::of::<peers::MutexVecDeque>(),
-        Entry::of::<peers::Rtrb>(),
-        Entry::of::<peers::StampedSpsc>(),
-    ]
-}
-
-/// The ack layers and the raw queues they are compared with.
-fn ack_layers() -> Vec<Entry> {
-    vec![
-        Entry::of::<ack::AckQueuePeer<false>>(),
-        Entry::of::<ack::AckQueuePeer<true>>(),
-        Entry::of::<peers::ArrayQueue>(),
-        Entry::of::<peers::AckRingDefault>(),
-        Entry::of::<ack::HandTracker<false>>(),
-        Entry::of::<ack::HandTracker<true>>(),
-        Entry::of::<ack::AckFloor>(),
-    ]
-}
-
-/// Shapes of the ack section.
-const ACK_SHAPES: [Shape; 2] = [throughput::SHAPES[0], throughput::SHAPES[1]];
-
-/// Ping-pong uses only the `try_` calls, where the wait strategy plays no
-/// part: one ackring row.
-fn ping_pong_queues() -> Vec<Entry> {
-    queues()
-        .into_iter()
-        .filter(|e| !matches!(e.slug, "ring-spin" | "ring-park"))
-        .map(|e| match e.slug {
-            "ring-backoff" => Entry {
-                name: "ackring Ring",
-                slug: "ring",
-                ..e
-            },
-            _ => e,
-        })
-        .collect()
-}
 
 /// `v` rotated left by `by`: each round starts with a different peer.
-fn rotated<T: Clone>(v: &[T], by: usize) -> Vec<T> {
+pub fn rotated<T: Clone>(v: &[T], by: usize) -> Vec<T> {
     let mut v = v.to_vec();
     let n = v.len().max(1);
     v.rotate_left(by % n);
     v
 }
 
-/// One throughput figure of one round.
-pub struct Tput {
-    /// `"throughput"` or `"ack"`.
-    pub section: &'static str,
-    /// Shape name.
-    pub shape: &'static str,
-    /// The entry measured.
-    pub name: &'static str,
-    /// Its slug.
-    pub slug: &'static str,
-    /// Messages per batch call (1 = single calls).
-    pub batch: usize,
-    /// Round, from 1.
-    pub round: usize,
-    /// Criterion's measured samples: (messages, seconds).
-    pub samples: Vec<(u64, f64)>,
-}
-
-impl Tput {
-    /// Messages per second over all samples (total / total).
-    pub fn rate(&self) -> f64 {
-        let (m, s) = self
-            .samples
-            .iter()
-            .fold((0u64, 0f64), |(m, s), &(dm, ds)| (m + dm, s + ds));
-        m as f64 / s
-    }
-}
-
-/// One latency figure of one round.
-pub struct Lat {
-    /// `"ping-pong"`, `"one-way"` or `"ack-one-way"`.
-    pub test: &'static str,
-    /// The entry measured (or the floor).
-    pub name: &'static str,
-    /// Its slug.
-    pub slug: &'static str,
-    /// Round, from 1.
-    pub round: usize,
-    /// Nanoseconds.
-    pub hist: Histogram<u64>,
-    /// Ping-pong only: mean of the untimed block, ns.
-    pub block_mean_ns: Option<f64>,
-}
-
-/// Everything one run measured.
-pub struct Results {
-    /// Throughput figures.
-    pub tput: Vec<Tput>,
-    /// Latency figures.
-    pub lat: Vec<Lat>,
-    /// Cost of one `Instant::now()` pair, ns.
-    pub timer: Histogram<u64>,
-    /// Wall time of the whole run.
-    pub wall: Duration,
-}
-
-struct Suite {
+/// The run in progress: what the sections measure through, and what they
+/// measured.
+pub struct Suite {
     criterion: Criterion,
     plan: Plan,
     filter: Option<String>,
     results: Results,
     started: Instant,
+}
+
+impl std::fmt::Debug for Suite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad("Suite { .. }")
+    }
 }
 
 impl Suite {
@@ -205,25 +133,34 @@ impl Suite {
         );
     }
 
-    /// One criterion benchmark of `entry` moving messages in `shape`;
-    /// records the samples criterion measured.
-    fn throughput(
+    /// One criterion throughput benchmark: `run(total)` moves `total`
+    /// messages, checks them (count and sum) and returns the time it took
+    /// (thread spawn and pinning outside it). Recorded under `section`,
+    /// `shape`, `name` and `key`, with the round and the load.
+    pub fn throughput(
         &mut self,
         section: &'static str,
+        shape: &'static str,
         round: usize,
-        shape: &Shape,
-        e: &Entry,
-        batch: usize,
+        name: &'static str,
+        key: Key,
+        mut run: impl FnMut(u64) -> Duration,
     ) {
         let (group, id) = (
-            format!("{section}/{}", shape.name),
-            format!("{}/batch{batch}/round{round}", e.slug),
+            format!("{section}/{shape}"),
+            format!(
+                "{}/{}/batch{}/round{round}",
+                key.slug,
+                key.calls.id(),
+                key.batch
+            ),
         );
-        if !(e.supports)(shape) || !self.wanted(&format!("{group}/{id}")) {
+        if !self.wanted(&format!("{group}/{id}")) {
             return;
         }
         self.progress(&format!("round {round}/{}: {group}/{id}", self.plan.rounds));
-        let (plan, transfer) = (self.plan, e.transfer);
+        let plan = self.plan;
+        let load = machine::load1();
         let mut calls: Vec<(u64, Duration)> = Vec::new();
         let mut g = self.criterion.benchmark_group(group);
         g.sample_size(plan.samples)
@@ -234,7 +171,7 @@ impl Suite {
             .throughput(Throughput::Elements(plan.messages));
         g.bench_function(id, |b| {
             b.iter_custom(|iters| {
-                let elapsed = transfer(shape, batch, iters * plan.messages);
+                let elapsed = run(iters * plan.messages);
                 calls.push((iters * plan.messages, elapsed));
                 elapsed
             })
@@ -246,11 +183,11 @@ impl Suite {
         if !measured.is_empty() {
             self.results.tput.push(Tput {
                 section,
-                shape: shape.name,
-                name: e.name,
-                slug: e.slug,
-                batch,
+                shape,
+                name,
+                key,
                 round,
+                load,
                 samples: measured
                     .iter()
                     .map(|&(m, d)| (m, d.as_secs_f64()))
@@ -259,7 +196,9 @@ impl Suite {
         }
     }
 
-    fn latency(
+    /// One latency figure: `run` measures it (checking its own result) and
+    /// returns the histogram in ns, and for a ping-pong the untimed mean.
+    pub fn latency(
         &mut self,
         test: &'static str,
         round: usize,
@@ -272,6 +211,7 @@ impl Suite {
             return;
         }
         self.progress(&format!("round {round}/{}: {id}", self.plan.rounds));
+        let load = machine::load1();
         let (hist, block_mean_ns) = run(&self.plan);
         println!(
             "{id:<40} p50 {:>8} ns  p99 {:>8} ns  p99.99 {:>8} ns  max {:>9} ns  ({} samples)",
@@ -286,52 +226,10 @@ impl Suite {
             name,
             slug,
             round,
+            load,
             hist,
             block_mean_ns,
         });
-    }
-
-    fn round(&mut self, round: usize) {
-        let turn = round - 1;
-        for shape in &throughput::SHAPES {
-            for e in rotated(&queues(), turn) {
-                self.throughput("throughput", round, shape, &e, 1);
-                if e.batch && e.slug != "ring-spin" && e.slug != "ring-park" {
-                    self.throughput("throughput", round, shape, &e, 16);
-                }
-            }
-        }
-        for shape in &ACK_SHAPES {
-            for e in rotated(&ack_layers(), turn) {
-                self.throughput("ack", round, shape, &e, 1);
-            }
-        }
-        self.latency(
-            "ping-pong",
-            round,
-            "cache-line floor (two atomics)",
-            "floor",
-            |p| {
-                let r = latency::cache_line_floor(p.round_trips);
-                (r.hist, Some(r.block_mean_ns))
-            },
-        );
-        for e in rotated(&ping_pong_queues(), turn) {
-            self.latency("ping-pong", round, e.name, e.slug, |p| {
-                let r = (e.ping_pong)(p.round_trips);
-                (r.hist, Some(r.block_mean_ns))
-            });
-        }
-        for e in rotated(&queues(), turn) {
-            self.latency("one-way", round, e.name, e.slug, |p| {
-                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
-            });
-        }
-        for e in rotated(&ack_layers(), turn) {
-            self.latency("ack-one-way", round, e.name, e.slug, |p| {
-                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
-            });
-        }
     }
 }
 
@@ -351,15 +249,16 @@ fn main() {
     let dir = std::env::var("ACKRING_RESULTS_DIR")
         .ok()
         .map(std::path::PathBuf::from);
-    let write = filter.is_none() && (mode != Mode::Test || dir.is_some());
-    let dir = dir.unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/results").into());
+    let write = dir.is_some() || (filter.is_none() && mode != Mode::Test);
+    let default_dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/results"));
+    let dir = dir.unwrap_or_else(|| default_dir.clone());
     let plan = Plan::new(mode);
     let machine = machine::Machine::detect(cores);
     eprintln!(
         "ackring bench: {mode:?} mode, {} round(s), {cores} core(s) to pin to; {}",
         plan.rounds,
         if write {
-            "writes results/ at the end"
+            "writes the report at the end"
         } else {
             "results/ is left alone"
         }
@@ -376,13 +275,27 @@ fn main() {
         },
         started: Instant::now(),
     };
+    let sections = sections::all();
     for round in 1..=plan.rounds {
-        suite.round(round);
+        for section in &sections {
+            suite.progress(&format!("round {round}/{}: {}", plan.rounds, section.id()));
+            section.measure(&mut suite, round);
+        }
     }
     suite.criterion.final_summary();
     suite.results.wall = suite.started.elapsed();
     if write {
-        report::write(&dir, &suite.results, &plan, &machine).expect("results/ written");
+        let readme = (dir == default_dir && suite.filter.is_none() && mode != Mode::Test)
+            .then(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")));
+        report::write(
+            &dir,
+            readme.as_deref(),
+            &suite.results,
+            &plan,
+            &machine,
+            &sections,
+        )
+        .expect("results/ written");
         eprintln!(
             "ackring bench: done in {:.0} s; wrote {}",
             suite.results.wall.as_secs_f64(),

@@ -5,6 +5,23 @@
 //! and queues shared behind an `Arc` (ArrayQueue, Ring, ...) fit the same
 //! bench loops. Every adapter below is a few lines: the loops that drive
 //! them live in `throughput.rs` and `latency.rs`, once for all peers.
+//!
+//! Two ways to wait are measured, and each figure says which:
+//!
+//! - **the queue's own blocking calls** (`Peer::send` / `Peer::recv`): a
+//!   channel's `send`/`recv`, `Ring::push`/`pop` with its wait strategy,
+//!   `AckQueue::publish`/`receive`. A queue without blocking calls
+//!   (`BLOCKING = false`) has none of its own, and falls back to the
+//!   try-loop below.
+//! - **the same try-loop for every queue** ([`try_loop_send`] /
+//!   [`try_loop_recv`]): the queue's `try_` call, retried after
+//!   `crossbeam_utils::Backoff::snooze` (spin 1, 2, 4, ... 64 hints, then
+//!   yield to the scheduler on every further try) until it succeeds. The
+//!   same loop for every peer, so the figure compares the data
+//!   structures, not their wait strategies.
+//!
+//! To add a peer: implement [`Peer`] here (a unit struct and a few lines),
+//! then add one line for it to the roster in `roster.rs`.
 
 use ackring::{Ring, WaitStrategy};
 use crossbeam_utils::Backoff;
@@ -23,6 +40,9 @@ pub trait Peer: 'static {
     const SLUG: &'static str;
     /// Supports `try_send_batch` / `try_recv_batch`.
     const BATCH: bool = false;
+    /// `send` / `recv` are the queue's own blocking calls (else they are
+    /// the try-loop).
+    const BLOCKING: bool = false;
 
     /// A producer's end.
     type Tx: Send;
@@ -40,24 +60,14 @@ pub trait Peer: 'static {
     fn try_recv(rx: &mut Self::Rx) -> Option<u64>;
 
     /// Enqueues, waiting for room: the queue's own blocking call where it
-    /// has one, else a `crossbeam_utils::Backoff` loop over `try_send`.
-    fn send(tx: &mut Self::Tx, mut v: u64) {
-        let backoff = Backoff::new();
-        while let Err(back) = Self::try_send(tx, v) {
-            v = back;
-            backoff.snooze();
-        }
+    /// has one (`BLOCKING`), else the try-loop.
+    fn send(tx: &mut Self::Tx, v: u64) {
+        try_loop_send::<Self>(tx, v);
     }
 
     /// Dequeues, waiting for a value (as `send` waits for room).
     fn recv(rx: &mut Self::Rx) -> u64 {
-        let backoff = Backoff::new();
-        loop {
-            if let Some(v) = Self::try_recv(rx) {
-                return v;
-            }
-            backoff.snooze();
-        }
+        try_loop_recv::<Self>(rx)
     }
 
     /// Moves as many values as fit from the front of `buf`; returns how
@@ -70,6 +80,64 @@ pub trait Peer: 'static {
     /// when `BATCH`.
     fn try_recv_batch(_rx: &mut Self::Rx, _out: &mut Vec<u64>, _max: usize) -> usize {
         unreachable!("{} has no batch calls", Self::NAME)
+    }
+}
+
+/// How a figure's threads wait for room and for values (module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Calls {
+    /// The queue's own blocking calls (`Peer::send` / `Peer::recv`).
+    Blocking,
+    /// The same try-loop for every queue ([`try_loop_send`] /
+    /// [`try_loop_recv`]); with batches, the batch calls in that loop.
+    TryLoop,
+}
+
+impl Calls {
+    /// What the report calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Calls::Blocking => "the queue's own blocking calls",
+            Calls::TryLoop => "the same try-loop for every queue",
+        }
+    }
+
+    /// Its short name in tables.
+    pub fn short(self) -> &'static str {
+        match self {
+            Calls::Blocking => "own blocking calls",
+            Calls::TryLoop => "same try-loop",
+        }
+    }
+
+    /// Its id in CSV, criterion ids and filters.
+    pub fn id(self) -> &'static str {
+        match self {
+            Calls::Blocking => "blocking",
+            Calls::TryLoop => "try",
+        }
+    }
+}
+
+/// The try-loop's send: `try_send` until it succeeds, with the try-loop's
+/// wait (module docs) between tries.
+pub fn try_loop_send<P: Peer + ?Sized>(tx: &mut P::Tx, mut v: u64) {
+    let backoff = Backoff::new();
+    while let Err(back) = P::try_send(tx, v) {
+        v = back;
+        backoff.snooze();
+    }
+}
+
+/// The try-loop's receive: `try_recv` until it gives a value, with the
+/// try-loop's wait between tries.
+pub fn try_loop_recv<P: Peer + ?Sized>(rx: &mut P::Rx) -> u64 {
+    let backoff = Backoff::new();
+    loop {
+        if let Some(v) = P::try_recv(rx) {
+            return v;
+        }
+        backoff.snooze();
     }
 }
 
@@ -98,9 +166,6 @@ impl<const W: u8> AckRing<W> {
     };
 }
 
-/// The default wait strategy: the one the targets and batch rows use.
-pub type AckRingDefault = AckRing<1>;
-
 impl<const W: u8> Peer for AckRing<W> {
     const NAME: &'static str = match W {
         0 => "ackring Ring (spin)",
@@ -113,6 +178,7 @@ impl<const W: u8> Peer for AckRing<W> {
         _ => "ring-park",
     };
     const BATCH: bool = true;
+    const BLOCKING: bool = true;
     type Tx = Arc<Ring<u64>>;
     type Rx = Arc<Ring<u64>>;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
@@ -163,6 +229,7 @@ pub struct CrossbeamChannel;
 impl Peer for CrossbeamChannel {
     const NAME: &'static str = "crossbeam-channel bounded";
     const SLUG: &'static str = "crossbeam-channel";
+    const BLOCKING: bool = true;
     type Tx = crossbeam_channel::Sender<u64>;
     type Rx = crossbeam_channel::Receiver<u64>;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
@@ -212,6 +279,7 @@ pub struct Flume;
 impl Peer for Flume {
     const NAME: &'static str = "flume bounded";
     const SLUG: &'static str = "flume";
+    const BLOCKING: bool = true;
     type Tx = flume::Sender<u64>;
     type Rx = flume::Receiver<u64>;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
@@ -247,6 +315,7 @@ pub enum StdRx {
 impl Peer for StdSyncChannel {
     const NAME: &'static str = "std sync_channel";
     const SLUG: &'static str = "std-sync-channel";
+    const BLOCKING: bool = true;
     type Tx = mpsc::SyncSender<u64>;
     type Rx = StdRx;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
@@ -435,7 +504,8 @@ impl StampedEnd {
             let slot = &self.ring.slots[self.mine & self.ring.mask];
             // SAFETY: `ready` said the producer published the slot.
             out.push(unsafe { *slot.value.get() });
-            // Relaxed: nobody reads it; the write itself is the point.
+            // Relaxed: nobody reads it, so it needs no edge; the write
+            // itself (its cache-line traffic) is what the figure measures.
             slot.stamp.store(
                 self.mine + self.ring.mask + 1,
                 std::sync::atomic::Ordering::Relaxed,

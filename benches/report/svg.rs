@@ -3,28 +3,6 @@
 
 use std::fmt::Write;
 
-/// A colour per entry, stable across plots.
-pub fn color(slug: &str) -> &'static str {
-    match slug {
-        "ring" | "ring-backoff" => "#d62728",
-        "ring-spin" => "#ff7f0e",
-        "ring-park" => "#8c564b",
-        "arrayqueue" => "#1f77b4",
-        "crossbeam-channel" => "#17becf",
-        "concurrent-queue" => "#2ca02c",
-        "flume" => "#9467bd",
-        "std-sync-channel" => "#7f7f7f",
-        "mutex-vecdeque" => "#bcbd22",
-        "rtrb" => "#e377c2",
-        "floor" => "#000000",
-        "tracker" => "#aec7e8",
-        "tracker-lease" => "#98df8a",
-        "ackqueue" => "#ff9896",
-        "ackqueue-lease" => "#c5b0d5",
-        _ => "#555555",
-    }
-}
-
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -249,7 +227,7 @@ pub fn curves(title: &str, curves: &[Curve]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" {FONT} text-anchor=\"end\">{}</text>",
             left - 6.0,
             yy + 4.0,
-            crate::report::ns(10f64.powf(d))
+            crate::tables::ns(10f64.powf(d))
         );
         d += 1.0;
     }

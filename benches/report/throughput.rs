@@ -6,7 +6,7 @@
 //! `total / C` of them. Every run checks the count and the sum of what the
 //! consumers received and panics on a mismatch.
 
-use crate::peers::Peer;
+use crate::peers::{try_loop_recv, try_loop_send, Calls, Peer};
 use crate::pin;
 use crossbeam_utils::Backoff;
 use std::sync::Barrier;
@@ -58,16 +58,16 @@ pub fn supports<P: Peer>(shape: &Shape) -> bool {
 }
 
 /// Moves `total` messages through a fresh `P` in `shape`, `batch` at a
-/// time (1 = single calls, the blocking `send`/`recv`; more = the batch
-/// calls with a backoff loop), and returns the time from the first thread
-/// leaving the start barrier to the last thread finishing. Spawning and
-/// pinning are outside that window.
+/// time (1 = single calls, with `calls`; more = the batch calls in the
+/// try-loop), and returns the time from the first thread leaving the
+/// start barrier to the last thread finishing. Spawning and pinning are
+/// outside that window.
 ///
 /// # Panics
 ///
 /// If the consumers did not receive exactly `1..=total` (count and sum),
 /// or `total` is not a multiple of `producers * consumers * batch`.
-pub fn transfer<P: Peer>(shape: &Shape, batch: usize, total: u64) -> Duration {
+pub fn transfer<P: Peer>(shape: &Shape, calls: Calls, batch: usize, total: u64) -> Duration {
     let (p, c) = (shape.producers as u64, shape.consumers as u64);
     assert_eq!(total % (p * c * batch as u64), 0, "total splits evenly");
     let (txs, rxs) = P::open(CAPACITY, shape.producers, shape.consumers)
@@ -86,7 +86,7 @@ pub fn transfer<P: Peer>(shape: &Shape, batch: usize, total: u64) -> Duration {
                     start.wait();
                     let t0 = Instant::now();
                     let first = i as u64 * per_producer + 1;
-                    produce::<P>(&mut tx, first..first + per_producer, batch);
+                    produce::<P>(&mut tx, first..first + per_producer, calls, batch);
                     (t0, Instant::now())
                 })
             })
@@ -100,7 +100,7 @@ pub fn transfer<P: Peer>(shape: &Shape, batch: usize, total: u64) -> Duration {
                     pin::pin(shape.producers + i);
                     start.wait();
                     let t0 = Instant::now();
-                    let got = consume::<P>(&mut rx, per_consumer, batch);
+                    let got = consume::<P>(&mut rx, per_consumer, calls, batch);
                     ((t0, Instant::now()), got)
                 })
             })
@@ -122,22 +122,23 @@ pub fn transfer<P: Peer>(shape: &Shape, batch: usize, total: u64) -> Duration {
     assert_eq!(
         received,
         expected,
-        "{} {} batch {batch}: (count, sum) received != sent",
+        "{} {} {} batch {batch}: (count, sum) received != sent",
         P::NAME,
-        shape.name
+        shape.name,
+        calls.id()
     );
     let begin = windows.iter().map(|w| w.0).min().expect("threads ran");
     let end = windows.iter().map(|w| w.1).max().expect("threads ran");
     end - begin
 }
 
-fn produce<P: Peer>(tx: &mut P::Tx, values: std::ops::Range<u64>, batch: usize) {
-    if batch == 1 {
-        for v in values {
-            P::send(tx, v);
-        }
-        return;
+fn produce<P: Peer>(tx: &mut P::Tx, values: std::ops::Range<u64>, calls: Calls, batch: usize) {
+    match (batch, calls) {
+        (1, Calls::Blocking) => return values.for_each(|v| P::send(tx, v)),
+        (1, Calls::TryLoop) => return values.for_each(|v| try_loop_send::<P>(tx, v)),
+        _ => assert_eq!(calls, Calls::TryLoop, "batches use the try-loop"),
     }
+    // The try-loop over the batch calls: the same wait as try_loop_send.
     let mut buf = Vec::with_capacity(batch);
     let mut next = values.start;
     while next < values.end {
@@ -154,15 +155,20 @@ fn produce<P: Peer>(tx: &mut P::Tx, values: std::ops::Range<u64>, batch: usize) 
 }
 
 /// Receives exactly `want` values; returns (count, wrapping sum).
-fn consume<P: Peer>(rx: &mut P::Rx, want: u64, batch: usize) -> (u64, u64) {
+fn consume<P: Peer>(rx: &mut P::Rx, want: u64, calls: Calls, batch: usize) -> (u64, u64) {
     let (mut count, mut sum) = (0u64, 0u64);
     if batch == 1 {
+        let recv = match calls {
+            Calls::Blocking => P::recv,
+            Calls::TryLoop => try_loop_recv::<P>,
+        };
         while count < want {
-            sum = sum.wrapping_add(P::recv(rx));
+            sum = sum.wrapping_add(recv(rx));
             count += 1;
         }
         return (count, sum);
     }
+    // The try-loop over the batch calls: the same wait as try_loop_recv.
     let mut out = Vec::with_capacity(batch);
     let backoff = Backoff::new();
     while count < want {

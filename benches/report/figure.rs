@@ -1,0 +1,173 @@
+//! A figure of the report: one value per round (a rate, a percentile or a
+//! ratio taken within the round), with the machine's load when it was
+//! measured; its median (min–max), how noisy it was, and its verdict
+//! against a target.
+//!
+//! - **Spread** (the noise indicator): `(max - min) / median` over the
+//!   rounds. A quiet machine keeps it to a few percent; tens of percent
+//!   say the rounds disagree and the median is a rough guide.
+//! - **Load**: the 1-minute load average read just before each round's
+//!   measurement, min–max over the figure's rounds. On a machine with N
+//!   cores, a load well above N means other work shared the cores.
+//! - **Verdict**: *met* when every round meets the target, *not met* when
+//!   none does, *unstable* when the rounds straddle it (the median then
+//!   decides only which side it leans to).
+
+use std::fmt;
+
+/// One value per round, with the load then.
+#[derive(Clone, Debug, Default)]
+pub struct Figure {
+    /// (value, 1-minute load average) per round.
+    pub rounds: Vec<(f64, f64)>,
+}
+
+impl Figure {
+    /// The figure of `rounds`, NaN values (nothing measured) left out.
+    pub fn new(rounds: impl IntoIterator<Item = (f64, f64)>) -> Figure {
+        Figure {
+            rounds: rounds.into_iter().filter(|r| r.0.is_finite()).collect(),
+        }
+    }
+
+    /// (min, median, max); `None` for no rounds.
+    pub fn spread(&self) -> Option<(f64, f64, f64)> {
+        spread(self.rounds.iter().map(|r| r.0).collect())
+    }
+
+    /// The median.
+    pub fn median(&self) -> Option<f64> {
+        self.spread().map(|s| s.1)
+    }
+
+    /// `(max - min) / median`: the noise indicator.
+    pub fn noise(&self) -> Option<f64> {
+        let (lo, med, hi) = self.spread()?;
+        (med > 0.0).then(|| (hi - lo) / med)
+    }
+
+    /// Lowest and highest load over the rounds.
+    pub fn load(&self) -> Option<(f64, f64)> {
+        let loads: Vec<f64> = self
+            .rounds
+            .iter()
+            .map(|r| r.1)
+            .filter(|l| l.is_finite())
+            .collect();
+        let (lo, _, hi) = spread(loads)?;
+        Some((lo, hi))
+    }
+
+    /// "1.23× (1.01–1.40)", or "–".
+    pub fn ratio(&self) -> String {
+        match self.spread() {
+            Some((lo, med, hi)) => format!("{med:.2}× ({lo:.2}–{hi:.2})"),
+            None => "–".to_string(),
+        }
+    }
+
+    /// "12%", or "–".
+    pub fn noise_text(&self) -> String {
+        self.noise()
+            .map_or("–".to_string(), |n| format!("{:.0}%", n * 100.0))
+    }
+
+    /// "1.2–3.4", or "–".
+    pub fn load_text(&self) -> String {
+        match self.load() {
+            Some((lo, hi)) if (hi - lo) < 0.005 => format!("{lo:.2}"),
+            Some((lo, hi)) => format!("{lo:.2}–{hi:.2}"),
+            None => "–".to_string(),
+        }
+    }
+}
+
+/// (min, median, max) of `v`; `None` when empty.
+pub fn spread(mut v: Vec<f64>) -> Option<(f64, f64, f64)> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Some((v[0], median, v[n - 1]))
+}
+
+/// What a figure should reach.
+#[derive(Clone, Copy, Debug)]
+pub enum Goal {
+    /// At least this ratio.
+    AtLeast(f64),
+    /// At most this ratio.
+    AtMost(f64),
+}
+
+impl Goal {
+    fn meets(self, x: f64) -> bool {
+        match self {
+            Goal::AtLeast(t) => x >= t,
+            Goal::AtMost(t) => x <= t,
+        }
+    }
+}
+
+impl fmt::Display for Goal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Goal::AtLeast(t) => write!(f, "≥ {t}×"),
+            Goal::AtMost(t) => write!(f, "≤ {t}×"),
+        }
+    }
+}
+
+/// One row of the targets table, which the README's headline block repeats.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// What is compared, e.g. "1P1C throughput, `Ring` ÷ ArrayQueue".
+    pub what: String,
+    /// Which calls the figure uses (`Calls::label` or a phrase as plain).
+    pub calls: &'static str,
+    /// The target, or `None` for a figure shown for context.
+    pub goal: Option<Goal>,
+    /// The per-round ratios.
+    pub got: Figure,
+}
+
+impl Target {
+    /// *met*, *not met*, *unstable* (module docs), "context" without a
+    /// goal, "not measured" without rounds.
+    pub fn verdict(&self) -> String {
+        let Some(goal) = self.goal else {
+            return "context".to_string();
+        };
+        let values: Vec<f64> = self.got.rounds.iter().map(|r| r.0).collect();
+        let Some(median) = self.got.median() else {
+            return "not measured".to_string();
+        };
+        let meeting = values.iter().filter(|&&v| goal.meets(v)).count();
+        if meeting == values.len() {
+            "**met**".to_string()
+        } else if meeting == 0 {
+            "not met".to_string()
+        } else {
+            let side = if goal.meets(median) {
+                "meets"
+            } else {
+                "misses"
+            };
+            format!(
+                "**unstable** (met in {meeting} of {} rounds; the median {side})",
+                values.len()
+            )
+        }
+    }
+
+    /// The target as text, "–" without one.
+    pub fn goal_text(&self) -> String {
+        self.goal.map_or("–".to_string(), |g| g.to_string())
+    }
+}
