@@ -28,6 +28,7 @@
 //! README block pick up every section's records and targets.
 
 mod ack;
+mod held;
 mod one_way;
 mod ping_pong;
 mod throughput;
@@ -48,6 +49,8 @@ pub const PING_PONG: &str = "ping-pong";
 pub const ONE_WAY: &str = "one-way";
 /// Id of the ack-layer section.
 pub const ACK: &str = "ack";
+/// Id of the held-message section: a worker pool with one message held.
+pub const HELD: &str = "held";
 /// Id of the ack section's one-way latency figure.
 pub const ACK_ONE_WAY: &str = "ack-one-way";
 
@@ -93,5 +96,6 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(ping_pong::PingPong),
         Box::new(one_way::OneWay),
         Box::new(ack::Ack),
+        Box::new(held::Held),
     ]
 }
