@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ackring::{AckError, AckQueue, DeadReason, ManualClock, PublishError};
+use ackring::{AckError, AckQueue, DeadReason, ManualClock, PublishError, Seq};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -672,6 +672,23 @@ fn settled_below_races_out_of_order_acks() {
     });
 }
 
+/// A one-message queue and a consumer thread that receives seq 0, marks
+/// `Work` cell 0, then acks it: the confirmation models' race.
+fn one_message_in_transit() -> (Arc<AckQueue<u32>>, Seq, Arc<Work>, thread::JoinHandle<()>) {
+    let q = Arc::new(queue(1, 1));
+    let seq = q.try_publish(0).unwrap();
+    let work = Work::new();
+    let consumer = {
+        let (q, work) = (q.clone(), work.clone());
+        thread::spawn(move || {
+            let d = q.try_receive().expect("published");
+            work.mark(0);
+            d.ack().unwrap();
+        })
+    };
+    (q, seq, work, consumer)
+}
+
 #[test]
 fn confirmations_race_a_receive_in_transit() {
     // A receive moves seq 0 from its fresh slot into the table, and an ack
@@ -680,17 +697,7 @@ fn confirmations_race_a_receive_in_transit() {
     // found in the table), and what the acker did before the ack is
     // visible to a reader told it is settled.
     explore(&["not settled yet", "settled"], || {
-        let q = Arc::new(queue(1, 1));
-        let seq = q.try_publish(0).unwrap();
-        let work = Work::new();
-        let consumer = {
-            let (q, work) = (q.clone(), work.clone());
-            thread::spawn(move || {
-                let d = q.try_receive().expect("published");
-                work.mark(0);
-                d.ack().unwrap();
-            })
-        };
+        let (q, seq, work, consumer) = one_message_in_transit();
         thread::yield_now(); // let the consumer go first at least once
         let settled = q.is_settled(seq);
         let below = q.settled_below().get();
@@ -1027,17 +1034,7 @@ fn watermark_caches_carry_what_their_writer_saw() {
     // is told is settled must have been settled (and what the consumer did
     // before the ack visible), though it skips what the caches cover.
     explore(&["settled", "not settled yet"], || {
-        let q = Arc::new(queue(1, 1));
-        let seq = q.try_publish(0).unwrap();
-        let work = Work::new();
-        let consumer = {
-            let (q, work) = (q.clone(), work.clone());
-            thread::spawn(move || {
-                let d = q.try_receive().expect("published");
-                work.mark(0);
-                d.ack().unwrap();
-            })
-        };
+        let (q, seq, work, consumer) = one_message_in_transit();
         let cacher = {
             let q = q.clone();
             thread::spawn(move || q.settled_below().get())
