@@ -557,38 +557,71 @@ fn two_receivers_race_for_last_prefetch_place() {
 
 #[test]
 fn receive_claims_the_entry_an_ack_is_freeing() {
-    // Two entries (one prefetch place, one dead-letter place). Seq 0 is in
-    // flight in entry 0 when its ack races the receives of seq 1 (home:
-    // entry 1), which needs the place that ack gives back after freeing
-    // entry 0, and of seq 2 (home: entry 0). The ack's move of the old
-    // value out of entry 0 must happen-before the write of the new one:
-    // loom's cells report it otherwise.
+    // Two entries (one prefetch place, one dead-letter place): seq 0 is a
+    // dead letter in entry 0, seq 1 in flight in entry 1. Seq 2's receive
+    // needs the place that seq 1's ack gives back after freeing entry 1,
+    // and entry 1 is the only one it can claim. The ack's move of the old
+    // value out of entry 1 must happen-before the receive's write of the
+    // new one (the free's Release store, the claim's Acquire CAS): loom's
+    // cells report it otherwise. The receive that finds the place back at
+    // its first try runs no fence between reading the count and claiming
+    // the entry, so only that pair orders the two.
     explore(
         &["place back at the first try", "waited for the place"],
         || {
-            let q = Arc::new(queue(2, 1));
+            let q = Arc::new(queue(3, 1));
             q.try_publish(0).unwrap();
-            let zero = q.try_receive().unwrap().detach();
+            q.try_receive().unwrap().nack(false).unwrap();
             q.try_publish(1).unwrap();
+            let one = q.try_receive().unwrap().detach();
             q.try_publish(2).unwrap();
             let acker = {
                 let q = q.clone();
-                thread::spawn(move || q.ack(zero))
+                thread::spawn(move || q.ack(one))
             };
-            let (one, outcome) = match q.try_receive() {
+            let (two, outcome) = match q.try_receive() {
                 Some(d) => (d, "place back at the first try"),
                 None => (q.receive().unwrap(), "waited for the place"),
             };
-            assert_eq!((*one, one.seq().get()), (1, 1), "in publish order");
-            one.ack().unwrap();
-            let two = q.receive().unwrap();
-            assert_eq!(*two, 2);
+            assert_eq!((*two, two.seq().get()), (2, 2));
             acker.join().unwrap().unwrap();
             two.ack().unwrap();
+            assert_eq!(q.try_receive_dead_letter().unwrap().into_inner(), 0);
             assert_eq!(q.settled_below().get(), 3);
             outcome
         },
     );
+}
+
+#[test]
+fn lease_scan_never_expires_a_live_redelivery() {
+    // A delivery expires and is delivered again on another thread, whose
+    // redelivery writes the new deadline before its CAS into `InFlight`
+    // (Release). A scan on a third thread that sees the redelivery must
+    // see its deadline, not the expired one.
+    explore(&["scan saw it in flight", "scan saw it waiting"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(leased_queue(&clock, None));
+        q.try_publish(1).unwrap();
+        let old = q.try_receive().unwrap().detach();
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+        let receiver = {
+            let q = q.clone();
+            thread::spawn(move || q.try_receive().map(|d| d.detach()))
+        };
+        let scanner = {
+            let q = q.clone();
+            thread::spawn(move || (q.requeue_expired(), q.stats().in_flight))
+        };
+        let (requeued, seen) = scanner.join().unwrap();
+        let tag = receiver.join().unwrap().expect("the requeued message");
+        assert_eq!(requeued, 0, "a live lease was expired");
+        assert_eq!(q.ack(old), Err(AckError::Stale));
+        q.ack(tag).unwrap();
+        assert_eq!(q.stats().redelivered, 1, "delivered twice, no more");
+        ["scan saw it waiting", "scan saw it in flight"][seen]
+    });
 }
 
 /// What a thread did before a settle: the reader reads cell `s` only once
@@ -1055,5 +1088,177 @@ fn watermark_caches_carry_what_their_writer_saw() {
         } else {
             "not settled yet"
         }
+    });
+}
+
+/// A message whose reads and drop loom checks: holders read the cell, and
+/// `Drop` writes it, so a drop that does not happen-after every holder's
+/// read is reported.
+struct Probe(UnsafeCell<u32>);
+// SAFETY: loom checks every access to the cell; that is the point.
+unsafe impl Sync for Probe {}
+
+impl Probe {
+    fn read(&self) -> u32 {
+        // SAFETY: checked by loom (see `Probe`).
+        self.0.with(|p| unsafe { *p })
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        // SAFETY: checked by loom (see `Probe`).
+        self.0.with_mut(|p| unsafe { *p = 0 });
+    }
+}
+
+#[test]
+fn last_holder_drops_the_value_after_every_holders_read() {
+    // The first delivery expired and its guard lives on the main thread
+    // while the redelivery is read and acked on another: whichever of the
+    // ack and the old guard's drop comes last drops the message, after
+    // both holders' reads.
+    explore(&["ack came last", "drop came last"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(1)
+                .lease(LEASE)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        q.try_publish(Probe(UnsafeCell::new(7)))
+            .map_err(|_| ())
+            .unwrap();
+        let old = q.try_receive().unwrap();
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+        let order = Arc::new(AtomicUsize::new(0));
+        let acker = {
+            let (q, order) = (q.clone(), order.clone());
+            thread::spawn(move || {
+                let again = q.try_receive().expect("redelivered");
+                assert_eq!(again.read(), 7);
+                again.ack().unwrap();
+                order.fetch_add(1, Ordering::SeqCst)
+            })
+        };
+        assert_eq!(old.read(), 7, "the expired holder still reads its message");
+        drop(old);
+        let dropped_at = order.fetch_add(1, Ordering::SeqCst);
+        let acked_at = acker.join().unwrap();
+        assert_eq!(q.settled_below().get(), 1);
+        assert_eq!(q.stats().acked, 1);
+        if acked_at > dropped_at {
+            "ack came last"
+        } else {
+            "drop came last"
+        }
+    });
+}
+
+#[test]
+fn two_heartbeats_never_shorten_a_lease() {
+    // Two threads extend one delivery's lease at once, one far and one a
+    // little: whichever comes second sees the first's deadline and keeps
+    // the later one, so the lease outlives both promises.
+    explore(&["far one first", "near one first"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(leased_queue(&clock, None));
+        q.try_publish(1).unwrap();
+        let tag = q.try_receive().unwrap().detach();
+        let order = Arc::new(AtomicUsize::new(0));
+        let far = {
+            let (q, order) = (q.clone(), order.clone());
+            thread::spawn(move || {
+                q.extend_lease(tag, LEASE * 100).unwrap();
+                order.fetch_add(1, Ordering::SeqCst)
+            })
+        };
+        q.extend_lease(tag, LEASE * 2).unwrap();
+        let near_at = order.fetch_add(1, Ordering::SeqCst);
+        let far_at = far.join().unwrap();
+        clock.advance(LEASE * 50);
+        assert_eq!(q.requeue_expired(), 0, "a heartbeat shortened the lease");
+        q.ack(tag).unwrap();
+        if far_at < near_at {
+            "far one first"
+        } else {
+            "near one first"
+        }
+    });
+}
+
+/// A one-slot, one-delivery queue of `Probe`s with a lease on `clock`.
+fn probe_queue(clock: &ManualClock) -> Arc<AckQueue<Probe>> {
+    Arc::new(
+        AckQueue::builder()
+            .capacity(1)
+            .max_in_flight(1)
+            .dead_letter_capacity(1)
+            .lease(LEASE)
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn drain_takes_a_requeued_message_after_its_old_holder_left() {
+    // Closed queue: an expired delivery's guard still reads the requeued
+    // message while `drain` runs on another thread and drops what it
+    // returns. It takes the message only once the guard has left, exactly
+    // once, and loom checks the drop against the guard's read.
+    explore(&["drained", "left for the guard"], || {
+        let clock = ManualClock::new();
+        let q = probe_queue(&clock);
+        q.try_publish(Probe(UnsafeCell::new(7)))
+            .map_err(|_| ())
+            .unwrap();
+        let old = q.try_receive().unwrap();
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+        q.close();
+        let drainer = {
+            let q = q.clone();
+            thread::spawn(move || q.drain().len())
+        };
+        assert_eq!(old.read(), 7);
+        drop(old); // stale: lets go
+        let drained = drainer.join().unwrap();
+        let rest = q.drain().len();
+        assert_eq!(drained + rest, 1, "drained exactly once");
+        ["left for the guard", "drained"][drained]
+    });
+}
+
+#[test]
+fn drain_takes_a_detached_delivery_after_its_guard_let_go() {
+    // Closed queue: a delivery is read and detached while `drain` runs on
+    // another thread and drops what it returns; it takes the message from
+    // the table only once detached, exactly once, and loom checks the drop
+    // against the guard's read.
+    explore(&["drained", "left for the guard"], || {
+        let clock = ManualClock::new();
+        let q = probe_queue(&clock);
+        q.try_publish(Probe(UnsafeCell::new(7)))
+            .map_err(|_| ())
+            .unwrap();
+        let guard = q.try_receive().unwrap();
+        q.close();
+        let drainer = {
+            let q = q.clone();
+            thread::spawn(move || q.drain().len())
+        };
+        assert_eq!(guard.read(), 7);
+        let tag = guard.detach();
+        let drained = drainer.join().unwrap();
+        let rest = q.drain().len();
+        assert_eq!(drained + rest, 1, "drained exactly once");
+        assert_eq!(q.ack(tag), Err(AckError::AlreadySettled));
+        ["left for the guard", "drained"][drained]
     });
 }

@@ -102,11 +102,16 @@ impl<T> AckQueue<T> {
                 } else {
                     state.with_phase(Phase::Redeliver).with_flags(true, false)
                 };
-                // AcqRel: races the settles' CAS out of `InFlight`; exactly
-                // one wins.
+                // Relaxed: races the settles' CAS out of `InFlight`, and
+                // exactly one wins (that needs only the word's modification
+                // order). It succeeds only on the very state the Acquire
+                // load above read, so what we read since is that state's;
+                // the next owner gets the entry through the redelivery or
+                // dead ring, whose push (Release) and pop (Acquire) carry
+                // what we saw.
                 if entry
                     .state
-                    .compare_exchange(state.0, new.0, Ordering::AcqRel, Ordering::Relaxed)
+                    .compare_exchange(state.0, new.0, Ordering::Relaxed, Ordering::Relaxed)
                     .is_err()
                 {
                     return false;
@@ -127,10 +132,13 @@ impl<T> AckQueue<T> {
                     return false;
                 }
                 let new = state.with_phase(Phase::Redeliver);
-                // AcqRel: only old holders race us, by decrementing.
+                // Relaxed: only old holders race us, by decrementing, which
+                // fails our CAS; a success is on the state the Acquire load
+                // above read, and the redelivery ring hands the entry on
+                // (as for an expiry).
                 if entry
                     .state
-                    .compare_exchange(state.0, new.0, Ordering::AcqRel, Ordering::Relaxed)
+                    .compare_exchange(state.0, new.0, Ordering::Relaxed, Ordering::Relaxed)
                     .is_err()
                 {
                     return false;

@@ -137,11 +137,19 @@
 //! - State words: an entry is made `Free` by a Release store after its
 //!   value was moved out, and claimed by an Acquire CAS before the next
 //!   value is written; the claimer's Release store of `InFlight` publishes
-//!   the entry's fields. Other CASes are `AcqRel`: each publishes the
-//!   owner's writes of the entry's other fields (deadline, delivered-at,
-//!   delivery count) and acquires the previous owner's. Those fields are
-//!   read and written `Relaxed`. The index rings hand entries over with
-//!   their own Release/Acquire pairs.
+//!   the entry's fields. A settle's CAS out of `InFlight` and a holder's
+//!   CAS that lets go are `AcqRel`: they release the holder's reads of the
+//!   value and acquire the others' for whoever drops it. A CAS that ends a
+//!   transient phase, or that redelivers, is Release over the fields its
+//!   owner wrote (deadline, delivered-at, delivery count), which the scan
+//!   and the confirmations acquire; an extension's CAS acquires the last
+//!   extension's deadline. The loads before a settle's CAS are `Relaxed`:
+//!   a tag reaches its settler only through something that synchronizes
+//!   with the receive that made it, so the fields of its attempt are
+//!   visible already. The scan's CASes are `Relaxed` (they succeed only on
+//!   the state its Acquire load read), and the index rings hand entries
+//!   over with their own Release/Acquire pairs. Those fields are read and
+//!   written `Relaxed`.
 //! - Counters (`acked`, `released`, `dead_held`, `delayed`, statistics)
 //!   carry no data and are `Relaxed`; the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the

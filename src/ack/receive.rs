@@ -105,8 +105,10 @@ impl<T> AckQueue<T> {
     fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
         let index = self.redeliver.try_pop()?;
         let entry = self.table.get(index);
-        // Acquire: pairs with the requeuer's AcqRel CAS into `Redeliver`.
-        let mut state = State(entry.state.load(Ordering::Acquire));
+        // Relaxed: the pop (Acquire) synchronized with the requeuer's push,
+        // which came after its CAS into `Redeliver`; later changes are old
+        // holders leaving, which our CAS below sees.
+        let mut state = State(entry.state.load(Ordering::Relaxed));
         if state.holders() >= HOLDERS_MAX {
             // Too many expired deliveries still read the message: leave it
             // waiting, untouched, until one of them lets go. Only we could
@@ -131,14 +133,16 @@ impl<T> AckQueue<T> {
                 .with_holders(state.holders() + 1)
                 .with_attempt(u64::from(count))
                 .with_flags(false, false);
-            // AcqRel: publishes the fields written above to whoever acquires
-            // this state (settles, the scan); fails only if an old holder
-            // left meanwhile.
+            // Release: publishes the fields written above (the deadline
+            // above all) to whoever acquires this state (the scan, drain);
+            // fails only if an old holder left meanwhile (Relaxed: we only
+            // retry with the new count; the holders' reads are acquired by
+            // whoever drops the value).
             match entry.state.compare_exchange_weak(
                 state.0,
                 new.0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
+                Ordering::Release,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => break new,
                 Err(current) => state = State(current),

@@ -41,8 +41,9 @@ impl<T> AckQueue<T> {
             // once the entry moved on, which the second load tells (the
             // caller then looks again).
             Phase::InFlight if entry.deliveries.load(Ordering::Relaxed) != tag.attempt => {
-                // Acquire: as the caller's load.
-                if entry.state.load(Ordering::Acquire) == state.0 {
+                // Relaxed: only compared with the state the count was read
+                // under; no data is read after it.
+                if entry.state.load(Ordering::Relaxed) == state.0 {
                     Err(Refusal::Err(AckError::Stale))
                 } else {
                     Err(Refusal::Busy)
@@ -64,8 +65,14 @@ impl<T> AckQueue<T> {
     pub(crate) fn settle(&self, tag: Tag, how: Settle, guard: bool) -> Result<(), AckError> {
         let entry = self.entry_of(tag)?;
         let backoff = Backoff::new();
-        // Acquire: pairs with the write that made the current state.
-        let mut state = State(entry.state.load(Ordering::Acquire));
+        // Relaxed: the loads and the failure of the CAS below only decide
+        // what to try. The fields `classify` and this loop read (the
+        // delivery count) were written by the receive that made `tag`,
+        // which happens-before this call: a tag reaches its settler only
+        // through something that synchronizes (the `Delivery` it came in,
+        // a channel, a lock). The CAS's Acquire takes whatever else the
+        // settle needs (the holders' reads before a drop).
+        let mut state = State(entry.state.load(Ordering::Relaxed));
         let new = loop {
             match Self::classify(entry, state, tag) {
                 Ok(()) => {}
@@ -73,7 +80,8 @@ impl<T> AckQueue<T> {
                     // An extension is between its two CASes, or the entry
                     // moved on: read it again.
                     backoff.snooze();
-                    state = State(entry.state.load(Ordering::Acquire));
+                    // Relaxed: as above.
+                    state = State(entry.state.load(Ordering::Relaxed));
                     continue;
                 }
                 Err(Refusal::Err(e)) => {
@@ -96,12 +104,14 @@ impl<T> AckQueue<T> {
             }
             .with_holders(holders);
             // AcqRel: the one CAS out of `InFlight` for this attempt;
-            // acquires the receiver's writes of the entry, releases ours.
+            // acquires the holders' releases (before a drop) and the
+            // previous owners' writes, releases ours. On failure we only
+            // retry (Relaxed, as the load above).
             match entry.state.compare_exchange_weak(
                 state.0,
                 new.0,
                 Ordering::AcqRel,
-                Ordering::Acquire,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => break new,
                 Err(current) => state = State(current),
@@ -194,9 +204,8 @@ impl<T> AckQueue<T> {
     /// A guard lets go of its entry without settling it.
     pub(crate) fn release_holder(&self, index: u32) {
         let entry = self.table.get(index);
-        // Acquire/AcqRel: our reads of the value happen-before whoever
-        // brings holders to zero and drops it.
-        let mut state = State(entry.state.load(Ordering::Acquire));
+        // Relaxed: only what to try; the CAS below decides.
+        let mut state = State(entry.state.load(Ordering::Relaxed));
         let new = loop {
             debug_assert!(state.holders() > 0);
             let holders = state.holders() - 1;
@@ -204,11 +213,14 @@ impl<T> AckQueue<T> {
             if holders == 0 && state.phase() == Phase::DeadPending {
                 new = new.with_phase(Phase::Dead);
             }
+            // AcqRel: releases our reads of the value to whoever brings
+            // holders to zero and drops it, and acquires the others' when
+            // that is us. On failure we only retry (Relaxed).
             match entry.state.compare_exchange_weak(
                 state.0,
                 new.0,
                 Ordering::AcqRel,
-                Ordering::Acquire,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => break new,
                 Err(current) => state = State(current),
@@ -310,14 +322,15 @@ impl<T> AckQueue<T> {
     pub fn extend_lease(&self, tag: Tag, by: Duration) -> Result<(), AckError> {
         let entry = self.entry_of(tag)?;
         let backoff = Backoff::new();
-        // Acquire: as in `settle`.
-        let mut state = State(entry.state.load(Ordering::Acquire));
+        // Relaxed: as in `settle` (the tag's receive happens-before us).
+        let mut state = State(entry.state.load(Ordering::Relaxed));
         loop {
             match Self::classify(entry, state, tag) {
                 Ok(()) => {}
                 Err(Refusal::Busy) => {
                     backoff.snooze();
-                    state = State(entry.state.load(Ordering::Acquire));
+                    // Relaxed: as above.
+                    state = State(entry.state.load(Ordering::Relaxed));
                     continue;
                 }
                 Err(Refusal::Err(e)) => return Err(e),
@@ -325,12 +338,15 @@ impl<T> AckQueue<T> {
             if self.lease.is_none() {
                 return Ok(());
             }
-            // Acquire: we take ownership of the deadline field.
+            // Acquire: we take ownership of the deadline field, and see
+            // what an earlier extension (its Release CAS in
+            // `end_transient`) wrote there, so we never shorten it. On
+            // failure we only retry (Relaxed).
             match entry.state.compare_exchange_weak(
                 state.0,
                 state.with_phase(Phase::Extending).0,
                 Ordering::Acquire,
-                Ordering::Acquire,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => break,
                 Err(current) => state = State(current),

@@ -41,10 +41,11 @@ impl<T> AckQueue<T> {
     pub fn try_receive_dead_letter(&self) -> Option<DeadLetter<T>> {
         let index = self.dead.try_pop()?;
         let entry = self.table.get(index);
-        // Acquire: pairs with the CAS into `Dead` (and the overflow store,
-        // both before the ring's push), so the value and fields written
-        // before it are visible.
-        let state = State(entry.state.load(Ordering::Acquire));
+        // Relaxed: the pop (Acquire) synchronized with the push, which came
+        // after the CAS into `Dead` with no holders left (that CAS acquired
+        // the holders' releases) and the overflow store; nothing changes the
+        // state of a `Dead` entry meanwhile.
+        let state = State(entry.state.load(Ordering::Relaxed));
         debug_assert_eq!((state.phase(), state.holders()), (Phase::Dead, 0));
         // SAFETY: we popped the index from the dead ring, so the entry is
         // `Dead` with no holders and ours alone; its value is initialized
@@ -142,7 +143,14 @@ impl<T> AckQueue<T> {
         }
         let mut kept = Vec::new();
         while let Some(index) = self.redeliver.try_pop() {
-            // Acquire: as in take_redelivery.
+            // Acquire: pairs with the AcqRel CAS of the last old holder to
+            // leave after the requeue's push, so its reads of the value
+            // happen-before our move out and the entry's next claim. (The
+            // models do not catch this one weakened: the values `drain`
+            // returns are dropped after its closing notify, whose SeqCst
+            // fence orders the holders' reads before the drop as well; the
+            // next claim, which only a drain without `close` allows, is
+            // ordered by this load alone.)
             let state = State(self.table.get(index).state.load(Ordering::Acquire));
             if state.holders() == 0 {
                 out.push(self.take_out(index, state));
@@ -158,8 +166,8 @@ impl<T> AckQueue<T> {
         }
         for index in 0..self.table.len() as u32 {
             let entry = self.table.get(index);
-            // Acquire: as in `settle`.
-            let mut state = State(entry.state.load(Ordering::Acquire));
+            // Relaxed: only what to try; the CAS below decides and acquires.
+            let mut state = State(entry.state.load(Ordering::Relaxed));
             loop {
                 let takeable = matches!(state.phase(), Phase::InFlight | Phase::Delayed);
                 let transient = matches!(state.phase(), Phase::Extending | Phase::Delaying);
@@ -169,15 +177,22 @@ impl<T> AckQueue<T> {
                 if transient {
                     // Its owner is between two CASes.
                     backoff.snooze();
-                    state = State(entry.state.load(Ordering::Acquire));
+                    // Relaxed: as above.
+                    state = State(entry.state.load(Ordering::Relaxed));
                     continue;
                 }
-                // AcqRel: races settles and the scan for this entry.
+                // Acquire: races settles and the scan for this entry; when
+                // it wins, it acquires the receive's write of the value and
+                // the holders' reads (their AcqRel CASes), which our move
+                // out and the entry's next claim come after (not caught
+                // weakened, for the reason given at the redelivery ring
+                // above). Nobody reads what we write before `make_free`'s
+                // Release store. On failure we only retry (Relaxed).
                 match entry.state.compare_exchange(
                     state.0,
                     state.with_phase(Phase::Taking).0,
-                    Ordering::AcqRel,
                     Ordering::Acquire,
+                    Ordering::Relaxed,
                 ) {
                     Ok(_) => {
                         if state.phase() == Phase::Delayed {
