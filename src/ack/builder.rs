@@ -195,7 +195,8 @@ impl<T> AckQueueBuilder<T> {
                 let steps = entries.div_ceil(SCAN_STEP) as u64;
                 clock::nanos(l) / 4 / steps
             }),
-            waiter: Waiter::new(),
+            ready: Waiter::new(),
+            room: CachePadded::new(Waiter::new()),
             counters: Counters::new(),
             max_in_flight: self.max_in_flight,
             dead_letter_capacity: dead_cap,

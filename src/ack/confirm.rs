@@ -91,7 +91,7 @@ impl<T> AckQueue<T> {
     /// settled (see [`is_settled`](AckQueue::is_settled)); returns whether
     /// it was.
     pub fn wait_settled(&self, seq: Seq, timeout: Duration) -> bool {
-        self.wait_for(wait::deadline_after(timeout), || {
+        self.wait_for(&self.ready, wait::deadline_after(timeout), || {
             self.is_settled(seq).then_some(())
         })
         .is_some()
@@ -137,7 +137,7 @@ impl<T> AckQueue<T> {
     /// before it are settled (the watermark passed it); returns whether
     /// they were.
     pub fn wait_settled_through(&self, seq: Seq, timeout: Duration) -> bool {
-        self.wait_for(wait::deadline_after(timeout), || {
+        self.wait_for(&self.ready, wait::deadline_after(timeout), || {
             (self.settled_below() > seq).then_some(())
         })
         .is_some()

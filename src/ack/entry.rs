@@ -229,15 +229,22 @@ impl<T> Entry<T> {
 /// different consumers settle neighbouring entries at once.
 pub(crate) struct Table<T> {
     entries: Box<[CachePadded<Entry<T>>]>,
+    /// `u64::MAX / len + 1`: the reciprocal that turns `home`'s remainder
+    /// into two multiplications (Lemire's "fastmod"), exact for 32-bit
+    /// numerators; a 64-bit division on every receive cost more than
+    /// the rest of the probe.
+    reciprocal: u64,
     /// This queue's identity in tags, unique in the process.
     id: usize,
 }
 
 impl<T> Table<T> {
-    /// A table of `len` free entries.
+    /// A table of `len` free entries, `len` in `1..=u32::MAX`.
     pub(crate) fn new(len: usize) -> Self {
+        debug_assert!(len >= 1 && len <= u32::MAX as usize);
         Self {
             entries: (0..len).map(|_| CachePadded::new(Entry::new())).collect(),
+            reciprocal: (u64::MAX / len as u64).wrapping_add(1),
             id: crate::sync::unique_id(),
         }
     }
@@ -262,15 +269,40 @@ impl<T> Table<T> {
         }
     }
 
-    /// The entry a receive of message `seq` looks at first (`seq` modulo
-    /// the length): in-order receives and acks then find it free.
+    /// The entry a receive of message `seq` looks at first: the low 32
+    /// bits of `seq` modulo the length, so in-order receives and acks find
+    /// it free. (Only a hint: any start finds a free entry.)
     #[inline]
     pub(crate) fn home(&self, seq: u64) -> u32 {
-        (seq % self.entries.len() as u64) as u32
+        let low = self.reciprocal.wrapping_mul(u64::from(seq as u32));
+        ((u128::from(low) * self.entries.len() as u128) >> 64) as u32
     }
 
     /// The queue's identity in its tags, never reused in the process.
     pub(crate) fn id(&self) -> usize {
         self.id
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Table;
+
+    #[test]
+    fn home_is_the_remainder_of_the_low_32_bits() {
+        for len in [1_usize, 2, 3, 7, 64, 257, 1280, 65_537] {
+            let table = Table::<()>::new(len);
+            let seqs = (0..5000_u64).chain([
+                u64::from(u32::MAX) - 1,
+                u64::from(u32::MAX),
+                1 << 32,
+                (1 << 40) + 12_345,
+                u64::MAX,
+            ]);
+            for seq in seqs {
+                let expected = u64::from(seq as u32) % len as u64;
+                assert_eq!(u64::from(table.home(seq)), expected, "len {len} seq {seq}");
+            }
+        }
     }
 }

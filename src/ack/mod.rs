@@ -157,9 +157,12 @@
 //!   given back (a receive that finds none free yet looks again).
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
-//!   parking protocol in `wait.rs`: a publish (for receivers), a first
-//!   delivery (room for publishers), a settle (receivers at the prefetch
-//!   limit, confirmation waiters), a requeue, a dead letter, `close`.
+//!   parking protocol in `wait.rs`. Publishers wait on `room`, notified by
+//!   a first delivery (it frees a fresh slot), `drain` and `close`;
+//!   receivers and confirmation waiters on `ready`, notified by a publish,
+//!   a settle (a prefetch place, a confirmation), a requeue, a dead letter
+//!   and `close`. Two waiters, so that the receive that makes room does
+//!   not wake receivers, nor a publish publishers.
 //!
 //! # Who writes what, per message
 //!
@@ -316,9 +319,12 @@ pub struct AckQueue<T> {
     /// Nanoseconds between two scan steps: a quarter of the lease spread
     /// over the steps of a whole pass (0 without a lease).
     scan_interval: u64,
-    /// Blocked callers of every kind sleep here; every operation that may
-    /// unblock one notifies.
-    waiter: Waiter,
+    /// Blocked receivers and confirmation waiters sleep here; a publish, a
+    /// settle, a requeue, a dead letter taken and `close` notify it.
+    ready: Waiter,
+    /// Blocked publishers sleep here; a first delivery (which frees a
+    /// fresh slot), `drain` and `close` notify it.
+    room: CachePadded<Waiter>,
     counters: Counters,
     max_in_flight: usize,
     dead_letter_capacity: usize,
@@ -386,11 +392,12 @@ impl<T> AckQueue<T> {
     }
 
     /// Retries `attempt` until it returns `Some` or `deadline` passes:
-    /// spins with backoff first, then sleeps on the waiter, waking at least
+    /// spins with backoff first, then sleeps on `waiter`, waking at least
     /// every `PARK_TICK` while leases or delays are pending (nobody
     /// notifies those), else every `IDLE_TICK`.
     fn wait_for<R>(
         &self,
+        waiter: &Waiter,
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Option<R>,
     ) -> Option<R> {
@@ -411,8 +418,7 @@ impl<T> AckQueue<T> {
                 (Some(d), Some(t)) => Some(d.min(t)),
                 (d, t) => d.or(t),
             };
-            if let Some(r) = wait::wait_until(WaitStrategy::Park, &self.waiter, until, &mut attempt)
-            {
+            if let Some(r) = wait::wait_until(WaitStrategy::Park, waiter, until, &mut attempt) {
                 return Some(r);
             }
         }

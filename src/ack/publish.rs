@@ -30,8 +30,7 @@ impl<T> AckQueue<T> {
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
         let pos = self.fresh.try_push(msg)?;
-        // For receivers waiting for a message.
-        self.waiter.notify();
+        self.ready.notify();
         Ok(Seq(self.fresh.laps().count(pos)))
     }
 
@@ -49,7 +48,7 @@ impl<T> AckQueue<T> {
         };
         self.fresh.wait_for_room_ahead();
         let mut slot = Some(msg);
-        let outcome = self.wait_for(None, || {
+        let outcome = self.wait_for(&self.room, None, || {
             let msg = slot.take()?;
             match self.try_publish(msg) {
                 Err(PublishError::Full(msg)) => {

@@ -77,7 +77,7 @@ impl<T> AckQueue<T> {
     }
 
     fn receive_until(&self, deadline: Option<Instant>) -> Option<Result<Delivery<'_, T>, Closed>> {
-        self.wait_for(deadline, || {
+        self.wait_for(&self.ready, deadline, || {
             if let Some(d) = self.try_receive() {
                 Some(Ok(d))
             } else if self.finished() {
@@ -183,8 +183,7 @@ impl<T> AckQueue<T> {
         // After the state store: whoever sees the slot free sees the
         // message in the table (module docs, "Confirmations").
         self.fresh.free(pos);
-        // For publishers waiting for room.
-        self.waiter.notify();
+        self.room.notify();
         Some(self.delivery(index, state, seq, 1))
     }
 

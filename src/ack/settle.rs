@@ -124,7 +124,7 @@ impl<T> AckQueue<T> {
                 } else {
                     // For confirmation waiters; the entry is freed when the
                     // last holder lets go.
-                    self.waiter.notify();
+                    self.ready.notify();
                 }
                 return Ok(());
             }
@@ -152,7 +152,7 @@ impl<T> AckQueue<T> {
             }
             phase => unreachable!("settle moved an entry to {phase:?}"),
         }
-        self.waiter.notify();
+        self.ready.notify();
         Ok(())
     }
 
@@ -231,7 +231,7 @@ impl<T> AckQueue<T> {
                 Phase::Settled => self.free_acked(index, new),
                 Phase::DeadPending => {
                     self.enter_dead_letters(index, new);
-                    self.waiter.notify();
+                    self.ready.notify();
                 }
                 _ => {}
             }
@@ -250,7 +250,7 @@ impl<T> AckQueue<T> {
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         self.make_free(entry, state);
         self.ack_place();
-        self.waiter.notify();
+        self.ready.notify();
         drop(value);
     }
 

@@ -66,7 +66,7 @@ impl<T> AckQueue<T> {
             self.give_back_dead_place();
         }
         stats::bump(&self.counters.dead_taken);
-        self.waiter.notify();
+        self.ready.notify();
         Some(DeadLetter {
             value,
             seq,
@@ -81,7 +81,8 @@ impl<T> AckQueue<T> {
     /// Settling deliveries still works. Idempotent.
     pub fn close(&self) {
         self.fresh.close();
-        self.waiter.notify();
+        self.ready.notify();
+        self.room.notify();
     }
 
     /// Whether [`close`](AckQueue::close) was called.
@@ -206,7 +207,8 @@ impl<T> AckQueue<T> {
                 }
             }
         }
-        self.waiter.notify();
+        self.ready.notify();
+        self.room.notify();
         out
     }
 
