@@ -105,8 +105,10 @@ pub use ack::{
     AckQueue, AckQueueBuilder, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
     MonotonicClock, Seq, Tag,
 };
-pub use error::{AckError, CapacityError, Closed, ConfigError, Full, PublishError};
-pub use ring::Ring;
+pub use error::{
+    AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,
+};
+pub use ring::{IntoIter, Ring, TryIter};
 pub use stats::Stats;
 pub use wait::WaitStrategy;
 
