@@ -74,13 +74,19 @@
 //!   position before it published, or freed) is seen by every thread that
 //!   sees this position's store, all the way down.
 //!
+//! [`Ring::force_push`] on a full ring claims `tail` and then `head` at the
+//! oldest item, and completes both with one store of the slot's `seq`; a
+//! pop whose slot is not ready also checks that the position before its
+//! own is freed, so that it does not report empty in between.
+//!
 //! # Progress
 //!
-//! A thread is never blocked by a thread of the other side, and a call that
-//! fails never waits. A push (pop) that succeeded waits, before it returns,
-//! for the pushes (pops) of earlier positions to complete: a thread
-//! preempted mid-operation delays the later operations of its own side
-//! until it runs again.
+//! A push (pop) that succeeded waits, before it returns, for the pushes
+//! (pops) of earlier positions to complete: a thread preempted
+//! mid-operation delays the later operations of its own side until it runs
+//! again. A try that fails returns at once, except a pop that finds the pop
+//! of the position just before its own in progress, or a closed ring with
+//! pushes claimed before the close still in progress: it waits for them.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -438,11 +444,23 @@ impl<T> Ring<T> {
     }
 
     /// A pop found the slot at `head` not published. Says why: empty, or
-    /// closed and drained; `None` when the ring is closed but a push
-    /// claimed before the close is still in progress (the caller waits a
-    /// step and looks again).
+    /// closed and drained; `None` when a pop of the position before `head`
+    /// is still in progress, or the ring is closed but a push claimed
+    /// before the close is (the caller waits a step and looks again).
     #[inline]
     fn not_ready(&self, head: usize) -> Option<PopError> {
+        let prev = self.laps.prev(head);
+        // Acquire: pairs with the Release store that freed `prev` (in
+        // `free` or `force_write`): the publication of `head` that the
+        // freer waited for, if any, is then visible to our next look.
+        let seq = self.slot(prev).seq.load(Ordering::Acquire);
+        if (seq.wrapping_sub(self.laps.next_lap(prev)) as isize) < 0 {
+            // The pop of `prev` has not returned. If it is a force_push's,
+            // its item is still in the ring as far as any caller can tell
+            // (the force_push moves `head` before it stores the new item):
+            // "empty" could be false, so wait for it.
+            return None;
+        }
         // SeqCst: ordered after the slot's load and before the close's
         // mark: a 0 here places this call's empty before the close (see
         // `close`). No loom model can tell it from Relaxed: it orders this

@@ -447,3 +447,149 @@ fn push_timeout_races_pop() {
         }
     });
 }
+
+/// Pushes `v` and returns whether the push succeeded.
+fn pushed(ring: &Ring<u32>, v: u32) -> bool {
+    ring.try_push(v).is_ok()
+}
+
+#[test]
+fn try_pop_after_own_push_races_preempted_earlier_producer() {
+    // A producer claims a position and may be preempted before it
+    // publishes; the main thread then pushes (its push returns) and pops
+    // at once: the ring holds its item, so the pop must find one (the old
+    // code returned `None` here when the producer held position 0).
+    explore(
+        &["popped the earlier producer's item", "popped its own item"],
+        || {
+            let ring = Arc::new(Ring::new(2));
+            let producer = {
+                let ring = ring.clone();
+                thread::spawn(move || assert!(pushed(&ring, 1)))
+            };
+            thread::yield_now();
+            assert!(pushed(&ring, 2));
+            let got = ring.try_pop().expect("the ring holds this thread's item");
+            producer.join().unwrap();
+            let mut all = vec![got];
+            all.extend(std::iter::from_fn(|| ring.try_pop()));
+            all.sort_unstable();
+            assert_eq!(all, [1, 2], "each item once");
+            if got == 2 {
+                "popped its own item"
+            } else {
+                "popped the earlier producer's item"
+            }
+        },
+    );
+}
+
+#[test]
+fn try_push_after_own_pop_races_preempted_earlier_consumer() {
+    // The mirror: a full ring; a consumer pops and may be preempted before
+    // it frees its slot; the main thread pops (its pop returns) and pushes
+    // at once: it holds an item, so the push must find room.
+    explore(&["push found room"], || {
+        let ring = Arc::new(Ring::new(2));
+        for v in [1, 2] {
+            assert!(pushed(&ring, v));
+        }
+        let consumer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_pop())
+        };
+        thread::yield_now();
+        let mine = ring.try_pop().expect("full, with at most one item taken");
+        assert!(pushed(&ring, 3), "this thread holds an item: there is room");
+        let mut all = vec![mine];
+        all.extend(consumer.join().unwrap());
+        all.extend(std::iter::from_fn(|| ring.try_pop()));
+        all.sort_unstable();
+        assert_eq!(all, [1, 2, 3], "each item once");
+        "push found room"
+    });
+}
+
+#[test]
+fn force_push_races_pop_on_full_ring() {
+    explore(
+        &[
+            "force_push overwrote the oldest",
+            "pop took the oldest, force_push found room",
+        ],
+        || {
+            let ring = Arc::new(Ring::new(1));
+            assert!(pushed(&ring, 1)); // full
+            let popper = {
+                let ring = ring.clone();
+                thread::spawn(move || ring.try_pop())
+            };
+            thread::yield_now();
+            let overwritten = ring.force_push(2);
+            let popped = popper.join().unwrap();
+            // Every item is handed out exactly once: overwritten, popped
+            // or still inside.
+            let mut all: Vec<u32> = overwritten.into_iter().chain(popped).collect();
+            all.extend(std::iter::from_fn(|| ring.try_pop()));
+            all.sort_unstable();
+            assert_eq!(all, [1, 2], "each item once");
+            match (overwritten, popped) {
+                (Some(1), None | Some(2)) => "force_push overwrote the oldest",
+                (None, Some(1)) => "pop took the oldest, force_push found room",
+                other => panic!("impossible outcome {other:?}"),
+            }
+        },
+    );
+}
+
+#[test]
+fn close_races_parked_pusher() {
+    // The ring is full: the pusher's send waits for room (parked); the
+    // close must wake it with its value (a waiter never woken is loom's
+    // deadlock), or the send got in before the close.
+    explore(&["refused", "sent"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        assert!(pushed(&ring, 1));
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.send(2).map_err(|e| e.into_inner()))
+        };
+        let popped = ring.try_pop();
+        assert!(ring.close());
+        let sent = pusher.join().unwrap();
+        let mut got: Vec<u32> = popped.into_iter().collect();
+        while let Ok(v) = ring.try_recv() {
+            got.push(v);
+        }
+        match sent {
+            Ok(()) => {
+                assert_eq!(got, [1, 2], "an item sent before the close is kept");
+                "sent"
+            }
+            Err(v) => {
+                assert_eq!(v, 2, "the value comes back");
+                assert_eq!(got, [1]);
+                "refused"
+            }
+        }
+    });
+}
+
+#[test]
+fn close_races_parked_popper() {
+    // The ring is empty: the popper's recv waits (parked) for the item the
+    // main thread sends, then again; the close must wake it, and it
+    // reports closed only once the ring is drained.
+    explore(&["got the item, then closed"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || (ring.recv().ok(), ring.recv().ok()))
+        };
+        thread::yield_now();
+        assert!(ring.send(7).is_ok());
+        assert!(ring.close());
+        assert_eq!(popper.join().unwrap(), (Some(7), None));
+        "got the item, then closed"
+    });
+}
