@@ -3,8 +3,8 @@
 //! iteration, the `&mut self` calls, and a `Drop` that survives a
 //! panicking item.
 //!
-//! Concurrent tests account for every item: pushed = popped + handed back
-//! + left inside, no duplicates, sums match. Nothing asserts on speed; the
+//! Concurrent tests account for every item: every item pushed is popped,
+//! handed back or left inside, exactly once, and the sums match. Nothing asserts on speed; the
 //! watchdog only turns a hang (a waiter never woken) into a failure.
 
 use std::collections::HashSet;
