@@ -4,9 +4,10 @@
 //! latency-sensitive code inside one process.
 //!
 //! - [`Ring<T>`]: the queue. Fixed capacity (exactly what you ask for), no
-//!   allocation after construction, `try_*` calls that never wait,
-//!   blocking calls with a choice of [`WaitStrategy`], batch calls that
-//!   claim a run of positions at once.
+//!   allocation after construction, linearizable `try_*` calls, blocking
+//!   calls with a choice of [`WaitStrategy`], batch calls that claim a run
+//!   of positions at once; `force_push`, `close` with `send`/`recv` calls
+//!   that report it, owned and draining iterators.
 //! - [`AckQueue<T>`]: message-queue semantics on top of it. A consumer
 //!   receives a [`Delivery`], processes it and acks it; until then the
 //!   queue tracks the message, and a nack, a dropped delivery (say, from a
@@ -24,7 +25,10 @@
 //! equals a consumer's position + 1 holds that consumer's item; a pop
 //! stores position + one lap, handing the slot to the producer of the next
 //! lap. Producers claim positions on the `tail` cursor and consumers on the
-//! `head` cursor, one CAS each.
+//! `head` cursor, one CAS each. Pushes publish, and pops free, their
+//! positions in position order, so a try that finds its slot not ready
+//! knows from that slot alone that the ring was empty (full): the try
+//! calls are linearizable.
 //!
 //! The two cursors are written by different sets of threads, so each sits
 //! on its own cache line (`crossbeam_utils::CachePadded`): otherwise every
