@@ -461,6 +461,13 @@ impl<T> Ring<T> {
             // "empty" could be false, so wait for it.
             return None;
         }
+        // Acquire: as in pop_or_refuse. The slot may have been published
+        // since our first look, by a force_push that freed `prev` just
+        // now: look again before calling the ring empty.
+        let seq = self.slot(head).seq.load(Ordering::Acquire);
+        if seq.wrapping_sub(head.wrapping_add(1)) as isize >= 0 {
+            return None;
+        }
         // SeqCst: ordered after the slot's load and before the close's
         // mark: a 0 here places this call's empty before the close (see
         // `close`). No loom model can tell it from Relaxed: it orders this
