@@ -25,10 +25,10 @@
 //! equals a consumer's position + 1 holds that consumer's item; a pop
 //! stores position + one lap, handing the slot to the producer of the next
 //! lap. Producers claim positions on the `tail` cursor and consumers on the
-//! `head` cursor, one CAS each. Pushes publish, and pops free, their
-//! positions in position order, so a try that finds its slot not ready
-//! knows from that slot alone that the ring was empty (full): the try
-//! calls are linearizable.
+//! `head` cursor, one CAS each. A try that finds its slot not ready reads
+//! the other cursor to tell an empty (full) ring from a thread that is
+//! mid-operation at that slot, which it waits for: the try calls are
+//! linearizable.
 //!
 //! The two cursors are written by different sets of threads, so each sits
 //! on its own cache line (`crossbeam_utils::CachePadded`): otherwise every

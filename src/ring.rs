@@ -18,34 +18,34 @@
 //! that producers bumping `tail` do not invalidate the line consumers read
 //! `head` from.
 //!
-//! # In-order completion, and why the try calls are linearizable
+//! # Why the try calls are linearizable
 //!
-//! A push *publishes* its position (stores `seq = pos + 1`) only once the
-//! position before it is published, and a pop *frees* its position (stores
-//! `seq = pos + one lap`) only once the position before it is freed. So a
-//! push returns only when every earlier position is published, and a pop
-//! only when every earlier position is freed.
+//! A try that finds its slot ready decides from the slot alone, as above.
+//! One that finds it not ready (a pop: not published for this lap; a push:
+//! still holding the previous lap's item) cannot tell from the slot whether
+//! the ring is empty (full) or a thread has claimed that position and not
+//! stored its `seq` yet. Only then does it read the other cursor, after a
+//! `SeqCst` fence (as crossbeam's `ArrayQueue` does): a pop with
+//! `tail == head` saw an empty ring at that instant, a push with
+//! `head + one lap == tail` a full one; otherwise the thread at that slot is
+//! mid-operation, and the call waits for it (with backoff) and looks again.
+//! So a pop reports empty only if the ring was empty at some instant during
+//! the call, a push full only if it was full, and a thread preempted between
+//! its claim and its store delays only the calls that need its very slot.
 //!
-//! A try that finds its slot not ready therefore decides from that slot
-//! alone, without reading the opposite cursor: a `try_pop` whose slot at
-//! `head` is not published knows that no push at `head` or later has
-//! returned, so every push that returned before the call began has been
-//! popped, and the pushes still in progress can take effect after it: the
-//! ring was empty at the instant of the load. Likewise a `try_push` whose
-//! slot still holds the item of the previous lap knows that no pop of that
-//! position or a later one has returned: the ring was full. A thread
-//! preempted between its claim and its store delays the later operations of
-//! its own side until it resumes (they wait, with backoff, before they
-//! return); it never makes another call report a false empty or full.
+//! [`Ring::force_push`] on a full ring claims `tail` and then `head` at the
+//! oldest item, and completes both with one store of the slot's `seq`;
+//! meanwhile `tail` is one lap and one position past `head`, so no pop
+//! reports empty and no push full in between.
 //!
 //! # Closing
 //!
 //! [`Ring::close`] sets the mark bit of `tail` ([`Laps::mark`]), so that no
 //! push can claim a position afterwards (its CAS expects an unmarked
-//! `tail`), and raises `closed`, a flag on a line nobody writes otherwise,
-//! which a pop reads when its slot is not ready: only then does it read
-//! `tail`, to tell "closed and drained" from "a push claimed before the
-//! close is still in progress" (which it waits for).
+//! `tail`). A pop whose slot is not ready reads `tail` anyway: a marked
+//! `tail` equal to `head` is "closed and drained", a marked `tail` ahead of
+//! it a push claimed before the close and still in progress, which it
+//! waits for.
 //!
 //! # Vocabulary
 //!
@@ -69,24 +69,18 @@
 //! - pop: `seq.store(pos + one_lap, Release)` after reading the value pairs
 //!   with the `Acquire` load of `seq` in the next lap's push, so the read
 //!   happens-before the overwrite;
-//! - the in-order wait: the `Acquire` load of the previous position's `seq`
-//!   pairs with that position's Release store, so what its owner saw (the
-//!   position before it published, or freed) is seen by every thread that
-//!   sees this position's store, all the way down.
-//!
-//! [`Ring::force_push`] on a full ring claims `tail` and then `head` at the
-//! oldest item, and completes both with one store of the slot's `seq`; a
-//! pop whose slot is not ready also checks that the position before its
-//! own is freed, so that it does not report empty in between.
+//! - the not-ready path: `fence(SeqCst)` between the slot's load and the
+//!   other cursor's load, so that a call which comes after a completed
+//!   operation in real time sees its claim (crossbeam's reasoning; no
+//!   happens-before edge carries it, so no loom model can tell the fence
+//!   from none).
 //!
 //! # Progress
 //!
-//! A push (pop) that succeeded waits, before it returns, for the pushes
-//! (pops) of earlier positions to complete: a thread preempted
-//! mid-operation delays the later operations of its own side until it runs
-//! again. A try that fails returns at once, except a pop that finds the pop
-//! of the position just before its own in progress, or a closed ring with
-//! pushes claimed before the close still in progress: it waits for them.
+//! A thread is never blocked by a thread of its own side: a producer
+//! preempted between its claim and its `seq` store holds back only the pops
+//! of its position (and the pushes of the next lap at that slot), which
+//! wait for it; every other push and pop goes on.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -97,7 +91,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{CapacityError, Closed, Full, PopError, PushError};
 use crate::pos::Laps;
-use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{fence, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::wait::{self, WaitStrategy, Waiter};
 
 mod iter;
@@ -133,7 +127,8 @@ struct Slot<T> {
 ///
 /// The try calls are linearizable: a pop reports empty only if the ring
 /// was empty at some instant during the call, a push reports full only if
-/// it was full (module source: "In-order completion").
+/// it was full (module docs of the source, "Why the try calls are
+/// linearizable").
 ///
 /// # Examples
 ///
@@ -164,9 +159,6 @@ pub struct Ring<T> {
     buffer: Box<[Slot<T>]>,
     /// The position arithmetic (capacity, lap size, the mark bit).
     laps: Laps<usize>,
-    /// 1 once [`close`](Ring::close) began: read by pops whose slot is not
-    /// ready, on this line that nobody writes otherwise.
-    closed: AtomicUsize,
     /// What the blocking calls do between tries.
     strategy: WaitStrategy,
     /// Poppers sleeping until an item arrives (Park only).
@@ -275,7 +267,6 @@ impl<T> Ring<T> {
             tail: CachePadded::new(AtomicUsize::new(0)),
             buffer: slots.into_boxed_slice(),
             laps,
-            closed: AtomicUsize::new(0),
             strategy,
             not_empty: CachePadded::new(Waiter::new()),
             not_full: CachePadded::new(Waiter::new()),
@@ -313,79 +304,38 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Publishes position `pos` (whose value is written): stores
-    /// `seq = pos + 1` once the position before it is published.
+    /// Publishes position `pos`, whose value is written.
     #[inline(always)]
     fn publish(&self, pos: usize) {
-        let prev = self.laps.prev(pos);
-        // Acquire: pairs with the Release store that published `prev` (or
-        // freed it, or a later lap's); with it, everything the publisher of
-        // `prev` saw, down to the earliest position, happens-before our own
-        // store, so a thread that sees `pos` published sees every earlier
-        // position published (module docs).
-        let seq = self.slot(prev).seq.load(Ordering::Acquire);
-        if (seq.wrapping_sub(prev.wrapping_add(1)) as isize) < 0 {
-            self.wait_published(prev);
-        }
         // Release: publishes the value; pairs with the Acquire load of seq
-        // in try_pop (and in the next position's publish).
+        // in pop_or_refuse.
         self.slot(pos)
             .seq
             .store(pos.wrapping_add(1), Ordering::Release);
     }
 
-    /// Waits until position `prev`, claimed by a producer that has not
-    /// stored its `seq` yet, is published.
-    #[cold]
-    fn wait_published(&self, prev: usize) {
-        let backoff = Backoff::new();
-        // Acquire: as in `publish`.
-        while (self
-            .slot(prev)
-            .seq
-            .load(Ordering::Acquire)
-            .wrapping_sub(prev.wrapping_add(1)) as isize)
-            < 0
-        {
-            backoff.snooze();
-        }
-    }
-
-    /// Frees position `pos` (whose value is read): stores
-    /// `seq = { lap: lap + 1, index }` once the position before it is
-    /// freed.
+    /// Frees position `pos`, whose value is read: hands its slot to the
+    /// next lap, `{ lap: lap + 1, index }`.
     #[inline(always)]
     fn free(&self, pos: usize) {
-        let prev = self.laps.prev(pos);
-        // Acquire: pairs with the Release store that freed `prev` (or a
-        // later one), as in `publish`.
-        let seq = self.slot(prev).seq.load(Ordering::Acquire);
-        if (seq.wrapping_sub(self.laps.next_lap(prev)) as isize) < 0 {
-            self.wait_freed(prev);
-        }
         // Release: hands the slot to the next lap's producer; pairs with
-        // the Acquire load of seq in try_push (and in the next position's
-        // free).
+        // the Acquire load of seq in push_or_refuse.
         self.slot(pos)
             .seq
             .store(self.laps.next_lap(pos), Ordering::Release);
     }
 
-    /// Waits until position `prev`, claimed by a consumer that has not
-    /// stored its `seq` yet, is freed.
-    #[cold]
-    fn wait_freed(&self, prev: usize) {
-        let backoff = Backoff::new();
-        // Acquire: as in `free`.
-        while (self
-            .slot(prev)
-            .seq
-            .load(Ordering::Acquire)
-            .wrapping_sub(self.laps.next_lap(prev)) as isize)
-            < 0
-        {
-            backoff.snooze();
-        }
+    /// A push found the slot at `tail` still holding the previous lap's
+    /// item: whether the ring is full (`true`), or a consumer has claimed
+    /// that item and not freed the slot yet (`false`: look again).
+    #[inline]
+    fn is_full_at(&self, tail: usize) -> bool {
+        // SeqCst fence: orders the slot's load before the load of `head`
+        // (module docs, "Why the try calls are linearizable").
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by the fence; only compared.
+        let head = self.head.load(Ordering::Relaxed);
+        self.laps.next_lap(head) == tail
     }
 
     /// Pushes `value` if the ring has room and is open.
@@ -431,10 +381,13 @@ impl<T> Ring<T> {
                     }
                 }
             } else if diff < 0 {
-                // The slot holds the item of the previous lap, and pops
-                // free in order: no pop of that position or a later one
-                // has returned, so the ring is full (module docs).
-                return Err(PushError::Full(value));
+                // The slot holds the item of the previous lap: the ring is
+                // full, or a consumer is popping that item.
+                if self.is_full_at(tail) {
+                    return Err(PushError::Full(value));
+                }
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another producer moved past `tail`: look again.
                 backoff.spin();
@@ -443,47 +396,24 @@ impl<T> Ring<T> {
         }
     }
 
-    /// A pop found the slot at `head` not published. Says why: empty, or
-    /// closed and drained; `None` when a pop of the position before `head`
-    /// is still in progress, or the ring is closed but a push claimed
-    /// before the close is (the caller waits a step and looks again).
+    /// A pop found the slot at `head` not published for this lap. Says
+    /// why: empty, or closed and drained; `None` when a push has claimed
+    /// `head` (or a force_push has moved `head` past the item it is
+    /// replacing) and not stored its `seq` yet: the caller waits a step
+    /// and looks again.
     #[inline]
     fn not_ready(&self, head: usize) -> Option<PopError> {
-        let prev = self.laps.prev(head);
-        // Acquire: pairs with the Release store that freed `prev` (in
-        // `free` or `force_write`): the publication of `head` that the
-        // freer waited for, if any, is then visible to our next look.
-        let seq = self.slot(prev).seq.load(Ordering::Acquire);
-        if (seq.wrapping_sub(self.laps.next_lap(prev)) as isize) < 0 {
-            // The pop of `prev` has not returned. If it is a force_push's,
-            // its item is still in the ring as far as any caller can tell
-            // (the force_push moves `head` before it stores the new item):
-            // "empty" could be false, so wait for it.
-            return None;
-        }
-        // Acquire: as in pop_or_refuse. The slot may have been published
-        // since our first look, by a force_push that freed `prev` just
-        // now: look again before calling the ring empty.
-        let seq = self.slot(head).seq.load(Ordering::Acquire);
-        if seq.wrapping_sub(head.wrapping_add(1)) as isize >= 0 {
-            return None;
-        }
-        // SeqCst: ordered after the slot's load and before the close's
-        // mark: a 0 here places this call's empty before the close (see
-        // `close`). No loom model can tell it from Relaxed: it orders this
-        // call against one that did not happen-before it.
-        if self.closed.load(Ordering::SeqCst) == 0 {
-            return Some(PopError::Empty);
-        }
-        // SeqCst: as above; reads the mark `close` set.
-        let tail = self.tail.load(Ordering::SeqCst);
-        if tail & self.laps.mark() == 0 {
-            // Closing, not closed yet: pushes still succeed.
-            Some(PopError::Empty)
-        } else if tail & !self.laps.mark() == head {
+        // SeqCst fence: orders the slot's load before the load of `tail`
+        // (module docs, "Why the try calls are linearizable").
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by the fence; only compared.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & !self.laps.mark() != head {
+            None
+        } else if tail & self.laps.mark() != 0 {
             Some(PopError::Closed)
         } else {
-            None
+            Some(PopError::Empty)
         }
     }
 
@@ -524,8 +454,7 @@ impl<T> Ring<T> {
                     }
                 }
             } else if diff < 0 {
-                // Not published for this lap, and pushes publish in order:
-                // no push at `head` or later has returned (module docs).
+                // Not published for this lap: empty, or a push in progress.
                 if let Some(why) = self.not_ready(head) {
                     return Err(why);
                 }
@@ -542,9 +471,9 @@ impl<T> Ring<T> {
     /// Pushes `value` if there is room, without waiting for room.
     ///
     /// Linearizable: it reports full only if the ring was full at some
-    /// instant during the call. Once it has claimed a position it waits
-    /// for pushes of earlier positions still in progress before it returns
-    /// (see [`Ring`]'s module docs).
+    /// instant during the call. When the slot it needs is still being
+    /// popped by a preempted consumer (the ring not full), it waits for
+    /// that consumer, with backoff.
     ///
     /// # Errors
     ///
@@ -567,9 +496,9 @@ impl<T> Ring<T> {
     /// Pops the oldest item, if any, without waiting for one.
     ///
     /// Linearizable: it returns `None` only if the ring was empty at some
-    /// instant during the call (on a closed ring: empty for good). Once it
-    /// has claimed a position it waits for pops of earlier positions still
-    /// in progress before it returns.
+    /// instant during the call (on a closed ring: empty for good). When
+    /// the slot it needs is still being filled by a preempted producer
+    /// (the ring not empty), it waits for that producer, with backoff.
     ///
     /// # Examples
     ///
@@ -948,16 +877,19 @@ impl<T> Ring<T> {
                 self.after_push();
                 return None;
             }
-            // Relaxed: winning the CAS makes `oldest` ours alone, as in
+            // Winning the CAS makes `oldest` ours alone, as in
             // pop_or_refuse; its value was published to us by the Acquire
-            // load above.
+            // load above. Release: pairs with the fence in `not_ready`: a
+            // pop that sees `head` moved past `oldest` also sees our claim
+            // of `tail`, so it waits for our store instead of reporting
+            // empty. Relaxed on failure: we only look again.
             if seq == oldest.wrapping_add(1)
                 && self
                     .head
                     .compare_exchange_weak(
                         oldest,
                         self.laps.advance(oldest),
-                        Ordering::Relaxed,
+                        Ordering::Release,
                         Ordering::Relaxed,
                     )
                     .is_ok()
@@ -969,9 +901,7 @@ impl<T> Ring<T> {
                 let old = slot
                     .value
                     .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });
-                // Frees `oldest` and publishes `tail` in one store; the
-                // position before `tail` published means the one before
-                // `oldest` freed, so both stay in order.
+                // Frees `oldest` and publishes `tail` in one store.
                 self.publish(tail);
                 self.after_push();
                 return Some(old);
@@ -1018,12 +948,10 @@ impl<T> Ring<T> {
     /// });
     /// ```
     pub fn close(&self) -> bool {
-        // SeqCst: raised before the mark, so a pop that reads 0 in
-        // `not_ready` read its slot before the close took effect.
-        self.closed.store(1, Ordering::SeqCst);
-        // SeqCst: the close takes effect here; every push's CAS, an RMW,
-        // sees the mark from then on.
-        let was = self.tail.fetch_or(self.laps.mark(), Ordering::SeqCst);
+        // Relaxed: the close takes effect here; every push's CAS, an RMW,
+        // reads the latest value and so sees the mark from then on, and the
+        // fence in `notify` below orders it before the waiters' check.
+        let was = self.tail.fetch_or(self.laps.mark(), Ordering::Relaxed);
         // Every waiter: its next attempt, made after its fence, sees the
         // mark (the Dekker pair of `wait`).
         self.not_empty.notify();
@@ -1084,9 +1012,14 @@ impl<T> Ring<T> {
             if n == 0 {
                 let seq = self.slot(tail).seq.load(Ordering::Acquire);
                 if (seq.wrapping_sub(tail) as isize) < 0 {
-                    return 0; // full, as in push_or_refuse
+                    // As in push_or_refuse.
+                    if self.is_full_at(tail) {
+                        return 0;
+                    }
+                    backoff.snooze();
+                } else {
+                    backoff.spin();
                 }
-                backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
                 continue;
             }
@@ -1105,10 +1038,6 @@ impl<T> Ring<T> {
                         self.slot(pos)
                             .value
                             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                        pos = self.laps.advance(pos);
-                    }
-                    let mut pos = tail;
-                    for _ in 0..n {
                         self.publish(pos);
                         pos = self.laps.advance(pos);
                     }
