@@ -38,8 +38,8 @@
 //! `notify_all` comes.
 //!
 //! A ring's `close` is a notifier of both sides: its store is the mark it
-//! sets on `tail` (and the `closed` flag), which every retried call reads,
-//! so a waiter either sees the close in its attempt or is woken by it.
+//! sets on `tail`, which every retried call reads, so a waiter either sees
+//! the close in its attempt or is woken by it.
 //!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of
