@@ -331,7 +331,10 @@ impl<T> Ring<T> {
     #[inline]
     fn is_full_at(&self, tail: usize) -> bool {
         // SeqCst fence: orders the slot's load before the load of `head`
-        // (module docs, "Why the try calls are linearizable").
+        // (module docs, "Why the try calls are linearizable"). No loom
+        // model sees it removed: it orders this call after pops that do
+        // not happen-before it (real time), which loom does not model;
+        // the fence in `not_ready` also pairs with force_push's Release.
         fence(Ordering::SeqCst);
         // Relaxed: ordered by the fence; only compared.
         let head = self.head.load(Ordering::Relaxed);
@@ -1010,6 +1013,9 @@ impl<T> Ring<T> {
                 end = self.laps.advance(end);
             }
             if n == 0 {
+                // Acquire, as in push_or_refuse, though no value is touched
+                // after it (0 is returned, or the count above runs again
+                // with its own Acquire loads): no model can see it weakened.
                 let seq = self.slot(tail).seq.load(Ordering::Acquire);
                 if (seq.wrapping_sub(tail) as isize) < 0 {
                     // As in push_or_refuse.
@@ -1091,6 +1097,9 @@ impl<T> Ring<T> {
                 end = self.laps.advance(end);
             }
             if n == 0 {
+                // Acquire, as in pop_or_refuse, though no value is read
+                // after it (as in try_push_batch): no model can see it
+                // weakened.
                 let seq = self.slot(head).seq.load(Ordering::Acquire);
                 if (seq.wrapping_sub(head.wrapping_add(1)) as isize) < 0 {
                     // Not published, as in pop_or_refuse.
