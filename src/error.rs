@@ -236,3 +236,106 @@ impl fmt::Display for Closed {
 }
 
 impl std::error::Error for Closed {}
+
+/// A push into a [`Ring`](crate::Ring) that did not happen; the value is
+/// inside, never lost.
+///
+/// Returned by the calls that tell a full ring from a closed one
+/// ([`Ring::try_send`](crate::Ring::try_send),
+/// [`Ring::send`](crate::Ring::send),
+/// [`Ring::send_timeout`](crate::Ring::send_timeout)).
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{PushError, Ring};
+///
+/// let ring = Ring::new(1);
+/// ring.try_send("a").unwrap();
+/// assert!(matches!(ring.try_send("b"), Err(PushError::Full("b"))));
+/// ring.close();
+/// assert_eq!(ring.try_send("c").unwrap_err().into_inner(), "c");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum PushError<T> {
+    /// No room (within the timeout, for the timed call).
+    Full(T),
+    /// The ring was closed: it takes nothing more.
+    Closed(T),
+}
+
+impl<T> PushError<T> {
+    /// Returns the value that was not pushed.
+    pub fn into_inner(self) -> T {
+        match self {
+            PushError::Full(t) | PushError::Closed(t) => t,
+        }
+    }
+
+    /// Whether the ring was full (a retry may succeed).
+    pub fn is_full(&self) -> bool {
+        matches!(self, PushError::Full(_))
+    }
+
+    /// Whether the ring was closed (no retry will succeed).
+    pub fn is_closed(&self) -> bool {
+        matches!(self, PushError::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Full(_) => f.pad("Full(..)"),
+            PushError::Closed(_) => f.pad("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::Full(_) => f.write_str("ring is full"),
+            PushError::Closed(_) => f.write_str("ring is closed"),
+        }
+    }
+}
+
+impl<T> std::error::Error for PushError<T> {}
+
+/// Why a pop from a [`Ring`](crate::Ring) returned no item.
+///
+/// Returned by [`Ring::try_recv`](crate::Ring::try_recv) and
+/// [`Ring::recv_timeout`](crate::Ring::recv_timeout).
+///
+/// # Examples
+///
+/// ```
+/// use ackring::{PopError, Ring};
+///
+/// let ring = Ring::new(1);
+/// assert_eq!(ring.try_recv(), Err(PopError::Empty));
+/// ring.try_send(1).unwrap();
+/// ring.close();
+/// assert_eq!(ring.try_recv(), Ok(1)); // a closed ring is drained first
+/// assert_eq!(ring.try_recv(), Err(PopError::Closed));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PopError {
+    /// The ring was empty (for the whole timeout, for the timed call) and
+    /// is still open.
+    Empty,
+    /// The ring is closed and empty: no item will ever arrive.
+    Closed,
+}
+
+impl fmt::Display for PopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PopError::Empty => "ring is empty",
+            PopError::Closed => "ring is closed and drained",
+        })
+    }
+}
+
+impl std::error::Error for PopError {}

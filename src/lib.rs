@@ -4,9 +4,10 @@
 //! latency-sensitive code inside one process.
 //!
 //! - [`Ring<T>`]: the queue. Fixed capacity (exactly what you ask for), no
-//!   allocation after construction, `try_*` calls that never wait,
-//!   blocking calls with a choice of [`WaitStrategy`], batch calls that
-//!   claim a run of positions at once.
+//!   allocation after construction, linearizable `try_*` calls, blocking
+//!   calls with a choice of [`WaitStrategy`], batch calls that claim a run
+//!   of positions at once; `force_push`, `close` with `send`/`recv` calls
+//!   that report it, owned and draining iterators.
 //! - [`AckQueue<T>`]: message-queue semantics on the same ring algorithm.
 //!   A consumer receives a [`Delivery`], processes it and acks it; until
 //!   then the queue tracks the message, and a nack, a dropped delivery
@@ -27,7 +28,10 @@
 //! equals a consumer's position + 1 holds that consumer's item; a pop
 //! stores position + one lap, handing the slot to the producer of the next
 //! lap. Producers claim positions on the `tail` cursor and consumers on the
-//! `head` cursor, one CAS each.
+//! `head` cursor, one CAS each. A try that finds its slot not ready reads
+//! the other cursor to tell an empty (full) ring from a thread that is
+//! mid-operation at that slot, which it waits for: the try calls are
+//! linearizable.
 //!
 //! The two cursors are written by different sets of threads, so each sits
 //! on its own cache line (`crossbeam_utils::CachePadded`): otherwise every
@@ -89,8 +93,6 @@
 
 mod ack;
 mod error;
-// Used by `Ring` and the ack layer's rings as they adopt it.
-#[allow(dead_code)]
 mod pos;
 mod ring;
 mod stats;
@@ -101,8 +103,10 @@ pub use ack::{
     AckQueue, AckQueueBuilder, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
     MonotonicClock, Seq, Tag,
 };
-pub use error::{AckError, CapacityError, Closed, ConfigError, Full, PublishError};
-pub use ring::Ring;
+pub use error::{
+    AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,
+};
+pub use ring::{IntoIter, Ring, TryIter};
 pub use stats::Stats;
 pub use wait::WaitStrategy;
 

@@ -28,6 +28,9 @@ pub(crate) struct Laps<P> {
 
 macro_rules! laps_for {
     ($p:ty) => {
+        // One arithmetic for both widths: `Ring` (usize) and the ack
+        // layer's fresh ring (u64) each use the part their cursors need.
+        #[allow(dead_code)]
         impl Laps<$p> {
             /// The arithmetic of a ring of `cap` slots, if `cap` is not 0
             /// and leaves at least 8 lap bits above the index bits (so that
@@ -51,6 +54,22 @@ macro_rules! laps_for {
                     one_lap,
                     shift: one_lap.trailing_zeros(),
                 })
+            }
+
+            /// The arithmetic of a ring of `cap` slots whose cursors carry
+            /// one flag bit, [`mark`](Self::mark), that no position sets:
+            /// `one_lap` is twice the smallest power of two above `cap`, so
+            /// the bit below it is never an index bit. As [`new`](Self::new)
+            /// otherwise.
+            pub(crate) const fn with_mark_bit(cap: $p) -> Option<Self> {
+                match Self::new(cap) {
+                    Some(l) if l.one_lap <= <$p>::MAX >> 9 => Some(Self {
+                        cap,
+                        one_lap: l.one_lap << 1,
+                        shift: l.shift + 1,
+                    }),
+                    _ => None,
+                }
             }
 
             /// Slots per lap.
@@ -95,6 +114,42 @@ macro_rules! laps_for {
                 pos.wrapping_add(self.one_lap)
             }
 
+            /// The position before `pos`: `{ lap, index: index - 1 }`, or
+            /// `{ lap: lap - 1, index: capacity - 1 }` at index 0.
+            #[inline(always)]
+            pub(crate) fn prev(self, pos: $p) -> $p {
+                if self.index(pos) > 0 {
+                    // { lap, index: index - 1 }
+                    pos.wrapping_sub(1)
+                } else {
+                    // { lap: lap - 1, index: capacity - 1 }
+                    pos.wrapping_sub(self.one_lap).wrapping_add(self.cap - 1)
+                }
+            }
+
+            /// The flag bit of a [`with_mark_bit`](Self::with_mark_bit)
+            /// ring's cursors: set in no position.
+            #[inline(always)]
+            pub(crate) fn mark(self) -> $p {
+                debug_assert!(self.one_lap >> 1 > self.cap, "not built with_mark_bit");
+                self.one_lap >> 1
+            }
+
+            /// How many positions lie from `from` up to `to`, for `to` not
+            /// before `from`; exact also where the positions wrap around
+            /// the integer type, as long as they lie fewer than `2^(bits -
+            /// log2(one_lap))` laps apart.
+            #[inline]
+            pub(crate) fn span(self, from: $p, to: $p) -> $p {
+                // The lap difference, exact across a wrap: the index bits of
+                // both are cleared before subtracting.
+                let laps = (to & !(self.one_lap - 1)).wrapping_sub(from & !(self.one_lap - 1))
+                    >> self.shift;
+                laps.wrapping_mul(self.cap)
+                    .wrapping_add(self.index(to))
+                    .wrapping_sub(self.index(from))
+            }
+
             /// The position `k` places after `pos`, for `k < capacity`.
             #[inline]
             pub(crate) fn ahead(self, pos: $p, k: $p) -> $p {
@@ -126,13 +181,6 @@ macro_rules! laps_for {
             pub(crate) fn at_count(self, n: $p) -> $p {
                 ((n / self.cap) << self.shift) | (n % self.cap)
             }
-
-            /// How many positions lie from `from` up to `to` (`to` not
-            /// before `from`).
-            #[inline]
-            pub(crate) fn distance(self, from: $p, to: $p) -> $p {
-                self.count(to).wrapping_sub(self.count(from))
-            }
         }
     };
 }
@@ -158,7 +206,6 @@ mod tests {
                     assert_eq!(laps.count(laps.ahead(pos, k)), n + k);
                 }
                 assert_eq!(laps.next_lap(pos), laps.at_count(n + cap));
-                assert_eq!(laps.distance(0, pos), n);
                 pos = laps.advance(pos);
             }
         }
@@ -178,6 +225,42 @@ mod tests {
         assert!(Laps::<usize>::new(usize::MAX).is_none());
         assert!(Laps::<u64>::new(1 << 60).is_none());
         assert!(Laps::<u64>::new(1 << 54).is_some());
+    }
+
+    #[test]
+    fn prev_undoes_advance_and_span_counts_across_the_wrap() {
+        for cap in [1_usize, 2, 3, 7, 8, 1000] {
+            for laps in [
+                Laps::<usize>::new(cap).unwrap(),
+                Laps::<usize>::with_mark_bit(cap).unwrap(),
+            ] {
+                // Start a few positions before the wrap of usize.
+                let last_lap = usize::MAX & !(laps.one_lap() - 1);
+                let start = laps.ahead(last_lap, cap - 1);
+                let mut pos = start;
+                for n in 0..cap * 4 {
+                    assert_eq!(laps.span(start, pos), n, "cap {cap}");
+                    let next = laps.advance(pos);
+                    assert_eq!(laps.prev(next), pos, "cap {cap}");
+                    pos = next;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_mark_bit_is_set_in_no_position() {
+        for cap in [1_usize, 2, 3, 4, 7, 8, 1000] {
+            let laps = Laps::<usize>::with_mark_bit(cap).unwrap();
+            assert_eq!(laps.mark().count_ones(), 1);
+            let mut pos = 0;
+            for _ in 0..cap * 5 {
+                assert_eq!(pos & laps.mark(), 0, "cap {cap}");
+                pos = laps.advance(pos);
+            }
+        }
+        assert!(Laps::<usize>::with_mark_bit(0).is_none());
+        assert!(Laps::<usize>::with_mark_bit(usize::MAX >> 9).is_none());
     }
 
     #[test]

@@ -3,11 +3,10 @@
 //! # Algorithm
 //!
 //! Dmitry Vyukov's bounded MPMC queue, with crossbeam `ArrayQueue`'s
-//! `{ lap, index }` encoding of positions so that the capacity can be any
-//! size without a division on the hot path.
+//! `{ lap, index }` encoding of positions ([`Laps`]) so that the capacity
+//! can be any size without a division on the hot path.
 //!
-//! Each slot carries a sequence number `seq` (the "stamp" of the
-//! literature) that says whose turn it is:
+//! Each slot carries a sequence number `seq` that says whose turn it is:
 //!
 //! - a slot whose `seq` equals a producer's position is writable;
 //! - a slot whose `seq` equals a consumer's position + 1 is readable;
@@ -17,17 +16,43 @@
 //! Producers claim positions on `tail`, consumers on `head`, with one CAS
 //! each. The cursors live on cache lines of their own (`CachePadded`) so
 //! that producers bumping `tail` do not invalidate the line consumers read
-//! `head` from. A try that finds its slot not yet ready returns at once
-//! ("full" / "empty") after reading only the slot, never the opposite
-//! cursor.
+//! `head` from.
+//!
+//! # Why the try calls are linearizable
+//!
+//! A try that finds its slot ready decides from the slot alone, as above.
+//! One that finds it not ready (a pop: not published for this lap; a push:
+//! still holding the previous lap's item) cannot tell from the slot whether
+//! the ring is empty (full) or a thread has claimed that position and not
+//! stored its `seq` yet. Only then does it read the other cursor, after a
+//! `SeqCst` fence (as crossbeam's `ArrayQueue` does): a pop with
+//! `tail == head` saw an empty ring at that instant, a push with
+//! `head + one lap == tail` a full one; otherwise the thread at that slot is
+//! mid-operation, and the call waits for it (with backoff) and looks again.
+//! So a pop reports empty only if the ring was empty at some instant during
+//! the call, a push full only if it was full, and a thread preempted between
+//! its claim and its store delays only the calls that need its very slot.
+//!
+//! [`Ring::force_push`] on a full ring claims `tail` and then `head` at the
+//! oldest item, and completes both with one store of the slot's `seq`;
+//! meanwhile `tail` is one lap and one position past `head`, so no pop
+//! reports empty and no push full in between.
+//!
+//! # Closing
+//!
+//! [`Ring::close`] sets the mark bit of `tail` ([`Laps::mark`]), so that no
+//! push can claim a position afterwards (its CAS expects an unmarked
+//! `tail`). A pop whose slot is not ready reads `tail` anyway: a marked
+//! `tail` equal to `head` is "closed and drained", a marked `tail` ahead of
+//! it a push claimed before the close and still in progress, which it
+//! waits for.
 //!
 //! # Vocabulary
 //!
-//! - *position*: a cursor value `{ lap, index }` encoded as
-//!   `lap * one_lap + index`, with `index < capacity` and `one_lap` the
-//!   smallest power of two above `capacity`. Moving past the last index
-//!   gives `{ lap: lap + 1, index: 0 }`.
-//! - `head`: the next position to pop; `tail`: the next position to push.
+//! - *position*: a cursor value `{ lap, index }` (see [`Laps`]); moving
+//!   past the last index gives `{ lap: lap + 1, index: 0 }`.
+//! - `head`: the next position to pop; `tail`: the next position to push,
+//!   plus the mark bit once closed.
 //! - `seq`: a slot's sequence, compared with the position of the thread
 //!   looking at it. All comparisons are on the wrapping difference, so
 //!   positions may wrap around `usize`.
@@ -43,14 +68,19 @@
 //!   read;
 //! - pop: `seq.store(pos + one_lap, Release)` after reading the value pairs
 //!   with the `Acquire` load of `seq` in the next lap's push, so the read
-//!   happens-before the overwrite.
+//!   happens-before the overwrite;
+//! - the not-ready path: `fence(SeqCst)` between the slot's load and the
+//!   other cursor's load, so that a call which comes after a completed
+//!   operation in real time sees its claim (crossbeam's reasoning; no
+//!   happens-before edge carries it, so no loom model can tell the fence
+//!   from none).
 //!
 //! # Progress
 //!
-//! `try_push`, `try_pop` and the batch calls never wait for another thread:
-//! a thread that is preempted between claiming a position and storing `seq`
-//! delays only the operations that need that very slot, which then report
-//! full (empty) instead of spinning.
+//! A thread is never blocked by a thread of its own side: a producer
+//! preempted between its claim and its `seq` store holds back only the pops
+//! of its position (and the pushes of the next lap at that slot), which
+//! wait for it; every other push and pop goes on.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -59,9 +89,13 @@ use core::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::error::{CapacityError, Full};
-use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::error::{CapacityError, Closed, Full, PopError, PushError};
+use crate::pos::Laps;
+use crate::sync::{fence, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::wait::{self, WaitStrategy, Waiter};
+
+mod iter;
+pub use iter::{IntoIter, TryIter};
 
 /// How far past the full slot a blocked producer waits for room before it
 /// looks again (see `Ring::wait_for_room_ahead`).
@@ -77,11 +111,24 @@ struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
-/// A bounded multi-producer multi-consumer lock-free queue.
+/// A bounded multi-producer multi-consumer queue.
 ///
 /// Holds at most [`capacity`](Ring::capacity) items, exactly the capacity
 /// asked for. Every call takes `&self`: share a ring between threads with
 /// `Arc` or scoped threads.
+///
+/// The calls come in two families that differ only in what they say about
+/// a [closed](Ring::close) ring:
+///
+/// | | push | pop |
+/// |---|---|---|
+/// | never closed: | [`try_push`](Ring::try_push), [`push`](Ring::push), [`push_timeout`](Ring::push_timeout) | [`try_pop`](Ring::try_pop), [`pop`](Ring::pop), [`pop_timeout`](Ring::pop_timeout) |
+/// | report closed: | [`try_send`](Ring::try_send), [`send`](Ring::send), [`send_timeout`](Ring::send_timeout) | [`try_recv`](Ring::try_recv), [`recv`](Ring::recv), [`recv_timeout`](Ring::recv_timeout) |
+///
+/// The try calls are linearizable: a pop reports empty only if the ring
+/// was empty at some instant during the call, a push reports full only if
+/// it was full (module docs of the source, "Why the try calls are
+/// linearizable").
 ///
 /// # Examples
 ///
@@ -105,15 +152,13 @@ struct Slot<T> {
 pub struct Ring<T> {
     /// Consumers' cursor: the position `{ lap, index }` of the next pop.
     head: CachePadded<AtomicUsize>,
-    /// Producers' cursor: the position `{ lap, index }` of the next push.
+    /// Producers' cursor: the position `{ lap, index }` of the next push,
+    /// with `laps.mark()` set once the ring is closed.
     tail: CachePadded<AtomicUsize>,
     /// `capacity` slots; slot `i` starts with `seq = { lap: 0, index: i }`.
     buffer: Box<[Slot<T>]>,
-    /// Number of slots, as asked for.
-    cap: usize,
-    /// Smallest power of two above `cap`: adding it to a position moves it
-    /// one lap ahead at the same index.
-    one_lap: usize,
+    /// The position arithmetic (capacity, lap size, the mark bit).
+    laps: Laps<usize>,
     /// What the blocking calls do between tries.
     strategy: WaitStrategy,
     /// Poppers sleeping until an item arrives (Park only).
@@ -177,6 +222,15 @@ impl<T> Ring<T> {
     /// # Panics
     ///
     /// If `capacity` is 0 or too large to allocate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{Ring, WaitStrategy};
+    ///
+    /// let ring = Ring::<u8>::with_wait_strategy(4, WaitStrategy::Park);
+    /// assert_eq!(ring.wait_strategy(), WaitStrategy::Park);
+    /// ```
     pub fn with_wait_strategy(capacity: usize, strategy: WaitStrategy) -> Self {
         match Self::try_with_wait_strategy(capacity, strategy) {
             Ok(ring) => ring,
@@ -200,13 +254,7 @@ impl<T> Ring<T> {
         let too_large = CapacityError::TooLarge {
             requested: capacity,
         };
-        // one_lap > capacity, and at least a few lap bits must remain above
-        // it so that positions of different laps stay distinct.
-        let one_lap = capacity
-            .checked_add(1)
-            .and_then(usize::checked_next_power_of_two)
-            .filter(|&l| l <= usize::MAX >> 8)
-            .ok_or(too_large)?;
+        let laps = Laps::<usize>::with_mark_bit(capacity).ok_or(too_large)?;
         let mut slots = Vec::new();
         slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
         // { lap: 0, index: i } for each slot.
@@ -218,8 +266,7 @@ impl<T> Ring<T> {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             buffer: slots.into_boxed_slice(),
-            cap: capacity,
-            one_lap,
+            laps,
             strategy,
             not_empty: CachePadded::new(Waiter::new()),
             not_full: CachePadded::new(Waiter::new()),
@@ -229,7 +276,7 @@ impl<T> Ring<T> {
 
     /// The most items the ring holds at once: exactly what was asked for.
     pub fn capacity(&self) -> usize {
-        self.cap
+        self.laps.capacity()
     }
 
     /// The wait strategy the blocking calls use.
@@ -237,22 +284,10 @@ impl<T> Ring<T> {
         self.strategy
     }
 
-    /// The slot at `pos`'s index.
+    /// The slot at `pos`'s index (`pos` without the mark bit).
     #[inline(always)]
     fn slot(&self, pos: usize) -> &Slot<T> {
-        &self.buffer[pos & (self.one_lap - 1)]
-    }
-
-    /// The position after `pos`.
-    #[inline(always)]
-    fn advance(&self, pos: usize) -> usize {
-        if (pos & (self.one_lap - 1)) + 1 < self.cap {
-            // { lap, index: index + 1 }
-            pos + 1
-        } else {
-            // { lap: lap + 1, index: 0 }
-            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
-        }
+        &self.buffer[self.laps.index(pos)]
     }
 
     #[inline(always)]
@@ -269,28 +304,57 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Pushes `value` if there is room, without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`Full`], holding `value`, when the ring is full.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ring = ackring::Ring::new(2);
-    /// assert!(ring.try_push(1).is_ok());
-    /// assert!(ring.try_push(2).is_ok());
-    /// assert_eq!(ring.try_push(3).unwrap_err().into_inner(), 3);
-    /// ```
-    pub fn try_push(&self, value: T) -> Result<(), Full<T>> {
+    /// Publishes position `pos`, whose value is written.
+    #[inline(always)]
+    fn publish(&self, pos: usize) {
+        // Release: publishes the value; pairs with the Acquire load of seq
+        // in pop_or_refuse.
+        self.slot(pos)
+            .seq
+            .store(pos.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Frees position `pos`, whose value is read: hands its slot to the
+    /// next lap, `{ lap: lap + 1, index }`.
+    #[inline(always)]
+    fn free(&self, pos: usize) {
+        // Release: hands the slot to the next lap's producer; pairs with
+        // the Acquire load of seq in push_or_refuse.
+        self.slot(pos)
+            .seq
+            .store(self.laps.next_lap(pos), Ordering::Release);
+    }
+
+    /// A push found the slot at `tail` still holding the previous lap's
+    /// item: whether the ring is full (`true`), or a consumer has claimed
+    /// that item and not freed the slot yet (`false`: look again).
+    #[inline]
+    fn is_full_at(&self, tail: usize) -> bool {
+        // SeqCst fence: orders the slot's load before the load of `head`
+        // (module docs, "Why the try calls are linearizable"). No loom
+        // model sees it removed: it orders this call after pops that do
+        // not happen-before it (real time), which loom does not model;
+        // the fence in `not_ready` also pairs with force_push's Release.
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by the fence; only compared.
+        let head = self.head.load(Ordering::Relaxed);
+        self.laps.next_lap(head) == tail
+    }
+
+    /// Pushes `value` if the ring has room and is open.
+    #[inline]
+    fn push_or_refuse(&self, value: T) -> Result<(), PushError<T>> {
         let backoff = Backoff::new();
         // Relaxed: the cursor is only a hint of which slot to look at; the
-        // slot's seq (Acquire below) carries the synchronization.
+        // slot's seq (Acquire below) carries the synchronization, and the
+        // CAS, which reads the latest value, catches a mark set since.
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
+            if tail & self.laps.mark() != 0 {
+                return Err(PushError::Closed(value));
+            }
             let slot = self.slot(tail);
-            // Acquire: pairs with the Release store of seq in try_pop, so the
+            // Acquire: pairs with the Release store of seq in `free`, so the
             // previous lap's read of this slot happens-before our write.
             let seq = slot.seq.load(Ordering::Acquire);
             let diff = seq.wrapping_sub(tail) as isize;
@@ -299,7 +363,7 @@ impl<T> Ring<T> {
                 // travels through the cursor.
                 match self.tail.compare_exchange_weak(
                     tail,
-                    self.advance(tail),
+                    self.laps.advance(tail),
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
@@ -310,9 +374,7 @@ impl<T> Ring<T> {
                         // we store the next seq.
                         slot.value
                             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                        // Release: publishes the value; pairs with the
-                        // Acquire load of seq in try_pop.
-                        slot.seq.store(tail.wrapping_add(1), Ordering::Release);
+                        self.publish(tail);
                         self.after_push();
                         return Ok(());
                     }
@@ -322,9 +384,13 @@ impl<T> Ring<T> {
                     }
                 }
             } else if diff < 0 {
-                // The slot still holds (or is being filled with) the item of
-                // the previous lap: the ring is full.
-                return Err(Full(value));
+                // The slot holds the item of the previous lap: the ring is
+                // full, or a consumer is popping that item.
+                if self.is_full_at(tail) {
+                    return Err(PushError::Full(value));
+                }
+                backoff.snooze();
+                tail = self.tail.load(Ordering::Relaxed);
             } else {
                 // Another producer moved past `tail`: look again.
                 backoff.spin();
@@ -333,7 +399,109 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Pops the oldest item, if any, without waiting.
+    /// A pop found the slot at `head` not published for this lap. Says
+    /// why: empty, or closed and drained; `None` when a push has claimed
+    /// `head` (or a force_push has moved `head` past the item it is
+    /// replacing) and not stored its `seq` yet: the caller waits a step
+    /// and looks again.
+    #[inline]
+    fn not_ready(&self, head: usize) -> Option<PopError> {
+        // SeqCst fence: orders the slot's load before the load of `tail`
+        // (module docs, "Why the try calls are linearizable").
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by the fence; only compared.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & !self.laps.mark() != head {
+            None
+        } else if tail & self.laps.mark() != 0 {
+            Some(PopError::Closed)
+        } else {
+            Some(PopError::Empty)
+        }
+    }
+
+    /// Pops the oldest item, or says why not.
+    #[inline]
+    fn pop_or_refuse(&self) -> Result<T, PopError> {
+        let backoff = Backoff::new();
+        // Relaxed: a hint, as in push_or_refuse.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            let slot = self.slot(head);
+            // Acquire: pairs with the Release store of seq in `publish`, so
+            // the value written there is visible to our read.
+            let seq = slot.seq.load(Ordering::Acquire);
+            let diff = seq.wrapping_sub(head.wrapping_add(1)) as isize;
+            if diff == 0 {
+                // Relaxed: winning the CAS makes `head` ours alone.
+                match self.head.compare_exchange_weak(
+                    head,
+                    self.laps.advance(head),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: we own position `head` (CAS above) and its
+                        // slot holds an initialized value (seq == head + 1,
+                        // seen with Acquire after the producer's Release).
+                        // We move it out once; `free` makes the slot
+                        // writable again, so it is never read twice.
+                        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+                        self.free(head);
+                        self.after_pop();
+                        return Ok(value);
+                    }
+                    Err(current) => {
+                        head = current;
+                        backoff.spin();
+                    }
+                }
+            } else if diff < 0 {
+                // Not published for this lap: empty, or a push in progress.
+                if let Some(why) = self.not_ready(head) {
+                    return Err(why);
+                }
+                backoff.snooze();
+                head = self.head.load(Ordering::Relaxed);
+            } else {
+                // Another consumer moved past `head`: look again.
+                backoff.spin();
+                head = self.head.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Pushes `value` if there is room, without waiting for room.
+    ///
+    /// Linearizable: it reports full only if the ring was full at some
+    /// instant during the call. When the slot it needs is still being
+    /// popped by a preempted consumer (the ring not full), it waits for
+    /// that consumer, with backoff.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`], holding `value`, when the ring is full, or closed (a
+    /// closed ring has room for nothing; [`try_send`](Ring::try_send) tells
+    /// the two apart).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(2);
+    /// assert!(ring.try_push(1).is_ok());
+    /// assert!(ring.try_push(2).is_ok());
+    /// assert_eq!(ring.try_push(3).unwrap_err().into_inner(), 3);
+    /// ```
+    pub fn try_push(&self, value: T) -> Result<(), Full<T>> {
+        self.push_or_refuse(value).map_err(|e| Full(e.into_inner()))
+    }
+
+    /// Pops the oldest item, if any, without waiting for one.
+    ///
+    /// Linearizable: it returns `None` only if the ring was empty at some
+    /// instant during the call (on a closed ring: empty for good). When
+    /// the slot it needs is still being filled by a preempted producer
+    /// (the ring not empty), it waits for that producer, with backoff.
     ///
     /// # Examples
     ///
@@ -344,66 +512,135 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_pop(), None);
     /// ```
     pub fn try_pop(&self) -> Option<T> {
-        let backoff = Backoff::new();
-        // Relaxed: a hint, as in try_push.
-        let mut head = self.head.load(Ordering::Relaxed);
-        loop {
-            let slot = self.slot(head);
-            // Acquire: pairs with the Release store of seq in try_push, so
-            // the value written there is visible to our read.
-            let seq = slot.seq.load(Ordering::Acquire);
-            let diff = seq.wrapping_sub(head.wrapping_add(1)) as isize;
-            if diff == 0 {
-                // Relaxed: winning the CAS makes `head` ours alone.
-                match self.head.compare_exchange_weak(
-                    head,
-                    self.advance(head),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        // SAFETY: we own position `head` (CAS above) and its
-                        // slot holds an initialized value (seq == head + 1,
-                        // seen with Acquire after the producer's Release).
-                        // We move it out once; the seq store below makes the
-                        // slot writable again, so it is never read twice.
-                        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
-                        // Release: hands the slot to the next lap's producer;
-                        // pairs with the Acquire load of seq in try_push.
-                        slot.seq
-                            .store(head.wrapping_add(self.one_lap), Ordering::Release);
-                        self.after_pop();
-                        return Some(value);
-                    }
-                    Err(current) => {
-                        head = current;
-                        backoff.spin();
-                    }
-                }
-            } else if diff < 0 {
-                // Not written yet for this lap: the ring is empty.
-                return None;
-            } else {
-                // Another consumer moved past `head`: look again.
-                backoff.spin();
-                head = self.head.load(Ordering::Relaxed);
-            }
-        }
+        self.pop_or_refuse().ok()
+    }
+
+    /// Pushes `value` if there is room, or says whether the ring was full
+    /// or closed.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] or [`PushError::Closed`], holding `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{PushError, Ring};
+    ///
+    /// let ring = Ring::new(1);
+    /// assert_eq!(ring.try_send(1), Ok(()));
+    /// assert_eq!(ring.try_send(2), Err(PushError::Full(2)));
+    /// ring.close();
+    /// assert_eq!(ring.try_send(3), Err(PushError::Closed(3)));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_or_refuse(value)
+    }
+
+    /// Pops the oldest item, or says whether the ring was empty or is
+    /// closed and drained.
+    ///
+    /// # Errors
+    ///
+    /// [`PopError::Empty`] while the ring is open and empty;
+    /// [`PopError::Closed`] once it is closed and every item pushed before
+    /// the close has been popped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{PopError, Ring};
+    ///
+    /// let ring = Ring::new(2);
+    /// ring.push(1);
+    /// ring.close();
+    /// assert_eq!(ring.try_recv(), Ok(1));
+    /// assert_eq!(ring.try_recv(), Err(PopError::Closed));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, PopError> {
+        self.pop_or_refuse()
     }
 
     /// Pushes `value`, waiting for room with the ring's wait strategy.
+    ///
+    /// # Panics
+    ///
+    /// If the ring is closed, or is closed while the call waits (the
+    /// value is dropped); [`send`](Ring::send) returns it instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(1);
+    /// ring.push("a");
+    /// assert_eq!(ring.pop(), "a");
+    /// ```
     pub fn push(&self, value: T) {
-        if let Err(Full(_)) = self.push_until(value, None) {
-            unreachable!("a push without deadline only returns once done");
+        if self.push_until(value, None).is_err() {
+            panic!("Ring::push on a closed ring (use Ring::send to get the value back)");
         }
     }
 
     /// Pops the oldest item, waiting for one with the ring's wait strategy.
+    ///
+    /// # Panics
+    ///
+    /// If the ring is closed and drained, or becomes so while the call
+    /// waits; [`recv`](Ring::recv) reports it instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(1);
+    /// ring.push(5);
+    /// assert_eq!(ring.pop(), 5);
+    /// ```
     pub fn pop(&self) -> T {
         match self.pop_until(None) {
-            Some(v) => v,
-            None => unreachable!("a pop without deadline only returns once done"),
+            Ok(v) => v,
+            Err(_) => panic!("Ring::pop on a closed, drained ring (use Ring::recv)"),
         }
+    }
+
+    /// Pushes `value`, waiting for room with the ring's wait strategy,
+    /// until it is pushed or the ring is closed.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Closed`], holding `value`, if the ring is closed or
+    /// is closed while the call waits (never [`PushError::Full`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(1);
+    /// assert!(ring.send(1).is_ok());
+    /// ring.close();
+    /// assert_eq!(ring.send(2).unwrap_err().into_inner(), 2);
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_until(value, None)
+    }
+
+    /// Pops the oldest item, waiting for one with the ring's wait strategy,
+    /// until it gets one or the ring is closed and drained.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the ring is closed and every item pushed before the
+    /// close has been popped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(2);
+    /// ring.push(1);
+    /// ring.close();
+    /// assert_eq!(ring.recv(), Ok(1));
+    /// assert!(ring.recv().is_err());
+    /// ```
+    pub fn recv(&self) -> Result<T, Closed> {
+        self.pop_until(None).map_err(|_| Closed)
     }
 
     /// Pushes `value`, waiting at most `timeout` for room.
@@ -411,7 +648,7 @@ impl<T> Ring<T> {
     /// # Errors
     ///
     /// [`Full`], holding `value`, if there was still no room after
-    /// `timeout`.
+    /// `timeout`, or the ring is closed.
     ///
     /// # Examples
     ///
@@ -425,35 +662,99 @@ impl<T> Ring<T> {
     /// ```
     pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), Full<T>> {
         self.push_until(value, wait::deadline_after(timeout))
+            .map_err(|e| Full(e.into_inner()))
     }
 
     /// Pops the oldest item, waiting at most `timeout` for one.
     ///
-    /// Returns `None` if the ring stayed empty for `timeout`.
+    /// Returns `None` if the ring stayed empty for `timeout`, or is closed
+    /// and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let ring = ackring::Ring::<u8>::new(1);
+    /// assert_eq!(ring.pop_timeout(Duration::from_millis(1)), None);
+    /// ```
     pub fn pop_timeout(&self, timeout: Duration) -> Option<T> {
+        self.pop_until(wait::deadline_after(timeout)).ok()
+    }
+
+    /// Pushes `value`, waiting at most `timeout` for room, or says why not.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] if there was still no room after `timeout`;
+    /// [`PushError::Closed`] if the ring is closed or is closed while the
+    /// call waits. Either holds `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{PushError, Ring};
+    /// use std::time::Duration;
+    ///
+    /// let ring = Ring::new(1);
+    /// ring.push(1);
+    /// let ms = Duration::from_millis(1);
+    /// assert_eq!(ring.send_timeout(2, ms), Err(PushError::Full(2)));
+    /// ring.close();
+    /// assert_eq!(ring.send_timeout(3, ms), Err(PushError::Closed(3)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), PushError<T>> {
+        self.push_until(value, wait::deadline_after(timeout))
+    }
+
+    /// Pops the oldest item, waiting at most `timeout` for one, or says
+    /// why not.
+    ///
+    /// # Errors
+    ///
+    /// [`PopError::Empty`] if the ring stayed open and empty for
+    /// `timeout`; [`PopError::Closed`] once it is closed and drained (also
+    /// while the call waits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{PopError, Ring};
+    /// use std::time::Duration;
+    ///
+    /// let ring = Ring::<u8>::new(1);
+    /// let ms = Duration::from_millis(1);
+    /// assert_eq!(ring.recv_timeout(ms), Err(PopError::Empty));
+    /// ring.close();
+    /// assert_eq!(ring.recv_timeout(ms), Err(PopError::Closed));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, PopError> {
         self.pop_until(wait::deadline_after(timeout))
     }
 
-    fn push_until(&self, value: T, deadline: Option<crate::sync::Instant>) -> Result<(), Full<T>> {
-        let value = match self.try_push(value) {
-            Ok(()) => return Ok(()),
-            Err(Full(value)) => value,
+    fn push_until(
+        &self,
+        value: T,
+        deadline: Option<crate::sync::Instant>,
+    ) -> Result<(), PushError<T>> {
+        let value = match self.push_or_refuse(value) {
+            Err(PushError::Full(value)) => value,
+            done => return done,
         };
         self.wait_for_room_ahead();
         let mut value = Some(value);
         let done = wait::wait_until(self.strategy, &self.not_full, deadline, || {
-            let v = value.take()?;
-            match self.try_push(v) {
-                Ok(()) => Some(()),
-                Err(Full(v)) => {
+            match self.push_or_refuse(value.take()?) {
+                Err(PushError::Full(v)) => {
                     value = Some(v);
                     None
                 }
+                done => Some(done),
             }
         });
         match (done, value) {
-            (Some(()), _) => Ok(()),
-            (None, Some(v)) => Err(Full(v)),
+            (Some(done), _) => done,
+            (None, Some(v)) => Err(PushError::Full(v)),
             (None, None) => unreachable!("the value is put back on every failed try"),
         }
     }
@@ -465,20 +766,13 @@ impl<T> Ring<T> {
     /// consumer is about to free, whose cache line the consumer is still
     /// using for its next pops.
     fn wait_for_room_ahead(&self) {
-        let ahead = ROOM_AHEAD.min(self.cap - 1);
-        if ahead == 0 {
+        let ahead = ROOM_AHEAD.min(self.capacity() - 1);
+        // Relaxed: a hint of which slot to watch; `push_or_refuse` decides.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if ahead == 0 || tail & self.laps.mark() != 0 {
             return;
         }
-        // Relaxed: a hint of which slot to watch; `try_push` decides.
-        let tail = self.tail.load(Ordering::Relaxed);
-        let index = (tail & (self.one_lap - 1)) + ahead;
-        let far = if index < self.cap {
-            tail.wrapping_add(ahead)
-        } else {
-            (tail & !(self.one_lap - 1))
-                .wrapping_add(self.one_lap)
-                .wrapping_add(index - self.cap)
-        };
+        let far = self.laps.ahead(tail, ahead);
         let slot = self.slot(far);
         let backoff = Backoff::new();
         for _ in 0..ROOM_AHEAD_POLLS {
@@ -497,13 +791,195 @@ impl<T> Ring<T> {
         }
     }
 
-    fn pop_until(&self, deadline: Option<crate::sync::Instant>) -> Option<T> {
-        wait::wait_until(self.strategy, &self.not_empty, deadline, || self.try_pop())
+    fn pop_until(&self, deadline: Option<crate::sync::Instant>) -> Result<T, PopError> {
+        wait::wait_until(self.strategy, &self.not_empty, deadline, || {
+            match self.pop_or_refuse() {
+                Err(PopError::Empty) => None,
+                done => Some(done),
+            }
+        })
+        .unwrap_or(Err(PopError::Empty))
+    }
+
+    /// Pushes `value`, overwriting the oldest item when the ring is full;
+    /// returns the item it overwrote. The ring then holds the newest
+    /// `capacity` items (a "ring buffer" of recent samples).
+    ///
+    /// On a closed ring nothing is pushed and `value` itself comes back.
+    /// When the ring is full and the oldest item is being popped, or
+    /// pushed, by a thread that has not finished, the call waits for that
+    /// thread (with backoff) and then pushes into the slot it leaves.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(2);
+    /// assert_eq!(ring.force_push(1), None);
+    /// assert_eq!(ring.force_push(2), None);
+    /// assert_eq!(ring.force_push(3), Some(1)); // the oldest, overwritten
+    /// assert_eq!(ring.try_pop(), Some(2));
+    /// assert_eq!(ring.try_pop(), Some(3));
+    /// ```
+    pub fn force_push(&self, value: T) -> Option<T> {
+        let backoff = Backoff::new();
+        // Relaxed: a hint, as in push_or_refuse.
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.laps.mark() != 0 {
+                return Some(value);
+            }
+            // Relaxed: only chooses between claiming and looking again;
+            // `force_write` loads seq again with Acquire before it touches
+            // the value.
+            let seq = self.slot(tail).seq.load(Ordering::Relaxed);
+            if (seq.wrapping_sub(tail) as isize) > 0 {
+                // Another producer moved past `tail`: look again.
+                backoff.spin();
+                tail = self.tail.load(Ordering::Relaxed);
+                continue;
+            }
+            // The slot is free (seq == tail) or holds the previous lap's
+            // item (the ring is full): claim `tail` either way. Relaxed: as
+            // in push_or_refuse.
+            match self.tail.compare_exchange_weak(
+                tail,
+                self.laps.advance(tail),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return self.force_write(tail, value),
+                Err(current) => {
+                    tail = current;
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// The second half of [`force_push`](Ring::force_push): we own push
+    /// position `tail`, whose slot is free or holds (or is about to hold)
+    /// the item of `oldest`, one lap earlier. Either a consumer pops that
+    /// item and frees the slot, and we write into it; or we win `head` at
+    /// `oldest` ourselves, so the pop of `oldest` and the push of `tail`
+    /// are one operation on the slot.
+    fn force_write(&self, tail: usize, value: T) -> Option<T> {
+        let slot = self.slot(tail);
+        // { lap: lap - 1, index }
+        let oldest = tail.wrapping_sub(self.laps.one_lap());
+        let backoff = Backoff::new();
+        loop {
+            // Acquire: pairs with the Release store of seq in `free` (the
+            // slot is free) or in `publish` (it holds `oldest`'s value).
+            let seq = slot.seq.load(Ordering::Acquire);
+            if seq == tail {
+                // SAFETY: we own position `tail` (the CAS in force_push) and
+                // its slot is writable (seq == tail, seen with Acquire).
+                slot.value
+                    .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+                self.publish(tail);
+                self.after_push();
+                return None;
+            }
+            // Winning the CAS makes `oldest` ours alone, as in
+            // pop_or_refuse; its value was published to us by the Acquire
+            // load above. Release: pairs with the fence in `not_ready`: a
+            // pop that sees `head` moved past `oldest` also sees our claim
+            // of `tail`, so it waits for our store instead of reporting
+            // empty. Relaxed on failure: we only look again.
+            if seq == oldest.wrapping_add(1)
+                && self
+                    .head
+                    .compare_exchange_weak(
+                        oldest,
+                        self.laps.advance(oldest),
+                        Ordering::Release,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                // SAFETY: we own pop position `oldest` (the CAS on head) and
+                // push position `tail` of the same slot, which holds
+                // `oldest`'s initialized value (seq == oldest + 1, seen with
+                // Acquire): no other thread touches it until we store seq.
+                let old = slot
+                    .value
+                    .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });
+                // Frees `oldest` and publishes `tail` in one store.
+                self.publish(tail);
+                self.after_push();
+                return Some(old);
+            }
+            // A consumer is popping `oldest`, or its push is in progress,
+            // or an earlier force_push has not moved `head` there yet.
+            backoff.snooze();
+        }
+    }
+
+    /// Closes the ring: pushes fail from then on (handing their value
+    /// back), pops take what is left and then report closed, and every
+    /// call waiting for room or for an item wakes up. Returns `false` if
+    /// the ring was already closed.
+    ///
+    /// On a closed ring: [`try_push`](Ring::try_push) and
+    /// [`push_timeout`](Ring::push_timeout) return [`Full`], the
+    /// `send` calls [`PushError::Closed`], [`push`](Ring::push) panics,
+    /// [`force_push`](Ring::force_push) returns its value; once drained,
+    /// [`try_pop`](Ring::try_pop) and [`pop_timeout`](Ring::pop_timeout)
+    /// return `None`, the `recv` calls report closed, [`pop`](Ring::pop)
+    /// panics. A push that claimed its position before the close still
+    /// completes, and pops wait for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::Ring;
+    ///
+    /// let ring = Ring::new(4);
+    /// std::thread::scope(|s| {
+    ///     let consumer = s.spawn(|| {
+    ///         let mut sum = 0;
+    ///         while let Ok(v) = ring.recv() {
+    ///             sum += v;
+    ///         }
+    ///         sum
+    ///     });
+    ///     for i in 1..=10 {
+    ///         ring.send(i).unwrap();
+    ///     }
+    ///     assert!(ring.close());
+    ///     assert_eq!(consumer.join().unwrap(), 55);
+    /// });
+    /// ```
+    pub fn close(&self) -> bool {
+        // Relaxed: the close takes effect here; every push's CAS, an RMW,
+        // reads the latest value and so sees the mark from then on, and the
+        // fence in `notify` below orders it before the waiters' check.
+        let was = self.tail.fetch_or(self.laps.mark(), Ordering::Relaxed);
+        // Every waiter: its next attempt, made after its fence, sees the
+        // mark (the Dekker pair of `wait`).
+        self.not_empty.notify();
+        self.not_full.notify();
+        was & self.laps.mark() == 0
+    }
+
+    /// Whether [`close`](Ring::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::<u8>::new(1);
+    /// assert!(!ring.is_closed());
+    /// ring.close();
+    /// assert!(ring.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        // Relaxed: a snapshot; no data depends on it.
+        self.tail.load(Ordering::Relaxed) & self.laps.mark() != 0
     }
 
     /// Moves as many items as fit from the front of `items` into the ring,
     /// in order, with one claim on the producers' cursor; returns how many
-    /// moved. The rest stay in `items`.
+    /// moved (none on a closed ring). The rest stay in `items`.
     ///
     /// # Examples
     ///
@@ -514,17 +990,19 @@ impl<T> Ring<T> {
     /// assert_eq!(items, [4, 5]);
     /// ```
     pub fn try_push_batch(&self, items: &mut Vec<T>) -> usize {
-        let want = items.len().min(self.cap);
+        let want = items.len().min(self.capacity());
         if want == 0 {
             return 0;
         }
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in try_push.
+        // Relaxed: a hint, as in push_or_refuse.
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
+            if tail & self.laps.mark() != 0 {
+                return 0;
+            }
             // Count the writable slots from `tail` on: each must have
-            // seq == its position (Acquire, as in try_push). Consumers may
-            // free slots out of order, so every one is checked.
+            // seq == its position (Acquire, as in push_or_refuse).
             let mut n = 0;
             let mut end = tail;
             while n < want {
@@ -532,18 +1010,26 @@ impl<T> Ring<T> {
                     break;
                 }
                 n += 1;
-                end = self.advance(end);
+                end = self.laps.advance(end);
             }
             if n == 0 {
+                // Acquire, as in push_or_refuse, though no value is touched
+                // after it (0 is returned, or the count above runs again
+                // with its own Acquire loads): no model can see it weakened.
                 let seq = self.slot(tail).seq.load(Ordering::Acquire);
                 if (seq.wrapping_sub(tail) as isize) < 0 {
-                    return 0; // full
+                    // As in push_or_refuse.
+                    if self.is_full_at(tail) {
+                        return 0;
+                    }
+                    backoff.snooze();
+                } else {
+                    backoff.spin();
                 }
-                backoff.spin();
                 tail = self.tail.load(Ordering::Relaxed);
                 continue;
             }
-            // Relaxed: as in try_push; the CAS gives us positions
+            // Relaxed: as in push_or_refuse; the CAS gives us positions
             // tail..end, whose slots we saw writable, and only their owner
             // can change that.
             match self
@@ -553,14 +1039,13 @@ impl<T> Ring<T> {
                 Ok(_) => {
                     let mut pos = tail;
                     for value in items.drain(..n) {
-                        let slot = self.slot(pos);
                         // SAFETY: position `pos` is ours (CAS above) and its
-                        // slot was writable, as in try_push.
-                        slot.value
+                        // slot was writable, as in push_or_refuse.
+                        self.slot(pos)
+                            .value
                             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                        // Release: publishes the value, as in try_push.
-                        slot.seq.store(pos.wrapping_add(1), Ordering::Release);
-                        pos = self.advance(pos);
+                        self.publish(pos);
+                        pos = self.laps.advance(pos);
                     }
                     self.after_push();
                     return n;
@@ -590,18 +1075,18 @@ impl<T> Ring<T> {
     /// assert_eq!(out, [1, 2]);
     /// ```
     pub fn try_pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize {
-        let want = max.min(self.cap);
+        let want = max.min(self.capacity());
         if want == 0 {
             return 0;
         }
         // No allocation (or allocation failure) may happen after we claim.
         out.reserve(want);
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in try_pop.
+        // Relaxed: a hint, as in pop_or_refuse.
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             // Count the readable slots from `head` on (seq == position + 1,
-            // Acquire as in try_pop); producers may finish out of order.
+            // Acquire as in pop_or_refuse).
             let mut n = 0;
             let mut end = head;
             while n < want {
@@ -609,18 +1094,26 @@ impl<T> Ring<T> {
                     break;
                 }
                 n += 1;
-                end = self.advance(end);
+                end = self.laps.advance(end);
             }
             if n == 0 {
+                // Acquire, as in pop_or_refuse, though no value is read
+                // after it (as in try_push_batch): no model can see it
+                // weakened.
                 let seq = self.slot(head).seq.load(Ordering::Acquire);
                 if (seq.wrapping_sub(head.wrapping_add(1)) as isize) < 0 {
-                    return 0; // empty
+                    // Not published, as in pop_or_refuse.
+                    if self.not_ready(head).is_some() {
+                        return 0;
+                    }
+                    backoff.snooze();
+                } else {
+                    backoff.spin();
                 }
-                backoff.spin();
                 head = self.head.load(Ordering::Relaxed);
                 continue;
             }
-            // Relaxed: as in try_pop; positions head..end are now ours.
+            // Relaxed: as in pop_or_refuse; positions head..end are now ours.
             match self
                 .head
                 .compare_exchange_weak(head, end, Ordering::Relaxed, Ordering::Relaxed)
@@ -628,16 +1121,15 @@ impl<T> Ring<T> {
                 Ok(_) => {
                     let mut pos = head;
                     for _ in 0..n {
-                        let slot = self.slot(pos);
                         // SAFETY: position `pos` is ours and its slot holds an
-                        // initialized value, as in try_pop; read once.
-                        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
-                        // Release: hands the slot to the next lap, as in
-                        // try_pop.
-                        slot.seq
-                            .store(pos.wrapping_add(self.one_lap), Ordering::Release);
+                        // initialized value, as in pop_or_refuse; read once.
+                        let value = self
+                            .slot(pos)
+                            .value
+                            .with(|p| unsafe { p.read().assume_init() });
+                        self.free(pos);
                         out.push(value); // cannot reallocate: reserved above
-                        pos = self.advance(pos);
+                        pos = self.laps.advance(pos);
                     }
                     self.after_pop();
                     return n;
@@ -650,10 +1142,83 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Pushes `value` through `&mut self`: no other thread can be using
+    /// the ring, so no CAS and no wait; what [`try_push`](Ring::try_push)
+    /// does otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`], holding `value`, when the ring is full or closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ring = ackring::Ring::new(1);
+    /// ring.push_mut(1).unwrap();
+    /// assert_eq!(ring.push_mut(2).unwrap_err().into_inner(), 2);
+    /// assert_eq!(ring.pop_mut(), Some(1));
+    /// ```
+    pub fn push_mut(&mut self, value: T) -> Result<(), Full<T>> {
+        // Relaxed, here and below: `&mut self` means every other thread's
+        // use of the ring happened-before this call.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.laps.mark() != 0 {
+            return Err(Full(value));
+        }
+        let slot = self.slot(tail);
+        // Nothing is in progress: the slot is free or holds the previous
+        // lap's item.
+        if slot.seq.load(Ordering::Relaxed) != tail {
+            return Err(Full(value));
+        }
+        // SAFETY: `&mut self` makes position `tail` ours, and its slot is
+        // free (seq == tail).
+        slot.value
+            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+        slot.seq.store(tail.wrapping_add(1), Ordering::Relaxed);
+        self.tail.store(self.laps.advance(tail), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Pops the oldest item through `&mut self`, without CAS or wait; what
+    /// [`try_pop`](Ring::try_pop) does otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut ring = ackring::Ring::new(2);
+    /// ring.push_mut('a').unwrap();
+    /// assert_eq!(ring.pop_mut(), Some('a'));
+    /// assert_eq!(ring.pop_mut(), None);
+    /// ```
+    pub fn pop_mut(&mut self) -> Option<T> {
+        // Relaxed, here and below: as in push_mut.
+        let head = self.head.load(Ordering::Relaxed);
+        let slot = self.slot(head);
+        if slot.seq.load(Ordering::Relaxed) != head.wrapping_add(1) {
+            return None;
+        }
+        // SAFETY: `&mut self` makes position `head` ours, and its slot holds
+        // an initialized value (seq == head + 1), moved out once: the seq
+        // store below frees the slot.
+        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+        slot.seq.store(self.laps.next_lap(head), Ordering::Relaxed);
+        self.head.store(self.laps.advance(head), Ordering::Relaxed);
+        Some(value)
+    }
+
     /// The number of items in the ring: a consistent snapshot of the two
     /// cursors, never above the capacity.
     ///
     /// Items whose push or pop is still in progress count as in the ring.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(4);
+    /// ring.push(1);
+    /// assert_eq!(ring.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         loop {
             // SeqCst: the three loads are totally ordered, so when `tail` is
@@ -662,17 +1227,10 @@ impl<T> Ring<T> {
             let tail = self.tail.load(Ordering::SeqCst);
             let head = self.head.load(Ordering::SeqCst);
             if self.tail.load(Ordering::SeqCst) == tail {
-                let hix = head & (self.one_lap - 1);
-                let tix = tail & (self.one_lap - 1);
-                return if hix < tix {
-                    tix - hix
-                } else if hix > tix {
-                    self.cap - hix + tix
-                } else if tail == head {
-                    0
-                } else {
-                    self.cap
-                };
+                // A force_push may have claimed `tail` before it moved
+                // `head`: at most `capacity` items are ever inside.
+                let tail = tail & !self.laps.mark();
+                return self.laps.span(head, tail).min(self.capacity());
             }
             crate::sync::spin_loop();
         }
@@ -686,7 +1244,47 @@ impl<T> Ring<T> {
     /// Whether the ring holds [`capacity`](Ring::capacity) items (see
     /// [`len`](Ring::len)).
     pub fn is_full(&self) -> bool {
-        self.len() == self.cap
+        self.len() == self.capacity()
+    }
+
+    /// Drops the items of positions `from..to`, and if one's `Drop` panics,
+    /// still the others (a second panic while unwinding aborts, as in
+    /// `Vec`).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the ring exclusively, the slots of `from..to` hold
+    /// initialized values, and nothing reads them afterwards.
+    unsafe fn drop_items(&self, from: usize, to: usize) {
+        /// Drops the rest if the current item's drop panics.
+        struct Rest<'a, T> {
+            ring: &'a Ring<T>,
+            from: usize,
+            to: usize,
+        }
+        impl<T> Drop for Rest<'_, T> {
+            fn drop(&mut self) {
+                // SAFETY: the caller's guarantee, for the positions not yet
+                // dropped.
+                unsafe { self.ring.drop_items(self.from, self.to) }
+            }
+        }
+        let mut pos = from;
+        while pos != to {
+            let next = self.laps.advance(pos);
+            let rest = Rest {
+                ring: self,
+                from: next,
+                to,
+            };
+            // SAFETY: the caller's guarantee: position `pos` holds an
+            // initialized value, dropped here once.
+            self.slot(pos)
+                .value
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            core::mem::forget(rest);
+            pos = next;
+        }
     }
 }
 
@@ -698,24 +1296,21 @@ impl<T> Drop for Ring<T> {
         // Relaxed: `&mut self` means every other thread's operations
         // happened-before this drop (the handoff that gave us the ring
         // synchronized), so every completed push is visible.
-        let mut pos = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed);
-        while pos != tail {
-            let slot = self.slot(pos);
-            // SAFETY: positions head..tail were pushed and not popped (no
-            // operation is in flight while we hold `&mut self`), so each of
-            // their slots holds an initialized value, dropped here once.
-            slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
-            pos = self.advance(pos);
-        }
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed) & !self.laps.mark();
+        // SAFETY: positions head..tail were pushed and not popped (no
+        // operation is in flight while we hold `&mut self`), so each of
+        // their slots holds an initialized value; the ring is gone after.
+        unsafe { self.drop_items(head, tail) }
     }
 }
 
 impl<T> fmt::Debug for Ring<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ring")
-            .field("capacity", &self.cap)
+            .field("capacity", &self.capacity())
             .field("len", &self.len())
+            .field("closed", &self.is_closed())
             .field("wait_strategy", &self.strategy)
             .finish_non_exhaustive()
     }

@@ -1,8 +1,9 @@
 //! Wait strategies for the blocking calls (`push`, `pop`, `*_timeout`).
 //!
-//! The non-blocking calls (`try_push`, `try_pop`, batches) never wait; the
-//! blocking ones retry them, and the strategy chosen when the ring is built
-//! decides what happens between two tries:
+//! The non-blocking calls (`try_push`, `try_pop`, batches) never wait for
+//! room or for an item; the blocking ones retry them, and the strategy
+//! chosen when the ring is built decides what happens between two tries
+//! (a close ends the wait: the retried call reports it):
 //!
 //! | strategy | between tries | wake-up latency | CPU while waiting |
 //! |---|---|---|---|
@@ -35,6 +36,10 @@
 //! arm, cannot see the bump: the waiter, which checks the epoch under the
 //! same lock before it sleeps, either sees the bump or is asleep when the
 //! `notify_all` comes.
+//!
+//! A ring's `close` is a notifier of both sides: its store is the mark it
+//! sets on `tail`, which every retried call reads, so a waiter either sees
+//! the close in its attempt or is woken by it.
 //!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of

@@ -83,11 +83,45 @@ fn one_producer_one_consumer_wrap_capacity_2() {
     );
 }
 
+// A try call that meets a thread mid-operation at its slot waits for it.
+// Two such waiters in one model can take turns yielding forever under
+// loom's scheduler (a yielded thread runs again as soon as another one
+// does), which loom reports as an exceeded branch limit: each model below
+// has at most one thread that can wait.
+
 #[test]
-fn two_producers_one_consumer_on_full_ring() {
-    explore(&["one producer got in", "both producers refused"], || {
+fn producer_races_pop_on_full_ring() {
+    explore(&["producer got in", "producer refused"], || {
         let ring = Arc::new(Ring::new(1));
         ring.try_push(0).unwrap(); // full from the start
+        let producer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_push(10).map_err(|f| f.into_inner()))
+        };
+        let first = ring.try_pop();
+        let result = producer.join().unwrap();
+        assert_eq!(first, Some(0), "the item pushed first is popped first");
+        let left: Vec<u32> = std::iter::from_fn(|| ring.try_pop()).collect();
+        match result {
+            Ok(()) => {
+                assert_eq!(left, [10], "the push went in");
+                "producer got in"
+            }
+            Err(v) => {
+                assert_eq!(v, 10, "a refused push hands its value back");
+                assert!(left.is_empty());
+                "producer refused"
+            }
+        }
+    });
+}
+
+#[test]
+fn two_producers_race_for_one_free_slot() {
+    explore(&["one producer got in"], || {
+        let ring = Arc::new(Ring::new(1));
+        ring.try_push(0).unwrap();
+        assert_eq!(ring.try_pop(), Some(0)); // one free slot, one lap on
         let producers: Vec<_> = [10, 20]
             .into_iter()
             .map(|v| {
@@ -95,63 +129,57 @@ fn two_producers_one_consumer_on_full_ring() {
                 thread::spawn(move || ring.try_push(v).map_err(|f| f.into_inner()))
             })
             .collect();
-        let first = ring.try_pop();
         let results: Vec<_> = producers.into_iter().map(|p| p.join().unwrap()).collect();
-        assert_eq!(first, Some(0), "the item pushed first is popped first");
-        // One slot was freed: at most one producer got in; the others got
-        // their value back.
         let mut all: Vec<u32> = results.iter().filter_map(|r| r.err()).collect();
-        let refused = all.len();
-        while let Some(v) = ring.try_pop() {
-            all.push(v);
-        }
+        assert_eq!(all.len(), 1, "exactly one push fits");
+        all.extend(std::iter::from_fn(|| ring.try_pop()));
         all.sort_unstable();
         assert_eq!(all, [10, 20], "every value is in the ring or handed back");
-        match refused {
-            1 => "one producer got in",
-            2 => "both producers refused",
-            _ => panic!("two pushes cannot fit in one slot"),
-        }
+        "one producer got in"
     });
 }
 
 #[test]
-fn one_producer_two_consumers_on_empty_ring() {
-    explore(
-        &[
-            "consumers got 0 items",
-            "consumers got 1 item",
-            "consumers got 2 items",
-        ],
-        || {
-            let ring = Arc::new(Ring::new(2));
-            let consumers: Vec<_> = (0..2)
-                .map(|_| {
-                    let ring = ring.clone();
-                    thread::spawn(move || ring.try_pop())
-                })
-                .collect();
-            push_all(&ring, &[1, 2]);
-            let mut got: Vec<u32> = consumers
-                .into_iter()
-                .filter_map(|c| c.join().unwrap())
-                .collect();
-            let by_consumers = got.len();
-            if by_consumers == 2 {
-                assert_ne!(got[0], got[1], "no item is popped twice");
-            }
-            while let Some(v) = ring.try_pop() {
-                got.push(v);
-            }
-            got.sort_unstable();
-            assert_eq!(got, [1, 2], "each item is popped exactly once");
-            [
-                "consumers got 0 items",
-                "consumers got 1 item",
-                "consumers got 2 items",
-            ][by_consumers]
-        },
-    );
+fn consumer_races_pushes_on_empty_ring() {
+    explore(&["consumer got 0 items", "consumer got 1 item"], || {
+        let ring = Arc::new(Ring::new(2));
+        let consumer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_pop())
+        };
+        push_all(&ring, &[1, 2]);
+        let popped = consumer.join().unwrap();
+        let by_consumer = usize::from(popped.is_some());
+        if let Some(v) = popped {
+            assert_eq!(v, 1, "FIFO: the first item first");
+        }
+        let mut got: Vec<u32> = popped.into_iter().collect();
+        got.extend(std::iter::from_fn(|| ring.try_pop()));
+        got.sort_unstable();
+        assert_eq!(got, [1, 2], "each item is popped exactly once");
+        ["consumer got 0 items", "consumer got 1 item"][by_consumer]
+    });
+}
+
+#[test]
+fn two_consumers_race_for_one_item() {
+    explore(&["one consumer got it"], || {
+        let ring = Arc::new(Ring::new(2));
+        ring.try_push(1).unwrap();
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let ring = ring.clone();
+                thread::spawn(move || ring.try_pop())
+            })
+            .collect();
+        let got: Vec<u32> = consumers
+            .into_iter()
+            .filter_map(|c| c.join().unwrap())
+            .collect();
+        assert_eq!(got, [1], "exactly one consumer gets the item, once");
+        assert_eq!(ring.try_pop(), None);
+        "one consumer got it"
+    });
 }
 
 #[test]
@@ -445,5 +473,153 @@ fn push_timeout_races_pop() {
                 "timed out"
             }
         }
+    });
+}
+
+/// Pushes `v` and returns whether the push succeeded.
+fn pushed(ring: &Ring<u32>, v: u32) -> bool {
+    ring.try_push(v).is_ok()
+}
+
+#[test]
+fn try_pop_after_own_push_races_preempted_earlier_producer() {
+    // A producer claims a position and may be preempted before it
+    // publishes; the main thread then pushes (its push returns) and pops
+    // at once: the ring holds its item, so the pop must find one (the old
+    // code returned `None` here when the producer held position 0).
+    explore(
+        &["popped the earlier producer's item", "popped its own item"],
+        || {
+            let ring = Arc::new(Ring::new(2));
+            let producer = {
+                let ring = ring.clone();
+                thread::spawn(move || assert!(pushed(&ring, 1)))
+            };
+            thread::yield_now();
+            assert!(pushed(&ring, 2));
+            let got = ring.try_pop().expect("the ring holds this thread's item");
+            producer.join().unwrap();
+            let mut all = vec![got];
+            all.extend(std::iter::from_fn(|| ring.try_pop()));
+            all.sort_unstable();
+            assert_eq!(all, [1, 2], "each item once");
+            if got == 2 {
+                "popped its own item"
+            } else {
+                "popped the earlier producer's item"
+            }
+        },
+    );
+}
+
+#[test]
+fn try_push_after_own_pop_races_preempted_earlier_consumer() {
+    // The mirror: a full ring; a consumer pops and may be preempted before
+    // it frees its slot; the main thread pops (its pop returns) and pushes
+    // at once: it holds an item, so the push must find room.
+    explore(&["push found room"], || {
+        let ring = Arc::new(Ring::new(2));
+        for v in [1, 2] {
+            assert!(pushed(&ring, v));
+        }
+        let consumer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_pop())
+        };
+        thread::yield_now();
+        let mine = ring.try_pop().expect("full, with at most one item taken");
+        assert!(pushed(&ring, 3), "this thread holds an item: there is room");
+        let mut all = vec![mine];
+        all.extend(consumer.join().unwrap());
+        all.extend(std::iter::from_fn(|| ring.try_pop()));
+        all.sort_unstable();
+        assert_eq!(all, [1, 2, 3], "each item once");
+        "push found room"
+    });
+}
+
+#[test]
+fn force_push_races_pop_on_full_ring() {
+    explore(
+        &[
+            "force_push overwrote the oldest",
+            "pop took the oldest, force_push found room",
+        ],
+        || {
+            let ring = Arc::new(Ring::new(1));
+            assert!(pushed(&ring, 1)); // full
+            let popper = {
+                let ring = ring.clone();
+                thread::spawn(move || ring.try_pop())
+            };
+            thread::yield_now();
+            let overwritten = ring.force_push(2);
+            // The ring is never empty: it holds 1, then 2 (or 1 and 2).
+            let popped = popper.join().unwrap();
+            assert!(popped.is_some(), "the pop reported empty on a full ring");
+            // Every item is handed out exactly once: overwritten, popped
+            // or still inside.
+            let mut all: Vec<u32> = overwritten.into_iter().chain(popped).collect();
+            all.extend(std::iter::from_fn(|| ring.try_pop()));
+            all.sort_unstable();
+            assert_eq!(all, [1, 2], "each item once");
+            match (overwritten, popped) {
+                (Some(1), Some(2)) => "force_push overwrote the oldest",
+                (None, Some(1)) => "pop took the oldest, force_push found room",
+                other => panic!("impossible outcome {other:?}"),
+            }
+        },
+    );
+}
+
+#[test]
+fn close_races_parked_pusher() {
+    // The ring is full: the pusher's send waits for room (parked); the
+    // close must wake it with its value (a waiter never woken is loom's
+    // deadlock), or the send got in before the close.
+    explore(&["refused", "sent"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        assert!(pushed(&ring, 1));
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.send(2).map_err(|e| e.into_inner()))
+        };
+        let popped = ring.try_pop();
+        assert!(ring.close());
+        let sent = pusher.join().unwrap();
+        let mut got: Vec<u32> = popped.into_iter().collect();
+        while let Ok(v) = ring.try_recv() {
+            got.push(v);
+        }
+        match sent {
+            Ok(()) => {
+                assert_eq!(got, [1, 2], "an item sent before the close is kept");
+                "sent"
+            }
+            Err(v) => {
+                assert_eq!(v, 2, "the value comes back");
+                assert_eq!(got, [1]);
+                "refused"
+            }
+        }
+    });
+}
+
+#[test]
+fn close_races_parked_popper() {
+    // The ring is empty: the popper's recv waits (parked) for the item the
+    // main thread sends, then again; the close must wake it, and it
+    // reports closed only once the ring is drained.
+    explore(&["got the item, then closed"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || (ring.recv().ok(), ring.recv().ok()))
+        };
+        thread::yield_now();
+        assert!(ring.send(7).is_ok());
+        assert!(ring.close());
+        assert_eq!(popper.join().unwrap(), (Some(7), None));
+        "got the item, then closed"
     });
 }
