@@ -341,9 +341,11 @@ impl<T> Ring<T> {
         self.laps.next_lap(head) == tail
     }
 
-    /// Pushes `value` if the ring has room and is open.
+    /// Pushes `value` if the ring has room and is open. With `WAIT`, a
+    /// slot a consumer is still popping is waited for (the linearizable
+    /// calls); without, it is reported as full (`try_push_if_free`).
     #[inline]
-    fn push_or_refuse(&self, value: T) -> Result<(), PushError<T>> {
+    fn push_or_refuse<const WAIT: bool>(&self, value: T) -> Result<(), PushError<T>> {
         let backoff = Backoff::new();
         // Relaxed: the cursor is only a hint of which slot to look at; the
         // slot's seq (Acquire below) carries the synchronization, and the
@@ -386,7 +388,7 @@ impl<T> Ring<T> {
             } else if diff < 0 {
                 // The slot holds the item of the previous lap: the ring is
                 // full, or a consumer is popping that item.
-                if self.is_full_at(tail) {
+                if !WAIT || self.is_full_at(tail) {
                     return Err(PushError::Full(value));
                 }
                 backoff.snooze();
@@ -420,9 +422,11 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Pops the oldest item, or says why not.
+    /// Pops the oldest item, or says why not. With `WAIT`, a slot a
+    /// producer is still filling is waited for (the linearizable calls);
+    /// without, it is reported as empty (`try_pop_if_ready`).
     #[inline]
-    fn pop_or_refuse(&self) -> Result<T, PopError> {
+    fn pop_or_refuse<const WAIT: bool>(&self) -> Result<T, PopError> {
         let backoff = Backoff::new();
         // Relaxed: a hint, as in push_or_refuse.
         let mut head = self.head.load(Ordering::Relaxed);
@@ -458,6 +462,9 @@ impl<T> Ring<T> {
                 }
             } else if diff < 0 {
                 // Not published for this lap: empty, or a push in progress.
+                if !WAIT {
+                    return Err(PopError::Empty);
+                }
                 if let Some(why) = self.not_ready(head) {
                     return Err(why);
                 }
@@ -493,7 +500,24 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_push(3).unwrap_err().into_inner(), 3);
     /// ```
     pub fn try_push(&self, value: T) -> Result<(), Full<T>> {
-        self.push_or_refuse(value).map_err(|e| Full(e.into_inner()))
+        self.push_or_refuse::<true>(value)
+            .map_err(|e| Full(e.into_inner()))
+    }
+
+    /// Pushes `value` if the slot at the tail is free, deciding from that
+    /// slot alone: `Full` also when a consumer is still popping the slot's
+    /// item (not linearizable, never waits). For the ack layer's index
+    /// rings, which always have room and retry.
+    pub(crate) fn try_push_if_free(&self, value: T) -> Result<(), Full<T>> {
+        self.push_or_refuse::<false>(value)
+            .map_err(|e| Full(e.into_inner()))
+    }
+
+    /// Pops the item at the head if it is published, deciding from that
+    /// slot alone: `None` also when a producer is still filling it (not
+    /// linearizable, never waits). For the ack layer's index rings.
+    pub(crate) fn try_pop_if_ready(&self) -> Option<T> {
+        self.pop_or_refuse::<false>().ok()
     }
 
     /// Pops the oldest item, if any, without waiting for one.
@@ -512,7 +536,7 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_pop(), None);
     /// ```
     pub fn try_pop(&self) -> Option<T> {
-        self.pop_or_refuse().ok()
+        self.pop_or_refuse::<true>().ok()
     }
 
     /// Pushes `value` if there is room, or says whether the ring was full
@@ -534,7 +558,7 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_send(3), Err(PushError::Closed(3)));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), PushError<T>> {
-        self.push_or_refuse(value)
+        self.push_or_refuse::<true>(value)
     }
 
     /// Pops the oldest item, or says whether the ring was empty or is
@@ -558,7 +582,7 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_recv(), Err(PopError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, PopError> {
-        self.pop_or_refuse()
+        self.pop_or_refuse::<true>()
     }
 
     /// Pushes `value`, waiting for room with the ring's wait strategy.
@@ -737,14 +761,14 @@ impl<T> Ring<T> {
         value: T,
         deadline: Option<crate::sync::Instant>,
     ) -> Result<(), PushError<T>> {
-        let value = match self.push_or_refuse(value) {
+        let value = match self.push_or_refuse::<true>(value) {
             Err(PushError::Full(value)) => value,
             done => return done,
         };
         self.wait_for_room_ahead();
         let mut value = Some(value);
         let done = wait::wait_until(self.strategy, &self.not_full, deadline, || {
-            match self.push_or_refuse(value.take()?) {
+            match self.push_or_refuse::<true>(value.take()?) {
                 Err(PushError::Full(v)) => {
                     value = Some(v);
                     None
@@ -793,7 +817,7 @@ impl<T> Ring<T> {
 
     fn pop_until(&self, deadline: Option<crate::sync::Instant>) -> Result<T, PopError> {
         wait::wait_until(self.strategy, &self.not_empty, deadline, || {
-            match self.pop_or_refuse() {
+            match self.pop_or_refuse::<true>() {
                 Err(PopError::Empty) => None,
                 done => Some(done),
             }

@@ -350,13 +350,16 @@ unsafe impl<T: Send> Send for AckQueue<T> {}
 
 /// Pushes an entry index into one of the index rings. The ring always has
 /// room for it (module docs); a `Full` can only mean a pop of that very
-/// slot is between its two steps, so we back off and try again.
+/// slot is between its two steps, so we back off and try again. (The index
+/// rings use the slot-only calls, which never wait inside the ring: a
+/// receive that finds a requeue half pushed takes a fresh message, or
+/// nothing, and finds the requeued one next time.)
 fn push_index(ring: &Ring<u32>, index: u32) {
     let backoff = Backoff::new();
-    let mut result = ring.try_push(index);
+    let mut result = ring.try_push_if_free(index);
     while let Err(Full(index)) = result {
         backoff.snooze();
-        result = ring.try_push(index);
+        result = ring.try_push_if_free(index);
     }
 }
 

@@ -103,7 +103,7 @@ impl<T> AckQueue<T> {
 
     /// Takes the next requeued message, if any.
     fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
-        let index = self.redeliver.try_pop()?;
+        let index = self.redeliver.try_pop_if_ready()?;
         let entry = self.table.get(index);
         // Relaxed: the pop (Acquire) synchronized with the requeuer's push,
         // which came after its CAS into `Redeliver`; later changes are old

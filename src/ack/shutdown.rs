@@ -39,7 +39,7 @@ impl<T> AckQueue<T> {
     /// assert_eq!(q.settled_below().get(), 1);
     /// ```
     pub fn try_receive_dead_letter(&self) -> Option<DeadLetter<T>> {
-        let index = self.dead.try_pop()?;
+        let index = self.dead.try_pop_if_ready()?;
         let entry = self.table.get(index);
         // Relaxed: the pop (Acquire) synchronized with the push, which came
         // after the CAS into `Dead` with no holders left (that CAS acquired
@@ -143,7 +143,7 @@ impl<T> AckQueue<T> {
             backoff.snooze();
         }
         let mut kept = Vec::new();
-        while let Some(index) = self.redeliver.try_pop() {
+        while let Some(index) = self.redeliver.try_pop_if_ready() {
             // Acquire: pairs with the AcqRel CAS of the last old holder to
             // leave after the requeue's push, so its reads of the value
             // happen-before our move out and the entry's next claim. (The
