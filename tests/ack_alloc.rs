@@ -1,20 +1,31 @@
 //! No heap allocation on publish, receive, ack or nack after `build()`:
-//! a counting global allocator (per test binary, hence its own file).
+//! a counting global allocator (per test binary, hence its own file) that
+//! counts the test thread's allocations only, so the test harness's own
+//! threads cannot spoil the count.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 use std::time::Duration;
 
 use ackring::{AckQueue, ManualClock};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: a thread being torn down has no counter left, and its
+    // allocations are not the test's.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
 
 // SAFETY: defers to the system allocator; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count();
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
@@ -23,7 +34,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        count();
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -43,7 +54,7 @@ fn hot_paths_do_not_allocate() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(Cell::get);
     let mut sum = 0;
     for i in 0..2000_u64 {
         q.try_publish(i).unwrap();
@@ -75,7 +86,7 @@ fn hot_paths_do_not_allocate() {
         }
         let _ = q.settled_below();
     }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = ALLOCATIONS.with(Cell::get);
     assert_eq!(after - before, 0, "allocations on the hot paths");
     assert!(sum > 0);
     assert_eq!(q.settled_below().get(), q.stats().published);
