@@ -32,7 +32,7 @@ fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
 
 /// A one-slot, one-delivery queue with a lease on a clock the model drives
 /// by hand.
-fn leased_queue(clock: &ManualClock, max_deliveries: Option<u32>) -> AckQueue<u32> {
+fn leased_queue<T: Send + Sync>(clock: &ManualClock, max_deliveries: Option<u32>) -> AckQueue<T> {
     let mut builder = AckQueue::builder()
         .capacity(1)
         .max_in_flight(1)
@@ -1120,16 +1120,7 @@ fn last_holder_drops_the_value_after_every_holders_read() {
     // both holders' reads.
     explore(&["ack came last", "drop came last"], || {
         let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .lease(LEASE)
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
+        let q = probe_queue(&clock);
         q.try_publish(Probe(UnsafeCell::new(7)))
             .map_err(|_| ())
             .unwrap();
@@ -1194,16 +1185,7 @@ fn two_heartbeats_never_shorten_a_lease() {
 
 /// A one-slot, one-delivery queue of `Probe`s with a lease on `clock`.
 fn probe_queue(clock: &ManualClock) -> Arc<AckQueue<Probe>> {
-    Arc::new(
-        AckQueue::builder()
-            .capacity(1)
-            .max_in_flight(1)
-            .dead_letter_capacity(1)
-            .lease(LEASE)
-            .clock(clock.clone())
-            .build()
-            .unwrap(),
-    )
+    Arc::new(leased_queue(clock, None))
 }
 
 #[test]

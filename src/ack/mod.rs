@@ -148,8 +148,8 @@
 //!   with the receive that made it, so the fields of its attempt are
 //!   visible already. The scan's CASes are `Relaxed` (they succeed only on
 //!   the state its Acquire load read), and the index rings hand entries
-//!   over with their own Release/Acquire pairs. Those fields are read and
-//!   written `Relaxed`.
+//!   over with their own Release/Acquire pairs. The fields themselves are
+//!   read and written `Relaxed`, ordered by those state words.
 //! - Counters (`acked`, `released`, `dead_held`, `delayed`, statistics)
 //!   carry no data and are `Relaxed`; the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the
