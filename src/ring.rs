@@ -767,15 +767,19 @@ impl<T> Ring<T> {
         };
         self.wait_for_room_ahead();
         let mut value = Some(value);
-        let done = wait::wait_until(self.strategy, &self.not_full, deadline, || {
-            match self.push_or_refuse::<true>(value.take()?) {
+        let done = wait::wait_until(
+            self.strategy,
+            &self.not_full,
+            deadline,
+            || match self.push_or_refuse::<true>(value.take()?) {
                 Err(PushError::Full(v)) => {
                     value = Some(v);
                     None
                 }
                 done => Some(done),
-            }
-        });
+            },
+            || true,
+        );
         match (done, value) {
             (Some(done), _) => done,
             (None, Some(v)) => Err(PushError::Full(v)),
@@ -816,12 +820,16 @@ impl<T> Ring<T> {
     }
 
     fn pop_until(&self, deadline: Option<crate::sync::Instant>) -> Result<T, PopError> {
-        wait::wait_until(self.strategy, &self.not_empty, deadline, || {
-            match self.pop_or_refuse::<true>() {
+        wait::wait_until(
+            self.strategy,
+            &self.not_empty,
+            deadline,
+            || match self.pop_or_refuse::<true>() {
                 Err(PopError::Empty) => None,
                 done => Some(done),
-            }
-        })
+            },
+            || true,
+        )
         .unwrap_or(Err(PopError::Empty))
     }
 

@@ -16,7 +16,9 @@
 //! - `Mutex` and `Condvar` for the park wait strategy;
 //! - [`Backoff`] (crossbeam's on `std`; a yield-only stand-in under loom,
 //!   because loom must be told about every spin to schedule another thread);
-//! - [`spin_loop`];
+//! - [`spin_loop`] and `yield_now`;
+//! - `key_rmw_fence`, nothing outside loom, and `KEYED_LOAD` (see their
+//!   loom arm);
 //! - [`Instant`], which under loom is frozen: a deadline `now + d` has passed
 //!   exactly when `d` is zero, so models stay deterministic.
 
@@ -32,6 +34,18 @@ mod imp {
     pub(crate) fn spin_loop() {
         core::hint::spin_loop();
     }
+
+    pub(crate) use std::thread::yield_now;
+
+    /// Nothing: outside loom a SeqCst RMW is ordered in the single total
+    /// order by itself (see the loom arm).
+    #[inline(always)]
+    pub(crate) fn key_rmw_fence() {}
+
+    /// The ordering of a keyed notification's load of `armed`
+    /// (`wait.rs`): SeqCst, so that the key's SeqCst RMW precedes it in
+    /// the single total order.
+    pub(crate) const KEYED_LOAD: Ordering = Ordering::SeqCst;
 
     pub(crate) use std::time::Instant;
 
@@ -72,6 +86,30 @@ mod imp {
     pub(crate) fn spin_loop() {
         loom::thread::yield_now();
     }
+
+    pub(crate) use loom::thread::yield_now;
+
+    /// A SeqCst fence, placed right after the SeqCst RMW on a keyed
+    /// notification's key (`wait.rs`, "Keyed notifications"). Loom orders
+    /// SeqCst accesses only as AcqRel (its README, "Unsupported
+    /// features"), so without it a model would report wake-ups lost that
+    /// the memory model does not lose. With it, a model checks what the
+    /// waiters rely on for the key and for the notifier's writes after
+    /// the RMW, which neither the RMW nor the fence orders (the "under
+    /// way" case). For the notifier's writes before the RMW the fence is
+    /// stronger than the RMW, so a waiter that relies on those without
+    /// first reading the key with Acquire is not caught (`wait.rs`).
+    #[inline]
+    pub(crate) fn key_rmw_fence() {
+        loom::sync::atomic::fence(Ordering::SeqCst);
+    }
+
+    /// Relaxed: `key_rmw_fence` stands in for the SeqCst order of the
+    /// std arm's load. A SeqCst load would be stronger under loom than in
+    /// the memory model (loom lets it read only the latest SeqCst store),
+    /// and would hide a waiter that sleeps while the operation it waits
+    /// for is under way.
+    pub(crate) const KEYED_LOAD: Ordering = Ordering::Relaxed;
 
     /// Stand-in for `crossbeam_utils::Backoff` that yields to loom's
     /// scheduler on every step, and reports itself completed at once: code

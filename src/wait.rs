@@ -41,6 +41,42 @@
 //! sets on `tail`, which every retried call reads, so a waiter either sees
 //! the close in its attempt or is woken by it.
 //!
+//! # Keyed notifications
+//!
+//! The notifier's fence makes its store reach memory before it reads
+//! `armed`: a stall of a cache-line transfer when the store goes to a line
+//! another thread is reading (the slot it just handed over). A notifier
+//! whose operation already made a SeqCst RMW on a *key* word skips it:
+//!
+//! ```text
+//! waiter                                 notifier
+//! armed.swap(1, SeqCst)                  key.rmw(.., SeqCst)   // e.g. a cursor CAS
+//! fence(SeqCst)                          ...                   // the rest of the operation
+//! attempt(); may_sleep()  // load key    if armed.load(SeqCst) != 0 { wake }
+//! ```
+//!
+//! The RMW and the `armed` load are SeqCst and in that order in one
+//! thread, so the RMW precedes the load in the single total order. If the
+//! load reads no arm, it precedes the waiter's swap, so the RMW precedes
+//! the waiter's fence, and a load of the key after that fence sees the RMW
+//! or a later value (a load that read an earlier value would put the
+//! fence before the RMW). That covers the key only, not the stores the
+//! notifier makes after its RMW: the waiter's `may_sleep` must therefore
+//! decide from the key alone whether the operation it waits for is under
+//! way, and then try again instead of sleeping. A receiver waits for a
+//! message whose publisher has won `tail` but not yet stored the slot's
+//! stamp; a publisher for a slot whose receiver has won `head` but not yet
+//! freed it. A waiter that needs what the notifier wrote *before* its
+//! RMW (a confirmation waiter, the settle before an ack's RMW on
+//! `acked`) reads the key with Acquire first: an RMW it reads, or one
+//! after it, then carries those writes to it.
+//!
+//! Loom cannot check this rule in full: it orders SeqCst accesses only as
+//! AcqRel, so its models put a SeqCst fence after each key RMW
+//! (`sync::key_rmw_fence`) and a Relaxed `armed` load, which is faithful
+//! for the key and for the writes after the RMW, and stronger for the
+//! writes before it.
+//!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of
 //! microseconds), every further push or pop finds `armed` clear and skips
@@ -128,6 +164,23 @@ impl Waiter {
         }
     }
 
+    /// As [`notify`](Waiter::notify), for a notifier whose progress is
+    /// told by a *key*: a word it changed with a SeqCst RMW before this
+    /// call, and that every waiter here reads after arming, in the sleep
+    /// check it passes to [`park_until`](Waiter::park_until). No fence:
+    /// the RMW stands in for it (module docs, "Keyed notifications").
+    #[inline]
+    pub(crate) fn notify_keyed(&self) {
+        // SeqCst (`KEYED_LOAD`): the key's SeqCst RMW precedes this load in
+        // the single total order, which is what the waiter's fence is
+        // ordered against (module docs). Under loom, which orders SeqCst
+        // accesses only as AcqRel, the load is Relaxed and the RMW is
+        // followed by a SeqCst fence instead (`sync::key_rmw_fence`).
+        if self.armed.load(sync::KEYED_LOAD) != 0 {
+            self.notify_slow();
+        }
+    }
+
     #[cold]
     fn notify_slow(&self) {
         // Acquire: pairs with the waiter's Release arm, so its epoch load
@@ -143,11 +196,16 @@ impl Waiter {
         self.cond.notify_all();
     }
 
-    /// Parks until `attempt` succeeds or `deadline` passes.
+    /// Parks until `attempt` succeeds or `deadline` passes. After an
+    /// attempt that failed, the thread sleeps only if `may_sleep` says so
+    /// (read after arming, like the attempt); otherwise it yields and tries
+    /// again: a keyed waiter's check that the operation it waits for is
+    /// not already under way (module docs).
     fn park_until<R>(
         &self,
         deadline: Option<Instant>,
         attempt: &mut impl FnMut() -> Option<R>,
+        may_sleep: &mut impl FnMut() -> bool,
     ) -> Option<R> {
         loop {
             // Acquire: pairs with the Release bump in notify_slow. Read
@@ -161,6 +219,7 @@ impl Waiter {
             if result.is_some() {
                 return result;
             }
+            let sleep = may_sleep();
             let remaining = match deadline {
                 None => None,
                 Some(deadline) => {
@@ -171,6 +230,10 @@ impl Waiter {
                     Some(deadline.saturating_duration_since(now))
                 }
             };
+            if !sleep {
+                sync::yield_now();
+                continue;
+            }
             {
                 let mut guard = sync::lock(&self.lock);
                 // Relaxed: the lock orders this load after any bump made
@@ -195,11 +258,16 @@ impl Waiter {
 /// Retries `attempt` under `strategy` until it returns `Some` or `deadline`
 /// (if any) passes; returns `None` on timeout. `waiter` is the lot this side
 /// sleeps in under [`WaitStrategy::Park`].
+///
+/// `may_sleep` is the keyed waiter's sleep check (see
+/// [`Waiter::park_until`]); `|| true` for a waiter whose notifiers all
+/// call [`Waiter::notify`].
 pub(crate) fn wait_until<R>(
     strategy: WaitStrategy,
     waiter: &Waiter,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
+    mut may_sleep: impl FnMut() -> bool,
 ) -> Option<R> {
     if let Some(r) = attempt() {
         return Some(r);
@@ -219,7 +287,7 @@ pub(crate) fn wait_until<R>(
                     return Some(r);
                 }
             }
-            waiter.park_until(deadline, &mut attempt)
+            waiter.park_until(deadline, &mut attempt, &mut may_sleep)
         }
         WaitStrategy::Spin | WaitStrategy::Backoff => {
             let backoff = sync::Backoff::new();

@@ -515,6 +515,32 @@ fn blocked_publish_is_woken_by_receive_not_by_settles() {
 }
 
 #[test]
+fn blocked_receive_is_woken_by_a_publish_in_transit() {
+    // A receiver on an empty queue sleeps until a publish wakes it. The
+    // publish notifies without a fence, keyed by its `tail` CAS: a
+    // receiver that arms after that CAS but before the slot's stamp store
+    // must see the publish under way and wait awake (`wait.rs`, "Keyed
+    // notifications"). A lost wake-up leaves it asleep: loom reports the
+    // deadlock.
+    explore(&["message at the first try", "waited for the message"], || {
+        let q = Arc::new(queue(1, 1));
+        let receiver = {
+            let q = q.clone();
+            thread::spawn(move || match q.try_receive() {
+                Some(d) => (d.detach(), "message at the first try"),
+                None => (q.receive().unwrap().detach(), "waited for the message"),
+            })
+        };
+        let seq = q.try_publish(7).unwrap();
+        let (tag, outcome) = receiver.join().unwrap();
+        q.ack(tag).unwrap();
+        assert!(q.is_settled(seq));
+        assert!(q.try_receive().is_none(), "delivered once, not twice");
+        outcome
+    });
+}
+
+#[test]
 fn two_receivers_race_for_last_prefetch_place() {
     // Two messages ready, one prefetch place. Then the loser waits in a
     // blocking receive for the place the winner's ack gives back.

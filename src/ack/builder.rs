@@ -183,6 +183,7 @@ impl<T> AckQueueBuilder<T> {
             fresh: Fresh::new(laps),
             table: Table::new(entries),
             acked: CachePadded::new(AtomicU64::new(0)),
+            admit_below: CachePadded::new(AtomicU64::new(self.max_in_flight as u64)),
             released: CachePadded::new(AtomicU64::new(0)),
             below: CachePadded::new(AtomicU64::new(0)),
             redeliver,

@@ -91,9 +91,17 @@ impl<T> AckQueue<T> {
     /// settled (see [`is_settled`](AckQueue::is_settled)); returns whether
     /// it was.
     pub fn wait_settled(&self, seq: Seq, timeout: Duration) -> bool {
-        self.wait_for(&self.ready, wait::deadline_after(timeout), || {
-            self.is_settled(seq).then_some(())
-        })
+        self.wait_for(
+            &self.ready,
+            wait::deadline_after(timeout),
+            || {
+                // Acks notify by key (`acked`): read first, so that the
+                // look below sees every settle an ack counted there did.
+                self.see_acks();
+                self.is_settled(seq).then_some(())
+            },
+            || true,
+        )
         .is_some()
     }
 
@@ -137,9 +145,16 @@ impl<T> AckQueue<T> {
     /// before it are settled (the watermark passed it); returns whether
     /// they were.
     pub fn wait_settled_through(&self, seq: Seq, timeout: Duration) -> bool {
-        self.wait_for(&self.ready, wait::deadline_after(timeout), || {
-            (self.settled_below() > seq).then_some(())
-        })
+        self.wait_for(
+            &self.ready,
+            wait::deadline_after(timeout),
+            || {
+                // As in `wait_settled`.
+                self.see_acks();
+                (self.settled_below() > seq).then_some(())
+            },
+            || true,
+        )
         .is_some()
     }
 }

@@ -19,7 +19,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::PublishError;
 use crate::pos::Laps;
-use crate::sync::{AtomicU64, Backoff, Ordering, UnsafeCell};
+use crate::sync::{self, AtomicU64, Backoff, Ordering, UnsafeCell};
 
 /// `tail`'s closed bit; the low bits are the producers' position.
 const CLOSED: u64 = 1 << 63;
@@ -109,14 +109,19 @@ impl<T> Fresh<T> {
             let stamp = slot.stamp.load(Ordering::Acquire);
             let diff = stamp.wrapping_sub(tail) as i64;
             if diff == 0 {
-                // Relaxed: winning the CAS makes the position ours alone.
+                // SeqCst: `tail` is the key of the publish's notification
+                // of receivers (`wait.rs`, "Keyed notifications"; under
+                // loom a fence stands in for it, so no model sees it
+                // weakened); winning the CAS makes the position ours
+                // alone. On failure we only look again (Relaxed).
                 match self.tail.compare_exchange_weak(
                     tail,
                     self.laps.advance(tail),
-                    Ordering::Relaxed,
+                    Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
+                        sync::key_rmw_fence();
                         // SAFETY: we own position `tail` (CAS above) and its
                         // slot is free (stamp == tail, seen with Acquire
                         // after the last receiver's Release store), so the
@@ -171,6 +176,37 @@ impl<T> Fresh<T> {
         }
     }
 
+    /// Whether a publisher that found no room may sleep: `capacity`
+    /// positions lie between `head` and `tail`, so no receive has won the
+    /// position whose slot it needs. Reads `head`, the key of receives'
+    /// notifications, so it must be called after arming (`wait.rs`,
+    /// "Keyed notifications"); `false` once closed.
+    pub(crate) fn full_by_head(&self) -> bool {
+        // Relaxed: the waiter's fence orders the `head` load (module docs
+        // of `wait.rs`); `tail` is the caller's own view, and a newer one
+        // can only make the ring look fuller, which a later receive's
+        // notification covers.
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & CLOSED != 0 {
+            return false;
+        }
+        let head = self.head.load(Ordering::Relaxed);
+        self.laps.count(tail) - self.laps.count(head) >= self.laps.capacity()
+    }
+
+    /// Whether a receiver that found nothing may sleep as far as fresh
+    /// messages go: every position below `tail` is claimed, or `admit`
+    /// refuses the next one. Reads `tail`, the key of publishes'
+    /// notifications, so it must be called after arming (`wait.rs`,
+    /// "Keyed notifications").
+    pub(crate) fn none_in_transit(&self, admit: impl Fn(u64) -> bool) -> bool {
+        // Relaxed: the waiter's fence orders the `tail` load (`wait.rs`);
+        // `head` only decides which position `admit` is asked about.
+        let tail = self.tail.load(Ordering::Relaxed) & !CLOSED;
+        let head = self.head.load(Ordering::Relaxed);
+        tail == head || !admit(head)
+    }
+
     /// Claims the message at `head`, if one is published there and `admit`
     /// (called with that position just before the CAS) allows. The slot is
     /// then the caller's: read it with [`take`](Fresh::take), then
@@ -189,14 +225,21 @@ impl<T> Fresh<T> {
                 if !admit(head) {
                     return None;
                 }
-                // Relaxed: winning the CAS makes the position ours alone.
+                // SeqCst: `head` is the key of the receive's notification
+                // of publishers (`wait.rs`, "Keyed notifications"; under
+                // loom a fence stands in for it, so no model sees it
+                // weakened); winning the CAS makes the position ours
+                // alone. On failure we only look again (Relaxed).
                 match self.head.compare_exchange_weak(
                     head,
                     self.laps.advance(head),
-                    Ordering::Relaxed,
+                    Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => return Some(head),
+                    Ok(_) => {
+                        sync::key_rmw_fence();
+                        return Some(head);
+                    }
                     Err(current) => {
                         head = current;
                         backoff.spin();

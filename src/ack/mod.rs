@@ -20,7 +20,9 @@
 //!   delayed, or held by an expired delivery that still reads them).
 //!   Places held = first deliveries (the count of `head`, less what
 //!   `drain` took from the fresh ring) less the places given back (`acked`
-//!   and `released`), checked before the CAS on `head`;
+//!   and `released`), checked before the CAS on `head` against a cached
+//!   bound (`admit_below`) that is refreshed from those counts only when
+//!   the count reaches it;
 //! - dead-letter places: at most `dead_letter_capacity` untaken dead
 //!   letters hold a dead-letter place instead of a prefetch place. A dead
 //!   letter that finds them all taken keeps its prefetch place (the
@@ -151,13 +153,17 @@
 //!   over with their own Release/Acquire pairs. The fields themselves are
 //!   read and written `Relaxed`, ordered by those state words.
 //! - Counters (`acked`, `released`, `dead_held`, `delayed`, statistics)
-//!   carry no data and are `Relaxed`; the prefetch bound needs only that
+//!   carry no data and are `Relaxed` (but for the SeqCst RMW on `acked`,
+//!   the key of an ack's wake-up, below); the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the
 //!   free-entry bound that an entry is made `Free` before its place is
 //!   given back (a receive that finds none free yet looks again).
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
-//!   parking protocol in `wait.rs`. Publishers wait on `room`, notified by
+//!   parking protocol in `wait.rs`, or, for a publish, a first delivery
+//!   and an ack, with `Waiter::notify_keyed`, whose half is the SeqCst RMW
+//!   the operation made on `tail`, `head` or `acked` (`wait.rs`, "Keyed
+//!   notifications"). Publishers wait on `room`, notified by
 //!   a first delivery (it frees a fresh slot), `drain` and `close`;
 //!   receivers and confirmation waiters on `ready`, notified by a publish,
 //!   a settle (a prefetch place, a confirmation), a requeue, a dead letter
@@ -170,7 +176,7 @@
 //! |---|---|---|---|
 //! | `tail` | CAS | — | — |
 //! | fresh slot | value, stamp | stamp (free) | — |
-//! | `head` | — | CAS (reads the given-back counts) | — |
+//! | `head` | — | CAS (reads `admit_below`) | — |
 //! | entry | — | state CAS, fields, value, state store | state CAS, state store |
 //! | `acked` | — | — | fetch_add |
 //!
@@ -296,6 +302,11 @@ pub struct AckQueue<T> {
     pub(crate) table: Table<T>,
     /// Prefetch places given back by acks (when the acked entry is freed).
     acked: CachePadded<AtomicU64>,
+    /// A fresh count below which a first delivery is within the prefetch
+    /// limit: `max_in_flight` plus an earlier reading of the places given
+    /// back (`below_prefetch_limit`). Written only when a receive finds
+    /// the count past it, so receives read a line that acks do not write.
+    admit_below: CachePadded<AtomicU64>,
     /// Prefetch places given back otherwise: dead letters that took a
     /// dead-letter place, overflowed dead letters taken, deliveries taken
     /// by `drain`.
@@ -397,12 +408,14 @@ impl<T> AckQueue<T> {
     /// Retries `attempt` until it returns `Some` or `deadline` passes:
     /// spins with backoff first, then sleeps on `waiter`, waking at least
     /// every `PARK_TICK` while leases or delays are pending (nobody
-    /// notifies those), else every `IDLE_TICK`.
+    /// notifies those), else every `IDLE_TICK`. `may_sleep` is the keyed
+    /// waiter's check (`wait.rs`, "Keyed notifications").
     fn wait_for<R>(
         &self,
         waiter: &Waiter,
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Option<R>,
+        mut may_sleep: impl FnMut() -> bool,
     ) -> Option<R> {
         let backoff = Backoff::new();
         while !backoff.is_completed() {
@@ -421,7 +434,13 @@ impl<T> AckQueue<T> {
                 (Some(d), Some(t)) => Some(d.min(t)),
                 (d, t) => d.or(t),
             };
-            if let Some(r) = wait::wait_until(WaitStrategy::Park, waiter, until, &mut attempt) {
+            if let Some(r) = wait::wait_until(
+                WaitStrategy::Park,
+                waiter,
+                until,
+                &mut attempt,
+                &mut may_sleep,
+            ) {
                 return Some(r);
             }
         }

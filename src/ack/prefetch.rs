@@ -3,7 +3,7 @@
 //! (`dead_letter_capacity`), kept without a token to take per delivery.
 
 use super::AckQueue;
-use crate::sync::Ordering;
+use crate::sync::{self, Ordering};
 
 impl<T> AckQueue<T> {
     /// Whether a first delivery of the message at fresh position `head`
@@ -17,23 +17,64 @@ impl<T> AckQueue<T> {
     /// readings of them is an upper bound of the count when the CAS
     /// succeeds, and that CAS succeeds only if `head` is still the position
     /// counted: the limit holds exactly, with no token to take.
+    ///
+    /// `admit_below` caches `max_in_flight` plus such a reading, so a
+    /// count below it is admitted without reading the counts that acks
+    /// write; past it, the counts are read again and the cache raised.
     #[inline]
     pub(super) fn below_prefetch_limit(&self, head: u64) -> bool {
+        let count = self.fresh.laps().count(head);
+        // Relaxed: a bound computed from a reading of the given-back
+        // counts, valid at any later time because they never decrease; it
+        // carries no data.
+        count < self.admit_below.load(Ordering::Relaxed) || self.recount_places(count)
+    }
+
+    /// `below_prefetch_limit` past the cached bound: reads the given-back
+    /// counts, raises the bound, and checks `count` against it.
+    #[cold]
+    fn recount_places(&self, count: u64) -> bool {
         // Relaxed: monotonic counts, read for their value only (above); the
-        // entries themselves are handed over by their state words.
+        // entries themselves are handed over by their state words. A
+        // keyed waiter (`receive.rs`) calls this after arming, which
+        // orders the read of `acked` (`wait.rs`).
         let given_back = self.acked.load(Ordering::Relaxed)
             + self.released.load(Ordering::Relaxed)
             + self.counters.drained.load(Ordering::Relaxed);
-        self.fresh.laps().count(head).saturating_sub(given_back) < self.max_in_flight as u64
+        let bound = given_back + self.max_in_flight as u64;
+        // Relaxed: see `below_prefetch_limit`. A plain store, no RMW: a
+        // racing receive may store a lower bound, which is still valid.
+        if bound > self.admit_below.load(Ordering::Relaxed) {
+            self.admit_below.store(bound, Ordering::Relaxed);
+        }
+        count < bound
     }
 
     /// Gives back the prefetch place of a message whose entry an ack freed.
     #[inline]
     pub(super) fn ack_place(&self) {
-        // Relaxed: a count (see `below_prefetch_limit`); the entry was made
+        // SeqCst: `acked` is the key of the ack's notification of receivers
+        // and confirmation waiters (`wait.rs`, "Keyed notifications"), and
+        // its Release half publishes the settle and the free before it to
+        // a confirmation waiter's Acquire load (`confirm.rs`). As a count
+        // (see `below_prefetch_limit`) it needs nothing: the entry was made
         // `Free` before, which a receive that finds it not yet free looks
         // for again (module docs).
-        self.acked.fetch_add(1, Ordering::Relaxed);
+        self.acked.fetch_add(1, Ordering::SeqCst);
+        sync::key_rmw_fence();
+    }
+
+    /// Reads the count of places acks gave back with Acquire, for a
+    /// confirmation waiter before it looks at the table: every ack whose
+    /// RMW the load reads, or follows in the count's modification order,
+    /// has its settle and free seen by the look (`confirm.rs`).
+    pub(super) fn see_acks(&self) {
+        // Acquire: pairs with the SeqCst (so Release) RMW in `ack_place`;
+        // the RMWs form one release sequence, so reading a later one also
+        // synchronizes with the earlier. No model sees it weakened: under
+        // loom the fence after the RMW carries the settle itself
+        // (`sync::key_rmw_fence`).
+        self.acked.load(Ordering::Acquire);
     }
 
     /// Gives back a prefetch place for any other reason (dead letter,

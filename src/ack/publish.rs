@@ -30,7 +30,8 @@ impl<T> AckQueue<T> {
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
         let pos = self.fresh.try_push(msg)?;
-        self.ready.notify();
+        // Keyed by the `tail` CAS in `try_push` (`wait.rs`).
+        self.ready.notify_keyed();
         Ok(Seq(self.fresh.laps().count(pos)))
     }
 
@@ -48,16 +49,23 @@ impl<T> AckQueue<T> {
         };
         self.fresh.wait_for_room_ahead();
         let mut slot = Some(msg);
-        let outcome = self.wait_for(&self.room, None, || {
-            let msg = slot.take()?;
-            match self.try_publish(msg) {
-                Err(PublishError::Full(msg)) => {
-                    slot = Some(msg);
-                    None
+        let outcome = self.wait_for(
+            &self.room,
+            None,
+            || {
+                let msg = slot.take()?;
+                match self.try_publish(msg) {
+                    Err(PublishError::Full(msg)) => {
+                        slot = Some(msg);
+                        None
+                    }
+                    other => Some(other),
                 }
-                other => Some(other),
-            }
-        });
+            },
+            // Receives notify by key (`head`), which this reads: a slot
+            // whose receive is under way is waited for awake.
+            || self.fresh.full_by_head(),
+        );
         match outcome {
             Some(result) => result,
             None => unreachable!("a wait without deadline ends only with a result"),

@@ -29,22 +29,35 @@ impl<T> AckQueue<T> {
     /// a.ack().unwrap();
     /// assert_eq!(*q.try_receive().unwrap(), "b");
     /// ```
+    #[inline(always)]
     pub fn try_receive(&self) -> Option<Delivery<'_, T>> {
-        // The clock is read only when something depends on it: a lease, or
-        // a delayed requeue to release. Otherwise the delivery's time is
-        // left `UNSTAMPED` (see `stats`).
-        let timed = self.timed();
-        let now = if timed { self.now() } else { UNSTAMPED };
-        if timed {
-            self.scan_step(now);
+        // Inlined, so that the delivery reaches the caller in registers:
+        // returned through memory, its read back stalls behind the stores
+        // still draining to the lines a receive hands over.
+        if self.timed() {
+            return self.try_receive_timed();
         }
+        // Without a lease or a delayed requeue nothing depends on the
+        // clock: the delivery's time is left `UNSTAMPED` (see `stats`).
+        if let Some(d) = self.take_redelivery(UNSTAMPED) {
+            return Some(d);
+        }
+        self.take_fresh(UNSTAMPED)
+    }
+
+    /// `try_receive` with a lease or a delayed requeue pending: reads the
+    /// clock, and scans for expired leases and due requeues.
+    #[inline(never)]
+    fn try_receive_timed(&self) -> Option<Delivery<'_, T>> {
+        let now = self.now();
+        self.scan_step(now);
         if let Some(d) = self.take_redelivery(now) {
             return Some(d);
         }
         if let Some(d) = self.take_fresh(now) {
             return Some(d);
         }
-        if timed && self.scan_all(now) > 0 {
+        if self.scan_all(now) > 0 {
             return self.take_redelivery(now);
         }
         None
@@ -77,15 +90,26 @@ impl<T> AckQueue<T> {
     }
 
     fn receive_until(&self, deadline: Option<Instant>) -> Option<Result<Delivery<'_, T>, Closed>> {
-        self.wait_for(&self.ready, deadline, || {
-            if let Some(d) = self.try_receive() {
-                Some(Ok(d))
-            } else if self.finished() {
-                Some(Err(Closed))
-            } else {
-                None
-            }
-        })
+        self.wait_for(
+            &self.ready,
+            deadline,
+            || {
+                if let Some(d) = self.try_receive() {
+                    Some(Ok(d))
+                } else if self.finished() {
+                    Some(Err(Closed))
+                } else {
+                    None
+                }
+            },
+            // Publishes and acks notify by key (`tail`, `acked`), which
+            // this reads: a message being published that the prefetch
+            // limit admits is waited for awake.
+            || {
+                self.fresh
+                    .none_in_transit(|head| self.below_prefetch_limit(head))
+            },
+        )
     }
 
     /// Calls `handler` with each delivery until the queue is closed and
@@ -102,8 +126,16 @@ impl<T> AckQueue<T> {
     }
 
     /// Takes the next requeued message, if any.
+    #[inline]
     fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
         let index = self.redeliver.try_pop_if_ready()?;
+        self.redeliver_entry(index, now)
+    }
+
+    /// Delivers the requeued entry `index`, popped from the redelivery
+    /// ring, again (or leaves it there while too many holders read it).
+    #[cold]
+    fn redeliver_entry(&self, index: u32, now: u64) -> Option<Delivery<'_, T>> {
         let entry = self.table.get(index);
         // Relaxed: the pop (Acquire) synchronized with the requeuer's push,
         // which came after its CAS into `Redeliver`; later changes are old
@@ -154,6 +186,7 @@ impl<T> AckQueue<T> {
 
     /// Takes a fresh message, if any and if the prefetch limit allows: moves
     /// it into a free entry, then frees its fresh slot.
+    #[inline(always)]
     fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
         let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
         let seq = self.fresh.laps().count(pos);
@@ -183,7 +216,8 @@ impl<T> AckQueue<T> {
         // After the state store: whoever sees the slot free sees the
         // message in the table (module docs, "Confirmations").
         self.fresh.free(pos);
-        self.room.notify();
+        // Keyed by our `head` CAS in `claim` (`wait.rs`).
+        self.room.notify_keyed();
         Some(self.delivery(index, state, seq, 1))
     }
 
@@ -223,6 +257,7 @@ impl<T> AckQueue<T> {
         }
     }
 
+    #[inline]
     pub(super) fn delivery(
         &self,
         index: u32,

@@ -250,7 +250,8 @@ impl<T> AckQueue<T> {
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         self.make_free(entry, state);
         self.ack_place();
-        self.ready.notify();
+        // Keyed by the `acked` RMW in `ack_place` (`wait.rs`).
+        self.ready.notify_keyed();
         drop(value);
     }
 
