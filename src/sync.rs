@@ -17,7 +17,7 @@
 //! - [`Backoff`] (crossbeam's on `std`; a yield-only stand-in under loom,
 //!   because loom must be told about every spin to schedule another thread);
 //! - [`spin_loop`] and `yield_now`;
-//! - `key_rmw_fence`, nothing outside loom, and `KEYED_LOAD` (see their
+//! - `key_rmw_order`, nothing outside loom, and `KEYED_LOAD` (see their
 //!   loom arm);
 //! - [`Instant`], which under loom is frozen: a deadline `now + d` has passed
 //!   exactly when `d` is zero, so models stay deterministic.
@@ -40,11 +40,12 @@ mod imp {
     /// Nothing: outside loom a SeqCst RMW is ordered in the single total
     /// order by itself (see the loom arm).
     #[inline(always)]
-    pub(crate) fn key_rmw_fence() {}
+    pub(crate) fn key_rmw_order() {}
 
     /// The ordering of a keyed notification's load of `armed`
     /// (`wait.rs`): SeqCst, so that the key's SeqCst RMW precedes it in
-    /// the single total order.
+    /// the single total order. No model sees it weakened: loom builds the
+    /// other arm, where `key_rmw_order` takes its place.
     pub(crate) const KEYED_LOAD: Ordering = Ordering::SeqCst;
 
     pub(crate) use std::time::Instant;
@@ -89,22 +90,31 @@ mod imp {
 
     pub(crate) use loom::thread::yield_now;
 
-    /// A SeqCst fence, placed right after the SeqCst RMW on a keyed
-    /// notification's key (`wait.rs`, "Keyed notifications"). Loom orders
-    /// SeqCst accesses only as AcqRel (its README, "Unsupported
-    /// features"), so without it a model would report wake-ups lost that
-    /// the memory model does not lose. With it, a model checks what the
-    /// waiters rely on for the key and for the notifier's writes after
-    /// the RMW, which neither the RMW nor the fence orders (the "under
-    /// way" case). For the notifier's writes before the RMW the fence is
-    /// stronger than the RMW, so a waiter that relies on those without
-    /// first reading the key with Acquire is not caught (`wait.rs`).
-    #[inline]
-    pub(crate) fn key_rmw_fence() {
-        loom::sync::atomic::fence(Ordering::SeqCst);
+    loom::lazy_static! {
+        /// The word the stand-ins of `key_rmw_order` meet on.
+        static ref KEY_ORDER: loom::sync::atomic::AtomicUsize =
+            loom::sync::atomic::AtomicUsize::new(0);
     }
 
-    /// Relaxed: `key_rmw_fence` stands in for the SeqCst order of the
+    /// Stands in for the SeqCst order of a keyed notification's RMW
+    /// (`wait.rs`, "Keyed notifications"), which loom does not model (it
+    /// orders SeqCst accesses only as AcqRel: its README, "Unsupported
+    /// features"): an AcqRel RMW on one shared word, made right after the
+    /// key's RMW by the notifier and right after its fence by a waiter.
+    /// Those RMWs are totally ordered, so either the notifier's comes
+    /// first and the waiter sees the key's RMW (and, stronger than the
+    /// memory model gives, what the notifier wrote before it), or the
+    /// waiter's comes first and the notifier's `armed` load sees the arm.
+    /// Unlike a fence, an RMW acquires only through the word it reads, so
+    /// the notifier's own Acquire loads before it keep their weight in the
+    /// models, and what the notifier writes after it is not covered: the
+    /// "under way" case the waiters' check handles.
+    #[inline]
+    pub(crate) fn key_rmw_order() {
+        KEY_ORDER.fetch_add(0, Ordering::AcqRel);
+    }
+
+    /// Relaxed: `key_rmw_order` stands in for the SeqCst order of the
     /// std arm's load. A SeqCst load would be stronger under loom than in
     /// the memory model (loom lets it read only the latest SeqCst store),
     /// and would hide a waiter that sleeps while the operation it waits

@@ -72,10 +72,11 @@
 //! after it, then carries those writes to it.
 //!
 //! Loom cannot check this rule in full: it orders SeqCst accesses only as
-//! AcqRel, so its models put a SeqCst fence after each key RMW
-//! (`sync::key_rmw_fence`) and a Relaxed `armed` load, which is faithful
-//! for the key and for the writes after the RMW, and stronger for the
-//! writes before it.
+//! AcqRel, so under loom the notifier follows each key RMW, and the waiter
+//! its fence, with an AcqRel RMW on one shared word
+//! (`sync::key_rmw_order`), and the `armed` load is Relaxed. That is
+//! faithful for the key and for the writes after the RMW, and stronger
+//! for the writes before it.
 //!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of
@@ -174,8 +175,8 @@ impl Waiter {
         // SeqCst (`KEYED_LOAD`): the key's SeqCst RMW precedes this load in
         // the single total order, which is what the waiter's fence is
         // ordered against (module docs). Under loom, which orders SeqCst
-        // accesses only as AcqRel, the load is Relaxed and the RMW is
-        // followed by a SeqCst fence instead (`sync::key_rmw_fence`).
+        // accesses only as AcqRel, the load is Relaxed and a stand-in
+        // follows the RMW (`sync::key_rmw_order`).
         if self.armed.load(sync::KEYED_LOAD) != 0 {
             self.notify_slow();
         }
@@ -215,6 +216,9 @@ impl Waiter {
             // RMW is at least the Release the clearing swap pairs with.
             self.armed.swap(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
+            // The waiter's half of the loom stand-in for keyed
+            // notifications; nothing outside loom.
+            sync::key_rmw_order();
             let result = attempt();
             if result.is_some() {
                 return result;

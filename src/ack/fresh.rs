@@ -111,7 +111,7 @@ impl<T> Fresh<T> {
             if diff == 0 {
                 // SeqCst: `tail` is the key of the publish's notification
                 // of receivers (`wait.rs`, "Keyed notifications"; under
-                // loom a fence stands in for it, so no model sees it
+                // loom a stand-in takes its place, so no model sees it
                 // weakened); winning the CAS makes the position ours
                 // alone. On failure we only look again (Relaxed).
                 match self.tail.compare_exchange_weak(
@@ -121,7 +121,7 @@ impl<T> Fresh<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        sync::key_rmw_fence();
+                        sync::key_rmw_order();
                         // SAFETY: we own position `tail` (CAS above) and its
                         // slot is free (stamp == tail, seen with Acquire
                         // after the last receiver's Release store), so the
@@ -227,7 +227,7 @@ impl<T> Fresh<T> {
                 }
                 // SeqCst: `head` is the key of the receive's notification
                 // of publishers (`wait.rs`, "Keyed notifications"; under
-                // loom a fence stands in for it, so no model sees it
+                // loom a stand-in takes its place, so no model sees it
                 // weakened); winning the CAS makes the position ours
                 // alone. On failure we only look again (Relaxed).
                 match self.head.compare_exchange_weak(
@@ -237,7 +237,7 @@ impl<T> Fresh<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        sync::key_rmw_fence();
+                        sync::key_rmw_order();
                         return Some(head);
                     }
                     Err(current) => {

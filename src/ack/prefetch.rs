@@ -61,7 +61,7 @@ impl<T> AckQueue<T> {
         // `Free` before, which a receive that finds it not yet free looks
         // for again (module docs).
         self.acked.fetch_add(1, Ordering::SeqCst);
-        sync::key_rmw_fence();
+        sync::key_rmw_order();
     }
 
     /// Reads the count of places acks gave back with Acquire, for a
@@ -72,8 +72,8 @@ impl<T> AckQueue<T> {
         // Acquire: pairs with the SeqCst (so Release) RMW in `ack_place`;
         // the RMWs form one release sequence, so reading a later one also
         // synchronizes with the earlier. No model sees it weakened: under
-        // loom the fence after the RMW carries the settle itself
-        // (`sync::key_rmw_fence`).
+        // loom the stand-in after the RMW carries the settle itself
+        // (`sync::key_rmw_order`).
         self.acked.load(Ordering::Acquire);
     }
 
