@@ -190,6 +190,7 @@ impl<T> AckQueueBuilder<T> {
             dead,
             dead_held: AtomicUsize::new(0),
             delayed: AtomicUsize::new(0),
+            closed: AtomicUsize::new(0),
             scan_cursor: AtomicUsize::new(0),
             scan_due: CachePadded::new(AtomicU64::new(0)),
             scan_interval: self.lease.map_or(0, |l| {

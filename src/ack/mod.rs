@@ -322,6 +322,9 @@ pub struct AckQueue<T> {
     dead_held: AtomicUsize,
     /// Entries in `Delaying` or `Delayed`.
     delayed: AtomicUsize,
+    /// 1 once `close` has marked the fresh ring's `tail`: what a waiting
+    /// receiver reads on every try, instead of the line publishers write.
+    closed: AtomicUsize,
     /// Where the next amortized scan step starts.
     scan_cursor: AtomicUsize,
     /// The clock reading before which no scan step runs while no delayed

@@ -81,6 +81,10 @@ impl<T> AckQueue<T> {
     /// Settling deliveries still works. Idempotent.
     pub fn close(&self) {
         self.fresh.close();
+        // Relaxed: a hint for `finished`, which reads the marked `tail`
+        // after it; the notifications below order both stores before the
+        // waiters' next tries.
+        self.closed.store(1, Ordering::Relaxed);
         self.ready.notify();
         self.room.notify();
     }
@@ -92,6 +96,14 @@ impl<T> AckQueue<T> {
 
     /// Whether the queue is closed with nothing left to receive.
     pub(super) fn finished(&self) -> bool {
+        // Relaxed: a hint, read first so that a waiting receiver reads on
+        // every try a line nobody writes before the close, and `tail`,
+        // which every publish writes, only after it. A stale 0, or a stale
+        // unmarked `tail` after a 1, only makes the caller try again; the
+        // close's notification orders both stores before its next try.
+        if self.closed.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
         // After `CLOSED` is set the tail is final; `head` never passes it,
         // so equality means every message published was taken by a receive
         // (or a drain).
