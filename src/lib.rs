@@ -12,13 +12,14 @@
 //!   A consumer receives a [`Delivery`], processes it and acks it; until
 //!   then the queue tracks the message, and a nack, a dropped delivery
 //!   (say, from a panicking consumer) or an expired lease delivers it
-//!   again. It offers a prefetch limit (`max_in_flight`), leases with
-//!   heartbeats, delayed requeues, dead letters after `max_deliveries`
-//!   with a bound of their own, and confirmations per message and as a
-//!   watermark so producers learn their messages were processed: what
-//!   RabbitMQ, SQS and NATS JetStream users know, in process and without a
-//!   broker. A slow, hung or dead-lettered message holds back nothing but
-//!   itself.
+//!   again. Deliveries come borrowed, or owned ([`OwnedDelivery`], from an
+//!   `Arc<AckQueue<T>>`) to hand to another thread or a pool. It offers a
+//!   prefetch limit (`max_in_flight`), leases with heartbeats, delayed
+//!   requeues, dead letters after `max_deliveries` with a bound of their
+//!   own, and confirmations per message and as a watermark so producers
+//!   learn their messages were processed: what RabbitMQ, SQS and NATS
+//!   JetStream users know, in process and without a broker. A slow, hung
+//!   or dead-lettered message holds back nothing but itself.
 //!
 //! # The algorithm in brief
 //!
@@ -101,7 +102,7 @@ mod wait;
 
 pub use ack::{
     AckQueue, AckQueueBuilder, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
-    MonotonicClock, Seq, Tag,
+    MonotonicClock, OwnedDelivery, Seq, Tag,
 };
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,

@@ -14,6 +14,9 @@
 //! - [`UnsafeCell`] with loom's closure API (`with` / `with_mut`), so the
 //!   algorithm reads the same under both;
 //! - `Mutex` and `Condvar` for the park wait strategy;
+//! - `Arc`, the handle an owned delivery keeps (loom's under loom, so that
+//!   a model sees the synchronization of the last handle's drop, which
+//!   drops the queue and every value still in it);
 //! - [`Backoff`] (crossbeam's on `std`; a yield-only stand-in under loom,
 //!   because loom must be told about every spin to schedule another thread);
 //! - [`spin_loop`] and `yield_now`;
@@ -25,7 +28,7 @@
 #[cfg(not(all(loom, feature = "loom")))]
 mod imp {
     pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use std::sync::{Condvar, Mutex};
+    pub(crate) use std::sync::{Arc, Condvar, Mutex};
 
     pub(crate) use crossbeam_utils::Backoff;
 
@@ -79,7 +82,7 @@ mod imp {
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::{Condvar, Mutex};
+    pub(crate) use loom::sync::{Arc, Condvar, Mutex};
 
     /// Under loom every spin is a yield point, or the model would never let
     /// the thread we are waiting for run.

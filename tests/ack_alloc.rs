@@ -91,3 +91,55 @@ fn hot_paths_do_not_allocate() {
     assert!(sum > 0);
     assert_eq!(q.settled_below().get(), q.stats().published);
 }
+
+/// Owned deliveries too: their `Arc` clone is a reference count, so
+/// receiving them (all three calls), acking, nacking, dropping, detaching
+/// and extending their leases allocates nothing after `build()`.
+#[test]
+fn owned_deliveries_do_not_allocate() {
+    let clock = ManualClock::new();
+    let q = std::sync::Arc::new(
+        AckQueue::<u64>::builder()
+            .capacity(16)
+            .max_in_flight(4)
+            .lease(Duration::from_secs(5))
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    );
+    let before = ALLOCATIONS.with(Cell::get);
+    let mut sum = 0;
+    for i in 0..2000_u64 {
+        // Every place is free (so that the blocking receives below find
+        // one); `stats` allocates nothing either.
+        assert_eq!(q.stats().in_flight, 0, "a place was kept");
+        q.try_publish(i).unwrap();
+        let d = match i % 3 {
+            0 => q.try_receive_owned().unwrap(),
+            1 => q.receive_owned().unwrap(),
+            _ => q
+                .receive_owned_timeout(Duration::from_secs(1))
+                .unwrap()
+                .unwrap(),
+        };
+        match i % 4 {
+            0 => drop(d),
+            1 => d.nack(true).unwrap(),
+            2 => {
+                d.extend_lease(Duration::from_secs(1)).unwrap();
+                let tag = d.detach();
+                q.ack(tag).unwrap();
+            }
+            _ => d.ack().unwrap(),
+        }
+        while let Some(d) = q.try_receive_owned() {
+            sum += *d;
+            d.ack().unwrap();
+        }
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+    assert_eq!(after - before, 0, "allocations receiving owned deliveries");
+    assert_eq!(sum, (0..2000_u64).filter(|i| i % 4 < 2).sum::<u64>());
+    assert_eq!(q.stats().acked, 2000);
+    assert_eq!(std::sync::Arc::strong_count(&q), 1);
+}

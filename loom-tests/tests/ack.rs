@@ -1270,3 +1270,124 @@ fn drain_takes_a_detached_delivery_after_its_guard_let_go() {
         ["left for the guard", "drained"][drained]
     });
 }
+
+/// Which message was dropped on which thread, in the order of the drops.
+type DropRecord = Arc<std::sync::Mutex<Vec<(u32, thread::ThreadId)>>>;
+
+/// A `Probe` (holding its id) that records each of its drops and the
+/// thread it ran on.
+struct Witnessed {
+    probe: Probe,
+    record: DropRecord,
+}
+
+impl Drop for Witnessed {
+    fn drop(&mut self) {
+        let id = self.probe.read();
+        self.record
+            .lock()
+            .unwrap()
+            .push((id, thread::current().id()));
+    }
+}
+
+/// A two-slot, one-delivery queue holding messages 0 and 1, and the
+/// record of their drops.
+fn witnessed_queue() -> (Arc<AckQueue<Witnessed>>, DropRecord) {
+    let record = DropRecord::default();
+    let q = Arc::new(
+        AckQueue::builder()
+            .capacity(2)
+            .max_in_flight(1)
+            .dead_letter_capacity(1)
+            .build()
+            .unwrap(),
+    );
+    for id in 0..2 {
+        let msg = Witnessed {
+            probe: Probe(UnsafeCell::new(id)),
+            record: record.clone(),
+        };
+        q.try_publish(msg).map_err(|_| ()).unwrap();
+    }
+    (q, record)
+}
+
+/// The thread each message was dropped on, checking that each was
+/// dropped exactly once.
+fn dropped_once_each(record: &DropRecord) -> [thread::ThreadId; 2] {
+    let record = record.lock().unwrap();
+    assert_eq!(record.len(), 2, "drops: {record:?}");
+    let on = |id| {
+        let drops: Vec<_> = record.iter().filter(|r| r.0 == id).collect();
+        assert_eq!(drops.len(), 1, "message {id} dropped once: {record:?}");
+        drops[0].1
+    };
+    [on(0), on(1)]
+}
+
+#[test]
+fn owned_delivery_dropped_on_another_thread_races_the_last_handle() {
+    // An owned delivery of message 0 is read and dropped unsettled (a
+    // requeue) on a thread of its own while the main thread drops the
+    // queue's other handle. Whichever handle is the last drops the queue,
+    // and with it the requeued message and the never-delivered one, each
+    // exactly once, after the holder's read.
+    explore(
+        &["the other handle was last", "the delivery was last"],
+        || {
+            let (q, record) = witnessed_queue();
+            let d = AckQueue::try_receive_owned(&q).unwrap();
+            let holder = thread::spawn(move || {
+                assert_eq!(d.probe.read(), 0);
+                drop(d);
+                thread::current().id()
+            });
+            thread::yield_now(); // let the holder go first at least once
+            drop(q);
+            let main = thread::current().id();
+            let holder = holder.join().unwrap();
+            let [requeued, fresh] = dropped_once_each(&record);
+            assert_eq!(requeued, fresh, "both dropped with the queue");
+            if fresh == main {
+                "the other handle was last"
+            } else {
+                assert_eq!(fresh, holder);
+                "the delivery was last"
+            }
+        },
+    );
+}
+
+#[test]
+fn owned_delivery_acked_on_another_thread_races_the_last_handle() {
+    // An owned delivery of message 0 is read and acked on a thread of its
+    // own, which drops the message, while the main thread drops the
+    // queue's other handle. Whichever handle is the last drops the queue
+    // and with it message 1, and finds message 0's entry free: message 0
+    // is not dropped again.
+    explore(
+        &["the other handle was last", "the delivery was last"],
+        || {
+            let (q, record) = witnessed_queue();
+            let d = AckQueue::try_receive_owned(&q).unwrap();
+            let holder = thread::spawn(move || {
+                assert_eq!(d.probe.read(), 0);
+                d.ack().unwrap();
+                thread::current().id()
+            });
+            thread::yield_now(); // let the holder go first at least once
+            drop(q);
+            let main = thread::current().id();
+            let holder = holder.join().unwrap();
+            let [acked, fresh] = dropped_once_each(&record);
+            assert_eq!(acked, holder, "the ack drops its message");
+            if fresh == main {
+                "the other handle was last"
+            } else {
+                assert_eq!(fresh, holder);
+                "the delivery was last"
+            }
+        },
+    );
+}

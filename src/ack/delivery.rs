@@ -3,14 +3,14 @@
 //!
 //! A `Delivery` begins an operation (receive) and its `Drop` completes it
 //! if the user did not: an unsettled, undetached delivery that is dropped
-//! (including by a panic unwinding through its owner) is requeued.
+//! (including by a panic unwinding through its owner) is requeued. The
+//! owned form of the guard ([`OwnedDelivery`](super::OwnedDelivery), in
+//! `owned.rs`) shares this file's implementation, `delivery_api!`.
 
 use core::fmt;
 use core::ops::Deref;
-use core::time::Duration;
 
-use super::{AckQueue, Settle};
-use crate::error::AckError;
+use super::AckQueue;
 
 /// A message's publish sequence number: increasing across the queue, in
 /// the order messages were accepted.
@@ -50,9 +50,9 @@ impl fmt::Display for Seq {
 /// [`AckQueue::ack`], [`AckQueue::nack`] or [`AckQueue::extend_lease`].
 ///
 /// A tag stays valid until its delivery is settled or becomes stale; a
-/// later use gets an [`AckError`], never another message's settle. (Tags
-/// carry the entry generation modulo 2^24: only a tag kept across 2^24
-/// reuses of its entry could be confused.)
+/// later use gets an [`AckError`](crate::AckError), never another
+/// message's settle. (Tags carry the entry generation modulo 2^24: only a
+/// tag kept across 2^24 reuses of its entry could be confused.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tag {
     pub(crate) queue: usize,
@@ -97,125 +97,149 @@ pub struct Delivery<'q, T> {
     pub(crate) holding: bool,
 }
 
-impl<'q, T> Delivery<'q, T> {
-    /// The tag naming this delivery.
-    pub fn tag(&self) -> Tag {
-        self.tag
-    }
+/// Writes the API that [`Delivery`] and
+/// [`OwnedDelivery`](super::OwnedDelivery) share, from one source: the
+/// accessors, the settles, `detach`, `Deref`, the requeue on drop, and
+/// `Debug`. Both guards have the same fields and differ only in how they
+/// hold the queue (`&'q AckQueue<T>` or `Arc<AckQueue<T>>`), which
+/// `self.queue` derefs through alike; so every guarantee of one is a
+/// guarantee of the other.
+///
+/// An owned guard's `Arc` is a field, dropped after `Drop::drop` has run:
+/// the requeue of an unsettled guard reaches the queue before the last
+/// handle, if this is it, drops the queue and every value still in it.
+macro_rules! delivery_api {
+    ($guard:ident $(<$lt:lifetime>)?) => {
+        impl<$($lt,)? T> $guard<$($lt,)? T> {
+            /// The tag naming this delivery.
+            pub fn tag(&self) -> $crate::ack::Tag {
+                self.tag
+            }
 
-    /// The message's publish sequence number.
-    pub fn seq(&self) -> Seq {
-        Seq(self.seq)
-    }
+            /// The message's publish sequence number.
+            pub fn seq(&self) -> $crate::ack::Seq {
+                $crate::ack::Seq(self.seq)
+            }
 
-    /// How many times the message has been delivered, this time included:
-    /// 1 on the first delivery.
-    pub fn delivery_count(&self) -> u32 {
-        self.count
-    }
+            /// How many times the message has been delivered, this time
+            /// included: 1 on the first delivery.
+            pub fn delivery_count(&self) -> u32 {
+                self.count
+            }
 
-    /// Whether the message was delivered before.
-    pub fn redelivered(&self) -> bool {
-        self.count > 1
-    }
+            /// Whether the message was delivered before.
+            pub fn redelivered(&self) -> bool {
+                self.count > 1
+            }
 
-    /// Acknowledges the message: it is settled and will not be delivered
-    /// again.
-    ///
-    /// # Errors
-    ///
-    /// [`AckError::Stale`] if the lease expired (the message is, or will
-    /// be, delivered again or dead-lettered); [`AckError::AlreadySettled`]
-    /// if it was settled by tag meanwhile.
-    pub fn ack(mut self) -> Result<(), AckError> {
-        self.holding = false;
-        self.queue.settle(self.tag, Settle::Ack, true)
-    }
+            /// Acknowledges the message: it is settled and will not be
+            /// delivered again.
+            ///
+            /// # Errors
+            ///
+            /// [`AckError::Stale`](crate::AckError::Stale) if the lease
+            /// expired (the message is, or will be, delivered again or
+            /// dead-lettered);
+            /// [`AckError::AlreadySettled`](crate::AckError::AlreadySettled)
+            /// if it was settled by tag meanwhile.
+            pub fn ack(mut self) -> Result<(), $crate::AckError> {
+                self.holding = false;
+                self.queue.settle(self.tag, $crate::ack::Settle::Ack, true)
+            }
 
-    /// Rejects the message: with `requeue`, it is delivered again (or
-    /// dead-lettered if it reached `max_deliveries`); without, it goes to
-    /// the dead letters now.
-    ///
-    /// # Errors
-    ///
-    /// As [`ack`](Delivery::ack).
-    pub fn nack(mut self, requeue: bool) -> Result<(), AckError> {
-        self.holding = false;
-        let how = if requeue {
-            Settle::Requeue(None)
-        } else {
-            Settle::Reject
-        };
-        self.queue.settle(self.tag, how, true)
-    }
+            /// Rejects the message: with `requeue`, it is delivered again
+            /// (or dead-lettered if it reached `max_deliveries`); without,
+            /// it goes to the dead letters now.
+            ///
+            /// # Errors
+            ///
+            /// As [`ack`](Self::ack).
+            pub fn nack(mut self, requeue: bool) -> Result<(), $crate::AckError> {
+                self.holding = false;
+                let how = if requeue {
+                    $crate::ack::Settle::Requeue(None)
+                } else {
+                    $crate::ack::Settle::Reject
+                };
+                self.queue.settle(self.tag, how, true)
+            }
 
-    /// Requeues the message, to be delivered again no sooner than `delay`
-    /// from now (on the queue's clock). Delayed messages are found by the
-    /// same scan as expired leases, and keep counting against
-    /// `max_in_flight` while they wait.
-    ///
-    /// # Errors
-    ///
-    /// As [`ack`](Delivery::ack).
-    pub fn nack_after(mut self, delay: Duration) -> Result<(), AckError> {
-        self.holding = false;
-        self.queue.settle(self.tag, Settle::delayed(delay), true)
-    }
+            /// Requeues the message, to be delivered again no sooner than
+            /// `delay` from now (on the queue's clock). Delayed messages
+            /// are found by the same scan as expired leases, and keep
+            /// counting against `max_in_flight` while they wait.
+            ///
+            /// # Errors
+            ///
+            /// As [`ack`](Self::ack).
+            pub fn nack_after(mut self, delay: ::core::time::Duration) -> Result<(), $crate::AckError> {
+                self.holding = false;
+                self.queue
+                    .settle(self.tag, $crate::ack::Settle::delayed(delay), true)
+            }
 
-    /// Extends the lease so that it ends no sooner than `by` from now: the
-    /// heartbeat of a long task. Does nothing but check the tag on a queue
-    /// without leases.
-    ///
-    /// # Errors
-    ///
-    /// As [`ack`](Delivery::ack).
-    pub fn extend_lease(&self, by: Duration) -> Result<(), AckError> {
-        self.queue.extend_lease(self.tag, by)
-    }
+            /// Extends the lease so that it ends no sooner than `by` from
+            /// now: the heartbeat of a long task. Does nothing but check
+            /// the tag on a queue without leases.
+            ///
+            /// # Errors
+            ///
+            /// As [`ack`](Self::ack).
+            pub fn extend_lease(&self, by: ::core::time::Duration) -> Result<(), $crate::AckError> {
+                self.queue.extend_lease(self.tag, by)
+            }
 
-    /// Gives up the guard without settling: the delivery stays in flight
-    /// (its lease, if any, keeps running) and is settled later by tag,
-    /// possibly from another thread.
-    pub fn detach(mut self) -> Tag {
-        self.holding = false;
-        self.queue.release_holder(self.tag.index);
-        self.tag
-    }
-}
-
-impl<T> Deref for Delivery<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        let entry = self.queue.table.get(self.tag.index);
-        // SAFETY: this guard is counted in the entry's holders, and an
-        // entry's value is dropped or moved out only once its holders
-        // reach zero (module docs of `ack`), so the value is initialized
-        // and stays so for the guard's lifetime. Holders only ever read it.
-        entry.value.with(|p| unsafe { (*p).assume_init_ref() })
-    }
-}
-
-impl<T> Drop for Delivery<'_, T> {
-    fn drop(&mut self) {
-        if self.holding {
-            self.holding = false;
-            // The result only says whether the requeue happened; a stale
-            // guard just lets go of the message.
-            let _ = self.queue.settle(self.tag, Settle::Requeue(None), true);
+            /// Gives up the guard without settling: the delivery stays in
+            /// flight (its lease, if any, keeps running) and is settled
+            /// later by tag, possibly from another thread.
+            pub fn detach(mut self) -> $crate::ack::Tag {
+                self.holding = false;
+                self.queue.release_holder(self.tag.index);
+                self.tag
+            }
         }
-    }
-}
 
-impl<T> fmt::Debug for Delivery<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delivery")
-            .field("tag", &self.tag)
-            .field("seq", &self.seq)
-            .field("delivery_count", &self.count)
-            .finish_non_exhaustive()
-    }
+        impl<$($lt,)? T> ::core::ops::Deref for $guard<$($lt,)? T> {
+            type Target = T;
+
+            fn deref(&self) -> &T {
+                let entry = self.queue.table.get(self.tag.index);
+                // SAFETY: this guard is counted in the entry's holders, and
+                // an entry's value is dropped or moved out only once its
+                // holders reach zero (module docs of `ack`), so the value
+                // is initialized and stays so for the guard's lifetime.
+                // Holders only ever read it.
+                entry.value.with(|p| unsafe { (*p).assume_init_ref() })
+            }
+        }
+
+        impl<$($lt,)? T> Drop for $guard<$($lt,)? T> {
+            fn drop(&mut self) {
+                if self.holding {
+                    self.holding = false;
+                    // The result only says whether the requeue happened; a
+                    // stale guard just lets go of the message.
+                    let _ = self
+                        .queue
+                        .settle(self.tag, $crate::ack::Settle::Requeue(None), true);
+                }
+            }
+        }
+
+        impl<$($lt,)? T> ::core::fmt::Debug for $guard<$($lt,)? T> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(stringify!($guard))
+                    .field("tag", &self.tag)
+                    .field("seq", &self.seq)
+                    .field("delivery_count", &self.count)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
 }
+pub(super) use delivery_api;
+
+delivery_api!(Delivery<'q>);
 
 /// Why a message went to the dead letters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

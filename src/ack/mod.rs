@@ -195,6 +195,7 @@ mod delivery;
 mod entry;
 mod fresh;
 mod lease;
+mod owned;
 mod prefetch;
 mod publish;
 mod receive;
@@ -212,6 +213,7 @@ pub use self::clock::{Clock, ManualClock, MonotonicClock};
 pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};
 use self::entry::{Phase, Table};
 use self::fresh::Fresh;
+pub use self::owned::OwnedDelivery;
 use crate::error::{AckError, Full};
 use crate::ring::Ring;
 use crate::stats::Counters;
@@ -257,7 +259,10 @@ enum Refusal {
 ///
 /// Producers [`publish`](AckQueue::publish) messages; consumers
 /// [`receive`](AckQueue::receive) [`Delivery`] guards and
-/// [`ack`](Delivery::ack) or [`nack`](Delivery::nack) them. A message stays
+/// [`ack`](Delivery::ack) or [`nack`](Delivery::nack) them. From an
+/// `Arc<AckQueue<T>>`, [`receive_owned`](AckQueue::receive_owned) gives
+/// [`OwnedDelivery`] guards instead, which borrow nothing and can be
+/// handed to other threads. A message stays
 /// tracked until it is acked or taken from the dead letters: a dropped
 /// delivery, a nack with requeue or an expired lease delivers it again.
 ///

@@ -30,6 +30,7 @@
 mod ack;
 mod held;
 mod one_way;
+mod owned;
 mod ping_pong;
 mod throughput;
 
@@ -53,6 +54,8 @@ pub const ACK: &str = "ack";
 pub const HELD: &str = "held";
 /// Id of the ack section's one-way latency figure.
 pub const ACK_ONE_WAY: &str = "ack-one-way";
+/// Id of the owned-delivery section: owned ÷ borrowed deliveries.
+pub const OWNED: &str = "owned";
 
 /// What a section writer reads.
 pub struct Context<'a> {
@@ -97,5 +100,6 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(one_way::OneWay),
         Box::new(ack::Ack),
         Box::new(held::Held),
+        Box::new(owned::Owned),
     ]
 }

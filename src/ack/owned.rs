@@ -1,0 +1,181 @@
+//! Owned deliveries: [`OwnedDelivery`], a delivery that keeps its queue
+//! alive through an `Arc` instead of borrowing it, so that it can be moved
+//! to another thread, a thread pool or a spawned task (`'static`), and the
+//! receive calls on `&Arc<AckQueue<T>>` that hand them out.
+//!
+//! An owned delivery is a borrowed one whose `&AckQueue<T>` was traded for
+//! an `Arc` clone: the receive is the borrowed receive's, and the guard's
+//! API is `delivery_api!` (`delivery.rs`), written once for both forms, so
+//! both keep the same guarantees. The clone is a reference-count
+//! increment; nothing is allocated.
+//!
+//! # The last handle
+//!
+//! An owned delivery may outlive every other `Arc` of its queue. Dropping
+//! it unsettled then requeues the message first (its `Drop`), and only
+//! then drops the `Arc` (a field, dropped after `Drop::drop`), which drops
+//! the queue and with it the requeued message and every other value still
+//! there, each once (`AckQueue`'s `Drop`). The `Arc`'s Release decrement
+//! and the Acquire fence of its last drop make every other handle's use of
+//! the queue happen-before that drop.
+
+use super::delivery::delivery_api;
+use super::{AckQueue, Delivery, Tag};
+use crate::error::Closed;
+use crate::sync::Arc;
+use core::time::Duration;
+
+/// A received message, tracked until it is settled, that holds its queue
+/// by an `Arc`: the owned form of [`Delivery`], `Send + 'static` when
+/// `T: Send + Sync`, to hand to another thread, a thread pool or a spawned
+/// task. Received with [`AckQueue::try_receive_owned`],
+/// [`receive_owned`](AckQueue::receive_owned) and
+/// [`receive_owned_timeout`](AckQueue::receive_owned_timeout).
+///
+/// Its API and guarantees are [`Delivery`]'s: it derefs to the message;
+/// settle it with [`ack`](OwnedDelivery::ack),
+/// [`nack`](OwnedDelivery::nack) or
+/// [`nack_after`](OwnedDelivery::nack_after), or hand it off with
+/// [`detach`](OwnedDelivery::detach). Dropping it unsettled (including by
+/// a panic unwinding on the thread that holds it) requeues the message.
+/// When it is the queue's last handle, the message is requeued and then
+/// the queue is dropped, with every message still in it.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use ackring::AckQueue;
+///
+/// let q = Arc::new(AckQueue::builder().build().unwrap());
+/// q.try_publish(String::from("hello")).unwrap();
+/// let d = q.try_receive_owned().unwrap();
+/// // `d` borrows nothing: it can go to a thread of its own.
+/// std::thread::spawn(move || {
+///     assert_eq!(d.len(), 5); // derefs to the String
+///     d.ack().unwrap();
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(q.stats().acked, 1);
+/// ```
+#[must_use = "a delivery dropped without ack or nack is requeued"]
+pub struct OwnedDelivery<T> {
+    pub(crate) queue: Arc<AckQueue<T>>,
+    pub(crate) tag: Tag,
+    pub(crate) seq: u64,
+    pub(crate) count: u32,
+    /// Still counted among the entry's holders.
+    pub(crate) holding: bool,
+}
+
+delivery_api!(OwnedDelivery);
+
+impl<T> OwnedDelivery<T> {
+    /// Takes over `delivery`'s place among its entry's holders, with a
+    /// handle to `queue`, the queue it came from.
+    #[inline(always)]
+    fn adopt(mut delivery: Delivery<'_, T>, queue: &Arc<AckQueue<T>>) -> Self {
+        debug_assert!(core::ptr::eq(delivery.queue, &**queue));
+        let owned = OwnedDelivery {
+            queue: Arc::clone(queue),
+            tag: delivery.tag,
+            seq: delivery.seq,
+            count: delivery.count,
+            holding: delivery.holding,
+        };
+        // The place is `owned`'s now: the borrowed guard's drop does
+        // nothing.
+        delivery.holding = false;
+        owned
+    }
+}
+
+/// Writes a receive call on `&Arc<AckQueue<T>>` from one body and one set
+/// of docs: a method (`self: &Arc<Self>`), or under loom, whose `Arc`
+/// stable Rust does not accept as a method receiver, an associated
+/// function taking the handle first. The call
+/// `AckQueue::try_receive_owned(&q)` reads the same under both.
+macro_rules! arc_receive {
+    (
+        $(#[$attr:meta])*
+        pub fn $name:ident($q:ident: &Arc<Self> $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty $body:block
+    ) => {
+        $(#[$attr])*
+        #[cfg(not(all(loom, feature = "loom")))]
+        pub fn $name(self: &Arc<Self> $(, $arg: $ty)*) -> $ret {
+            let $q = self;
+            $body
+        }
+
+        $(#[$attr])*
+        #[cfg(all(loom, feature = "loom"))]
+        pub fn $name($q: &Arc<Self> $(, $arg: $ty)*) -> $ret $body
+    };
+}
+
+impl<T> AckQueue<T> {
+    arc_receive! {
+        /// Takes a delivery if one is ready and the prefetch limit allows,
+        /// without waiting, as [`try_receive`](AckQueue::try_receive), and
+        /// hands it out owned: the delivery keeps a clone of the `Arc`, so
+        /// it can be moved to another thread, a pool or a task.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::sync::Arc;
+        ///
+        /// let q = Arc::new(ackring::AckQueue::builder().build().unwrap());
+        /// q.try_publish(7_u64).unwrap();
+        /// let d = q.try_receive_owned().unwrap();
+        /// let worker = std::thread::spawn(move || {
+        ///     let v = *d;
+        ///     drop(d); // unsettled: requeued
+        ///     v
+        /// });
+        /// assert_eq!(worker.join().unwrap(), 7);
+        /// let again = q.try_receive_owned().unwrap();
+        /// assert_eq!(again.delivery_count(), 2);
+        /// again.ack().unwrap();
+        /// ```
+        #[inline(always)]
+        pub fn try_receive_owned(queue: &Arc<Self>) -> Option<OwnedDelivery<T>> {
+            queue.try_receive().map(|d| OwnedDelivery::adopt(d, queue))
+        }
+    }
+
+    arc_receive! {
+        /// Waits for a delivery, as [`receive`](AckQueue::receive), and
+        /// hands it out owned (see
+        /// [`try_receive_owned`](AckQueue::try_receive_owned)).
+        ///
+        /// # Errors
+        ///
+        /// As [`receive`](AckQueue::receive): [`Closed`] once the queue is
+        /// closed and nothing is left to receive.
+        pub fn receive_owned(queue: &Arc<Self>) -> Result<OwnedDelivery<T>, Closed> {
+            queue.receive().map(|d| OwnedDelivery::adopt(d, queue))
+        }
+    }
+
+    arc_receive! {
+        /// Waits up to `timeout` (real time) for a delivery, as
+        /// [`receive_timeout`](AckQueue::receive_timeout), and hands it
+        /// out owned (see
+        /// [`try_receive_owned`](AckQueue::try_receive_owned)); `Ok(None)`
+        /// if none came.
+        ///
+        /// # Errors
+        ///
+        /// As [`receive`](AckQueue::receive).
+        pub fn receive_owned_timeout(
+            queue: &Arc<Self>,
+            timeout: Duration
+        ) -> Result<Option<OwnedDelivery<T>>, Closed> {
+            queue
+                .receive_timeout(timeout)
+                .map(|d| d.map(|d| OwnedDelivery::adopt(d, queue)))
+        }
+    }
+}
