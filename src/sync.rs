@@ -20,7 +20,7 @@
 //! - [`Backoff`] (crossbeam's on `std`; a yield-only stand-in under loom,
 //!   because loom must be told about every spin to schedule another thread);
 //! - [`spin_loop`] and `yield_now`;
-//! - `key_rmw_order`, nothing outside loom, and `KEYED_LOAD` (see their
+//! - `key_load`, a load outside loom, and `KEYED_LOAD` (see their
 //!   loom arm);
 //! - [`Instant`], which under loom is frozen: a deadline `now + d` has passed
 //!   exactly when `d` is zero, so models stay deterministic.
@@ -40,15 +40,17 @@ mod imp {
 
     pub(crate) use std::thread::yield_now;
 
-    /// Nothing: outside loom a SeqCst RMW is ordered in the single total
-    /// order by itself (see the loom arm).
+    /// A keyed waiter's read of a key (`wait.rs`, "Keyed notifications"):
+    /// a load with `order` (see the loom arm).
     #[inline(always)]
-    pub(crate) fn key_rmw_order() {}
+    pub(crate) fn key_load(key: &AtomicU64, order: Ordering) -> u64 {
+        key.load(order)
+    }
 
     /// The ordering of a keyed notification's load of `armed`
     /// (`wait.rs`): SeqCst, so that the key's SeqCst RMW precedes it in
     /// the single total order. No model sees it weakened: loom builds the
-    /// other arm, where `key_rmw_order` takes its place.
+    /// other arm (see `key_load` there).
     pub(crate) const KEYED_LOAD: Ordering = Ordering::SeqCst;
 
     pub(crate) use std::time::Instant;
@@ -93,32 +95,26 @@ mod imp {
 
     pub(crate) use loom::thread::yield_now;
 
-    loom::lazy_static! {
-        /// The word the stand-ins of `key_rmw_order` meet on.
-        static ref KEY_ORDER: loom::sync::atomic::AtomicUsize =
-            loom::sync::atomic::AtomicUsize::new(0);
-    }
-
-    /// Stands in for the SeqCst order of a keyed notification's RMW
-    /// (`wait.rs`, "Keyed notifications"), which loom does not model (it
-    /// orders SeqCst accesses only as AcqRel: its README, "Unsupported
-    /// features"): an AcqRel RMW on one shared word, made right after the
-    /// key's RMW by the notifier and right after its fence by a waiter.
-    /// Those RMWs are totally ordered, so either the notifier's comes
-    /// first and the waiter sees the key's RMW (and, stronger than the
-    /// memory model gives, what the notifier wrote before it), or the
-    /// waiter's comes first and the notifier's `armed` load sees the arm.
-    /// Unlike a fence, an RMW acquires only through the word it reads, so
-    /// the notifier's own Acquire loads before it keep their weight in the
-    /// models, and what the notifier writes after it is not covered: the
-    /// "under way" case the waiters' check handles.
+    /// A keyed waiter's read of a key (`wait.rs`, "Keyed notifications"),
+    /// as an AcqRel RMW that adds nothing. Loom orders SeqCst accesses
+    /// only as AcqRel (its README, "Unsupported features"), so it cannot
+    /// see the single total order the notifier's SeqCst RMW on the key and
+    /// its `armed` load rely on; the waiter's RMW stands in for it. RMWs
+    /// on the key are totally ordered: if the waiter's comes first, the
+    /// notifier's RMW reads it and, being AcqRel, synchronizes with it, so
+    /// the notifier's `armed` load sees the arm; if the notifier's comes
+    /// first, the waiter reads the key's new value (and, through the
+    /// Acquire, what the notifier wrote before it, which is more than the
+    /// memory model gives: `wait.rs` says which reads lean on that). A
+    /// key RMW weakened to Relaxed synchronizes with nothing, and the
+    /// models see the lost wake-up. `order`, the std arm's, is not used.
     #[inline]
-    pub(crate) fn key_rmw_order() {
-        KEY_ORDER.fetch_add(0, Ordering::AcqRel);
+    pub(crate) fn key_load(key: &AtomicU64, _order: Ordering) -> u64 {
+        key.fetch_add(0, Ordering::AcqRel)
     }
 
-    /// Relaxed: `key_rmw_order` stands in for the SeqCst order of the
-    /// std arm's load. A SeqCst load would be stronger under loom than in
+    /// Relaxed: `key_load` stands in for the SeqCst order of the std
+    /// arm's load. A SeqCst load would be stronger under loom than in
     /// the memory model (loom lets it read only the latest SeqCst store),
     /// and would hide a waiter that sleeps while the operation it waits
     /// for is under way.

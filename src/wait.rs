@@ -72,11 +72,10 @@
 //! after it, then carries those writes to it.
 //!
 //! Loom cannot check this rule in full: it orders SeqCst accesses only as
-//! AcqRel, so under loom the notifier follows each key RMW, and the waiter
-//! its fence, with an AcqRel RMW on one shared word
-//! (`sync::key_rmw_order`), and the `armed` load is Relaxed. That is
-//! faithful for the key and for the writes after the RMW, and stronger
-//! for the writes before it.
+//! AcqRel. Under loom the waiters read the key with an AcqRel RMW
+//! (`sync::key_load`) and the `armed` load is Relaxed: faithful for the
+//! key and for the writes after the notifier's RMW, stronger for the
+//! writes before it (what the Acquire read of the key above is for).
 //!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of
@@ -175,8 +174,8 @@ impl Waiter {
         // SeqCst (`KEYED_LOAD`): the key's SeqCst RMW precedes this load in
         // the single total order, which is what the waiter's fence is
         // ordered against (module docs). Under loom, which orders SeqCst
-        // accesses only as AcqRel, the load is Relaxed and a stand-in
-        // follows the RMW (`sync::key_rmw_order`).
+        // accesses only as AcqRel, the load is Relaxed and the waiters read
+        // the key with an RMW instead (`sync::key_load`).
         if self.armed.load(sync::KEYED_LOAD) != 0 {
             self.notify_slow();
         }
@@ -216,9 +215,6 @@ impl Waiter {
             // RMW is at least the Release the clearing swap pairs with.
             self.armed.swap(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            // The waiter's half of the loom stand-in for keyed
-            // notifications; nothing outside loom.
-            sync::key_rmw_order();
             let result = attempt();
             if result.is_some() {
                 return result;

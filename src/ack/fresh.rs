@@ -110,10 +110,9 @@ impl<T> Fresh<T> {
             let diff = stamp.wrapping_sub(tail) as i64;
             if diff == 0 {
                 // SeqCst: `tail` is the key of the publish's notification
-                // of receivers (`wait.rs`, "Keyed notifications"; under
-                // loom a stand-in takes its place, so no model sees it
-                // weakened); winning the CAS makes the position ours
-                // alone. On failure we only look again (Relaxed).
+                // of receivers (`wait.rs`, "Keyed notifications"); winning
+                // the CAS makes the position ours alone. On failure we only
+                // look again (Relaxed).
                 match self.tail.compare_exchange_weak(
                     tail,
                     self.laps.advance(tail),
@@ -121,7 +120,6 @@ impl<T> Fresh<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        sync::key_rmw_order();
                         // SAFETY: we own position `tail` (CAS above) and its
                         // slot is free (stamp == tail, seen with Acquire
                         // after the last receiver's Release store), so the
@@ -190,7 +188,7 @@ impl<T> Fresh<T> {
         if tail & CLOSED != 0 {
             return false;
         }
-        let head = self.head.load(Ordering::Relaxed);
+        let head = sync::key_load(&self.head, Ordering::Relaxed);
         self.laps.count(tail) - self.laps.count(head) >= self.laps.capacity()
     }
 
@@ -202,7 +200,7 @@ impl<T> Fresh<T> {
     pub(crate) fn none_in_transit(&self, admit: impl Fn(u64) -> bool) -> bool {
         // Relaxed: the waiter's fence orders the `tail` load (`wait.rs`);
         // `head` only decides which position `admit` is asked about.
-        let tail = self.tail.load(Ordering::Relaxed) & !CLOSED;
+        let tail = sync::key_load(&self.tail, Ordering::Relaxed) & !CLOSED;
         let head = self.head.load(Ordering::Relaxed);
         tail == head || !admit(head)
     }
@@ -226,10 +224,9 @@ impl<T> Fresh<T> {
                     return None;
                 }
                 // SeqCst: `head` is the key of the receive's notification
-                // of publishers (`wait.rs`, "Keyed notifications"; under
-                // loom a stand-in takes its place, so no model sees it
-                // weakened); winning the CAS makes the position ours
-                // alone. On failure we only look again (Relaxed).
+                // of publishers (`wait.rs`, "Keyed notifications"); winning
+                // the CAS makes the position ours alone. On failure we only
+                // look again (Relaxed).
                 match self.head.compare_exchange_weak(
                     head,
                     self.laps.advance(head),
@@ -237,7 +234,6 @@ impl<T> Fresh<T> {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        sync::key_rmw_order();
                         return Some(head);
                     }
                     Err(current) => {

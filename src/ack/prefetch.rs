@@ -37,8 +37,8 @@ impl<T> AckQueue<T> {
         // Relaxed: monotonic counts, read for their value only (above); the
         // entries themselves are handed over by their state words. A
         // keyed waiter (`receive.rs`) calls this after arming, which
-        // orders the read of `acked` (`wait.rs`).
-        let given_back = self.acked.load(Ordering::Relaxed)
+        // orders the read of `acked`, its key (`wait.rs`).
+        let given_back = sync::key_load(&self.acked, Ordering::Relaxed)
             + self.released.load(Ordering::Relaxed)
             + self.counters.drained.load(Ordering::Relaxed);
         let bound = given_back + self.max_in_flight as u64;
@@ -61,7 +61,6 @@ impl<T> AckQueue<T> {
         // `Free` before, which a receive that finds it not yet free looks
         // for again (module docs).
         self.acked.fetch_add(1, Ordering::SeqCst);
-        sync::key_rmw_order();
     }
 
     /// Reads the count of places acks gave back with Acquire, for a
@@ -72,9 +71,8 @@ impl<T> AckQueue<T> {
         // Acquire: pairs with the SeqCst (so Release) RMW in `ack_place`;
         // the RMWs form one release sequence, so reading a later one also
         // synchronizes with the earlier. No model sees it weakened: under
-        // loom the stand-in after the RMW carries the settle itself
-        // (`sync::key_rmw_order`).
-        self.acked.load(Ordering::Acquire);
+        // loom the key is read with an AcqRel RMW (`sync::key_load`).
+        sync::key_load(&self.acked, Ordering::Acquire);
     }
 
     /// Gives back a prefetch place for any other reason (dead letter,
