@@ -27,13 +27,13 @@ impl<T> AckQueue<T> {
         // Relaxed: a bound computed from a reading of the given-back
         // counts, valid at any later time because they never decrease; it
         // carries no data.
-        count < self.admit_below.load(Ordering::Relaxed) || self.recount_places(count)
+        count < self.admit_below.load(Ordering::Relaxed) || count < self.recount_places()
     }
 
-    /// `below_prefetch_limit` past the cached bound: reads the given-back
-    /// counts, raises the bound, and checks `count` against it.
+    /// The prefetch bound past the cached one: reads the given-back
+    /// counts, raises the cached bound, and returns the bound read.
     #[cold]
-    fn recount_places(&self, count: u64) -> bool {
+    fn recount_places(&self) -> u64 {
         // Relaxed: monotonic counts, read for their value only (above); the
         // entries themselves are handed over by their state words. A
         // keyed waiter (`receive.rs`) calls this after arming, which
@@ -47,20 +47,21 @@ impl<T> AckQueue<T> {
         if bound > self.admit_below.load(Ordering::Relaxed) {
             self.admit_below.store(bound, Ordering::Relaxed);
         }
-        count < bound
+        bound
     }
 
-    /// Gives back the prefetch place of a message whose entry an ack freed.
+    /// Gives back the prefetch places of `n` messages whose entries acks
+    /// freed (one for an ack, the whole batch's for a batch ack).
     #[inline]
-    pub(super) fn ack_place(&self) {
+    pub(super) fn ack_places(&self, n: u64) {
         // SeqCst: `acked` is the key of the ack's notification of receivers
         // and confirmation waiters (`wait.rs`, "Keyed notifications"), and
         // its Release half publishes the settle and the free before it to
         // a confirmation waiter's Acquire load (`confirm.rs`). As a count
-        // (see `below_prefetch_limit`) it needs nothing: the entry was made
-        // `Free` before, which a receive that finds it not yet free looks
+        // (see `below_prefetch_limit`) it needs nothing: the entries were
+        // made `Free` before, which a receive that finds none free yet looks
         // for again (module docs).
-        self.acked.fetch_add(1, Ordering::SeqCst);
+        self.acked.fetch_add(n, Ordering::SeqCst);
         sync::key_rmw_fence();
     }
 
@@ -69,7 +70,7 @@ impl<T> AckQueue<T> {
     /// RMW the load reads, or follows in the count's modification order,
     /// has its settle and free seen by the look (`confirm.rs`).
     pub(super) fn see_acks(&self) {
-        // Acquire: pairs with the SeqCst (so Release) RMW in `ack_place`;
+        // Acquire: pairs with the SeqCst (so Release) RMW in `ack_places`;
         // the RMWs form one release sequence, so reading a later one also
         // synchronizes with the earlier. No model sees it weakened: under
         // loom the fence after the RMW carries the settle itself
@@ -80,7 +81,7 @@ impl<T> AckQueue<T> {
     /// Gives back a prefetch place for any other reason (dead letter,
     /// drain).
     pub(super) fn release_place(&self) {
-        // Relaxed: as in `ack_place`.
+        // Relaxed: as in `ack_places`.
         self.released.fetch_add(1, Ordering::Relaxed);
     }
 
