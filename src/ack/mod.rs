@@ -188,6 +188,7 @@
 //! full pass runs before it reports nothing to receive;
 //! [`AckQueue::requeue_expired`] forces a full pass.
 
+mod batch;
 mod builder;
 mod clock;
 mod confirm;

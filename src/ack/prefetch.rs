@@ -30,6 +30,24 @@ impl<T> AckQueue<T> {
         count < self.admit_below.load(Ordering::Relaxed) || count < self.recount_places()
     }
 
+    /// How many of the `n` messages from fresh position `head` on a batch
+    /// receive may take within the prefetch limit, should the caller's CAS
+    /// move `head` past them: the most `m <= n` for which the last of them,
+    /// of count `count(head) + m - 1`, is below the bound. The argument of
+    /// `below_prefetch_limit` holds for the whole run: the bound was
+    /// computed from readings of counts that never decrease, and the one
+    /// CAS succeeds only if `head` is still the position counted, so the
+    /// places held after it are at most `max_in_flight`.
+    #[inline]
+    pub(super) fn places_for_run(&self, head: u64, n: u64) -> u64 {
+        let count = self.fresh.laps().count(head);
+        // Relaxed: as in `below_prefetch_limit`.
+        if count + n <= self.admit_below.load(Ordering::Relaxed) {
+            return n;
+        }
+        self.recount_places().saturating_sub(count).min(n)
+    }
+
     /// The prefetch bound past the cached one: reads the given-back
     /// counts, raises the cached bound, and returns the bound read.
     #[cold]
