@@ -100,7 +100,7 @@ mod sync;
 mod wait;
 
 pub use ack::{
-    AckQueue, AckQueueBuilder, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
+    AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
     MonotonicClock, Seq, Tag,
 };
 pub use error::{

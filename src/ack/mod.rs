@@ -208,6 +208,7 @@ use core::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
+pub use self::batch::BatchItem;
 pub use self::builder::AckQueueBuilder;
 pub use self::clock::{Clock, ManualClock, MonotonicClock};
 pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};
