@@ -14,8 +14,9 @@
 //!   (say, from a panicking consumer) or an expired lease delivers it
 //!   again. It offers a prefetch limit (`max_in_flight`), leases with
 //!   heartbeats, delayed requeues, dead letters after `max_deliveries`
-//!   with a bound of their own, and confirmations per message and as a
-//!   watermark so producers learn their messages were processed: what
+//!   with a bound of their own, batch receive and batch ack, and
+//!   confirmations per message and as a watermark so producers learn
+//!   their messages were processed: what
 //!   RabbitMQ, SQS and NATS JetStream users know, in process and without a
 //!   broker. A slow, hung or dead-lettered message holds back nothing but
 //!   itself.
