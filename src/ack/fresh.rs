@@ -106,7 +106,10 @@ impl<T> Fresh<T> {
             let slot = self.slot(tail);
             // Acquire: pairs with the Release stamp store in `free`, so the
             // previous message's move out of the slot happens-before our
-            // write.
+            // write. No model sees it weakened: under loom the SeqCst
+            // fence after the CAS below (`sync::key_rmw_fence`) acquires
+            // this load too, and the slot is written only after it;
+            // outside loom nothing else orders the write after the move.
             let stamp = slot.stamp.load(Ordering::Acquire);
             let diff = stamp.wrapping_sub(tail) as i64;
             if diff == 0 {
@@ -219,7 +222,9 @@ impl<T> Fresh<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             // Acquire: pairs with the publisher's Release stamp store, so the
-            // value written before it is visible to us.
+            // value written before it is visible to us. No model sees it
+            // weakened, as in `try_push`: under loom the fence after the
+            // CAS below acquires it too, and the value is read only after.
             let stamp = self.slot(head).stamp.load(Ordering::Acquire);
             let diff = stamp.wrapping_sub(head + 1) as i64;
             if diff == 0 {
@@ -279,7 +284,10 @@ impl<T> Fresh<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             // Acquire: pairs with the publisher's Release stamp store, so
-            // the value written before it is visible to us (as in `claim`).
+            // the value written before it is visible to us. No model sees
+            // it weakened, as in `claim`: under loom the fence after the
+            // CAS below acquires it too, and the values are read only
+            // after.
             let stamp = self.slot(head).stamp.load(Ordering::Acquire);
             let diff = stamp.wrapping_sub(head + 1) as i64;
             if diff < 0 {
@@ -295,9 +303,12 @@ impl<T> Fresh<T> {
             }
             let mut n = 1;
             let mut end = self.laps.advance(head);
-            // Acquire: as the load above, for each further slot of the run.
-            // A slot that says anything else ends the run: not published
-            // yet, or taken already (then `head` moved and our CAS fails).
+            // Acquire: as the load above, for each further slot of the run
+            // (and no model sees it weakened, for the same reason; the
+            // model of a run racing a publish sees a run that does not
+            // check each slot). A slot that says anything else ends the
+            // run: not published yet, or taken already (then `head` moved
+            // and our CAS fails).
             while n < k && self.slot(end).stamp.load(Ordering::Acquire) == end + 1 {
                 n += 1;
                 end = self.laps.advance(end);
@@ -311,10 +322,11 @@ impl<T> Fresh<T> {
                 end = self.laps.ahead(head, m);
             }
             // SeqCst: `head` is the key of the receive's notification of
-            // publishers, as in `claim`; winning the CAS makes the whole run
-            // ours, since every position of it was published (stamps above)
-            // and only the owner of a position frees its slot. On failure
-            // we only look again (Relaxed).
+            // publishers, as in `claim` (and under loom a fence stands in
+            // for it, so no model sees it weakened); winning the CAS makes
+            // the whole run ours, since every position of it was published
+            // (stamps above) and only the owner of a position frees its
+            // slot. On failure we only look again (Relaxed).
             match self
                 .head
                 .compare_exchange_weak(head, end, Ordering::SeqCst, Ordering::Relaxed)
