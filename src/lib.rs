@@ -16,7 +16,7 @@
 //!   `Arc<AckQueue<T>>`) to hand to another thread or a pool. It offers a
 //!   prefetch limit (`max_in_flight`), leases with heartbeats, delayed
 //!   requeues, dead letters after `max_deliveries` with a bound of their
-//!   own, and confirmations per message and as a watermark so producers
+//!   own, batch receive and batch ack, and confirmations per message and as a watermark so producers
 //!   learn their messages were processed: what RabbitMQ, SQS and NATS
 //!   JetStream users know, in process and without a broker. A slow, hung
 //!   or dead-lettered message holds back nothing but itself.
@@ -101,7 +101,7 @@ mod sync;
 mod wait;
 
 pub use ack::{
-    AckQueue, AckQueueBuilder, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
+    AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
     MonotonicClock, OwnedDelivery, Seq, Tag,
 };
 pub use error::{

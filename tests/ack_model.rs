@@ -21,6 +21,11 @@
 //!
 //! Settled messages (acked, taken from the dead letters, or drained) are
 //! kept as a set, which answers `is_settled` and `settled_below`.
+//!
+//! Batches are the model's single operations in a row: a batch receive is
+//! one scan step, requeued messages first, then fresh ones while the
+//! prefetch limit allows, at most `max_in_flight` in all; a batch settle
+//! is each item's settle in order, with its failures reported by index.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -45,6 +50,15 @@ enum Op {
     TagNackAfter(usize, u64),
     TagExtend(usize, u64),
     ForeignAck,
+    /// A batch receive of up to this many.
+    ReceiveBatch(usize),
+    /// A batch ack of guards: how many, from which.
+    AckBatch(usize, usize),
+    NackBatch(usize, usize, bool),
+    /// A batch ack by tag: from which, how many (repeating tags past the
+    /// end), and where a foreign tag goes, if anywhere.
+    TagAckBatch(usize, usize, Option<usize>),
+    TagNackBatch(usize, usize, bool),
     Advance(u64),
     RequeueExpired,
     ReceiveDead,
@@ -70,6 +84,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<usize>(), 0..4_u64).prop_map(|(g, d)| Op::TagNackAfter(g, d)),
         2 => (any::<usize>(), 1..6_u64).prop_map(|(g, d)| Op::TagExtend(g, d)),
         1 => Just(Op::ForeignAck),
+        6 => (0..7_usize).prop_map(Op::ReceiveBatch),
+        4 => (any::<usize>(), 1..5_usize).prop_map(|(g, n)| Op::AckBatch(g, n)),
+        2 => (any::<usize>(), 1..5_usize, any::<bool>()).prop_map(|(g, n, r)| Op::NackBatch(g, n, r)),
+        3 => (any::<usize>(), 1..6_usize, prop::option::of(0..6_usize))
+            .prop_map(|(g, n, f)| Op::TagAckBatch(g, n, f)),
+        1 => (any::<usize>(), 1..5_usize, any::<bool>()).prop_map(|(g, n, r)| Op::TagNackBatch(g, n, r)),
         5 => (1..4_u64).prop_map(Op::Advance),
         2 => Just(Op::RequeueExpired),
         3 => Just(Op::ReceiveDead),
@@ -172,6 +192,9 @@ type Received = (u64, u32, bool, u32, (u64, u64, u64));
 enum Out {
     Published(Result<u64, (bool, u32)>),
     Received(Option<Received>),
+    ReceivedBatch(Vec<Received>),
+    /// A batch settle: how many settled, and the failures by index.
+    Batch(usize, Vec<(usize, AckError)>),
     Settle(Result<(), AckError>),
     Detached,
     Count(usize),
@@ -256,7 +279,56 @@ impl Model {
 
     fn receive(&mut self) -> Option<(usize, MTag)> {
         let timed = self.timed();
-        // Paced while no delayed requeue is pending.
+        self.paced_scan_step(timed);
+        if let Some(r) = self.take_redelivery(timed) {
+            return Some(r);
+        }
+        if let Some(r) = self.take_fresh(timed) {
+            return Some(r);
+        }
+        if timed && self.scan_all() > 0 {
+            return self.take_redelivery(timed);
+        }
+        None
+    }
+
+    /// A batch receive of up to `k`: one scan step, requeued messages
+    /// first, then fresh ones while the prefetch limit allows (a batch
+    /// takes at most `max_in_flight`), and a full scan if it found nothing.
+    fn receive_batch(&mut self, k: usize) -> Vec<(usize, MTag)> {
+        let want = k.min(self.max_in_flight);
+        let mut got = Vec::new();
+        if want == 0 {
+            return got;
+        }
+        let timed = self.timed();
+        self.paced_scan_step(timed);
+        while got.len() < want {
+            match self.take_redelivery(timed) {
+                Some(r) => got.push(r),
+                None => break,
+            }
+        }
+        while got.len() < want {
+            match self.take_fresh(timed) {
+                Some(r) => got.push(r),
+                None => break,
+            }
+        }
+        if got.is_empty() && timed && self.scan_all() > 0 {
+            while got.len() < want {
+                match self.take_redelivery(timed) {
+                    Some(r) => got.push(r),
+                    None => break,
+                }
+            }
+        }
+        got
+    }
+
+    /// A receive's step of the scan, paced while no delayed requeue is
+    /// pending.
+    fn paced_scan_step(&mut self, timed: bool) {
         let step = timed
             && (self.delayed > 0 || {
                 let now = self.now * NANOS;
@@ -274,45 +346,43 @@ impl Model {
                 self.scan_entry((start + k) % n);
             }
         }
-        if let Some(r) = self.take_redelivery(timed) {
-            return Some(r);
+    }
+
+    /// A first delivery, if a message waits and the prefetch limit allows.
+    fn take_fresh(&mut self, timed: bool) -> Option<(usize, MTag)> {
+        if self.fresh.is_empty() || self.places >= self.max_in_flight {
+            return None;
         }
-        if !self.fresh.is_empty() && self.places < self.max_in_flight {
-            let (seq, value) = self.fresh.pop_front().unwrap();
-            let n = self.entries.len();
-            let home = (seq % n as u64) as usize;
-            // Entries with a place are at most `max_in_flight`, those with
-            // a dead-letter place at most `dead_letter_capacity`: a free
-            // entry is left for a delivery that got a place.
-            let i = (0..n)
-                .map(|k| (home + k) % n)
-                .find(|&i| self.entries[i].phase == Phase::Free)
-                .expect("a free entry for a delivery within the prefetch limit");
-            self.places += 1;
-            self.delivered += 1;
-            let deadline = self.lease.map_or(u64::MAX, |l| self.now + l);
-            let at = self.stamp(timed);
-            let e = &mut self.entries[i];
-            *e = Entry {
-                phase: Phase::InFlight,
-                gen: e.gen,
-                attempt: 1,
-                holders: 1,
-                expired: false,
-                exhausted: false,
-                overflow: false,
-                deadline,
-                delivered_at: at,
-                deliveries: 1,
-                seq,
-                value,
-            };
-            return Some((i, (i, e.gen, 1)));
-        }
-        if timed && self.scan_all() > 0 {
-            return self.take_redelivery(timed);
-        }
-        None
+        let (seq, value) = self.fresh.pop_front().unwrap();
+        let n = self.entries.len();
+        let home = (seq % n as u64) as usize;
+        // Entries with a place are at most `max_in_flight`, those with
+        // a dead-letter place at most `dead_letter_capacity`: a free
+        // entry is left for a delivery that got a place.
+        let i = (0..n)
+            .map(|k| (home + k) % n)
+            .find(|&i| self.entries[i].phase == Phase::Free)
+            .expect("a free entry for a delivery within the prefetch limit");
+        self.places += 1;
+        self.delivered += 1;
+        let deadline = self.lease.map_or(u64::MAX, |l| self.now + l);
+        let at = self.stamp(timed);
+        let e = &mut self.entries[i];
+        *e = Entry {
+            phase: Phase::InFlight,
+            gen: e.gen,
+            attempt: 1,
+            holders: 1,
+            expired: false,
+            exhausted: false,
+            overflow: false,
+            deadline,
+            delivered_at: at,
+            deliveries: 1,
+            seq,
+            value,
+        };
+        Some((i, (i, e.gen, 1)))
     }
 
     fn take_redelivery(&mut self, timed: bool) -> Option<(usize, MTag)> {
@@ -489,6 +559,41 @@ impl Model {
             }
         }
         Ok(())
+    }
+
+    /// A batch settle, item by item (`None`: a foreign tag); what the
+    /// batch call reports.
+    fn settle_batch(
+        &mut self,
+        items: impl Iterator<Item = Option<MTag>>,
+        how: u8,
+        guard: bool,
+    ) -> Out {
+        let mut settled = 0;
+        let mut errors = Vec::new();
+        for (i, item) in items.enumerate() {
+            let result = match item {
+                Some(t) => self.settle(t, how, 0, guard),
+                None => Err(AckError::ForeignTag),
+            };
+            match result {
+                Ok(()) => settled += 1,
+                Err(e) => errors.push((i, e)),
+            }
+        }
+        Out::Batch(settled, errors)
+    }
+
+    /// The delivery of entry `i` with tag `t`, as the outputs show it.
+    fn received(&self, i: usize, t: MTag) -> Received {
+        let e = &self.entries[i];
+        (
+            e.seq,
+            e.deliveries,
+            e.deliveries > 1,
+            e.value,
+            (t.0 as u64, t.1, u64::from(t.2)),
+        )
     }
 
     fn extend(&mut self, t: MTag, by: u64) -> Result<(), AckError> {
@@ -757,19 +862,21 @@ const STUCK_AGAIN: Duration = Duration::from_millis(20);
 /// How long ending a stuck receive may take before the test aborts.
 const UNSTICK: Duration = Duration::from_secs(10);
 
-/// `try_receive` while every entry of the table is busy, on a thread of
-/// its own: a queue that finds a prefetch place the model does not have
-/// would wait there for a free entry forever. That wait fails the case;
-/// it is ended first (every guard dropped, then drains until the receive
-/// gets an entry) so that the case can return and shrink.
-fn receive_watched<'q>(
+/// `receive` (a `try_receive`, or a batch) while the table may have no
+/// free entry left for it, on a thread of its own: a queue that finds a
+/// prefetch place the model does not have would wait there for a free
+/// entry forever. That wait fails the case; it is ended first (every guard
+/// dropped, then drains until the receive gets an entry) so that the case
+/// can return and shrink.
+fn receive_watched<'q, R: Send + 'q>(
     q: &'q AckQueue<u32>,
     guards: &mut Vec<(Delivery<'q, u32>, MTag)>,
-) -> Result<Option<Delivery<'q, u32>>, TestCaseError> {
+    receive: impl FnOnce() -> R + Send + 'q,
+) -> Result<R, TestCaseError> {
     static STUCK_BEFORE: AtomicBool = AtomicBool::new(false);
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::channel();
-        s.spawn(move || tx.send(q.try_receive()).ok());
+        s.spawn(move || tx.send(receive()).ok());
         let patience = if STUCK_BEFORE.load(Relaxed) {
             STUCK_AGAIN
         } else {
@@ -784,7 +891,7 @@ fn receive_watched<'q>(
         while rx.try_recv().is_err() {
             if start.elapsed() > UNSTICK {
                 eprintln!(
-                    "try_receive stays stuck though every guard was dropped and the queue drained"
+                    "a receive stays stuck though every guard was dropped and the queue drained"
                 );
                 std::process::abort();
             }
@@ -792,10 +899,21 @@ fn receive_watched<'q>(
             std::thread::yield_now();
         }
         Err(TestCaseError::fail(
-            "try_receive is stuck waiting for a free entry: the queue took a \
+            "a receive is stuck waiting for a free entry: the queue took a \
              prefetch place beyond the model's, with every entry busy",
         ))
     })
+}
+
+/// A delivery as the model's outputs show it.
+fn received(d: &Delivery<'_, u32>) -> Received {
+    (
+        d.seq().get(),
+        d.delivery_count(),
+        d.redelivered(),
+        **d,
+        tag_fields(d.tag()),
+    )
 }
 
 fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -846,35 +964,81 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Receive => {
                 let table_full = m.entries.iter().all(|e| e.phase != Phase::Free);
                 let real = if table_full {
-                    receive_watched(&q, &mut guards)?
+                    receive_watched(&q, &mut guards, || q.try_receive())?
                 } else {
                     q.try_receive()
                 };
                 let model = m.receive();
-                let r = real.as_ref().map(|d| {
-                    (
-                        d.seq().get(),
-                        d.delivery_count(),
-                        d.redelivered(),
-                        **d,
-                        tag_fields(d.tag()),
-                    )
-                });
-                let mo = model.map(|(i, t)| {
-                    let e = &m.entries[i];
-                    (
-                        e.seq,
-                        e.deliveries,
-                        e.deliveries > 1,
-                        e.value,
-                        (t.0 as u64, t.1, u64::from(t.2)),
-                    )
-                });
+                let r = real.as_ref().map(received);
+                let mo = model.map(|(i, t)| m.received(i, t));
                 if let (Some(d), Some((_, t))) = (real, model) {
                     tags.push((d.tag(), t));
                     guards.push((d, t));
                 }
                 (Out::Received(r), Out::Received(mo))
+            }
+            Op::ReceiveBatch(k) => {
+                // Watched: the batch may use up the free entries.
+                let queue = &q;
+                let real = receive_watched(&q, &mut guards, move || {
+                    let mut out = Vec::new();
+                    queue.try_receive_batch(k, &mut out);
+                    out
+                })?;
+                let model = m.receive_batch(k);
+                let r = real.iter().map(received).collect();
+                let mo = model.iter().map(|&(i, t)| m.received(i, t)).collect();
+                // Paired in order; a mismatch fails the case below.
+                for (d, &(_, t)) in real.into_iter().zip(&model) {
+                    tags.push((d.tag(), t));
+                    guards.push((d, t));
+                }
+                (Out::ReceivedBatch(r), Out::ReceivedBatch(mo))
+            }
+            Op::AckBatch(g, n) | Op::NackBatch(g, n, _) if !guards.is_empty() => {
+                // `n` guards from `g` on, in their order.
+                let from = g % guards.len();
+                let picked: Vec<_> = guards.drain(from..(from + n).min(guards.len())).collect();
+                let how = match op {
+                    Op::NackBatch(_, _, true) => 1,
+                    Op::NackBatch(_, _, false) => 2,
+                    _ => 0,
+                };
+                let mut errors = Vec::new();
+                let (ts, ds): (Vec<MTag>, Vec<_>) = picked.into_iter().map(|(d, t)| (t, d)).unzip();
+                let settled = match how {
+                    0 => q.ack_batch(ds, &mut errors),
+                    h => q.nack_batch(ds, h == 1, &mut errors),
+                };
+                (
+                    Out::Batch(settled, errors),
+                    m.settle_batch(ts.into_iter().map(Some), how, true),
+                )
+            }
+            Op::TagAckBatch(g, n, _) | Op::TagNackBatch(g, n, _) if !tags.is_empty() => {
+                // `n` tags from `g` on, wrapping (so a tag may come twice),
+                // and a foreign one where asked.
+                let mut picked: Vec<Option<(Tag, MTag)>> =
+                    (0..n).map(|j| Some(tags[(g + j) % tags.len()])).collect();
+                if let Op::TagAckBatch(_, _, Some(at)) = op {
+                    picked.insert(at.min(picked.len()), None);
+                }
+                let real: Vec<Tag> = picked
+                    .iter()
+                    .map(|p| p.map_or(foreign, |(t, _)| t))
+                    .collect();
+                let model = picked.iter().map(|p| p.map(|(_, t)| t));
+                let mut errors = Vec::new();
+                match op {
+                    Op::TagNackBatch(_, _, r) => (
+                        Out::Batch(q.nack_batch(real, r, &mut errors), errors),
+                        m.settle_batch(model, if r { 1 } else { 2 }, false),
+                    ),
+                    _ => (
+                        Out::Batch(q.ack_batch(real, &mut errors), errors),
+                        m.settle_batch(model, 0, false),
+                    ),
+                }
             }
             Op::Ack(g) | Op::Nack(g, _) | Op::NackAfter(g, _) | Op::Drop(g) | Op::Detach(g)
                 if !guards.is_empty() =>

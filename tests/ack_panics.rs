@@ -424,3 +424,89 @@ fn capacity_and_prefetch_places_are_whole_after_panics() {
     b.assert_each_dropped_once(5 + CAPACITY);
     assert_eq!(b.dropped(15), 1);
 }
+
+/// A batch ack whose second message panics in `Drop`: the panic reaches
+/// the caller; the two messages acked before it are settled, dropped once
+/// and their places given back; the guards not reached are requeued by
+/// the unwinding, and the tags not reached stay in flight to be acked
+/// later. Afterwards the bounds are whole: `max_in_flight` deliveries at
+/// once and no more, `capacity` publishes and no more.
+#[test]
+fn panicking_drop_in_a_batch_ack_gives_back_every_freed_place() {
+    const CAPACITY: usize = 4;
+    const MAX_IN_FLIGHT: usize = 4;
+    let b = Bombs::new(16);
+    let q = AckQueue::builder()
+        .capacity(CAPACITY)
+        .max_in_flight(MAX_IN_FLIGHT)
+        .build()
+        .unwrap();
+    let seqs: Vec<_> = [b.dud(0), b.live(1), b.dud(2), b.dud(3)]
+        .into_iter()
+        .map(|m| q.try_publish(m).unwrap())
+        .collect();
+    let mut out = Vec::with_capacity(MAX_IN_FLIGHT);
+    assert_eq!(q.try_receive_batch(16, &mut out), MAX_IN_FLIGHT);
+    let mut errors = Vec::new();
+    assert_panics("a batch ack of guards", || {
+        q.ack_batch(out.drain(..), &mut errors)
+    });
+    assert!(errors.is_empty());
+    assert_eq!((b.dropped(0), b.dropped(1)), (1, 1));
+    assert!(q.is_settled(seqs[0]) && q.is_settled(seqs[1]));
+    assert_eq!((b.dropped(2), b.dropped(3)), (0, 0));
+    assert_eq!(q.stats().acked, 2);
+
+    // The guards not reached were requeued; two places are back.
+    for id in 4..6 {
+        q.try_publish(b.dud(id)).unwrap();
+    }
+    assert_eq!(q.try_receive_batch(16, &mut out), MAX_IN_FLIGHT);
+    assert_eq!(
+        out.iter()
+            .map(|d| (d.id, d.redelivered()))
+            .collect::<Vec<_>>(),
+        [(2, true), (3, true), (4, false), (5, false)]
+    );
+    assert!(
+        q.try_receive().is_none(),
+        "max_in_flight is exactly {MAX_IN_FLIGHT}"
+    );
+
+    // By tag: the tags after the panicking one stay in flight.
+    let mut tags: Vec<_> = out.drain(..).map(|d| d.detach()).collect();
+    assert_eq!(q.ack_batch(tags.drain(..1), &mut errors), 1);
+    q.try_publish(b.live(6)).unwrap();
+    let d = q.try_receive().unwrap();
+    assert_eq!(d.id, 6);
+    tags.insert(1, d.detach());
+    // [3, 6 (panics), 4, 5]
+    assert_panics("a batch ack of tags", || {
+        q.ack_batch(tags.iter().copied(), &mut errors)
+    });
+    assert_eq!((b.dropped(3), b.dropped(6)), (1, 1));
+    assert_eq!((b.dropped(4), b.dropped(5)), (0, 0));
+    assert_eq!(q.ack_batch(tags[2..].iter().copied(), &mut errors), 2);
+    assert!(errors.is_empty());
+    b.assert_each_dropped_once(7);
+
+    for id in 7..7 + CAPACITY {
+        q.try_publish(b.dud(id)).unwrap();
+    }
+    let refused = q.try_publish(b.dud(15)).unwrap_err();
+    assert!(refused.is_full(), "capacity is exactly {CAPACITY}");
+    drop(refused);
+    assert_eq!(q.try_receive_batch(16, &mut out), MAX_IN_FLIGHT);
+    assert!(q.try_receive().is_none());
+    assert_eq!(q.ack_batch(out.drain(..), &mut errors), MAX_IN_FLIGHT);
+    assert_eq!(q.settled_below().get(), (7 + CAPACITY) as u64);
+    let stats = q.stats();
+    assert_eq!(
+        (stats.ready, stats.in_flight, stats.acked),
+        (0, 0, (7 + CAPACITY) as u64)
+    );
+    drop(out);
+    drop(q);
+    b.assert_each_dropped_once(7 + CAPACITY);
+    assert_eq!(b.dropped(15), 1);
+}

@@ -10,6 +10,13 @@
 //! the clock; nothing scans for expired leases (a reaper thread would only
 //! slow the baseline down further).
 //!
+//! In batches (`Peer::BATCH`, the try-loop's batches of 16), a batch
+//! `recv` is `AckQueue::try_receive_batch` then one `ack_batch` of the
+//! whole batch; the baseline's batch form pops its ready messages, inserts
+//! them into the map under one lock and removes them under one more.
+//! Publishes stay single calls (`AckQueue` has no batch publish; the
+//! baseline's producers push one at a time as well).
+//!
 //! The *ack floor* bounds any design that acks each message with an atomic
 //! operation on the message itself: a bounded ring (per-slot sequences, as
 //! `Ring`) whose receive claims a slot without freeing it, and whose ack
@@ -20,10 +27,11 @@
 //! that plus its guarantees.
 
 use crate::peers::{shared, Ends, Peer};
-use ackring::{AckQueue, PublishError};
+use ackring::{AckQueue, Delivery, PublishError};
 use crossbeam_utils::CachePadded;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -72,6 +80,47 @@ impl Tracker {
         let settled = self.in_flight.lock().expect("not poisoned").remove(&tag);
         assert!(settled.is_some(), "acked an unknown tag");
     }
+
+    /// The batch form: takes up to `max` ready messages into the
+    /// in-flight map under one lock, appends them to `out`, then acks them
+    /// under one lock; returns how many.
+    fn receive_ack_batch(&self, out: &mut Vec<u64>, max: usize) -> usize {
+        let start = out.len();
+        while out.len() - start < max {
+            match self.ready.pop() {
+                Some(msg) => out.push(msg),
+                None => break,
+            }
+        }
+        let n = out.len() - start;
+        if n == 0 {
+            return 0;
+        }
+        // Relaxed: as in `receive`; one range of tags for the batch.
+        let first = self.next_tag.fetch_add(n as u64, Ordering::Relaxed);
+        let deadline = self.lease.map(|lease| Instant::now() + lease);
+        {
+            let mut in_flight = self.in_flight.lock().expect("not poisoned");
+            for (tag, &msg) in (first..).zip(&out[start..]) {
+                let fresh = in_flight.insert(tag, (msg, deadline));
+                assert!(fresh.is_none(), "delivery tags are unique");
+            }
+        }
+        let mut in_flight = self.in_flight.lock().expect("not poisoned");
+        for tag in first..first + n as u64 {
+            assert!(in_flight.remove(&tag).is_some(), "acked an unknown tag");
+        }
+        n
+    }
+}
+
+/// Moves values from the front of `buf` with `send` until it refuses
+/// one; returns how many moved (the batch form of a queue without batch
+/// sends).
+fn send_each(buf: &mut Vec<u64>, mut send: impl FnMut(u64) -> bool) -> usize {
+    let n = buf.iter().take_while(|&&v| send(v)).count();
+    buf.drain(..n);
+    n
 }
 
 /// The hand-written baseline, without (`L = false`) or with (`L = true`) a
@@ -85,6 +134,7 @@ impl<const L: bool> Peer for HandTracker<L> {
         "ArrayQueue + Mutex<HashMap>"
     };
     const SLUG: &'static str = if L { "tracker-lease" } else { "tracker" };
+    const BATCH: bool = true;
     type Tx = Arc<Tracker>;
     type Rx = Arc<Tracker>;
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
@@ -97,6 +147,12 @@ impl<const L: bool> Peer for HandTracker<L> {
         let (tag, msg) = rx.receive()?;
         rx.ack(tag);
         Some(msg)
+    }
+    fn try_send_batch(tx: &mut Self::Tx, buf: &mut Vec<u64>) -> usize {
+        send_each(buf, |v| tx.ready.push(v).is_ok())
+    }
+    fn try_recv_batch(rx: &mut Self::Rx, out: &mut Vec<u64>, max: usize) -> usize {
+        rx.receive_ack_batch(out, max)
     }
 }
 
@@ -115,6 +171,7 @@ impl<const L: bool> Peer for AckQueuePeer<L> {
         "ackring AckQueue"
     };
     const SLUG: &'static str = if L { "ackqueue-lease" } else { "ackqueue" };
+    const BATCH: bool = true;
     const BLOCKING: bool = true;
     type Tx = Arc<AckQueue<u64>>;
     type Rx = Arc<AckQueue<u64>>;
@@ -147,6 +204,47 @@ impl<const L: bool> Peer for AckQueuePeer<L> {
         delivery.ack().expect("first ack of a live delivery");
         v
     }
+    /// `try_publish` each: the queue has no batch publish.
+    fn try_send_batch(tx: &mut Self::Tx, buf: &mut Vec<u64>) -> usize {
+        send_each(buf, |v| match tx.try_publish(v) {
+            Ok(_) => true,
+            Err(PublishError::Full(_)) => false,
+            Err(PublishError::Closed(_)) => panic!("never closed"),
+        })
+    }
+    /// `try_receive_batch`, then `ack_batch` of the whole batch.
+    fn try_recv_batch(rx: &mut Self::Rx, out: &mut Vec<u64>, max: usize) -> usize {
+        SPARE.with(|spare| {
+            let mut batch = relabel(spare.take());
+            let n = rx.try_receive_batch(max, &mut batch);
+            out.extend(batch.iter().map(|d| **d));
+            let acked = rx.ack_batch(batch.drain(..), &mut Vec::new());
+            assert_eq!(acked, n, "first acks of live deliveries");
+            spare.set(relabel(batch));
+            n
+        })
+    }
+}
+
+thread_local! {
+    /// Each consumer thread's delivery buffer between two batch calls,
+    /// empty, so that the calls allocate nothing (`relabel`).
+    static SPARE: Cell<Vec<Delivery<'static, u64>>> = const { Cell::new(Vec::new()) };
+}
+
+/// The allocation of an empty vector of deliveries, as a vector of
+/// deliveries of another lifetime: the consumers' buffer outlives each
+/// batch call's borrow of the queue.
+fn relabel<'a, 'b>(batch: Vec<Delivery<'a, u64>>) -> Vec<Delivery<'b, u64>> {
+    assert!(batch.is_empty(), "no delivery crosses the relabel");
+    let mut batch = ManuallyDrop::new(batch);
+    let (ptr, capacity) = (batch.as_mut_ptr(), batch.capacity());
+    // SAFETY: the vector is empty, so no delivery of lifetime 'a is
+    // turned into one of 'b; the two types differ only in a lifetime, so
+    // they have one layout, and (ptr, capacity) is the allocation of a
+    // vector of that layout, which the ManuallyDrop keeps from being
+    // freed twice.
+    unsafe { Vec::from_raw_parts(ptr.cast::<Delivery<'b, u64>>(), 0, capacity) }
 }
 
 /// The ack floor's ring (module docs).

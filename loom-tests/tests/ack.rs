@@ -2,7 +2,7 @@
 //! scan (expiry, extension, delayed requeues), dead-lettering and the
 //! dead-letter bound, the confirmations (watermark and per message), the
 //! fresh ring's room, the prefetch limit, entry reuse, blocked callers,
-//! close and drain.
+//! close and drain, and the batch calls.
 #![cfg(loom)]
 
 use std::time::Duration;
@@ -522,22 +522,25 @@ fn blocked_receive_is_woken_by_a_publish_in_transit() {
     // must see the publish under way and wait awake (`wait.rs`, "Keyed
     // notifications"). A lost wake-up leaves it asleep: loom reports the
     // deadlock.
-    explore(&["message at the first try", "waited for the message"], || {
-        let q = Arc::new(queue(1, 1));
-        let receiver = {
-            let q = q.clone();
-            thread::spawn(move || match q.try_receive() {
-                Some(d) => (d.detach(), "message at the first try"),
-                None => (q.receive().unwrap().detach(), "waited for the message"),
-            })
-        };
-        let seq = q.try_publish(7).unwrap();
-        let (tag, outcome) = receiver.join().unwrap();
-        q.ack(tag).unwrap();
-        assert!(q.is_settled(seq));
-        assert!(q.try_receive().is_none(), "delivered once, not twice");
-        outcome
-    });
+    explore(
+        &["message at the first try", "waited for the message"],
+        || {
+            let q = Arc::new(queue(1, 1));
+            let receiver = {
+                let q = q.clone();
+                thread::spawn(move || match q.try_receive() {
+                    Some(d) => (d.detach(), "message at the first try"),
+                    None => (q.receive().unwrap().detach(), "waited for the message"),
+                })
+            };
+            let seq = q.try_publish(7).unwrap();
+            let (tag, outcome) = receiver.join().unwrap();
+            q.ack(tag).unwrap();
+            assert!(q.is_settled(seq));
+            assert!(q.try_receive().is_none(), "delivered once, not twice");
+            outcome
+        },
+    );
 }
 
 #[test]
@@ -1390,4 +1393,219 @@ fn owned_delivery_acked_on_another_thread_races_the_last_handle() {
             }
         },
     );
+}
+
+#[test]
+fn batch_receive_races_single_receive_for_the_last_prefetch_places() {
+    // Three messages ready, two prefetch places: a batch receive of two
+    // (one CAS on `head` for its run) races a single receive. Between
+    // them they take exactly the two places, never three, each message
+    // once, in publish order; the third is delivered once a place is back.
+    explore(&["batch took both", "each took one"], || {
+        let q = Arc::new(queue(3, 2));
+        for i in 1..=3 {
+            q.try_publish(i).unwrap();
+        }
+        let batcher = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                q.try_receive_batch(2, &mut out);
+                out.into_iter()
+                    .map(|d| (*d, d.detach()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        thread::yield_now(); // let the batch go first at least once
+        let single = q.try_receive().map(|d| (*d, d.detach()));
+        let batch = batcher.join().unwrap();
+        assert!(!batch.is_empty(), "two places were free: the batch got one");
+        let mut got: Vec<_> = batch.iter().chain(&single).copied().collect();
+        assert_eq!(got.len(), 2, "two places, both taken, never three");
+        assert!(
+            batch.windows(2).all(|w| w[0].0 + 1 == w[1].0),
+            "a batch is a run of consecutive messages"
+        );
+        got.sort_unstable_by_key(|&(v, _)| v);
+        assert_eq!(got.iter().map(|&(v, _)| v).collect::<Vec<_>>(), [1, 2]);
+        let outcome = if single.is_none() {
+            "batch took both"
+        } else {
+            "each took one"
+        };
+        assert!(q.try_receive().is_none(), "the places are taken");
+        let mut errors = Vec::new();
+        assert_eq!(q.ack_batch(got.iter().map(|&(_, t)| t), &mut errors), 2);
+        assert!(errors.is_empty());
+        let last = q.try_receive().expect("a place is back");
+        assert_eq!(*last, 3);
+        last.ack().unwrap();
+        assert_eq!(q.settled_below().get(), 3);
+        outcome
+    });
+}
+
+#[test]
+fn batch_receive_claims_only_published_slots() {
+    // A batch receive of two races the publish of the second message: its
+    // run stops at a slot not published yet (each slot's stamp, Acquire,
+    // before the one CAS), so it never reads a message being written. Loom
+    // reports a read of the slot that races the publisher's write.
+    explore(&["batch took both", "batch took the first"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(1).unwrap();
+        let batcher = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                q.try_receive_batch(2, &mut out);
+                out.into_iter()
+                    .map(|d| (*d, d.detach()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        q.try_publish(2).unwrap();
+        let batch = batcher.join().unwrap();
+        let values: Vec<u32> = batch.iter().map(|&(v, _)| v).collect();
+        let mut tags: Vec<_> = batch.iter().map(|&(_, t)| t).collect();
+        let outcome = match values[..] {
+            [1, 2] => "batch took both",
+            [1] => {
+                let d = q.try_receive().expect("the second message");
+                assert_eq!(*d, 2);
+                tags.push(d.detach());
+                "batch took the first"
+            }
+            _ => panic!("batch got {values:?}"),
+        };
+        assert!(q.try_receive().is_none(), "delivered once, not twice");
+        assert_eq!(q.ack_batch(tags, &mut Vec::new()), 2);
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}
+
+#[test]
+fn batch_ack_races_lease_expiry_of_one_member() {
+    // Two deliveries acked in one batch while the lease scan expires the
+    // first of them: exactly one of the batch's CAS and the scan's wins
+    // for that entry. If the scan wins, the batch reports that item stale
+    // (and only that one: the second is acked all the same) and the
+    // message is delivered again; either way both prefetch places come
+    // back and nothing is settled twice.
+    explore(&["batch ack won", "expiry won"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(2)
+                .max_in_flight(2)
+                .dead_letter_capacity(1)
+                .lease(LEASE)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        q.try_publish(1).unwrap();
+        q.try_publish(2).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(q.try_receive_batch(2, &mut out), 2);
+        let tags: Vec<_> = out.into_iter().map(|d| d.detach()).collect();
+        q.extend_lease(tags[1], LEASE * 4).unwrap();
+        clock.advance(LEASE * 2); // the first expired, not yet found
+        let acker = {
+            let (q, tags) = (q.clone(), tags.clone());
+            thread::spawn(move || {
+                let mut errors = Vec::new();
+                let acked = q.ack_batch(tags, &mut errors);
+                (acked, errors)
+            })
+        };
+        let requeued = q.requeue_expired();
+        let (acked, errors) = acker.join().unwrap();
+        let outcome = match (acked, &errors[..]) {
+            (2, []) => {
+                assert_eq!(requeued, 0, "an acked message is not requeued");
+                assert!(q.try_receive().is_none());
+                "batch ack won"
+            }
+            (1, [(0, AckError::Stale)]) => {
+                assert_eq!(requeued, 1);
+                let again = q.try_receive().expect("the expired message again");
+                assert_eq!((*again, again.delivery_count()), (1, 2));
+                assert_eq!(q.ack(tags[0]), Err(AckError::Stale));
+                again.ack().unwrap();
+                "expiry won"
+            }
+            other => panic!("batch ack: {other:?}"),
+        };
+        assert_eq!(q.settled_below().get(), 2);
+        // Both places are back.
+        q.try_publish(3).unwrap();
+        q.try_publish(4).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(q.try_receive_batch(2, &mut out), 2);
+        assert_eq!(q.ack_batch(out, &mut Vec::new()), 2);
+        outcome
+    });
+}
+
+#[test]
+fn blocked_publish_is_woken_by_a_batch_receive() {
+    // A full fresh ring of two slots. A publisher that finds no room
+    // sleeps until the batch receive that takes both messages frees their
+    // slots: one keyed notification for the run, keyed by its CAS on
+    // `head`. A lost wake-up leaves the publisher asleep: loom reports the
+    // deadlock.
+    explore(&["room at the first try", "waited for room"], || {
+        let q = Arc::new(queue(2, 2));
+        q.try_publish(1).unwrap();
+        q.try_publish(2).unwrap();
+        let publisher = {
+            let q = q.clone();
+            thread::spawn(move || match q.try_publish(3) {
+                Ok(seq) => (seq, "room at the first try"),
+                Err(PublishError::Full(v)) => (q.publish(v).unwrap(), "waited for room"),
+                Err(e) => panic!("unexpected {e:?}"),
+            })
+        };
+        let mut out = Vec::new();
+        assert_eq!(q.try_receive_batch(2, &mut out), 2);
+        let (seq, outcome) = publisher.join().unwrap();
+        assert_eq!(seq.get(), 2);
+        assert_eq!(q.ack_batch(out.drain(..), &mut Vec::new()), 2);
+        let d = q.try_receive().expect("the new message");
+        assert_eq!(*d, 3);
+        d.ack().unwrap();
+        assert_eq!(q.settled_below().get(), 3);
+        outcome
+    });
+}
+
+#[test]
+fn blocked_receive_is_woken_by_a_batch_ack() {
+    // Both prefetch places held; a receiver that finds the limit reached
+    // sleeps until the batch ack gives both places back: one RMW on
+    // `acked` and one keyed notification for the batch. A lost wake-up
+    // leaves the receiver asleep: loom reports the deadlock.
+    explore(&["place at the first try", "waited for a place"], || {
+        let q = Arc::new(queue(3, 2));
+        for i in 1..=3 {
+            q.try_publish(i).unwrap();
+        }
+        let mut out = Vec::new();
+        assert_eq!(q.try_receive_batch(2, &mut out), 2);
+        let tags: Vec<_> = out.into_iter().map(|d| d.detach()).collect();
+        let receiver = {
+            let q = q.clone();
+            thread::spawn(move || match q.try_receive() {
+                Some(d) => (d.detach(), "place at the first try"),
+                None => (q.receive().unwrap().detach(), "waited for a place"),
+            })
+        };
+        assert_eq!(q.ack_batch(tags, &mut Vec::new()), 2);
+        let (tag, outcome) = receiver.join().unwrap();
+        q.ack(tag).unwrap();
+        assert_eq!(q.settled_below().get(), 3);
+        outcome
+    });
 }

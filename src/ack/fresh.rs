@@ -3,9 +3,10 @@
 //! with two differences that the ack layer needs:
 //!
 //! - a receive is two steps: [`claim`](Fresh::claim) wins the position on
-//!   `head` (after the caller's admission check, the prefetch limit), and
-//!   [`free`](Fresh::free) hands the slot to the next lap once the caller
-//!   has moved the message into the table. Between the two the slot still
+//!   `head` (after the caller's admission check, the prefetch limit), or
+//!   [`claim_run`](Fresh::claim_run) a run of positions with one CAS (a
+//!   batch receive), and [`free`](Fresh::free) hands each slot to the next
+//!   lap once the caller has moved its message into the table. Between the two the slot still
 //!   says "holds the message of this position", which is what the
 //!   watermark and `is_settled` read to see a message in transit;
 //! - `tail` carries the `CLOSED` bit.
@@ -253,12 +254,83 @@ impl<T> Fresh<T> {
         }
     }
 
+    /// Claims a run of up to `k` consecutive published messages from
+    /// `head` with one CAS: counts the slots from `head` on whose stamp
+    /// says published (each loaded with Acquire), asks `admit` (called
+    /// with `head` and that count just before the CAS) how many of them
+    /// the caller may take, and moves `head` past those. Returns the first
+    /// position and the length of the run; the slots are then the
+    /// caller's, each to be read with [`take`](Fresh::take) and then
+    /// [`free`](Fresh::free)d. `None` if nothing is published at `head` or
+    /// `admit` allows none.
+    #[inline]
+    pub(crate) fn claim_run(&self, k: u64, admit: impl Fn(u64, u64) -> u64) -> Option<(u64, u64)> {
+        // A run never spans more than one lap.
+        let k = k.min(self.laps.capacity());
+        if k == 0 {
+            return None;
+        }
+        let backoff = Backoff::new();
+        // Relaxed: a hint of which slot to look at, as in `try_push`.
+        let mut head = self.head.load(Ordering::Relaxed);
+        loop {
+            // Acquire: pairs with the publisher's Release stamp store, so
+            // the value written before it is visible to us.
+            let stamp = self.slot(head).stamp.load(Ordering::Acquire);
+            let diff = stamp.wrapping_sub(head + 1) as i64;
+            if diff < 0 {
+                // Not published yet for this lap: nothing fresh.
+                return None;
+            }
+            if diff > 0 {
+                // Another receiver took `head`: look again.
+                backoff.spin();
+                // Relaxed: as above.
+                head = self.head.load(Ordering::Relaxed);
+                continue;
+            }
+            let mut n = 1;
+            let mut end = self.laps.advance(head);
+            // Acquire: as the load above, for each further slot of the run.
+            // A slot that says anything else ends the
+            // run: not published yet, or taken already (then `head` moved
+            // and our CAS fails).
+            while n < k && self.slot(end).stamp.load(Ordering::Acquire) == end + 1 {
+                n += 1;
+                end = self.laps.advance(end);
+            }
+            let m = admit(head, n).min(n);
+            if m == 0 {
+                return None;
+            }
+            if m < n {
+                // { lap, index } of position count(head) + m, m < capacity.
+                end = self.laps.ahead(head, m);
+            }
+            // SeqCst: `head` is the key of the receive's notification of
+            // publishers, as in `claim`; winning the CAS makes
+            // the whole run ours, since every position of it was published
+            // (stamps above) and only the owner of a position frees its
+            // slot. On failure we only look again (Relaxed).
+            match self
+                .head
+                .compare_exchange_weak(head, end, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => return Some((head, m)),
+                Err(current) => {
+                    head = current;
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
     /// Moves the message out of the slot of `pos`.
     ///
     /// # Safety
     ///
-    /// The caller claimed `pos` ([`claim`](Fresh::claim)) and has not taken
-    /// it yet.
+    /// The caller claimed `pos` ([`claim`](Fresh::claim) or
+    /// [`claim_run`](Fresh::claim_run)) and has not taken it yet.
     #[inline]
     pub(crate) unsafe fn take(&self, pos: u64) -> T {
         // SAFETY: the caller owns the position (contract above), whose slot

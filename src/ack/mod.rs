@@ -10,7 +10,8 @@
 //!   message's sequence number is the count of its position. A receive
 //!   moves the message out of its slot into the table and frees the slot,
 //!   so `capacity` bounds waiting messages only, and a publish waits only
-//!   for those;
+//!   for those. A batch receive ([`batch`]) claims a run of positions with
+//!   one CAS on `head` and does the same for each;
 //! - the table ([`entry`]): `max_in_flight + dead_letter_capacity`
 //!   entries, each holding one delivered message until it is settled, with
 //!   its state word (the diagram below). A receive of message `seq` claims
@@ -22,7 +23,9 @@
 //!   `drain` took from the fresh ring) less the places given back (`acked`
 //!   and `released`), checked before the CAS on `head` against a cached
 //!   bound (`admit_below`) that is refreshed from those counts only when
-//!   the count reaches it;
+//!   the count reaches it (for a run, the count of its last message:
+//!   `places_for_run`). A batch ack gives back the places of all the
+//!   entries it freed with one RMW on `acked`;
 //! - dead-letter places: at most `dead_letter_capacity` untaken dead
 //!   letters hold a dead-letter place instead of a prefetch place. A dead
 //!   letter that finds them all taken keeps its prefetch place (the
@@ -161,7 +164,8 @@
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
 //!   parking protocol in `wait.rs`, or, for a publish, a first delivery
-//!   and an ack, with `Waiter::notify_keyed`, whose half is the SeqCst RMW
+//!   and an ack (and for a batch receive's run and a batch ack, once for
+//!   the batch), with `Waiter::notify_keyed`, whose half is the SeqCst RMW
 //!   the operation made on `tail`, `head` or `acked` (`wait.rs`, "Keyed
 //!   notifications"). Publishers wait on `room`, notified by
 //!   a first delivery (it frees a fresh slot), `drain` and `close`;
@@ -172,13 +176,16 @@
 //!
 //! # Who writes what, per message
 //!
-//! | line | publish | receive | ack |
-//! |---|---|---|---|
-//! | `tail` | CAS | — | — |
-//! | fresh slot | value, stamp | stamp (free) | — |
-//! | `head` | — | CAS (reads `admit_below`) | — |
-//! | entry | — | state CAS, fields, value, state store | state CAS, state store |
-//! | `acked` | — | — | fetch_add |
+//! | line | publish | receive | ack | batch receive of k | batch ack of k |
+//! |---|---|---|---|---|---|
+//! | `tail` | CAS | — | — | — | — |
+//! | fresh slot | value, stamp | stamp (free) | — | each: stamp (free) | — |
+//! | `head` | — | CAS (reads `admit_below`) | — | one CAS (reads `admit_below`) | — |
+//! | entry | — | state CAS, fields, value, state store | state CAS, state store | each: as a receive | each: as an ack |
+//! | `acked` | — | — | fetch_add | — | one fetch_add(k) |
+//!
+//! A batch's wake-ups are one keyed notification of `room` for a batch
+//! receive's run, and of `ready` for a batch ack (`batch`).
 //!
 //! # Leases without a thread
 //!
@@ -188,6 +195,7 @@
 //! full pass runs before it reports nothing to receive;
 //! [`AckQueue::requeue_expired`] forces a full pass.
 
+mod batch;
 mod builder;
 mod clock;
 mod confirm;
@@ -208,6 +216,7 @@ use core::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
+pub use self::batch::BatchItem;
 pub use self::builder::AckQueueBuilder;
 pub use self::clock::{Clock, ManualClock, MonotonicClock};
 pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};

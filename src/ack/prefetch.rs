@@ -27,13 +27,31 @@ impl<T> AckQueue<T> {
         // Relaxed: a bound computed from a reading of the given-back
         // counts, valid at any later time because they never decrease; it
         // carries no data.
-        count < self.admit_below.load(Ordering::Relaxed) || self.recount_places(count)
+        count < self.admit_below.load(Ordering::Relaxed) || count < self.recount_places()
     }
 
-    /// `below_prefetch_limit` past the cached bound: reads the given-back
-    /// counts, raises the bound, and checks `count` against it.
+    /// How many of the `n` messages from fresh position `head` on a batch
+    /// receive may take within the prefetch limit, should the caller's CAS
+    /// move `head` past them: the most `m <= n` for which the last of them,
+    /// of count `count(head) + m - 1`, is below the bound. The argument of
+    /// `below_prefetch_limit` holds for the whole run: the bound was
+    /// computed from readings of counts that never decrease, and the one
+    /// CAS succeeds only if `head` is still the position counted, so the
+    /// places held after it are at most `max_in_flight`.
+    #[inline]
+    pub(super) fn places_for_run(&self, head: u64, n: u64) -> u64 {
+        let count = self.fresh.laps().count(head);
+        // Relaxed: as in `below_prefetch_limit`.
+        if count + n <= self.admit_below.load(Ordering::Relaxed) {
+            return n;
+        }
+        self.recount_places().saturating_sub(count).min(n)
+    }
+
+    /// The prefetch bound past the cached one: reads the given-back
+    /// counts, raises the cached bound, and returns the bound read.
     #[cold]
-    fn recount_places(&self, count: u64) -> bool {
+    fn recount_places(&self) -> u64 {
         // Relaxed: monotonic counts, read for their value only (above); the
         // entries themselves are handed over by their state words. A
         // keyed waiter (`receive.rs`) calls this after arming, which
@@ -47,20 +65,21 @@ impl<T> AckQueue<T> {
         if bound > self.admit_below.load(Ordering::Relaxed) {
             self.admit_below.store(bound, Ordering::Relaxed);
         }
-        count < bound
+        bound
     }
 
-    /// Gives back the prefetch place of a message whose entry an ack freed.
+    /// Gives back the prefetch places of `n` messages whose entries acks
+    /// freed (one for an ack, the whole batch's for a batch ack).
     #[inline]
-    pub(super) fn ack_place(&self) {
+    pub(super) fn ack_places(&self, n: u64) {
         // SeqCst: `acked` is the key of the ack's notification of receivers
         // and confirmation waiters (`wait.rs`, "Keyed notifications"), and
         // its Release half publishes the settle and the free before it to
         // a confirmation waiter's Acquire load (`confirm.rs`). As a count
-        // (see `below_prefetch_limit`) it needs nothing: the entry was made
-        // `Free` before, which a receive that finds it not yet free looks
+        // (see `below_prefetch_limit`) it needs nothing: the entries were
+        // made `Free` before, which a receive that finds none free yet looks
         // for again (module docs).
-        self.acked.fetch_add(1, Ordering::SeqCst);
+        self.acked.fetch_add(n, Ordering::SeqCst);
     }
 
     /// Reads the count of places acks gave back with Acquire, for a
@@ -68,7 +87,7 @@ impl<T> AckQueue<T> {
     /// RMW the load reads, or follows in the count's modification order,
     /// has its settle and free seen by the look (`confirm.rs`).
     pub(super) fn see_acks(&self) {
-        // Acquire: pairs with the SeqCst (so Release) RMW in `ack_place`;
+        // Acquire: pairs with the SeqCst (so Release) RMW in `ack_places`;
         // the RMWs form one release sequence, so reading a later one also
         // synchronizes with the earlier. No model sees it weakened: under
         // loom the key is read with an AcqRel RMW (`sync::key_load`).
@@ -78,7 +97,7 @@ impl<T> AckQueue<T> {
     /// Gives back a prefetch place for any other reason (dead letter,
     /// drain).
     pub(super) fn release_place(&self) {
-        // Relaxed: as in `ack_place`.
+        // Relaxed: as in `ack_places`.
         self.released.fetch_add(1, Ordering::Relaxed);
     }
 

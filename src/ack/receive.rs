@@ -102,14 +102,17 @@ impl<T> AckQueue<T> {
                     None
                 }
             },
-            // Publishes and acks notify by key (`tail`, `acked`), which
-            // this reads: a message being published that the prefetch
-            // limit admits is waited for awake.
-            || {
-                self.fresh
-                    .none_in_transit(|head| self.below_prefetch_limit(head))
-            },
+            || self.may_sleep_receiving(),
         )
+    }
+
+    /// Whether a receiver that found nothing may sleep (`wait.rs`, "Keyed
+    /// notifications"). Publishes and acks notify by key (`tail`,
+    /// `acked`), which this reads: a message being published that the
+    /// prefetch limit admits is waited for awake.
+    pub(super) fn may_sleep_receiving(&self) -> bool {
+        self.fresh
+            .none_in_transit(|head| self.below_prefetch_limit(head))
     }
 
     /// Calls `handler` with each delivery until the queue is closed and
@@ -127,7 +130,7 @@ impl<T> AckQueue<T> {
 
     /// Takes the next requeued message, if any.
     #[inline]
-    fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
+    pub(super) fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
         let index = self.redeliver.try_pop_if_ready()?;
         self.redeliver_entry(index, now)
     }
@@ -189,10 +192,29 @@ impl<T> AckQueue<T> {
     #[inline(always)]
     fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
         let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
+        // SAFETY: we claimed `pos` on the fresh ring's head just now.
+        let delivery = unsafe { self.deliver_fresh(pos, now) };
+        // Keyed by our `head` CAS in `claim` (`wait.rs`).
+        self.room.notify_keyed();
+        Some(delivery)
+    }
+
+    /// Moves the message at fresh position `pos` into a free entry, makes
+    /// it `InFlight` with one holder, then frees its fresh slot; returns
+    /// its first delivery. The caller notifies `room`, keyed by its CAS on
+    /// `head`.
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed `pos` on the fresh ring's head and has not taken
+    /// it yet.
+    #[inline(always)]
+    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Delivery<'_, T> {
         let seq = self.fresh.laps().count(pos);
         let (index, free) = self.claim_entry(seq);
         let entry = self.table.get(index);
-        // SAFETY: we claimed `pos` on the fresh ring's head and take it once.
+        // SAFETY: the caller claimed `pos` and has not taken it (contract
+        // above); we take it once.
         let msg = unsafe { self.fresh.take(pos) };
         // SAFETY: our CAS moved the entry from `Free` to `Receiving`, so it
         // is ours and its value uninitialized (the thread that made it
@@ -216,9 +238,7 @@ impl<T> AckQueue<T> {
         // After the state store: whoever sees the slot free sees the
         // message in the table (module docs, "Confirmations").
         self.fresh.free(pos);
-        // Keyed by our `head` CAS in `claim` (`wait.rs`).
-        self.room.notify_keyed();
-        Some(self.delivery(index, state, seq, 1))
+        self.delivery(index, state, seq, 1)
     }
 
     /// Claims a free entry for message `seq`: the first `Free` one from its

@@ -63,6 +63,21 @@ impl<T> AckQueue<T> {
     /// Settles the delivery `tag` names. `guard`: the call consumes a
     /// `Delivery`, whose place in `holders` is given up either way.
     pub(crate) fn settle(&self, tag: Tag, how: Settle, guard: bool) -> Result<(), AckError> {
+        let new = self.settle_cas(tag, how, guard)?;
+        match self.after_settle_cas(tag.index, new, how) {
+            Some(value) => self.give_back_and_drop(value),
+            // A requeue, a dead letter, or an acked entry still read (for
+            // confirmation waiters).
+            None => self.ready.notify(),
+        }
+        Ok(())
+    }
+
+    /// A settle's check of `tag` and its one CAS out of `InFlight`;
+    /// returns the state it moved the entry to. On a refusal, a `guard`'s
+    /// place in `holders` is given up (`release_holder`).
+    #[inline]
+    pub(super) fn settle_cas(&self, tag: Tag, how: Settle, guard: bool) -> Result<State, AckError> {
         let entry = self.entry_of(tag)?;
         let backoff = Backoff::new();
         // Relaxed: the loads and the failure of the CAS below only decide
@@ -73,7 +88,7 @@ impl<T> AckQueue<T> {
         // a channel, a lock). The CAS's Acquire takes whatever else the
         // settle needs (the holders' reads before a drop).
         let mut state = State(entry.state.load(Ordering::Relaxed));
-        let new = loop {
+        loop {
             match Self::classify(entry, state, tag) {
                 Ok(()) => {}
                 Err(Refusal::Busy) => {
@@ -113,28 +128,32 @@ impl<T> AckQueue<T> {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break new,
+                Ok(_) => return Ok(new),
                 Err(current) => state = State(current),
             }
-        };
+        }
+    }
+
+    /// What follows a settle's CAS that moved entry `index` to `new`, but
+    /// the wake-up, which the caller owes: a requeue is pushed, a dead
+    /// letter entered, a delay written. An acked entry nobody reads any
+    /// more is made `Free` and its value returned: the caller gives its
+    /// prefetch place back, wakes waiters keyed by that, then drops it
+    /// (`give_back_and_drop`). Otherwise (an acked entry still read, a
+    /// nack) the caller wakes waiters with `ready.notify()`.
+    #[inline]
+    pub(super) fn after_settle_cas(&self, index: u32, new: State, how: Settle) -> Option<T> {
+        let entry = self.table.get(index);
         match new.phase() {
-            Phase::Settled => {
-                if new.holders() == 0 {
-                    self.free_acked(tag.index, new);
-                } else {
-                    // For confirmation waiters; the entry is freed when the
-                    // last holder lets go.
-                    self.ready.notify();
-                }
-                return Ok(());
-            }
+            // An entry still read is freed when the last holder lets go.
+            Phase::Settled => return (new.holders() == 0).then(|| self.take_acked(index, new)),
             Phase::Dead | Phase::DeadPending => {
                 stats::bump(&self.counters.nacked);
-                self.dead_lettered(tag.index, new);
+                self.dead_lettered(index, new);
             }
             Phase::Redeliver => {
                 stats::bump(&self.counters.nacked);
-                push_index(&self.redeliver, tag.index);
+                push_index(&self.redeliver, index);
             }
             Phase::Delaying => {
                 stats::bump(&self.counters.nacked);
@@ -152,8 +171,7 @@ impl<T> AckQueue<T> {
             }
             phase => unreachable!("settle moved an entry to {phase:?}"),
         }
-        self.ready.notify();
-        Ok(())
+        None
     }
 
     /// The state of an entry being dead-lettered with `holders` left.
@@ -243,14 +261,29 @@ impl<T> AckQueue<T> {
     /// waiters, and only then drops the value, so that a panic in its
     /// `Drop` propagates from a queue that is whole again.
     fn free_acked(&self, index: u32, state: State) {
+        let value = self.take_acked(index, state);
+        self.give_back_and_drop(value);
+    }
+
+    /// Moves the value out of an acked entry we own (`Settled`, no holders,
+    /// reached by our CAS) and makes the entry `Free`; its prefetch place
+    /// is the caller's to give back.
+    #[inline]
+    pub(super) fn take_acked(&self, index: u32, state: State) -> T {
         let entry = self.table.get(index);
         // SAFETY: we own the entry (module docs: it is `Settled` with no
         // holders, reached by our CAS) and its value is initialized; no
         // guard refers to it, and it is moved out once, here.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         self.make_free(entry, state);
-        self.ack_place();
-        // Keyed by the `acked` RMW in `ack_place` (`wait.rs`).
+        value
+    }
+
+    /// Gives back the prefetch place of an acked message whose entry is
+    /// `Free` already (`take_acked`), wakes waiters, then drops the value.
+    fn give_back_and_drop(&self, value: T) {
+        self.ack_places(1);
+        // Keyed by the `acked` RMW in `ack_places` (`wait.rs`).
         self.ready.notify_keyed();
         drop(value);
     }

@@ -1,7 +1,7 @@
 //! The ack layer: publish → receive → ack against raw queues, the
 //! hand-written tracker and the ack floor, throughput and one-way latency.
 
-use super::{Context, Section, ACK, ACK_ONE_WAY};
+use super::{Context, Section, ACK, ACK_ONE_WAY, THROUGHPUT};
 use crate::figure::{Goal, Target};
 use crate::peers::Calls;
 use crate::results::{Key, Lats, Rows};
@@ -38,11 +38,13 @@ impl Section for Ack {
     fn measure(&self, suite: &mut Suite, round: usize) {
         let entries = roster::of_section(ACK);
         for shape in &SHAPES_ACK {
+            // Batches of the ack layers only: the raw queues' batches are
+            // the throughput section's.
             let runs: Vec<_> = entries
                 .iter()
                 .filter(|e| e.supports(shape))
                 .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
-                .filter(|(_, k)| k.batch == 1)
+                .filter(|(e, k)| k.batch == 1 || !e.in_section(THROUGHPUT))
                 .collect();
             for (e, key) in rotated(&runs, round - 1) {
                 suite.throughput(ACK, shape.name, round, e.name, key, |total| {
@@ -67,7 +69,10 @@ impl Section for Ack {
          itself: a ring like `Ring` whose receive claims a slot without freeing it and whose ack \
          is one CAS on the slot's state, then the free; no wake-ups, no prefetch limit, no \
          redelivery, no tags. The baseline and the floor have no blocking calls: in the tables \
-         of blocking calls their rows are their try-loop."
+         of blocking calls their rows are their try-loop. *Batches of 16* (the try-loop): \
+         `recv` of a batch is `try_receive_batch` then one `ack_batch` of the whole batch; the \
+         baseline's batch form inserts its batch into the map under one lock and removes it \
+         under one more; publishes stay single calls for both."
             .to_string()
     }
 
@@ -94,6 +99,25 @@ impl Section for Ack {
                 calls: try_.label(),
                 goal: Some(Goal::AtLeast(10.0)),
                 got: rows.ratio(aq(try_), Key::new("tracker", try_, 1)),
+            });
+            let aq16 = Key::new("ackqueue", try_, 16);
+            t.push(Target {
+                what: format!(
+                    "{name} publish→batch receive→batch ack, `AckQueue` batches of 16 ÷ raw `Ring` \
+                     single calls"
+                ),
+                calls: try_.label(),
+                goal: Some(Goal::AtLeast(0.5)),
+                got: rows.ratio(aq16, ring(try_)),
+            });
+            t.push(Target {
+                what: format!(
+                    "{name} publish→batch receive→batch ack, `AckQueue` batches of 16 ÷ \
+                     ArrayQueue + `Mutex<HashMap>` batches of 16"
+                ),
+                calls: try_.label(),
+                goal: Some(Goal::AtLeast(10.0)),
+                got: rows.ratio(aq16, Key::new("tracker", try_, 16)),
             });
             t.push(Target {
                 what: format!(

@@ -1,0 +1,410 @@
+//! Batches: many deliveries received in one call, many settled in one call,
+//! the way brokers batch (RabbitMQ's prefetch and `basic.ack(multiple)`,
+//! SQS's `ReceiveMessage` of up to ten and `DeleteMessageBatch`, JetStream's
+//! `fetch`).
+//!
+//! A batch receive takes requeued messages first, as `try_receive` does,
+//! then a run of fresh ones with **one CAS on the fresh ring's `head`**
+//! ([`Fresh::claim_run`](super::fresh::Fresh::claim_run)): the stamps of
+//! the whole run and the prefetch bound for the whole run
+//! (`places_for_run`) are checked before that CAS, so the limit stays
+//! exact. Each message is then moved into a table entry and its slot freed
+//! as a single receive does, and publishers get one keyed `room`
+//! notification for the run.
+//!
+//! A batch settle checks and moves each item's entry with its own CAS, as
+//! a single settle does, so a stale, double or foreign item is reported at
+//! its index and the others go on. What the batch saves is the rest: the
+//! places of the entries a batch ack frees are given back with **one**
+//! `fetch_add` on `acked` and waiters are woken once, keyed by it. Each
+//! entry is made `Free` before that give-back, as for a single ack.
+//!
+//! Panics: a message's `Drop` runs when its entry is freed, before the
+//! batch's places are given back; if it panics, a guard gives back the
+//! places of every entry freed so far (and wakes waiters) while the panic
+//! unwinds, and the items not reached yet are dropped by the unwinding:
+//! a [`Delivery`] among them requeues its message, a [`Tag`] leaves its
+//! delivery in flight. So the queue is whole and nothing is lost.
+
+use core::time::Duration;
+
+use self::sealed::Sealed as _;
+use super::receive::UNSTAMPED;
+use super::{AckQueue, Delivery, Settle, Tag};
+use crate::error::{AckError, Closed};
+use crate::sync::Instant;
+use crate::wait;
+
+/// The private half of [`BatchItem`]: what a batch settle asks of an item.
+pub(super) mod sealed {
+    use super::Tag;
+
+    /// What a batch settle needs of an item; implemented only in this
+    /// crate, so [`BatchItem`](super::BatchItem) is sealed.
+    pub trait Sealed {
+        /// The delivery the item names.
+        fn tag(&self) -> Tag;
+
+        /// Hands the item's place among its entry's holders, if it has one,
+        /// to the settle: the item's own `Drop` no longer requeues or lets
+        /// go. Returns whether it held one (a guard), which the settle then
+        /// gives up whatever its outcome.
+        fn take_hold(&mut self) -> bool;
+    }
+}
+
+/// An item of a batch settle ([`AckQueue::ack_batch`],
+/// [`AckQueue::nack_batch`]): a [`Tag`] or a [`Delivery`] guard, which the
+/// call consumes.
+///
+/// Sealed: only this crate implements it.
+pub trait BatchItem: sealed::Sealed {}
+
+impl sealed::Sealed for Tag {
+    fn tag(&self) -> Tag {
+        *self
+    }
+
+    fn take_hold(&mut self) -> bool {
+        false
+    }
+}
+
+impl BatchItem for Tag {}
+
+impl<T> sealed::Sealed for Delivery<'_, T> {
+    fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    fn take_hold(&mut self) -> bool {
+        core::mem::replace(&mut self.holding, false)
+    }
+}
+
+impl<T> BatchItem for Delivery<'_, T> {}
+
+impl<T> AckQueue<T> {
+    /// Appends to `out` up to `max` deliveries that are ready, without
+    /// waiting; returns how many. Requeued messages come first, then a run
+    /// of fresh ones claimed at once. Never more than the prefetch limit
+    /// allows: the call takes at most `max_in_flight` and stops where the
+    /// limit is reached.
+    ///
+    /// Reserves room in `out` for `max.min(max_in_flight())` deliveries
+    /// first; give it that much capacity up front and the call allocates
+    /// nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().max_in_flight(3).build().unwrap();
+    /// for i in 0..5 {
+    ///     q.try_publish(i).unwrap();
+    /// }
+    /// let mut out = Vec::with_capacity(16);
+    /// assert_eq!(q.try_receive_batch(16, &mut out), 3); // the prefetch limit
+    /// assert_eq!(out.iter().map(|d| **d).collect::<Vec<_>>(), [0, 1, 2]);
+    /// assert_eq!(q.ack_batch(out.drain(..), &mut Vec::new()), 3);
+    /// assert_eq!(q.try_receive_batch(16, &mut out), 2);
+    /// ```
+    pub fn try_receive_batch<'q>(&'q self, max: usize, out: &mut Vec<Delivery<'q, T>>) -> usize {
+        let want = max.min(self.max_in_flight);
+        if want == 0 {
+            return 0;
+        }
+        // Before anything is taken: a push below never reallocates, so
+        // nothing can fail (or allocate) while deliveries are in our hands.
+        out.reserve(want);
+        let start = out.len();
+        if self.timed() {
+            let now = self.now();
+            self.scan_step(now);
+            self.take_redeliveries(now, want, out);
+            self.take_fresh_run(now, want - (out.len() - start), out);
+            if out.len() == start && self.scan_all(now) > 0 {
+                self.take_redeliveries(now, want, out);
+            }
+        } else {
+            // As `try_receive`: without a lease or a delayed requeue the
+            // deliveries are left `UNSTAMPED`.
+            self.take_redeliveries(UNSTAMPED, want, out);
+            self.take_fresh_run(UNSTAMPED, want - (out.len() - start), out);
+        }
+        out.len() - start
+    }
+
+    /// Waits for a delivery, then appends to `out` what is ready up to
+    /// `max` (as [`try_receive_batch`](AckQueue::try_receive_batch));
+    /// returns how many.
+    ///
+    /// # Errors
+    ///
+    /// As [`receive`](AckQueue::receive): [`Closed`] once the queue is
+    /// closed and nothing is left to receive.
+    pub fn receive_batch<'q>(
+        &'q self,
+        max: usize,
+        out: &mut Vec<Delivery<'q, T>>,
+    ) -> Result<usize, Closed> {
+        match self.receive_batch_until(max, out, None) {
+            Some(result) => result,
+            None => unreachable!("a wait without deadline ends only with a result"),
+        }
+    }
+
+    /// Waits up to `timeout` (real time) for a delivery, then appends to
+    /// `out` what is ready up to `max`; returns how many, 0 if none came
+    /// (or `max` is 0).
+    ///
+    /// # Errors
+    ///
+    /// As [`receive`](AckQueue::receive).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// let mut out = Vec::with_capacity(8);
+    /// let wait = Duration::from_millis(1);
+    /// assert_eq!(q.receive_batch_timeout(8, &mut out, wait), Ok(0));
+    /// q.try_publish("a").unwrap();
+    /// q.try_publish("b").unwrap();
+    /// assert_eq!(q.receive_batch_timeout(8, &mut out, wait), Ok(2));
+    /// q.ack_batch(out.drain(..), &mut Vec::new());
+    /// q.close();
+    /// assert!(q.receive_batch_timeout(8, &mut out, wait).is_err());
+    /// ```
+    pub fn receive_batch_timeout<'q>(
+        &'q self,
+        max: usize,
+        out: &mut Vec<Delivery<'q, T>>,
+        timeout: Duration,
+    ) -> Result<usize, Closed> {
+        self.receive_batch_until(max, out, wait::deadline_after(timeout))
+            .unwrap_or(Ok(0))
+    }
+
+    fn receive_batch_until<'q>(
+        &'q self,
+        max: usize,
+        out: &mut Vec<Delivery<'q, T>>,
+        deadline: Option<Instant>,
+    ) -> Option<Result<usize, Closed>> {
+        if max == 0 {
+            return Some(Ok(0));
+        }
+        self.wait_for(
+            &self.ready,
+            deadline,
+            || match self.try_receive_batch(max, out) {
+                0 if self.finished() => Some(Err(Closed)),
+                0 => None,
+                n => Some(Ok(n)),
+            },
+            // As `receive`.
+            || self.may_sleep_receiving(),
+        )
+    }
+
+    /// Requeued messages for a batch, until `out` holds `want` more than
+    /// it did at the call's start or none is ready.
+    fn take_redeliveries<'q>(&'q self, now: u64, want: usize, out: &mut Vec<Delivery<'q, T>>) {
+        let stop = out.len() + want;
+        while out.len() < stop {
+            match self.take_redelivery(now) {
+                Some(d) => out.push(d),
+                None => return,
+            }
+        }
+    }
+
+    /// A run of up to `k` fresh messages, claimed with one CAS on `head`
+    /// within the prefetch limit, each moved into an entry and its slot
+    /// freed; one keyed notification of publishers for the run.
+    fn take_fresh_run<'q>(&'q self, now: u64, k: usize, out: &mut Vec<Delivery<'q, T>>) {
+        let Some((first, n)) = self
+            .fresh
+            .claim_run(k as u64, |head, n| self.places_for_run(head, n))
+        else {
+            return;
+        };
+        let mut pos = first;
+        for _ in 0..n {
+            // SAFETY: `claim_run` gave us the `n` positions from `first`
+            // on; each is delivered once, `pos` moving past it.
+            out.push(unsafe { self.deliver_fresh(pos, now) });
+            pos = self.fresh.laps().advance(pos);
+        }
+        // Keyed by our `head` CAS in `claim_run` (`wait.rs`).
+        self.room.notify_keyed();
+    }
+}
+
+/// A batch settle's account of what it owes the queue, paid when the
+/// batch ends or while a panic in a message's `Drop` unwinds out of it:
+/// the prefetch places of the entries it freed, and the wake-ups.
+struct Owed<'q, T> {
+    queue: &'q AckQueue<T>,
+    /// Acked entries made `Free` whose places are not given back yet.
+    places: u64,
+    /// An acked entry still read by another holder: confirmation waiters
+    /// are owed a wake-up (the keyed one covers it if places are given
+    /// back).
+    settled_held: bool,
+    /// A requeue or a dead letter: receivers are owed a wake-up that the
+    /// keyed one does not cover.
+    moved: bool,
+}
+
+impl<T> Drop for Owed<'_, T> {
+    fn drop(&mut self) {
+        if self.places > 0 {
+            // Every entry counted was made `Free` before (module docs of
+            // `ack`: the free-entry bound).
+            self.queue.ack_places(self.places);
+            // Keyed by the `acked` RMW in `ack_places` (`wait.rs`); a
+            // confirmation waiter reads `acked` with Acquire before it
+            // looks, so the RMW also carries the settles of entries still
+            // held that came before it.
+            self.queue.ready.notify_keyed();
+        }
+        if self.moved || (self.settled_held && self.places == 0) {
+            self.queue.ready.notify();
+        }
+    }
+}
+
+impl<T> AckQueue<T> {
+    /// Acks every item of `items` ([`Tag`]s or [`Delivery`] guards, which
+    /// it consumes); returns how many it acked. An item that cannot be
+    /// acked is reported in `errors` as `(its index in items, why)` and
+    /// does not stop the others: a stale, double or foreign tag in the
+    /// middle of a batch costs only its own ack. A guard is given up
+    /// either way, as by [`Delivery::ack`]; a guard of another queue is
+    /// reported [`AckError::ForeignTag`] and dropped, which requeues its
+    /// message in its own queue.
+    ///
+    /// The prefetch places of the whole batch are given back with one
+    /// atomic operation and waiters are woken once. Nothing is allocated
+    /// unless `errors` runs out of room.
+    ///
+    /// A consumer that acks everything it received up to some delivery
+    /// (RabbitMQ's `multiple`) passes that part of its own list:
+    /// `q.ack_batch(received.drain(..=i), &mut errors)`.
+    ///
+    /// # Panics
+    ///
+    /// If a message's `Drop` panics. The panic propagates after the places
+    /// of every entry freed so far are given back; the items not reached
+    /// are dropped (a guard among them requeues its message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckError, AckQueue};
+    ///
+    /// let q = AckQueue::builder().build().unwrap();
+    /// for i in 0..3 {
+    ///     q.try_publish(i).unwrap();
+    /// }
+    /// let mut out = Vec::with_capacity(3);
+    /// q.try_receive_batch(3, &mut out);
+    /// let tags: Vec<_> = out.drain(..).map(|d| d.detach()).collect();
+    /// q.ack(tags[1]).unwrap(); // acked on its own before the batch
+    /// let mut errors = Vec::with_capacity(tags.len());
+    /// assert_eq!(q.ack_batch(tags.iter().copied(), &mut errors), 2);
+    /// assert_eq!(errors, [(1, AckError::AlreadySettled)]);
+    /// assert_eq!(q.settled_below().get(), 3);
+    /// ```
+    pub fn ack_batch<I>(&self, items: I, errors: &mut Vec<(usize, AckError)>) -> usize
+    where
+        I: IntoIterator,
+        I::Item: BatchItem,
+    {
+        self.settle_batch(items, Settle::Ack, errors)
+    }
+
+    /// Nacks every item of `items`, as [`AckQueue::nack`] each (with
+    /// `requeue`, delivered again or dead-lettered at `max_deliveries`;
+    /// without, dead-lettered now); returns how many it nacked. Failures
+    /// are reported per item in `errors`, as by
+    /// [`ack_batch`](AckQueue::ack_batch); receivers are woken once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// q.try_publish("a").unwrap();
+    /// q.try_publish("b").unwrap();
+    /// let mut out = Vec::new();
+    /// q.try_receive_batch(2, &mut out);
+    /// assert_eq!(q.nack_batch(out.drain(..), true, &mut Vec::new()), 2);
+    /// assert_eq!(q.try_receive_batch(2, &mut out), 2);
+    /// assert!(out.iter().all(|d| d.redelivered()));
+    /// # q.ack_batch(out, &mut Vec::new());
+    /// ```
+    pub fn nack_batch<I>(
+        &self,
+        items: I,
+        requeue: bool,
+        errors: &mut Vec<(usize, AckError)>,
+    ) -> usize
+    where
+        I: IntoIterator,
+        I::Item: BatchItem,
+    {
+        let how = if requeue {
+            Settle::Requeue(None)
+        } else {
+            Settle::Reject
+        };
+        self.settle_batch(items, how, errors)
+    }
+
+    fn settle_batch<I>(&self, items: I, how: Settle, errors: &mut Vec<(usize, AckError)>) -> usize
+    where
+        I: IntoIterator,
+        I::Item: BatchItem,
+    {
+        let mut owed = Owed {
+            queue: self,
+            places: 0,
+            settled_held: false,
+            moved: false,
+        };
+        let mut settled = 0;
+        for (i, mut item) in items.into_iter().enumerate() {
+            let tag = sealed::Sealed::tag(&item);
+            if tag.queue != self.table.id() {
+                // Its guard, if any, stays armed: dropped here, it settles
+                // in its own queue.
+                errors.push((i, AckError::ForeignTag));
+                continue;
+            }
+            let guard = item.take_hold();
+            drop(item);
+            let new = match self.settle_cas(tag, how, guard) {
+                Ok(new) => new,
+                Err(e) => {
+                    errors.push((i, e));
+                    continue;
+                }
+            };
+            settled += 1;
+            match self.after_settle_cas(tag.index, new, how) {
+                Some(value) => {
+                    // The entry is `Free`; its place is given back with the
+                    // batch's (`Owed`), also if this drop panics.
+                    owed.places += 1;
+                    drop(value);
+                }
+                None if matches!(how, Settle::Ack) => owed.settled_held = true,
+                None => owed.moved = true,
+            }
+        }
+        settled
+    }
+}
