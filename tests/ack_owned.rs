@@ -666,3 +666,39 @@ fn owned_delivery_drop_racing_the_other_handles_drop_drops_every_message_once() 
         drops.assert_each_once();
     }
 }
+
+#[test]
+fn owned_deliveries_are_batch_acked_on_another_thread() {
+    // Owned deliveries received here are acked as one batch on another
+    // thread, with a tag acked on its own beforehand in the middle: that
+    // one is refused at its index, every other one is acked once, and no
+    // guard requeues anything when the batch drops it.
+    let q = Arc::new(
+        AckQueue::builder()
+            .capacity(8)
+            .max_in_flight(8)
+            .build()
+            .unwrap(),
+    );
+    for i in 1..=5_u64 {
+        q.try_publish(i).unwrap();
+    }
+    let deliveries: Vec<OwnedDelivery<u64>> =
+        (0..5).map(|_| q.try_receive_owned().unwrap()).collect();
+    q.ack(deliveries[2].tag()).unwrap();
+    let queue = q.clone();
+    let acked = thread::spawn(move || {
+        let mut errors = Vec::with_capacity(5);
+        let sum: u64 = deliveries.iter().map(|d| **d).sum();
+        let n = queue.ack_batch(deliveries, &mut errors);
+        (n, errors, sum)
+    });
+    let (n, errors, sum) = acked.join().unwrap();
+    assert_eq!(sum, 15);
+    assert_eq!(n, 4);
+    assert_eq!(errors, [(2, AckError::AlreadySettled)]);
+    let stats = q.stats();
+    assert_eq!((stats.acked, stats.redelivered), (5, 0));
+    assert!(q.try_receive().is_none(), "nothing requeued");
+    assert_eq!(q.settled_below().get(), 5);
+}

@@ -30,7 +30,7 @@ use core::time::Duration;
 
 use self::sealed::Sealed as _;
 use super::receive::UNSTAMPED;
-use super::{AckQueue, Delivery, Settle, Tag};
+use super::{AckQueue, Delivery, OwnedDelivery, Settle, Tag};
 use crate::error::{AckError, Closed};
 use crate::sync::Instant;
 use crate::wait;
@@ -54,8 +54,8 @@ pub(super) mod sealed {
 }
 
 /// An item of a batch settle ([`AckQueue::ack_batch`],
-/// [`AckQueue::nack_batch`]): a [`Tag`] or a [`Delivery`] guard, which the
-/// call consumes.
+/// [`AckQueue::nack_batch`]): a [`Tag`], or a [`Delivery`] or
+/// [`OwnedDelivery`] guard, which the call consumes.
 ///
 /// Sealed: only this crate implements it.
 pub trait BatchItem: sealed::Sealed {}
@@ -83,6 +83,18 @@ impl<T> sealed::Sealed for Delivery<'_, T> {
 }
 
 impl<T> BatchItem for Delivery<'_, T> {}
+
+impl<T> sealed::Sealed for OwnedDelivery<T> {
+    fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    fn take_hold(&mut self) -> bool {
+        core::mem::replace(&mut self.holding, false)
+    }
+}
+
+impl<T> BatchItem for OwnedDelivery<T> {}
 
 impl<T> AckQueue<T> {
     /// Appends to `out` up to `max` deliveries that are ready, without
