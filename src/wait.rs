@@ -212,7 +212,14 @@ impl Waiter {
             // before we arm (module docs).
             let epoch = self.epoch.load(Ordering::Acquire);
             // SeqCst RMW + fence: the waiter's half of the Dekker pair; the
-            // RMW is at least the Release the clearing swap pairs with.
+            // RMW is at least the Release the clearing swap pairs with. No
+            // model sees the fence removed by itself: a `Ring` attempt that
+            // fails makes a SeqCst fence of its own before it reads the
+            // other cursor (`not_ready`, `is_full_at`), which stands in for
+            // this one, and under loom a keyed waiter reads its key with an
+            // RMW (`sync::key_load`). On std this fence is what orders a
+            // keyed waiter's plain load of its key. With the two `Ring`
+            // fences removed too, the park models deadlock.
             self.armed.swap(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             let result = attempt();
