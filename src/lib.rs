@@ -94,6 +94,7 @@
 
 mod ack;
 mod error;
+pub mod future;
 mod pos;
 mod ring;
 mod stats;
@@ -109,7 +110,7 @@ pub use error::{
 };
 pub use ring::{IntoIter, Ring, TryIter};
 pub use stats::Stats;
-pub use wait::WaitStrategy;
+pub use wait::{WaitSlot, WaitStrategy};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

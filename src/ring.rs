@@ -290,6 +290,16 @@ impl<T> Ring<T> {
         &self.buffer[self.laps.index(pos)]
     }
 
+    /// The lot of poppers waiting for an item (woken on a `Park` ring).
+    pub(crate) fn not_empty(&self) -> &Waiter {
+        &self.not_empty
+    }
+
+    /// The lot of pushers waiting for room (woken on a `Park` ring).
+    pub(crate) fn not_full(&self) -> &Waiter {
+        &self.not_full
+    }
+
     #[inline(always)]
     fn after_push(&self) {
         if self.strategy == WaitStrategy::Park {

@@ -87,9 +87,13 @@
 //! nobody sleeps; rings built with the other strategies skip even that.
 
 use core::fmt;
+use core::marker::PhantomPinned;
+use core::pin::Pin;
+use core::ptr;
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
-use crate::sync::{self, fence, AtomicUsize, Condvar, Instant, Mutex, Ordering};
+use crate::sync::{self, fence, AtomicUsize, Condvar, Instant, Mutex, Ordering, UnsafeCell};
 
 /// How a ring's blocking calls wait for room or for an item.
 ///
@@ -130,7 +134,9 @@ pub(crate) struct Waiter {
     /// Bumped by every notification that found `armed` set; a waiter sleeps
     /// only while it is unchanged since before its last attempt.
     epoch: AtomicUsize,
-    lock: Mutex<()>,
+    /// The tasks waiting here (async waiters); the lock is also the one
+    /// sleeping threads wait on.
+    lock: Mutex<Tasks>,
     cond: Condvar,
 }
 
@@ -145,7 +151,10 @@ impl Waiter {
         Self {
             armed: AtomicUsize::new(0),
             epoch: AtomicUsize::new(0),
-            lock: Mutex::new(()),
+            lock: Mutex::new(Tasks {
+                head: ptr::null(),
+                tail: ptr::null(),
+            }),
             cond: Condvar::new(),
         }
     }
@@ -189,11 +198,29 @@ impl Waiter {
         if self.armed.swap(0, Ordering::Acquire) == 0 {
             return;
         }
-        let _guard = sync::lock(&self.lock);
+        let mut tasks = sync::lock(&self.lock);
         // Release: a waiter that reads the new epoch outside the lock
         // (Acquire, in `wait`) also sees the seq store that preceded it.
         self.epoch.fetch_add(1, Ordering::Release);
         self.cond.notify_all();
+        // Every waiting task is unlinked and woken, a batch at a time, with
+        // the lock released around the wakes: a waker may do anything,
+        // including polling the future that registered it.
+        let mut batch = WakeBatch::new();
+        loop {
+            while !batch.is_full() {
+                // SAFETY: we hold the lock, which guards the list.
+                let Some(waker) = (unsafe { tasks.pop_front() }) else {
+                    drop(tasks);
+                    batch.wake_all();
+                    return;
+                };
+                batch.push(waker);
+            }
+            drop(tasks);
+            batch.wake_all();
+            tasks = sync::lock(&self.lock);
+        }
     }
 
     /// Parks until `attempt` succeeds or `deadline` passes. After an
@@ -259,6 +286,321 @@ impl Waiter {
                 drop(guard);
             }
         }
+    }
+}
+
+impl Waiter {
+    /// The async form of [`park_until`](Waiter::park_until): one poll.
+    /// Returns what `attempt` gives, or registers `slot`'s task here and
+    /// returns `Pending`; a notification then wakes it (module docs,
+    /// "Async waiters"). A task whose `may_sleep` says no is woken again at
+    /// once instead (the operation it waits for is under way).
+    pub(crate) fn poll_wait<'a, R>(
+        &'a self,
+        cx: &mut Context<'_>,
+        slot: Pin<&mut WaitSlot<'a>>,
+        mut attempt: impl FnMut() -> Option<R>,
+        mut may_sleep: impl FnMut() -> bool,
+    ) -> Poll<R> {
+        // SAFETY: the node is never moved out of the slot; only the
+        // `waiter` field, which is not pinned, is written through this.
+        let slot = unsafe { slot.get_unchecked_mut() };
+        // First without arming: the fast path when there is no wait.
+        if let Some(result) = attempt() {
+            slot.unlink();
+            return Poll::Ready(result);
+        }
+        loop {
+            // Acquire, SeqCst swap and fence: as in `park_until`; the
+            // register below checks the epoch under the lock, as a
+            // sleeping thread does before it waits.
+            let epoch = self.epoch.load(Ordering::Acquire);
+            self.armed.swap(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if let Some(result) = attempt() {
+                slot.unlink();
+                return Poll::Ready(result);
+            }
+            if !may_sleep() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if let Some(other) = slot.waiter {
+                if !ptr::eq(other, self) {
+                    slot.unlink();
+                }
+            }
+            let mut tasks = sync::lock(&self.lock);
+            // Relaxed: the lock orders this load after any bump made under
+            // it; a bump since our load means a notification we may have
+            // missed: look again.
+            if self.epoch.load(Ordering::Relaxed) != epoch {
+                continue;
+            }
+            slot.waiter = Some(self);
+            // SAFETY: we hold the lock; the node is pinned, and the slot
+            // unlinks it before it is dropped (`WaitSlot::drop`).
+            unsafe { tasks.register(&slot.node, cx.waker()) };
+            return Poll::Pending;
+        }
+    }
+}
+
+/// The list of tasks waiting in a [`Waiter`], linked through the
+/// [`Node`]s in their futures. Guarded by the waiter's lock.
+struct Tasks {
+    head: *const Node,
+    tail: *const Node,
+}
+
+// SAFETY: the list holds pointers to nodes that stay valid while linked
+// (a node unlinks itself, under the lock, before it is dropped), and it is
+// only reached through the waiter's lock; the wakers in the nodes are
+// `Send`.
+unsafe impl Send for Tasks {}
+
+impl Tasks {
+    /// Links `node` at the back with `waker`, or replaces its waker if it
+    /// is linked already.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock guarding this list, `node` is pinned and
+    /// stays valid until it is unlinked, and it is in no other list.
+    unsafe fn register(&mut self, node: &Node, waker: &Waker) {
+        // SAFETY (all `with_mut` below): the lock, held by the caller,
+        // serializes every access to a node's fields but `linked`.
+        node.waker.with_mut(|w| {
+            // SAFETY: as above.
+            let w = unsafe { &mut *w };
+            match w {
+                Some(old) if old.will_wake(waker) => {}
+                _ => *w = Some(waker.clone()),
+            }
+        });
+        // Relaxed: only this node's owner sets it, under the lock it holds.
+        if node.linked.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        let this: *const Node = node;
+        // SAFETY: as above.
+        node.prev.with_mut(|p| unsafe { *p = self.tail });
+        // SAFETY: as above.
+        node.next.with_mut(|p| unsafe { *p = ptr::null() });
+        if self.tail.is_null() {
+            self.head = this;
+        } else {
+            // SAFETY: a linked node is valid (type docs) and the lock is held.
+            unsafe { (*self.tail).next.with_mut(|p| *p = this) };
+        }
+        self.tail = this;
+        // Relaxed: read under the lock, or by the owner itself.
+        node.linked.store(1, Ordering::Relaxed);
+    }
+
+    /// Unlinks the first node and takes its waker.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock guarding this list.
+    unsafe fn pop_front(&mut self) -> Option<Waker> {
+        if self.head.is_null() {
+            return None;
+        }
+        // SAFETY: a linked node is valid, and the lock is held.
+        let node = unsafe { &*self.head };
+        // SAFETY: as above.
+        let next = node.next.with(|p| unsafe { *p });
+        self.head = next;
+        if next.is_null() {
+            self.tail = ptr::null();
+        } else {
+            // SAFETY: as above.
+            unsafe { (*next).prev.with_mut(|p| *p = ptr::null()) };
+        }
+        // SAFETY: as above.
+        let waker = node.waker.with_mut(|w| unsafe { (*w).take() });
+        // Release, last: the owner, reading 0 with Acquire, may reuse or
+        // drop the node without the lock; nothing here touches it after.
+        node.linked.store(0, Ordering::Release);
+        waker
+    }
+
+    /// Unlinks `node` if it is linked, dropping its waker.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock guarding this list, and `node` is linked
+    /// in this list or in none.
+    unsafe fn remove(&mut self, node: &Node) {
+        // Relaxed: under the lock, which orders it after the store of
+        // whoever linked or unlinked it.
+        if node.linked.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        // SAFETY: the lock is held and linked nodes are valid.
+        let (prev, next) = unsafe { (node.prev.with(|p| *p), node.next.with(|p| *p)) };
+        if prev.is_null() {
+            self.head = next;
+        } else {
+            // SAFETY: as above.
+            unsafe { (*prev).next.with_mut(|p| *p = next) };
+        }
+        if next.is_null() {
+            self.tail = prev;
+        } else {
+            // SAFETY: as above.
+            unsafe { (*next).prev.with_mut(|p| *p = prev) };
+        }
+        // SAFETY: as above.
+        let waker = node.waker.with_mut(|w| unsafe { (*w).take() });
+        // Relaxed: the owner is the caller.
+        node.linked.store(0, Ordering::Relaxed);
+        drop(waker);
+    }
+}
+
+/// A task's entry in a waiter's list: lives in the waiting future.
+struct Node {
+    /// 1 while in a list. Written under the list's lock; read by the
+    /// node's owner without it, to skip the lock when it is 0.
+    linked: AtomicUsize,
+    waker: UnsafeCell<Option<Waker>>,
+    prev: UnsafeCell<*const Node>,
+    next: UnsafeCell<*const Node>,
+    /// The list links to the node's address.
+    _pinned: PhantomPinned,
+}
+
+/// Up to `WAKE_BATCH` wakers taken out of a list, to be woken with the lock
+/// released.
+struct WakeBatch {
+    wakers: [Option<Waker>; WAKE_BATCH],
+    len: usize,
+}
+
+/// How many tasks a notification wakes per taking of the lock.
+const WAKE_BATCH: usize = 16;
+
+impl WakeBatch {
+    fn new() -> Self {
+        Self {
+            wakers: Default::default(),
+            len: 0,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.len == WAKE_BATCH
+    }
+
+    fn push(&mut self, waker: Waker) {
+        self.wakers[self.len] = Some(waker);
+        self.len += 1;
+    }
+
+    /// Wakes every waker taken. A waker that panics stops the batch; the
+    /// ones not yet woken are dropped with it.
+    fn wake_all(&mut self) {
+        for waker in &mut self.wakers[..self.len] {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+        self.len = 0;
+    }
+}
+
+/// The place a future keeps its registration with a queue while it waits:
+/// what the `poll_*` calls (for example [`Ring::poll_recv`]) take, for
+/// code that writes its own futures. The futures of this crate hold one
+/// each; nothing is allocated.
+///
+/// A slot is pinned while in use (`std::pin::pin!`, or a pinned field of
+/// the caller's future) and may serve any number of polls, of one queue or
+/// of several in turn. Dropping it withdraws its registration.
+///
+/// [`Ring::poll_recv`]: crate::Ring::poll_recv
+///
+/// # Examples
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::pin::pin;
+///
+/// use ackring::{Ring, WaitSlot, WaitStrategy};
+///
+/// let ring = Ring::with_wait_strategy(4, WaitStrategy::Park);
+/// ring.push(3_u8);
+/// let mut slot = pin!(WaitSlot::new());
+/// let popped = futures::executor::block_on(poll_fn(|cx| ring.poll_recv(cx, slot.as_mut())));
+/// assert_eq!(popped, Ok(3));
+/// ```
+pub struct WaitSlot<'a> {
+    /// The waiter the node was last registered with, if any.
+    waiter: Option<&'a Waiter>,
+    node: Node,
+}
+
+// SAFETY: the node's fields are reached by other threads only under the
+// lock of the waiter it is linked in (the list's wakers are `Send`); the
+// owner reads `linked` atomically and touches the rest only under that
+// lock or once `linked` read 0 with Acquire.
+unsafe impl Send for WaitSlot<'_> {}
+// SAFETY: as for `Send`; `&WaitSlot` gives no access at all.
+unsafe impl Sync for WaitSlot<'_> {}
+
+impl WaitSlot<'_> {
+    /// A slot registered nowhere.
+    pub fn new() -> Self {
+        Self {
+            waiter: None,
+            node: Node {
+                linked: AtomicUsize::new(0),
+                waker: UnsafeCell::new(None),
+                prev: UnsafeCell::new(ptr::null()),
+                next: UnsafeCell::new(ptr::null()),
+                _pinned: PhantomPinned,
+            },
+        }
+    }
+
+    /// Withdraws the registration, if any.
+    fn unlink(&mut self) {
+        let Some(waiter) = self.waiter else {
+            return;
+        };
+        // Acquire: pairs with the Release store of `pop_front`: a
+        // notification that unlinked the node is done with it.
+        if self.node.linked.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut tasks = sync::lock(&waiter.lock);
+        // SAFETY: we hold the lock; the node was linked in this waiter's
+        // list (the only one it registers with at a time) or in none.
+        unsafe { tasks.remove(&self.node) };
+    }
+}
+
+impl Default for WaitSlot<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for WaitSlot<'_> {
+    fn drop(&mut self) {
+        self.unlink();
+    }
+}
+
+impl fmt::Debug for WaitSlot<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Relaxed: a snapshot for display.
+        let linked = self.node.linked.load(Ordering::Relaxed) != 0;
+        f.debug_struct("WaitSlot")
+            .field("waiting", &linked)
+            .finish()
     }
 }
 

@@ -202,6 +202,7 @@ mod confirm;
 mod delivery;
 mod entry;
 mod fresh;
+mod future;
 mod lease;
 mod owned;
 mod prefetch;
@@ -222,6 +223,11 @@ pub use self::clock::{Clock, ManualClock, MonotonicClock};
 pub use self::delivery::{DeadLetter, DeadReason, Delivery, Seq, Tag};
 use self::entry::{Phase, Table};
 use self::fresh::Fresh;
+#[cfg(feature = "stream")]
+pub use self::future::DeliveryStream;
+pub use self::future::{
+    PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture, SettledFuture,
+};
 pub use self::owned::OwnedDelivery;
 use crate::error::{AckError, Full};
 use crate::ring::Ring;

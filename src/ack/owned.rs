@@ -75,7 +75,7 @@ impl<T> OwnedDelivery<T> {
     /// Takes over `delivery`'s place among its entry's holders, with a
     /// handle to `queue`, the queue it came from.
     #[inline(always)]
-    fn adopt(mut delivery: Delivery<'_, T>, queue: &Arc<AckQueue<T>>) -> Self {
+    pub(super) fn adopt(mut delivery: Delivery<'_, T>, queue: &Arc<AckQueue<T>>) -> Self {
         debug_assert!(core::ptr::eq(delivery.queue, &**queue));
         let owned = OwnedDelivery {
             queue: Arc::clone(queue),
@@ -113,6 +113,8 @@ macro_rules! arc_receive {
         pub fn $name($q: &Arc<Self> $(, $arg: $ty)*) -> $ret $body
     };
 }
+
+pub(super) use arc_receive;
 
 impl<T> AckQueue<T> {
     arc_receive! {
