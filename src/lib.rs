@@ -51,9 +51,9 @@
 //!
 //! Use it when threads of one process hand each other work at high rates
 //! and a bounded buffer is the right back-pressure: trading systems, game
-//! engines, telemetry pipelines, work schedulers. Do not use it across
-//! processes, as an unbounded queue, or from `async` code that must not
-//! block a thread (it has no futures).
+//! engines, telemetry pipelines, work schedulers, and async services: the
+//! [`future`] module's futures wait without blocking a thread, on any
+//! runtime. Do not use it across processes or as an unbounded queue.
 //!
 //! # Example
 //!

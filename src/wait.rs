@@ -1,15 +1,18 @@
-//! Wait strategies for the blocking calls (`push`, `pop`, `*_timeout`).
+//! Wait strategies for the blocking calls (`push`, `pop`, `*_timeout`),
+//! and the wait list that blocked threads and async tasks share.
 //!
 //! The non-blocking calls (`try_push`, `try_pop`, batches) never wait for
 //! room or for an item; the blocking ones retry them, and the strategy
 //! chosen when the ring is built decides what happens between two tries
 //! (a close ends the wait: the retried call reports it):
 //!
-//! | strategy | between tries | wake-up latency | CPU while waiting |
-//! |---|---|---|---|
-//! | [`WaitStrategy::Spin`] | a CPU spin hint | lowest | one core, always |
-//! | [`WaitStrategy::Backoff`] | exponential spin, then `yield` | low | drops off after a few µs |
-//! | [`WaitStrategy::Park`] | as `Backoff` for a few µs, then sleep on a condition variable | a syscall once asleep | none once asleep |
+//! | strategy | between tries | wake-up latency | CPU while waiting | a waiting future |
+//! |---|---|---|---|---|
+//! | [`WaitStrategy::Spin`] | a CPU spin hint | lowest | one core, always | wakes itself at once: polls through the executor |
+//! | [`WaitStrategy::Backoff`] | exponential spin, then `yield` | low | drops off after a few µs | as `Spin` |
+//! | [`WaitStrategy::Park`] | as `Backoff` for a few µs, then sleep on a condition variable | a syscall once asleep | none once asleep | sleeps in the wait list until woken |
+//!
+//! An [`AckQueue`](crate::AckQueue) always waits as `Park` does.
 //!
 //! # No lost wake-ups (Park)
 //!
@@ -76,6 +79,36 @@
 //! (`sync::key_load`) and the `armed` load is Relaxed: faithful for the
 //! key and for the writes after the notifier's RMW, stronger for the
 //! writes before it (what the Acquire read of the key above is for).
+//!
+//! # Async waiters
+//!
+//! A waiting future takes the waiter's half of the same pair: it reads
+//! `epoch`, arms, fences and makes its attempt, exactly as a thread does
+//! before it sleeps. Instead of waiting on the condition variable it then
+//! takes the lock, and if `epoch` is unchanged links a node holding its
+//! `Waker` into the waiter's list (`Tasks`) and returns `Pending`; a
+//! changed epoch means a notification it may have missed, so it looks
+//! again. The node lives in the future ([`WaitSlot`]): nothing is
+//! allocated per wait. A notification, under the same lock it bumps
+//! `epoch` with, wakes the sleeping threads and unlinks every node,
+//! taking their wakers, which it wakes with the lock released (a batch of
+//! `WAKE_BATCH` at a time). So the argument above covers tasks unchanged:
+//! a task either sees the item in its attempt, sees the bump under the
+//! lock, or is linked before the notifier takes the lock.
+//!
+//! Every notification wakes every waiter of its side, as `notify_all`
+//! does for threads: a woken future that is dropped before it polls again
+//! strands nobody, because the others were woken too (the price is a
+//! thundering herd when many tasks wait on one side). A node's `linked`
+//! word is written only under the lock; its owner reads it without the
+//! lock to skip the lock when a notification already unlinked it, which is
+//! safe because the notifier's last access to the node is that Release
+//! store. A future that resolves, or is dropped, while linked unlinks its
+//! node under the lock.
+//!
+//! Only `Park` rings notify: pushes and pops on `Spin` and `Backoff` rings
+//! skip the check for sleepers altogether, so a future waiting on one
+//! cannot sleep; it wakes itself and is polled again.
 //!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of
