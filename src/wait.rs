@@ -187,6 +187,7 @@ impl Waiter {
             lock: Mutex::new(Tasks {
                 head: ptr::null(),
                 tail: ptr::null(),
+                len: 0,
             }),
             cond: Condvar::new(),
         }
@@ -239,19 +240,25 @@ impl Waiter {
         // Every waiting task is unlinked and woken, a batch at a time, with
         // the lock released around the wakes: a waker may do anything,
         // including polling the future that registered it.
+        // At most as many as are waiting now: a task woken by an earlier
+        // batch may register again before the next, and is not woken twice
+        // (the tasks registered after the bump saw it in their attempt).
+        let mut left = tasks.len;
         let mut batch = WakeBatch::new();
         loop {
-            while !batch.is_full() {
+            while !batch.is_full() && left > 0 {
                 // SAFETY: we hold the lock, which guards the list.
                 let Some(waker) = (unsafe { tasks.pop_front() }) else {
-                    drop(tasks);
-                    batch.wake_all();
-                    return;
+                    break;
                 };
+                left -= 1;
                 batch.push(waker);
             }
             drop(tasks);
             batch.wake_all();
+            if left == 0 || !batch.was_full() {
+                return;
+            }
             tasks = sync::lock(&self.lock);
         }
     }
@@ -384,6 +391,8 @@ impl Waiter {
 struct Tasks {
     head: *const Node,
     tail: *const Node,
+    /// How many nodes are linked.
+    len: usize,
 }
 
 // SAFETY: the list holds pointers to nodes that stay valid while linked
@@ -427,6 +436,7 @@ impl Tasks {
             unsafe { (*self.tail).next.with_mut(|p| *p = this) };
         }
         self.tail = this;
+        self.len += 1;
         // Relaxed: read under the lock, or by the owner itself.
         node.linked.store(1, Ordering::Relaxed);
     }
@@ -445,6 +455,7 @@ impl Tasks {
         // SAFETY: as above.
         let next = node.next.with(|p| unsafe { *p });
         self.head = next;
+        self.len -= 1;
         if next.is_null() {
             self.tail = ptr::null();
         } else {
@@ -485,6 +496,7 @@ impl Tasks {
             // SAFETY: as above.
             unsafe { (*next).prev.with_mut(|p| *p = prev) };
         }
+        self.len -= 1;
         // SAFETY: as above.
         let waker = node.waker.with_mut(|w| unsafe { (*w).take() });
         // Relaxed: the owner is the caller.
@@ -510,6 +522,8 @@ struct Node {
 struct WakeBatch {
     wakers: [Option<Waker>; WAKE_BATCH],
     len: usize,
+    /// How many the last `wake_all` woke.
+    woke: usize,
 }
 
 /// How many tasks a notification wakes per taking of the lock.
@@ -520,6 +534,7 @@ impl WakeBatch {
         Self {
             wakers: Default::default(),
             len: 0,
+            woke: 0,
         }
     }
 
@@ -535,12 +550,19 @@ impl WakeBatch {
     /// Wakes every waker taken. A waker that panics stops the batch; the
     /// ones not yet woken are dropped with it.
     fn wake_all(&mut self) {
+        self.woke = self.len;
         for waker in &mut self.wakers[..self.len] {
             if let Some(waker) = waker.take() {
                 waker.wake();
             }
         }
         self.len = 0;
+    }
+
+    /// Whether the last `wake_all` woke a full batch (the list may hold
+    /// more).
+    fn was_full(&self) -> bool {
+        self.woke == WAKE_BATCH
     }
 }
 
