@@ -188,6 +188,7 @@ impl Waiter {
                 head: ptr::null(),
                 tail: ptr::null(),
                 len: 0,
+                sleepers: 0,
             }),
             cond: Condvar::new(),
         }
@@ -236,7 +237,12 @@ impl Waiter {
         // Release: a waiter that reads the new epoch outside the lock
         // (Acquire, in `wait`) also sees the seq store that preceded it.
         self.epoch.fetch_add(1, Ordering::Release);
-        self.cond.notify_all();
+        // Only when a thread sleeps: a condition variable's notify is a
+        // system call even with nobody waiting, and the waiters may all be
+        // tasks.
+        if tasks.sleepers != 0 {
+            self.cond.notify_all();
+        }
         // Every waiting task is unlinked and woken, a batch at a time, with
         // the lock released around the wakes: a waker may do anything,
         // including polling the future that registered it.
@@ -313,6 +319,7 @@ impl Waiter {
                 // Relaxed: the lock orders this load after any bump made
                 // under it.
                 if self.epoch.load(Ordering::Relaxed) == epoch {
+                    guard.sleepers += 1;
                     guard = match remaining {
                         None => self.cond.wait(guard).unwrap_or_else(|p| p.into_inner()),
                         Some(d) => {
@@ -322,6 +329,7 @@ impl Waiter {
                                 .0
                         }
                     };
+                    guard.sleepers -= 1;
                 }
                 drop(guard);
             }
@@ -387,12 +395,15 @@ impl Waiter {
 }
 
 /// The list of tasks waiting in a [`Waiter`], linked through the
-/// [`Node`]s in their futures. Guarded by the waiter's lock.
+/// [`Node`]s in their futures, and the count of sleeping threads. Guarded
+/// by the waiter's lock.
 struct Tasks {
     head: *const Node,
     tail: *const Node,
     /// How many nodes are linked.
     len: usize,
+    /// How many threads wait on the condition variable.
+    sleepers: usize,
 }
 
 // SAFETY: the list holds pointers to nodes that stay valid while linked
