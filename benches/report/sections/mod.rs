@@ -28,6 +28,7 @@
 //! README block pick up every section's records and targets.
 
 mod ack;
+mod asynch;
 mod held;
 mod one_way;
 mod owned;
@@ -56,6 +57,8 @@ pub const HELD: &str = "held";
 pub const ACK_ONE_WAY: &str = "ack-one-way";
 /// Id of the owned-delivery section: owned ÷ borrowed deliveries.
 pub const OWNED: &str = "owned";
+/// Id of the async section: futures on tokio ÷ tokio's `mpsc`.
+pub const ASYNC: &str = "async";
 
 /// What a section writer reads.
 pub struct Context<'a> {
@@ -101,5 +104,6 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(ack::Ack),
         Box::new(held::Held),
         Box::new(owned::Owned),
+        Box::new(asynch::Async),
     ]
 }
