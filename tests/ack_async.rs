@@ -67,6 +67,8 @@ struct Ledger {
     /// really has unsettled.
     held: AtomicUsize,
     most_held: AtomicUsize,
+    /// Set by a thread of `Ledger::spawn` that panicked.
+    failed: AtomicBool,
 }
 
 impl Ledger {
@@ -77,6 +79,26 @@ impl Ledger {
             total: AtomicU64::new(0),
             held: AtomicUsize::new(0),
             most_held: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    /// Spawns a thread running `f` that, should it panic, sets `failed`,
+    /// so that `wait_for_acks` fails at once instead of at the stall.
+    fn spawn(self: &Arc<Self>, f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+        /// Sets `failed` if dropped by a panic.
+        struct Watch(Arc<Ledger>);
+        impl Drop for Watch {
+            fn drop(&mut self) {
+                if thread::panicking() {
+                    self.0.failed.store(true, SeqCst);
+                }
+            }
+        }
+        let watch = Watch(self.clone());
+        thread::spawn(move || {
+            let _watch = watch;
+            f();
         })
     }
 
@@ -259,6 +281,7 @@ fn wait_for_acks(ledger: &Ledger, total: u64, q: &AckQueue<u64>) {
     let mut last = ledger.total();
     let mut since = Instant::now();
     while last < total {
+        assert!(!ledger.failed.load(SeqCst), "a thread panicked");
         thread::sleep(Duration::from_millis(1));
         let now = ledger.total();
         if now != last {
@@ -337,9 +360,9 @@ fn tokio_tasks_and_threads_share_a_queue_every_message_acked_once() {
         let (a, b, c) = (q.clone(), q.clone(), q.clone());
         let (la, lb) = (ledger.clone(), ledger.clone());
         vec![
-            thread::spawn(move || publish_range(&a, 2)),
-            thread::spawn(move || receive_each(&b, &la, 6)),
-            thread::spawn(move || receive_batch_each(&c, &lb, 7)),
+            ledger.spawn(move || publish_range(&a, 2)),
+            ledger.spawn(move || receive_each(&b, &la, 6)),
+            ledger.spawn(move || receive_batch_each(&c, &lb, 7)),
         ]
     };
     wait_for_acks(&ledger, TOTAL, &q);
@@ -375,11 +398,11 @@ fn block_on_threads_and_blocking_threads_share_a_queue_every_message_acked_once(
     let mut threads = Vec::new();
     for p in 0..2 {
         let q = q.clone();
-        threads.push(thread::spawn(move || block_on(publish_async_range(q, p))));
+        threads.push(ledger.spawn(move || block_on(publish_async_range(q, p))));
     }
     {
         let q = q.clone();
-        threads.push(thread::spawn(move || publish_range(&q, 2)));
+        threads.push(ledger.spawn(move || publish_range(&q, 2)));
     }
     type Consumer = fn(Arc<AckQueue<u64>>, Arc<Ledger>, u64);
     let consumers: [Consumer; 6] = [
@@ -397,7 +420,8 @@ fn block_on_threads_and_blocking_threads_share_a_queue_every_message_acked_once(
     ];
     for (seed, consume) in (10..).zip(consumers) {
         let (q, ledger) = (q.clone(), ledger.clone());
-        threads.push(thread::spawn(move || consume(q, ledger, seed)));
+        let watched = ledger.clone();
+        threads.push(watched.spawn(move || consume(q, ledger, seed)));
     }
     wait_for_acks(&ledger, TOTAL, &q);
     q.close();
@@ -903,4 +927,45 @@ fn without_a_timer_an_idle_expiry_waits_for_a_notification() {
     assert_eq!(got, [(seq.get(), 42, 2), (fresh.get(), 43, 1)]);
     assert_eq!(held.ack(), Err(AckError::Stale));
     assert_eq!(q.settled_below().get(), 2);
+}
+
+/// Many `publish_async`s at once on a queue of 1, each on a
+/// `block_on` thread of its own, with receivers taking as fast as they
+/// can: a publisher that finds no room reads the cursors while other
+/// publishes and receives move them (its sleep check must cope with
+/// `head` moving past the `tail` it read). Every message is acked once.
+#[test]
+fn many_publish_async_threads_on_a_queue_of_one_every_message_acked_once() {
+    const PUBLISHERS: u64 = 4;
+    const PER: u64 = 500;
+    const N: u64 = PUBLISHERS * PER;
+    for round in 0..30 {
+        let q = Arc::new(
+            AckQueue::<u64>::builder()
+                .capacity(1 + round % 2)
+                .max_in_flight(4)
+                .build()
+                .unwrap(),
+        );
+        let ledger = Ledger::new(N);
+        let mut threads: Vec<_> = (0..PUBLISHERS)
+            .map(|p| {
+                let q = q.clone();
+                ledger.spawn(move || {
+                    for v in p * PER..(p + 1) * PER {
+                        futures::executor::block_on(q.publish_async(v)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for seed in 0..3 {
+            let (q, watched) = (q.clone(), ledger.clone());
+            threads.push(ledger.spawn(move || receive_each(&q, &watched, seed)));
+        }
+        wait_for_acks(&ledger, N, &q);
+        q.close();
+        join_within(threads, "a thread");
+        ledger.assert_each_once();
+        assert_eq!(q.stats().acked, N, "round {round}");
+    }
 }
