@@ -2,10 +2,14 @@
 //! `block_on`, mixed with blocking threads: every item accounted for.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use ackring::{Ring, WaitStrategy};
+use ackring::{PushError, Ring, WaitStrategy};
 
 const STRATEGIES: [WaitStrategy; 3] = [
     WaitStrategy::Park,
@@ -122,4 +126,77 @@ fn close_wakes_waiting_futures() {
             assert!(p.await.unwrap().is_err());
         }
     });
+}
+
+/// A waker that records that it was woken.
+#[derive(Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+impl Flag {
+    /// Whether it was woken since the last call; lowers it.
+    fn take(&self) -> bool {
+        self.0.swap(false, SeqCst)
+    }
+}
+
+/// A value that counts its drops.
+#[derive(Debug)]
+struct Tracked(u32, Arc<AtomicUsize>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, SeqCst);
+    }
+}
+
+/// `send_async` polled by hand on a full parking ring keeps its value
+/// while it waits: woken by a pop, it pushes that very value; dropped
+/// while waiting, it drops the value exactly once; woken by a close, it
+/// gives the value back. No value is dropped early or twice.
+#[test]
+fn send_async_waiting_for_room_keeps_its_value() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let tracked = |v| Tracked(v, drops.clone());
+    let flag = Arc::new(Flag::default());
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    let ring = Ring::with_wait_strategy(1, WaitStrategy::Park);
+    ring.push(tracked(0));
+
+    let mut send = pin!(ring.send_async(tracked(1)));
+    assert!(send.as_mut().poll(&mut cx).is_pending(), "the ring is full");
+    assert!(
+        send.as_mut().poll(&mut cx).is_pending(),
+        "polled again, still full"
+    );
+    assert_eq!(drops.load(SeqCst), 0, "the waiting value was dropped");
+    assert_eq!(ring.pop().0, 0);
+    assert!(flag.take(), "the pop wakes the waiting send");
+    assert!(matches!(send.poll(&mut cx), Poll::Ready(Ok(()))));
+    assert_eq!(drops.load(SeqCst), 1, "only the popped value is dropped");
+
+    let mut dropped = Box::pin(ring.send_async(tracked(2)));
+    assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    drop(dropped);
+    assert_eq!(drops.load(SeqCst), 2, "a dropped send drops its value once");
+
+    let mut closed = pin!(ring.send_async(tracked(3)));
+    assert!(closed.as_mut().poll(&mut cx).is_pending());
+    flag.take();
+    ring.close();
+    assert!(flag.take(), "the close wakes the waiting send");
+    match closed.poll(&mut cx) {
+        Poll::Ready(Err(PushError::Closed(v))) => assert_eq!(v.0, 3),
+        other => panic!("expected the value back, got {other:?}"),
+    }
+    assert_eq!(drops.load(SeqCst), 3);
+    assert_eq!(ring.pop().0, 1, "the woken send pushed its own value");
+    assert_eq!(drops.load(SeqCst), 4);
+    assert!(ring.try_pop().is_none());
 }

@@ -190,7 +190,10 @@ impl<T> Fresh<T> {
             return false;
         }
         let head = sync::key_load(&self.head, Ordering::Relaxed);
-        self.laps.count(tail) - self.laps.count(head) >= self.laps.capacity()
+        // Saturating: `head` is read after `tail`, so publishes and
+        // receives in between may have taken it past the `tail` read; the
+        // ring was not full then, and the caller tries again.
+        self.laps.count(tail).saturating_sub(self.laps.count(head)) >= self.laps.capacity()
     }
 
     /// Whether a receiver that found nothing may sleep as far as fresh
