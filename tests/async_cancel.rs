@@ -705,10 +705,44 @@ fn a_dropped_woken_future_strands_no_other_waiter() {
     d.ack().unwrap();
 }
 
-/// On tokio: a task waiting in `recv_async` inside a `select!` is woken
-/// by a push and cancelled at about the same time; another task waits
-/// plainly. Whichever way the race goes, the item reaches exactly one of
-/// them: the cancelled one took it, or the other one gets it. Repeated
+/// A future that raises `waiting` once a poll of it returned `Pending`.
+struct NotePending<F> {
+    waiting: Arc<AtomicBool>,
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for NotePending<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let polled = self.inner.as_mut().poll(cx);
+        if polled.is_pending() {
+            self.waiting.store(true, SeqCst);
+        }
+        polled
+    }
+}
+
+/// Spawns `f` and returns its handle and a flag raised once it waits.
+fn spawn_noted<F>(f: F) -> (tokio::task::JoinHandle<F::Output>, Arc<AtomicBool>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    let waiting = Arc::new(AtomicBool::new(false));
+    let task = tokio::spawn(NotePending {
+        waiting: waiting.clone(),
+        inner: Box::pin(f),
+    });
+    (task, waiting)
+}
+
+/// On tokio: two tasks wait on an empty parking ring (both registered,
+/// in either order), one of them inside a `select!` with a cancel; an
+/// item is pushed and the cancel sent at once, so that task is woken
+/// and, as the `select!` chooses, takes the item or is cancelled with
+/// its woken future dropped. Either way the item reaches exactly one
+/// task: the cancelled one took it, or the other one gets it. Repeated
 /// over many rounds.
 #[test]
 fn a_task_cancelled_as_it_is_woken_strands_no_other_task() {
@@ -717,20 +751,20 @@ fn a_task_cancelled_as_it_is_woken_strands_no_other_task() {
         for round in 0..300_u64 {
             let ring = Arc::new(Ring::<u64>::with_wait_strategy(1, WaitStrategy::Park));
             let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
-            let a = {
+            let (a, a_waits) = {
                 let ring = ring.clone();
-                tokio::spawn(async move {
+                spawn_noted(async move {
                     tokio::select! {
                         r = ring.recv_async() => Some(r.unwrap()),
                         _ = cancelled => None,
                     }
                 })
             };
-            let b = {
+            let (b, b_waits) = {
                 let ring = ring.clone();
-                tokio::spawn(async move { ring.recv_async().await.ok() })
+                spawn_noted(async move { ring.recv_async().await.ok() })
             };
-            if round % 2 == 0 {
+            while !(a_waits.load(SeqCst) && b_waits.load(SeqCst)) {
                 tokio::task::yield_now().await;
             }
             ring.push(round);
