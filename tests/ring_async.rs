@@ -11,6 +11,19 @@ use std::time::Duration;
 
 use ackring::{PushError, Ring, WaitStrategy};
 
+/// How long a test waits for a future before it calls it hung.
+const STALL: Duration = Duration::from_secs(20);
+
+/// Runs `f` on `rt`, failing the test if it has not finished after
+/// `STALL` (a lost wake-up hangs instead of failing otherwise).
+fn guarded<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
+    rt.block_on(async {
+        tokio::time::timeout(STALL, f)
+            .await
+            .expect("a future was never woken")
+    })
+}
+
 const STRATEGIES: [WaitStrategy; 3] = [
     WaitStrategy::Park,
     WaitStrategy::Backoff,
@@ -64,7 +77,7 @@ fn tasks_and_threads_share_a_ring_every_item_once() {
             }
             got
         });
-        rt.block_on(async {
+        guarded(&rt, async {
             for p in producers {
                 p.await.unwrap();
             }
@@ -73,7 +86,7 @@ fn tasks_and_threads_share_a_ring_every_item_once() {
         ring.close();
         let mut seen = HashSet::new();
         let mut count = 0;
-        rt.block_on(async {
+        guarded(&rt, async {
             for c in consumers {
                 for v in c.await.unwrap() {
                     assert!(seen.insert(v), "{v} received twice ({strategy:?})");
@@ -108,7 +121,7 @@ fn close_wakes_waiting_futures() {
     };
     std::thread::sleep(Duration::from_millis(20));
     ring.close();
-    rt.block_on(async {
+    guarded(&rt, async {
         assert_eq!(pusher.await.unwrap().unwrap_err().into_inner(), 2);
         assert!(room.await.unwrap().is_err());
     });
@@ -121,7 +134,7 @@ fn close_wakes_waiting_futures() {
         .collect();
     std::thread::sleep(Duration::from_millis(20));
     empty.close();
-    rt.block_on(async {
+    guarded(&rt, async {
         for p in poppers {
             assert!(p.await.unwrap().is_err());
         }
