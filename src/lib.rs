@@ -93,6 +93,7 @@
 //! ```
 
 mod ack;
+pub mod api;
 mod error;
 pub mod future;
 mod pos;
