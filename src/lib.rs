@@ -93,6 +93,8 @@
 //! ```
 
 mod ack;
+#[cfg(feature = "amqp")]
+pub mod amqp;
 pub mod api;
 mod error;
 pub mod future;

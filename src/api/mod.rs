@@ -57,7 +57,7 @@ use core::ops::Deref;
 use core::time::Duration;
 
 use crate::ack::{DeadLetter, Seq};
-use crate::error::AckError;
+use crate::error::{AckError, ConfigError};
 
 /// How far a setting or a call reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -148,6 +148,8 @@ pub enum Error {
     Broker(String),
     /// The codec could not encode or decode a message.
     Codec(String),
+    /// A builder was given a setting it cannot use.
+    Config(ConfigError),
 }
 
 impl fmt::Display for Error {
@@ -157,6 +159,7 @@ impl fmt::Display for Error {
             Error::Ack(e) => fmt::Display::fmt(e, f),
             Error::Broker(e) => write!(f, "broker: {e}"),
             Error::Codec(e) => write!(f, "codec: {e}"),
+            Error::Config(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -165,6 +168,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Ack(e) => Some(e),
+            Error::Config(e) => Some(e),
             _ => None,
         }
     }
