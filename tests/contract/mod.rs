@@ -119,8 +119,8 @@ fn must_receive<'q, F: Fixture>(fx: &F, q: &'q F::Q) -> <F::Q as Consumer>::Deli
 fn nothing_comes<F: Fixture>(fx: &F, q: &F::Q, what: &str) {
     if let Some(d) = q.receive_timeout(fx.quiet()).expect("receive") {
         panic!(
-            "{what}: got message {} (delivery {})",
-            num(&d),
+            "{what}: got message {:?} (delivery {})",
+            String::from_utf8_lossy(&d),
             d.delivery_count()
         );
     }
