@@ -81,7 +81,7 @@ use futures_core::Stream;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
     BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
+    ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::publisher_confirm::Confirmation;
 use lapin::types::{AMQPValue, FieldTable};
@@ -579,6 +579,30 @@ impl<M, C> AmqpQueue<M, C> {
     /// This handle's prefetch limit.
     pub fn max_in_flight(&self) -> u16 {
         self.shared.max_in_flight
+    }
+
+    /// Deletes the queue, its dead-letter queue and its dead-letter
+    /// exchange, with every message in them, for every handle: the end of
+    /// a test or a benchmark.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Broker`] if the broker refuses or cannot be reached.
+    pub fn delete(self) -> Result<(), Error> {
+        let shared = &self.shared;
+        block_on(async {
+            let options = QueueDeleteOptions::default();
+            shared.admin.queue_delete(&shared.queue, options).await?;
+            shared.admin.queue_delete(&shared.dead, options).await?;
+            shared
+                .admin
+                .exchange_delete(
+                    &dead_exchange(&shared.queue),
+                    ExchangeDeleteOptions::default(),
+                )
+                .await
+        })
+        .map_err(broker)
     }
 }
 
