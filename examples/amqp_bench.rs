@@ -25,6 +25,9 @@ use ackring::api::{Acknowledge, Consumer, Producer, Queue};
 use ackring::AckQueue;
 use futures::stream::{self, StreamExt};
 
+/// A handle on the broker's queue.
+type Broker = AmqpQueue<Vec<u8>>;
+
 /// How long a receive may wait before the run is declared broken.
 const STALL: Duration = Duration::from_secs(30);
 
@@ -131,7 +134,7 @@ fn main() {
 
     // Per workload: a producing handle and a consuming one (each its own
     // connection) on the broker, one in-process queue.
-    let brokers: Vec<(AmqpQueue<Vec<u8>>, AmqpQueue<Vec<u8>>)> = WORKLOADS
+    let brokers: Vec<(Broker, Broker)> = WORKLOADS
         .iter()
         .enumerate()
         .map(|(i, w)| {
