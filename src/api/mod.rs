@@ -1,7 +1,7 @@
 //! One ack API over more than one backend: the traits [`Producer`],
 //! [`Consumer`] and [`Acknowledge`], which [`AckQueue`](crate::AckQueue)
 //! implements in process and, with the `amqp` feature,
-//! [`AmqpQueue`](crate::amqp::AmqpQueue) implements over a RabbitMQ queue.
+//! `ackring::amqp::AmqpQueue` implements over a RabbitMQ queue.
 //! Code written against these traits runs on either; moving from one
 //! process to a broker is a change of constructor.
 //!
