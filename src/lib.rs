@@ -20,6 +20,12 @@
 //!   learn their messages were processed: what RabbitMQ, SQS and NATS
 //!   JetStream users know, in process and without a broker. A slow, hung
 //!   or dead-lettered message holds back nothing but itself.
+//! - [`api`]: the ack API as traits ([`api::Producer`], [`api::Consumer`],
+//!   [`api::Acknowledge`]) with a [`api::Capabilities`] value per backend.
+//!   `AckQueue` implements them in process; with the `amqp` feature,
+//!   `amqp::AmqpQueue` implements them on a RabbitMQ quorum queue, so
+//!   code written against them moves to a broker with a change of
+//!   constructor.
 //!
 //! # The algorithm in brief
 //!
@@ -93,6 +99,9 @@
 //! ```
 
 mod ack;
+#[cfg(feature = "amqp")]
+pub mod amqp;
+pub mod api;
 mod error;
 pub mod future;
 mod pos;
