@@ -139,8 +139,8 @@ impl std::error::Error for ConfigError {}
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum PublishError<T> {
-    /// No room: the message published `capacity` places earlier is not
-    /// settled yet, or a delivery still reads it (see
+    /// No room: `capacity` messages are waiting for their first delivery
+    /// (delivered ones, settled or not, take no room; see
     /// [`AckQueue::try_publish`](crate::AckQueue::try_publish)).
     Full(T),
     /// The queue was closed.
