@@ -229,7 +229,9 @@ impl Waiter {
     fn notify_slow(&self) {
         // Acquire: pairs with the waiter's Release arm, so its epoch load
         // happens-before our bump (module docs). Only the notification
-        // that clears `armed` wakes; the others have nothing to do.
+        // that clears `armed` wakes; the others have nothing to do. No
+        // model sees it weakened: the execution that breaks is load
+        // buffering, which loom does not produce.
         if self.armed.swap(0, Ordering::Acquire) == 0 {
             return;
         }
@@ -282,17 +284,20 @@ impl Waiter {
     ) -> Option<R> {
         loop {
             // Acquire: pairs with the Release bump in notify_slow. Read
-            // before we arm (module docs).
+            // before we arm (module docs). No model sees this pair
+            // weakened: the notifier's operation reaches the next attempt
+            // through the fences or the key, and the lock orders the
+            // re-check.
             let epoch = self.epoch.load(Ordering::Acquire);
             // SeqCst RMW + fence: the waiter's half of the Dekker pair; the
-            // RMW is at least the Release the clearing swap pairs with. No
-            // model sees the fence removed by itself: a `Ring` attempt that
-            // fails makes a SeqCst fence of its own before it reads the
-            // other cursor (`not_ready`, `is_full_at`), which stands in for
-            // this one, and under loom a keyed waiter reads its key with an
-            // RMW (`sync::key_load`). On std this fence is what orders a
-            // keyed waiter's plain load of its key. With the two `Ring`
-            // fences removed too, the park models deadlock.
+            // RMW is at least the Release the clearing swap pairs with. An
+            // AckQueue receive's failed attempt makes no fence of its own:
+            // `nack_requeue_wakes_a_blocked_receive_with_no_fresh_message`
+            // deadlocks without this one. A `Ring` attempt makes its own
+            // before it reads the other cursor (`not_ready`, `is_full_at`).
+            // On std this fence also orders a keyed waiter's plain load of
+            // its key. No model sees the arm weakened: the execution that
+            // breaks is load buffering, which loom does not produce.
             self.armed.swap(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             let result = attempt();
