@@ -16,19 +16,18 @@ use std::panic;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ackring::{AckError, AckQueue, Closed, Delivery, ManualClock, OwnedDelivery, PublishError};
 use futures::{Stream, StreamExt};
 
+#[path = "common/asynch.rs"]
+mod asynch;
 mod common;
+use asynch::{runtime, Flag, STALL};
 use common::Rng;
-
-/// How long a count may stand still, or a future that must resolve may
-/// wait, before the test gives up on it.
-const STALL: Duration = Duration::from_secs(20);
 
 /// Messages published by each producer of the mixed runs.
 const PER_PRODUCER: u64 = 1_000;
@@ -37,14 +36,6 @@ const PRODUCERS: u64 = 3;
 const TOTAL: u64 = PRODUCERS * PER_PRODUCER;
 const CAPACITY: usize = 8;
 const MAX_IN_FLIGHT: usize = 4;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn queue() -> Arc<AckQueue<u64>> {
     Arc::new(
@@ -427,29 +418,6 @@ fn block_on_threads_and_blocking_threads_share_a_queue_every_message_acked_once(
     q.close();
     join_within(threads, "a thread");
     assert_all_acked(&q, &ledger);
-}
-
-/// A waker that records that it was woken.
-#[derive(Default)]
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, SeqCst);
-    }
-}
-
-impl Flag {
-    /// A flag and a waker that raises it.
-    fn new() -> (Arc<Flag>, Waker) {
-        let flag = Arc::new(Flag::default());
-        (flag.clone(), Waker::from(flag))
-    }
-
-    /// Whether it was woken since the last call; lowers it.
-    fn take(&self) -> bool {
-        self.0.swap(false, SeqCst)
-    }
 }
 
 /// Polled by hand, each waiting future is registered (`Pending`): a

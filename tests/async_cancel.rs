@@ -20,19 +20,11 @@ use ackring::{AckQueue, Closed, Delivery, OwnedDelivery, PushError, Ring, WaitSt
 use futures::{FutureExt, StreamExt};
 use tokio::time::timeout;
 
+#[path = "common/asynch.rs"]
+mod asynch;
 mod common;
+use asynch::{guarded, runtime, STALL};
 use common::Rng;
-
-/// How long a wait that must end may take before the test gives up.
-const STALL: Duration = Duration::from_secs(20);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A random timeout from none at all (the future is polled once) to a
 /// millisecond and a half.
@@ -82,15 +74,6 @@ impl Flag {
             thread::park_timeout(deadline - now);
         }
     }
-}
-
-/// Runs `f` on `rt` under the hang guard.
-fn guarded<F: Future>(rt: &tokio::runtime::Runtime, what: &str, f: F) -> F::Output {
-    rt.block_on(async {
-        timeout(STALL, f)
-            .await
-            .unwrap_or_else(|_| panic!("{what}: hung"))
-    })
 }
 
 /// Pushes `v` into `ring` waiting for room with `room()` futures that are

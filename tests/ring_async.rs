@@ -4,25 +4,16 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+#[path = "common/asynch.rs"]
+mod asynch;
+use asynch::{guarded, Flag};
+
 use ackring::{PushError, Ring, WaitStrategy};
-
-/// How long a test waits for a future before it calls it hung.
-const STALL: Duration = Duration::from_secs(20);
-
-/// Runs `f` on `rt`, failing the test if it has not finished after
-/// `STALL` (a lost wake-up hangs instead of failing otherwise).
-fn guarded<F: std::future::Future>(rt: &tokio::runtime::Runtime, f: F) -> F::Output {
-    rt.block_on(async {
-        tokio::time::timeout(STALL, f)
-            .await
-            .expect("a future was never woken")
-    })
-}
 
 const STRATEGIES: [WaitStrategy; 3] = [
     WaitStrategy::Park,
@@ -77,7 +68,7 @@ fn tasks_and_threads_share_a_ring_every_item_once() {
             }
             got
         });
-        guarded(&rt, async {
+        guarded(&rt, "a ring's futures", async {
             for p in producers {
                 p.await.unwrap();
             }
@@ -86,7 +77,7 @@ fn tasks_and_threads_share_a_ring_every_item_once() {
         ring.close();
         let mut seen = HashSet::new();
         let mut count = 0;
-        guarded(&rt, async {
+        guarded(&rt, "a ring's futures", async {
             for c in consumers {
                 for v in c.await.unwrap() {
                     assert!(seen.insert(v), "{v} received twice ({strategy:?})");
@@ -121,7 +112,7 @@ fn close_wakes_waiting_futures() {
     };
     std::thread::sleep(Duration::from_millis(20));
     ring.close();
-    guarded(&rt, async {
+    guarded(&rt, "a ring's futures", async {
         assert_eq!(pusher.await.unwrap().unwrap_err().into_inner(), 2);
         assert!(room.await.unwrap().is_err());
     });
@@ -134,28 +125,11 @@ fn close_wakes_waiting_futures() {
         .collect();
     std::thread::sleep(Duration::from_millis(20));
     empty.close();
-    guarded(&rt, async {
+    guarded(&rt, "a ring's futures", async {
         for p in poppers {
             assert!(p.await.unwrap().is_err());
         }
     });
-}
-
-/// A waker that records that it was woken.
-#[derive(Default)]
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, SeqCst);
-    }
-}
-
-impl Flag {
-    /// Whether it was woken since the last call; lowers it.
-    fn take(&self) -> bool {
-        self.0.swap(false, SeqCst)
-    }
 }
 
 /// A value that counts its drops.
