@@ -23,6 +23,15 @@ pub fn ns(v: f64) -> String {
     }
 }
 
+/// A figure of rates as "median (min–max)" in millions per second, or
+/// "–" if it has no rounds.
+pub fn rate_spread(rates: &crate::figure::Figure) -> String {
+    match rates.spread() {
+        Some((lo, med, hi)) => format!("{} ({}–{})", rate(med), rate(lo), rate(hi)),
+        None => "–".to_string(),
+    }
+}
+
 /// Messages per second as millions, three significant digits or so.
 pub fn rate(v: f64) -> String {
     let m = v / 1e6;

@@ -261,15 +261,7 @@ impl Section for Async {
         for (shape, rows) in &shapes {
             for side in &SIDES {
                 let k = key(side.slug);
-                let rate = match rows.rates(k).spread() {
-                    Some((lo, med, hi)) => format!(
-                        "{} ({}–{})",
-                        tables::rate(med),
-                        tables::rate(lo),
-                        tables::rate(hi)
-                    ),
-                    None => "–".to_string(),
-                };
+                let rate = tables::rate_spread(&rows.rates(k));
                 let _ = writeln!(
                     o,
                     "| {shape} | {} | {rate} | {} |",

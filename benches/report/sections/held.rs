@@ -98,15 +98,7 @@ impl Section for Held {
             ("message 0 held for the run", HOLDING),
         ] {
             let rates = rows.rates(key);
-            let rate = match rates.spread() {
-                Some((lo, med, hi)) => format!(
-                    "{} ({}–{})",
-                    tables::rate(med),
-                    tables::rate(lo),
-                    tables::rate(hi)
-                ),
-                None => "–".to_string(),
-            };
+            let rate = tables::rate_spread(&rates);
             let _ = writeln!(
                 o,
                 "| {label} | {rate} | {} |",

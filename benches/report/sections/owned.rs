@@ -167,15 +167,7 @@ impl Section for Owned {
             for calls in CALLS {
                 for (label, side) in [("borrowed", SIDES[0]), ("owned", SIDES[1])] {
                     let k = key(side.slug, calls);
-                    let rate = match rows.rates(k).spread() {
-                        Some((lo, med, hi)) => format!(
-                            "{} ({}–{})",
-                            tables::rate(med),
-                            tables::rate(lo),
-                            tables::rate(hi)
-                        ),
-                        None => "–".to_string(),
-                    };
+                    let rate = tables::rate_spread(&rows.rates(k));
                     let _ = writeln!(
                         o,
                         "| {shape} | {} | {label} | {rate} | {} |",
