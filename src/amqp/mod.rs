@@ -928,6 +928,7 @@ impl<M, C> fmt::Debug for AmqpQueue<M, C> {
             .field("queue", &self.shared.queue)
             .field("max_in_flight", &self.shared.max_in_flight)
             .field("max_deliveries", &self.shared.max_deliveries)
+            // Relaxed: a snapshot for display; nothing is read after it.
             .field("closed", &self.shared.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
