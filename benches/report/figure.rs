@@ -58,10 +58,20 @@ impl Figure {
         Some((lo, hi))
     }
 
-    /// "1.23× (1.01–1.40)", or "–".
+    /// "1.23× (1.01–1.40)", or "–"; three significant digits or so, so
+    /// that a ratio in the hundreds reads "154× (26–170)".
     pub fn ratio(&self) -> String {
         match self.spread() {
-            Some((lo, med, hi)) => format!("{med:.2}× ({lo:.2}–{hi:.2})"),
+            Some((lo, med, hi)) => {
+                let digits = if med >= 100.0 {
+                    0
+                } else if med >= 10.0 {
+                    1
+                } else {
+                    2
+                };
+                format!("{med:.digits$}× ({lo:.digits$}–{hi:.digits$})")
+            }
             None => "–".to_string(),
         }
     }

@@ -10,8 +10,13 @@
 //! `<!-- report:headline:end -->` lines of the top-level README.md (a run
 //! that finds no such lines fails, naming them, after writing results/).
 //!
+//! - `bash .ci/bench` (the README's report command): this report built
+//!   with the `amqp` feature, with a RabbitMQ node on loopback for the
+//!   broker section (`sections/broker.rs`); takes the same arguments.
 //! - `cargo bench --bench report`: quick mode, a few minutes on 2 cores;
-//!   rewrites `results/` and the README's headline block.
+//!   rewrites `results/` and the README's headline block (the broker
+//!   section says why it was not measured unless built with `amqp` and
+//!   given `ACKRING_AMQP_URL`).
 //! - `ACKRING_BENCH=full cargo bench --bench report`: more rounds, longer.
 //! - `cargo bench --bench report -- FILTER`: only the figures whose id
 //!   (`section/shape/slug/calls/batchN/roundN` for throughput,
@@ -33,9 +38,10 @@
 //! # Layout
 //!
 //! The suite is this one bench target of the crate, not a crate of its
-//! own: it needs only dev-dependencies, `cargo bench --bench report`
-//! stays the one command that rewrites the report, and `cargo test
-//! --all-targets` smoke-runs every figure with the rest of the tests.
+//! own: it needs only dev-dependencies (and the crate's own `amqp`
+//! feature for the broker section), one bench command rewrites the
+//! report, and `cargo test --all-targets` smoke-runs every figure with the
+//! rest of the tests.
 //!
 //! - `peers.rs`, `ack.rs`: one adapter per queue or ack layer behind the
 //!   `Peer` trait, and the two kinds of calls (`Calls`).
@@ -194,6 +200,49 @@ impl Suite {
                     .collect(),
             });
         }
+    }
+
+    /// One throughput figure timed once per round rather than sampled by
+    /// criterion, for runs that take seconds (a broker's round trips):
+    /// `run(messages)` moves `messages` messages, checks them (count and
+    /// sum) and returns the time it took. Recorded as [`Suite::throughput`]
+    /// records its figures, with one sample.
+    #[allow(clippy::too_many_arguments)]
+    pub fn timed(
+        &mut self,
+        section: &'static str,
+        shape: &'static str,
+        round: usize,
+        name: &'static str,
+        key: Key,
+        messages: u64,
+        run: impl FnOnce(u64) -> Duration,
+    ) {
+        let id = format!(
+            "{section}/{shape}/{}/{}/batch{}/round{round}",
+            key.slug,
+            key.calls.id(),
+            key.batch
+        );
+        if !self.wanted(&id) {
+            return;
+        }
+        self.progress(&format!("round {round}/{}: {id}", self.plan.rounds));
+        let load = machine::load1();
+        let took = run(messages);
+        println!(
+            "{id:<60} {:>12.0} messages/s",
+            messages as f64 / took.as_secs_f64()
+        );
+        self.results.tput.push(Tput {
+            section,
+            shape,
+            name,
+            key,
+            round,
+            load,
+            samples: vec![(messages, took.as_secs_f64())],
+        });
     }
 
     /// One latency figure: `run` measures it (checking its own result) and

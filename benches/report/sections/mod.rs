@@ -29,6 +29,7 @@
 
 mod ack;
 mod asynch;
+mod broker;
 mod held;
 mod one_way;
 mod owned;
@@ -59,6 +60,8 @@ pub const ACK_ONE_WAY: &str = "ack-one-way";
 pub const OWNED: &str = "owned";
 /// Id of the async section: futures on tokio ÷ tokio's `mpsc`.
 pub const ASYNC: &str = "async";
+/// Id of the broker section: the in-process queue ÷ RabbitMQ on loopback.
+pub const BROKER: &str = "broker";
 
 /// What a section writer reads.
 pub struct Context<'a> {
@@ -105,5 +108,6 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(held::Held),
         Box::new(owned::Owned),
         Box::new(asynch::Async),
+        Box::new(broker::Broker),
     ]
 }
