@@ -128,7 +128,10 @@ struct Slot<T> {
 /// The try calls are linearizable: a pop reports empty only if the ring
 /// was empty at some instant during the call, a push reports full only if
 /// it was full (module docs of the source, "Why the try calls are
-/// linearizable").
+/// linearizable"). [`try_pop_if_ready`](Ring::try_pop_if_ready) and
+/// [`try_push_if_free`](Ring::try_push_if_free) decide from their slot
+/// alone instead: they never wait for a preempted thread, and are not
+/// linearizable.
 ///
 /// # Examples
 ///
@@ -515,18 +518,54 @@ impl<T> Ring<T> {
     }
 
     /// Pushes `value` if the slot at the tail is free, deciding from that
-    /// slot alone: `Full` also when a consumer is still popping the slot's
-    /// item (not linearizable, never waits). For the ack layer's index
-    /// rings, which always have room and retry.
-    pub(crate) fn try_push_if_free(&self, value: T) -> Result<(), Full<T>> {
+    /// slot alone: it never waits for another thread, and never reads the
+    /// consumers' cursor.
+    ///
+    /// **Not linearizable**, unlike [`try_push`](Ring::try_push): it also
+    /// reports full when the ring has room but a consumer that claimed the
+    /// slot's previous item has not freed the slot yet (say, it was
+    /// preempted), even if later slots are free. For callers that poll
+    /// and would rather move on than wait for that consumer: a failed call
+    /// costs one load of the slot's line.
+    ///
+    /// # Errors
+    ///
+    /// [`Full`], holding `value`, when the slot at the tail is not free,
+    /// or the ring is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(1);
+    /// assert!(ring.try_push_if_free(1).is_ok());
+    /// assert_eq!(ring.try_push_if_free(2).unwrap_err().into_inner(), 2);
+    /// ```
+    pub fn try_push_if_free(&self, value: T) -> Result<(), Full<T>> {
         self.push_or_refuse::<false>(value)
             .map_err(|e| Full(e.into_inner()))
     }
 
     /// Pops the item at the head if it is published, deciding from that
-    /// slot alone: `None` also when a producer is still filling it (not
-    /// linearizable, never waits). For the ack layer's index rings.
-    pub(crate) fn try_pop_if_ready(&self) -> Option<T> {
+    /// slot alone: it never waits for another thread, and never reads the
+    /// producers' cursor.
+    ///
+    /// **Not linearizable**, unlike [`try_pop`](Ring::try_pop): it also
+    /// returns `None` when a producer that claimed the head position has
+    /// not published its item yet (say, it was preempted), even if later
+    /// items are published, so a thread that pushed and at once calls
+    /// this may get `None`. For callers that poll and would rather move on
+    /// than wait for that producer: a failed call costs one load of the
+    /// slot's line.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ring = ackring::Ring::new(2);
+    /// ring.push('x');
+    /// assert_eq!(ring.try_pop_if_ready(), Some('x'));
+    /// assert_eq!(ring.try_pop_if_ready(), None);
+    /// ```
+    pub fn try_pop_if_ready(&self) -> Option<T> {
         self.pop_or_refuse::<false>().ok()
     }
 

@@ -100,6 +100,9 @@ enum Mode {
     Blocking,
     /// `try_push` / `try_pop`, yielding after a failed try.
     TryLoop,
+    /// `try_push_if_free` / `try_pop_if_ready` (decided from the slot
+    /// alone), yielding after a failed try.
+    SlotOnly,
     /// `try_push_batch` / `try_pop_batch` with varying sizes.
     Batch,
     /// `push_timeout` / `pop_timeout` with short and zero timeouts.
@@ -232,9 +235,13 @@ fn produce(ring: &Ring<u64>, tracker: &Tracker, cfg: Config, id: usize) {
             return;
         }
         let mode = match cfg.mode {
-            Mode::Mixed => {
-                [Mode::Blocking, Mode::TryLoop, Mode::Batch, Mode::Timeout][rng.below(4) as usize]
-            }
+            Mode::Mixed => [
+                Mode::Blocking,
+                Mode::TryLoop,
+                Mode::SlotOnly,
+                Mode::Batch,
+                Mode::Timeout,
+            ][rng.below(5) as usize],
             m => m,
         };
         match mode {
@@ -242,10 +249,16 @@ fn produce(ring: &Ring<u64>, tracker: &Tracker, cfg: Config, id: usize) {
                 ring.push(message(id, seq));
                 seq += 1;
             }
-            Mode::TryLoop => {
+            Mode::TryLoop | Mode::SlotOnly => {
                 let mut msg = message(id, seq);
-                while let Err(Full(back)) = ring.try_push(msg) {
-                    assert_eq!(back, msg, "try_push handed back another value");
+                loop {
+                    let tried = if mode == Mode::TryLoop {
+                        ring.try_push(msg)
+                    } else {
+                        ring.try_push_if_free(msg)
+                    };
+                    let Err(Full(back)) = tried else { break };
+                    assert_eq!(back, msg, "{mode:?}: the push handed back another value");
                     msg = back;
                     if tracker.aborted.load(Ordering::Relaxed) {
                         return;
@@ -311,7 +324,9 @@ fn consume(ring: &Ring<u64>, tracker: &Tracker, cfg: Config, id: usize) -> (u64,
     loop {
         let mode = match cfg.mode {
             // A blocking pop cannot be mixed in without a sentinel.
-            Mode::Mixed => [Mode::TryLoop, Mode::Batch, Mode::Timeout][rng.below(3) as usize],
+            Mode::Mixed => {
+                [Mode::TryLoop, Mode::SlotOnly, Mode::Batch, Mode::Timeout][rng.below(4) as usize]
+            }
             m => m,
         };
         match mode {
@@ -322,7 +337,11 @@ fn consume(ring: &Ring<u64>, tracker: &Tracker, cfg: Config, id: usize) -> (u64,
                 }
                 rx.take(msg);
             }
-            Mode::TryLoop => match ring.try_pop() {
+            Mode::TryLoop | Mode::SlotOnly => match if mode == Mode::TryLoop {
+                ring.try_pop()
+            } else {
+                ring.try_pop_if_ready()
+            } {
                 Some(msg) => rx.take(msg),
                 None => {
                     if tracker.finished() {
@@ -485,6 +504,12 @@ fn accounting_try_loops() {
     accounting(BACKOFF, Mode::TryLoop, [FULL, REDUCED, REDUCED]);
     accounting(SPIN, Mode::TryLoop, [REDUCED; 3]);
     accounting(PARK, Mode::TryLoop, [REDUCED; 3]);
+}
+
+#[test]
+fn accounting_slot_only_try_loops() {
+    accounting(BACKOFF, Mode::SlotOnly, [FULL, REDUCED, REDUCED]);
+    accounting(SPIN, Mode::SlotOnly, [REDUCED; 3]);
 }
 
 #[test]

@@ -283,10 +283,20 @@ fn model_run(cap: usize, strategy: WaitStrategy, seed: u64) {
     while next < 50 * cap as u64 || steps < 2000 {
         steps += 1;
         let what;
-        match rng.below(8) {
-            0 => {
-                what = "try_push";
-                match ring.try_push(next) {
+        match rng.below(10) {
+            k @ (0 | 8) => {
+                // On one thread the slot alone decides as the cursors do.
+                what = if k == 8 {
+                    "try_push_if_free"
+                } else {
+                    "try_push"
+                };
+                let pushed = if k == 8 {
+                    ring.try_push_if_free(next)
+                } else {
+                    ring.try_push(next)
+                };
+                match pushed {
                     Ok(()) => {
                         assert!(model.len() < cap, "push accepted on a full ring");
                         model.push_back(next);
@@ -301,6 +311,10 @@ fn model_run(cap: usize, strategy: WaitStrategy, seed: u64) {
             1 => {
                 what = "try_pop";
                 assert_eq!(ring.try_pop(), model.pop_front());
+            }
+            9 => {
+                what = "try_pop_if_ready";
+                assert_eq!(ring.try_pop_if_ready(), model.pop_front());
             }
             2 => {
                 what = "push";
@@ -352,7 +366,7 @@ fn model_run(cap: usize, strategy: WaitStrategy, seed: u64) {
                     assert!(items.windows(2).all(|w| w[1] == w[0] + 1));
                 }
             }
-            _ => {
+            7 => {
                 what = "try_pop_batch";
                 let max = rng.below(cap as u64 + 3) as usize;
                 out.clear();
@@ -365,6 +379,7 @@ fn model_run(cap: usize, strategy: WaitStrategy, seed: u64) {
                     assert_eq!(Some(*v), model.pop_front());
                 }
             }
+            _ => unreachable!("below(10)"),
         }
         assert_len(&ring, model.len(), what);
     }

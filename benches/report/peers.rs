@@ -204,6 +204,27 @@ impl<const W: u8> Peer for AckRing<W> {
     }
 }
 
+/// `ackring::Ring` through the try calls that decide from their slot
+/// alone (`try_push_if_free` / `try_pop_if_ready`, not linearizable):
+/// beside the plain `Ring` row, what linearizability costs.
+pub struct AckRingSlotOnly;
+
+impl Peer for AckRingSlotOnly {
+    const NAME: &'static str = "ackring Ring, slot-only try calls (not linearizable)";
+    const SLUG: &'static str = "ring-slot-only";
+    type Tx = Arc<Ring<u64>>;
+    type Rx = Arc<Ring<u64>>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        Some(shared(Ring::new(cap), p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.try_push_if_free(v).map_err(|full| full.0)
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_pop_if_ready()
+    }
+}
+
 /// `crossbeam_queue::ArrayQueue`: the baseline every ratio is taken to.
 pub struct ArrayQueue;
 

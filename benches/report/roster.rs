@@ -175,6 +175,7 @@ pub fn all() -> Vec<Entry> {
         Entry::of::<peers::AckRing<1>>("#d62728", QUEUE_ACK, OWN),
         Entry::of::<peers::AckRing<2>>("#8c564b", QUEUE, OWN),
         Entry::of::<peers::AckRing<1>>("#d62728", TRY_ROW, TRY).named("ackring Ring", "ring"),
+        Entry::of::<peers::AckRingSlotOnly>("#ffbb78", &[THROUGHPUT, PING_PONG], TRY),
         Entry::of::<peers::ArrayQueue>("#1f77b4", PEER_ACK, TRY),
         Entry::of::<peers::CrossbeamChannel>("#17becf", PEER, BOTH),
         Entry::of::<peers::ConcurrentQueue>("#2ca02c", PEER, TRY),

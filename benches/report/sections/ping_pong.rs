@@ -60,6 +60,14 @@ impl Section for PingPong {
                 goal: None,
                 got: pp.ratio(BASE, "floor", 0.5),
             },
+            Target {
+                what: "Ping-pong round trip p50, `Ring` slot-only try calls (not linearizable) ÷ \
+                       cache-line floor"
+                    .into(),
+                calls: CALLS,
+                goal: None,
+                got: pp.ratio("ring-slot-only", "floor", 0.5),
+            },
         ]
     }
 

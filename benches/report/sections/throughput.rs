@@ -27,6 +27,8 @@ fn ring(calls: Calls, batch: usize) -> Key {
 
 /// ArrayQueue's row: it has no blocking calls, so the try-loop in both.
 const AQ: Key = Key::new(BASE, Calls::TryLoop, 1);
+/// The slot-only try calls of `Ring` (`peers::AckRingSlotOnly`).
+const SLOT_ONLY: Key = Key::new("ring-slot-only", Calls::TryLoop, 1);
 
 impl Section for Throughput {
     fn id(&self) -> &'static str {
@@ -102,6 +104,18 @@ impl Section for Throughput {
                     got: rows.ratio(ring(calls, 1), AQ),
                 });
             }
+        }
+        for shape in SHAPES.iter().filter(|s| s.name != "2P2C") {
+            t.push(Target {
+                what: format!(
+                    "{} throughput, `Ring` ÷ `Ring` slot-only try calls (not linearizable): what \
+                     linearizability costs",
+                    shape.name
+                ),
+                calls: Calls::TryLoop.label(),
+                goal: None,
+                got: Rows::of(r, THROUGHPUT, shape.name).ratio(ring(Calls::TryLoop, 1), SLOT_ONLY),
+            });
         }
         let one = Rows::of(r, THROUGHPUT, "1P1C");
         let rtrb = |batch| Key::new("rtrb", Calls::TryLoop, batch);
