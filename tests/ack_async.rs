@@ -743,7 +743,9 @@ fn leased() -> (Arc<AckQueue<u64>>, ManualClock) {
     (Arc::new(q), clock)
 }
 
-/// A future that counts its polls.
+/// A future that counts its finished polls: a count of 1 means its first
+/// poll has returned, so the inner future has looked at the queue and
+/// waits in it.
 struct CountPolls<F> {
     polls: Arc<AtomicUsize>,
     inner: Pin<Box<F>>,
@@ -753,8 +755,9 @@ impl<F: Future> Future for CountPolls<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let poll = self.inner.as_mut().poll(cx);
         self.polls.fetch_add(1, SeqCst);
-        self.inner.as_mut().poll(cx)
+        poll
     }
 }
 
@@ -788,7 +791,8 @@ fn spawn_receive(
     (task, polls)
 }
 
-/// Waits until `polls` counts a poll: the task waits in the queue.
+/// Waits until `polls` counts a finished poll: the task waits in the
+/// queue.
 fn wait_for_poll(polls: &AtomicUsize) {
     let deadline = Instant::now() + STALL;
     while polls.load(SeqCst) == 0 {
