@@ -24,28 +24,55 @@
 //! One that finds it not ready (a pop: not published for this lap; a push:
 //! still holding the previous lap's item) cannot tell from the slot whether
 //! the ring is empty (full) or a thread has claimed that position and not
-//! stored its `seq` yet. Only then does it read the other cursor, after a
-//! `SeqCst` fence (as crossbeam's `ArrayQueue` does): a pop with
-//! `tail == head` saw an empty ring at that instant, a push with
-//! `head + one lap == tail` a full one; otherwise the thread at that slot is
-//! mid-operation, and the call waits for it (with backoff) and looks again.
-//! So a pop reports empty only if the ring was empty at some instant during
-//! the call, a push full only if it was full, and a thread preempted between
-//! its claim and its store delays only the calls that need its very slot.
+//! stored its `seq` yet. While no later position of the same side is
+//! finished, it may report empty (full): the unfinished operation and all
+//! after it can be ordered after the call. Once a later one is finished, it
+//! must not, since FIFO order puts the unfinished one before that one.
+//!
+//! So every push, between its claim and its publish, looks at the
+//! position before its own: if that one is claimed and not published, this
+//! push *overtakes* it, and sets the flag `pops_read_tail` before it
+//! publishes. Take the first published position after an unpublished one:
+//! when its push looked, the one before was unpublished, so the flag was
+//! set before it published. A failed pop that reads the flag clear after a
+//! `SeqCst` fence therefore knows that no later position is published, and
+//! reports empty. Once the flag is set, a failed pop reads `tail` after the
+//! fence, as crossbeam's `ArrayQueue` does on every failed pop: `tail ==
+//! head` is an empty ring at that instant; otherwise the thread at the slot
+//! is mid-operation, and the call waits for it (with backoff) and looks
+//! again. Pops look at the position before theirs in the same way, for the
+//! failed pushes (`pushes_read_head`: `head + one lap == tail` is a full
+//! ring). The flags are never cleared.
+//!
+//! The look at the position before is most often free: each claimer, once
+//! finished, stores the next position in its cursor's `done`, on the line
+//! its claim just wrote, and the next claimer that reads its own position
+//! there skips the slot, whose line the other side may be using. With one
+//! producer no push ever overtakes, so a failed pop reads its slot and a
+//! line nobody writes, and a consumer polling an empty ring never pulls the
+//! producer's cursor line; the same holds for failed pushes with one
+//! consumer. When several producers overlap, the first overtake sets the
+//! flag, and failed pops read `tail` from then on.
+//!
+//! A pop reports empty only if the ring was empty at some instant during
+//! the call, a push full only if it was full, and a thread preempted
+//! between its claim and its store delays only the calls that need its
+//! very slot.
 //!
 //! [`Ring::force_push`] on a full ring claims `tail` and then `head` at the
 //! oldest item, and completes both with one store of the slot's `seq`;
-//! meanwhile `tail` is one lap and one position past `head`, so no pop
-//! reports empty and no push full in between.
+//! meanwhile `tail` is one lap and one position past `head`, so no push
+//! reports full, and it sets `pops_read_tail` before it claims `head`, so
+//! that a pop which finds the slot not ready reads `tail` and waits.
 //!
 //! # Closing
 //!
 //! [`Ring::close`] sets the mark bit of `tail` ([`Laps::mark`]), so that no
 //! push can claim a position afterwards (its CAS expects an unmarked
-//! `tail`). A pop whose slot is not ready reads `tail` anyway: a marked
-//! `tail` equal to `head` is "closed and drained", a marked `tail` ahead of
-//! it a push claimed before the close and still in progress, which it
-//! waits for.
+//! `tail`), and sets `pops_read_tail`, so that a pop whose slot is not
+//! ready reads `tail`: a marked `tail` equal to `head` is "closed and
+//! drained", a marked `tail` ahead of it a push claimed before the close
+//! and still in progress, which it waits for.
 //!
 //! # Vocabulary
 //!
@@ -73,7 +100,14 @@
 //!   other cursor's load, so that a call which comes after a completed
 //!   operation in real time sees its claim (crossbeam's reasoning; no
 //!   happens-before edge carries it, so no loom model can tell the fence
-//!   from none).
+//!   from none);
+//! - `done`: the Release store after a publish (free) pairs with the
+//!   Acquire load of the next claimer, so reading its own position there
+//!   makes the previous position's publish (free) happen-before its own,
+//!   as seeing it in the slot would;
+//! - the flags: set with a `SeqCst` store (real time, as for the fence),
+//!   read with Acquire after the fence, so that a call which reads a flag
+//!   set also sees the claim (or the close) that set it.
 //!
 //! # Progress
 //!
@@ -91,7 +125,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::error::{CapacityError, Closed, Full, PopError, PushError};
 use crate::pos::Laps;
-use crate::sync::{fence, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{fence, AtomicBool, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::wait::{self, WaitStrategy, Waiter};
 
 mod iter;
@@ -109,6 +143,39 @@ struct Slot<T> {
     seq: AtomicUsize,
     /// Initialized exactly when `seq` is some position + 1.
     value: UnsafeCell<MaybeUninit<T>>,
+}
+
+/// A cursor, and its side's hint of what is finished, on one cache line.
+struct Cursor {
+    /// The next position to claim; `tail`'s also carries the mark bit once
+    /// the ring is closed.
+    at: AtomicUsize,
+    /// The position after the last one its claimer finished (a push:
+    /// published it; a pop: freed its slot), as that claimer stored it.
+    /// The claimer of position `p` that reads `done == p` knows the
+    /// position before its own is finished without loading that position's
+    /// slot, whose cache line the other side may be using. A hint: a late
+    /// store of an older position only sends that claimer to the slot.
+    done: AtomicUsize,
+}
+
+impl Cursor {
+    fn new() -> Self {
+        Self {
+            at: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// When a failed try must read the other side's cursor: set once, never
+/// cleared (module docs, "Why the try calls are linearizable").
+struct Overtaken {
+    /// Set by a push that finds the position before its own unpublished,
+    /// by a `force_push` that takes the oldest item, and by `close`.
+    pops_read_tail: AtomicBool,
+    /// Set by a pop that finds the position before its own not freed.
+    pushes_read_head: AtomicBool,
 }
 
 /// A bounded multi-producer multi-consumer queue.
@@ -154,10 +221,14 @@ struct Slot<T> {
 /// ```
 pub struct Ring<T> {
     /// Consumers' cursor: the position `{ lap, index }` of the next pop.
-    head: CachePadded<AtomicUsize>,
+    head: CachePadded<Cursor>,
     /// Producers' cursor: the position `{ lap, index }` of the next push,
     /// with `laps.mark()` set once the ring is closed.
-    tail: CachePadded<AtomicUsize>,
+    tail: CachePadded<Cursor>,
+    /// Whether failed tries must read the other cursor; a line written at
+    /// most a few times in the ring's life, so reading it costs a cache
+    /// hit.
+    overtaken: CachePadded<Overtaken>,
     /// `capacity` slots; slot `i` starts with `seq = { lap: 0, index: i }`.
     buffer: Box<[Slot<T>]>,
     /// The position arithmetic (capacity, lap size, the mark bit).
@@ -266,8 +337,12 @@ impl<T> Ring<T> {
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }));
         Ok(Self {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(Cursor::new()),
+            tail: CachePadded::new(Cursor::new()),
+            overtaken: CachePadded::new(Overtaken {
+                pops_read_tail: AtomicBool::new(false),
+                pushes_read_head: AtomicBool::new(false),
+            }),
             buffer: slots.into_boxed_slice(),
             laps,
             strategy,
@@ -338,6 +413,66 @@ impl<T> Ring<T> {
             .store(self.laps.next_lap(pos), Ordering::Release);
     }
 
+    /// Called by the claimer of push position `pos` before it publishes:
+    /// if the position before is claimed and not published yet, this push
+    /// overtakes it, and from then on a failed pop reads `tail` (module
+    /// docs, "Why the try calls are linearizable").
+    #[inline(always)]
+    fn note_push(&self, pos: usize) {
+        // Acquire: pairs with the Release store in `pushed`, so that the
+        // publish of the position before happens-before ours, as when it
+        // is seen in the slot below.
+        if self.tail.done.load(Ordering::Acquire) != pos {
+            self.check_push_overtake(pos);
+        }
+    }
+
+    #[inline(never)]
+    fn check_push_overtake(&self, pos: usize) {
+        let prev = self.laps.prev(pos);
+        // Acquire: pairs with the Release store in `publish(prev)`.
+        let seq = self.slot(prev).seq.load(Ordering::Acquire);
+        if (seq.wrapping_sub(prev.wrapping_add(1)) as isize) < 0 {
+            raise(&self.overtaken.pops_read_tail);
+        }
+    }
+
+    /// Called by a push after it published every position before `next`.
+    #[inline(always)]
+    fn pushed(&self, next: usize) {
+        // Release: pairs with the Acquire load in `note_push`.
+        self.tail.done.store(next, Ordering::Release);
+    }
+
+    /// Called by the claimer of pop position `pos` before it frees the
+    /// slot: if the position before is claimed and not freed yet, this pop
+    /// overtakes it, and from then on a failed push reads `head`.
+    #[inline(always)]
+    fn note_pop(&self, pos: usize) {
+        // Acquire: pairs with the Release store in `popped`, as in
+        // `note_push`.
+        if self.head.done.load(Ordering::Acquire) != pos {
+            self.check_pop_overtake(pos);
+        }
+    }
+
+    #[inline(never)]
+    fn check_pop_overtake(&self, pos: usize) {
+        let prev = self.laps.prev(pos);
+        // Acquire: pairs with the Release store in `free(prev)`.
+        let seq = self.slot(prev).seq.load(Ordering::Acquire);
+        if (seq.wrapping_sub(self.laps.next_lap(prev)) as isize) < 0 {
+            raise(&self.overtaken.pushes_read_head);
+        }
+    }
+
+    /// Called by a pop after it freed every position before `next`.
+    #[inline(always)]
+    fn popped(&self, next: usize) {
+        // Release: pairs with the Acquire load in `note_pop`.
+        self.head.done.store(next, Ordering::Release);
+    }
+
     /// A push found the slot at `tail` still holding the previous lap's
     /// item: whether the ring is full (`true`), or a consumer has claimed
     /// that item and not freed the slot yet (`false`: look again).
@@ -349,8 +484,13 @@ impl<T> Ring<T> {
         // not happen-before it (real time), which loom does not model;
         // the fence in `not_ready` also pairs with force_push's Release.
         fence(Ordering::SeqCst);
+        // Acquire: pairs with the SeqCst store in `raise`, so that the
+        // overtaking pop's claim of `head` is seen below.
+        if !self.overtaken.pushes_read_head.load(Ordering::Acquire) {
+            return true;
+        }
         // Relaxed: ordered by the fence; only compared.
-        let head = self.head.load(Ordering::Relaxed);
+        let head = self.head.at.load(Ordering::Relaxed);
         self.laps.next_lap(head) == tail
     }
 
@@ -363,7 +503,7 @@ impl<T> Ring<T> {
         // Relaxed: the cursor is only a hint of which slot to look at; the
         // slot's seq (Acquire below) carries the synchronization, and the
         // CAS, which reads the latest value, catches a mark set since.
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut tail = self.tail.at.load(Ordering::Relaxed);
         loop {
             if tail & self.laps.mark() != 0 {
                 return Err(PushError::Closed(value));
@@ -376,13 +516,14 @@ impl<T> Ring<T> {
             if diff == 0 {
                 // Relaxed: winning the CAS makes `tail` ours alone; no data
                 // travels through the cursor.
-                match self.tail.compare_exchange_weak(
+                match self.tail.at.compare_exchange_weak(
                     tail,
                     self.laps.advance(tail),
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
+                        self.note_push(tail);
                         // SAFETY: we own position `tail` (CAS above) and its
                         // slot is writable (seq == tail, seen with Acquire),
                         // so no other thread reads or writes the value until
@@ -390,6 +531,7 @@ impl<T> Ring<T> {
                         slot.value
                             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
                         self.publish(tail);
+                        self.pushed(self.laps.advance(tail));
                         self.after_push();
                         return Ok(());
                     }
@@ -405,11 +547,11 @@ impl<T> Ring<T> {
                     return Err(PushError::Full(value));
                 }
                 backoff.snooze();
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.tail.at.load(Ordering::Relaxed);
             } else {
                 // Another producer moved past `tail`: look again.
                 backoff.spin();
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.tail.at.load(Ordering::Relaxed);
             }
         }
     }
@@ -424,8 +566,13 @@ impl<T> Ring<T> {
         // SeqCst fence: orders the slot's load before the load of `tail`
         // (module docs, "Why the try calls are linearizable").
         fence(Ordering::SeqCst);
+        // Acquire: pairs with the SeqCst store in `raise`, so that the
+        // overtaking push's claim (or the close's mark) is seen below.
+        if !self.overtaken.pops_read_tail.load(Ordering::Acquire) {
+            return Some(PopError::Empty);
+        }
         // Relaxed: ordered by the fence; only compared.
-        let tail = self.tail.load(Ordering::Relaxed);
+        let tail = self.tail.at.load(Ordering::Relaxed);
         if tail & !self.laps.mark() != head {
             None
         } else if tail & self.laps.mark() != 0 {
@@ -442,7 +589,7 @@ impl<T> Ring<T> {
     fn pop_or_refuse<const WAIT: bool>(&self) -> Result<T, PopError> {
         let backoff = Backoff::new();
         // Relaxed: a hint, as in push_or_refuse.
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut head = self.head.at.load(Ordering::Relaxed);
         loop {
             let slot = self.slot(head);
             // Acquire: pairs with the Release store of seq in `publish`, so
@@ -451,7 +598,7 @@ impl<T> Ring<T> {
             let diff = seq.wrapping_sub(head.wrapping_add(1)) as isize;
             if diff == 0 {
                 // Relaxed: winning the CAS makes `head` ours alone.
-                match self.head.compare_exchange_weak(
+                match self.head.at.compare_exchange_weak(
                     head,
                     self.laps.advance(head),
                     Ordering::Relaxed,
@@ -464,7 +611,9 @@ impl<T> Ring<T> {
                         // We move it out once; `free` makes the slot
                         // writable again, so it is never read twice.
                         let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+                        self.note_pop(head);
                         self.free(head);
+                        self.popped(self.laps.advance(head));
                         self.after_pop();
                         return Ok(value);
                     }
@@ -482,11 +631,11 @@ impl<T> Ring<T> {
                     return Err(why);
                 }
                 backoff.snooze();
-                head = self.head.load(Ordering::Relaxed);
+                head = self.head.at.load(Ordering::Relaxed);
             } else {
                 // Another consumer moved past `head`: look again.
                 backoff.spin();
-                head = self.head.load(Ordering::Relaxed);
+                head = self.head.at.load(Ordering::Relaxed);
             }
         }
     }
@@ -845,7 +994,7 @@ impl<T> Ring<T> {
     fn wait_for_room_ahead(&self) {
         let ahead = ROOM_AHEAD.min(self.capacity() - 1);
         // Relaxed: a hint of which slot to watch; `push_or_refuse` decides.
-        let tail = self.tail.load(Ordering::Relaxed);
+        let tail = self.tail.at.load(Ordering::Relaxed);
         if ahead == 0 || tail & self.laps.mark() != 0 {
             return;
         }
@@ -904,7 +1053,7 @@ impl<T> Ring<T> {
     pub fn force_push(&self, value: T) -> Option<T> {
         let backoff = Backoff::new();
         // Relaxed: a hint, as in push_or_refuse.
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut tail = self.tail.at.load(Ordering::Relaxed);
         loop {
             if tail & self.laps.mark() != 0 {
                 return Some(value);
@@ -916,13 +1065,13 @@ impl<T> Ring<T> {
             if (seq.wrapping_sub(tail) as isize) > 0 {
                 // Another producer moved past `tail`: look again.
                 backoff.spin();
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.tail.at.load(Ordering::Relaxed);
                 continue;
             }
             // The slot is free (seq == tail) or holds the previous lap's
             // item (the ring is full): claim `tail` either way. Relaxed: as
             // in push_or_refuse.
-            match self.tail.compare_exchange_weak(
+            match self.tail.at.compare_exchange_weak(
                 tail,
                 self.laps.advance(tail),
                 Ordering::Relaxed,
@@ -953,13 +1102,22 @@ impl<T> Ring<T> {
             // slot is free) or in `publish` (it holds `oldest`'s value).
             let seq = slot.seq.load(Ordering::Acquire);
             if seq == tail {
+                self.note_push(tail);
                 // SAFETY: we own position `tail` (the CAS in force_push) and
                 // its slot is writable (seq == tail, seen with Acquire).
                 slot.value
                     .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
                 self.publish(tail);
+                self.pushed(self.laps.advance(tail));
                 self.after_push();
                 return None;
+            }
+            if seq == oldest.wrapping_add(1) {
+                // Between our claim of `head` below and our store of seq, a
+                // pop at `head` may find its slot not ready: it must read
+                // `tail` (which is ahead) and wait, not report empty.
+                raise(&self.overtaken.pops_read_tail);
+                self.note_push(tail);
             }
             // Winning the CAS makes `oldest` ours alone, as in
             // pop_or_refuse; its value was published to us by the Acquire
@@ -970,6 +1128,7 @@ impl<T> Ring<T> {
             if seq == oldest.wrapping_add(1)
                 && self
                     .head
+                    .at
                     .compare_exchange_weak(
                         oldest,
                         self.laps.advance(oldest),
@@ -987,6 +1146,7 @@ impl<T> Ring<T> {
                     .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });
                 // Frees `oldest` and publishes `tail` in one store.
                 self.publish(tail);
+                self.pushed(self.laps.advance(tail));
                 self.after_push();
                 return Some(old);
             }
@@ -1035,7 +1195,10 @@ impl<T> Ring<T> {
         // Relaxed: the close takes effect here; every push's CAS, an RMW,
         // reads the latest value and so sees the mark from then on, and the
         // fence in `notify` below orders it before the waiters' check.
-        let was = self.tail.fetch_or(self.laps.mark(), Ordering::Relaxed);
+        let was = self.tail.at.fetch_or(self.laps.mark(), Ordering::Relaxed);
+        // A pop whose slot is not ready reads `tail` from now on, to tell
+        // closed from empty.
+        raise(&self.overtaken.pops_read_tail);
         // Every waiter: its next attempt, made after its fence, sees the
         // mark (the Dekker pair of `wait`).
         self.not_empty.notify();
@@ -1055,7 +1218,7 @@ impl<T> Ring<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         // Relaxed: a snapshot; no data depends on it.
-        self.tail.load(Ordering::Relaxed) & self.laps.mark() != 0
+        self.tail.at.load(Ordering::Relaxed) & self.laps.mark() != 0
     }
 
     /// Moves as many items as fit from the front of `items` into the ring,
@@ -1077,7 +1240,7 @@ impl<T> Ring<T> {
         }
         let backoff = Backoff::new();
         // Relaxed: a hint, as in push_or_refuse.
-        let mut tail = self.tail.load(Ordering::Relaxed);
+        let mut tail = self.tail.at.load(Ordering::Relaxed);
         loop {
             if tail & self.laps.mark() != 0 {
                 return 0;
@@ -1107,17 +1270,20 @@ impl<T> Ring<T> {
                 } else {
                     backoff.spin();
                 }
-                tail = self.tail.load(Ordering::Relaxed);
+                tail = self.tail.at.load(Ordering::Relaxed);
                 continue;
             }
             // Relaxed: as in push_or_refuse; the CAS gives us positions
             // tail..end, whose slots we saw writable, and only their owner
             // can change that.
-            match self
-                .tail
-                .compare_exchange_weak(tail, end, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.tail.at.compare_exchange_weak(
+                tail,
+                end,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
+                    self.note_push(tail);
                     let mut pos = tail;
                     for value in items.drain(..n) {
                         // SAFETY: position `pos` is ours (CAS above) and its
@@ -1128,6 +1294,7 @@ impl<T> Ring<T> {
                         self.publish(pos);
                         pos = self.laps.advance(pos);
                     }
+                    self.pushed(end);
                     self.after_push();
                     return n;
                 }
@@ -1164,7 +1331,7 @@ impl<T> Ring<T> {
         out.reserve(want);
         let backoff = Backoff::new();
         // Relaxed: a hint, as in pop_or_refuse.
-        let mut head = self.head.load(Ordering::Relaxed);
+        let mut head = self.head.at.load(Ordering::Relaxed);
         loop {
             // Count the readable slots from `head` on (seq == position + 1,
             // Acquire as in pop_or_refuse).
@@ -1191,15 +1358,18 @@ impl<T> Ring<T> {
                 } else {
                     backoff.spin();
                 }
-                head = self.head.load(Ordering::Relaxed);
+                head = self.head.at.load(Ordering::Relaxed);
                 continue;
             }
             // Relaxed: as in pop_or_refuse; positions head..end are now ours.
-            match self
-                .head
-                .compare_exchange_weak(head, end, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.head.at.compare_exchange_weak(
+                head,
+                end,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
+                    self.note_pop(head);
                     let mut pos = head;
                     for _ in 0..n {
                         // SAFETY: position `pos` is ours and its slot holds an
@@ -1212,6 +1382,7 @@ impl<T> Ring<T> {
                         out.push(value); // cannot reallocate: reserved above
                         pos = self.laps.advance(pos);
                     }
+                    self.popped(end);
                     self.after_pop();
                     return n;
                 }
@@ -1242,7 +1413,7 @@ impl<T> Ring<T> {
     pub fn push_mut(&mut self, value: T) -> Result<(), Full<T>> {
         // Relaxed, here and below: `&mut self` means every other thread's
         // use of the ring happened-before this call.
-        let tail = self.tail.load(Ordering::Relaxed);
+        let tail = self.tail.at.load(Ordering::Relaxed);
         if tail & self.laps.mark() != 0 {
             return Err(Full(value));
         }
@@ -1257,7 +1428,9 @@ impl<T> Ring<T> {
         slot.value
             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
         slot.seq.store(tail.wrapping_add(1), Ordering::Relaxed);
-        self.tail.store(self.laps.advance(tail), Ordering::Relaxed);
+        let next = self.laps.advance(tail);
+        self.tail.at.store(next, Ordering::Relaxed);
+        self.tail.done.store(next, Ordering::Relaxed);
         Ok(())
     }
 
@@ -1274,7 +1447,7 @@ impl<T> Ring<T> {
     /// ```
     pub fn pop_mut(&mut self) -> Option<T> {
         // Relaxed, here and below: as in push_mut.
-        let head = self.head.load(Ordering::Relaxed);
+        let head = self.head.at.load(Ordering::Relaxed);
         let slot = self.slot(head);
         if slot.seq.load(Ordering::Relaxed) != head.wrapping_add(1) {
             return None;
@@ -1284,7 +1457,9 @@ impl<T> Ring<T> {
         // store below frees the slot.
         let value = slot.value.with(|p| unsafe { p.read().assume_init() });
         slot.seq.store(self.laps.next_lap(head), Ordering::Relaxed);
-        self.head.store(self.laps.advance(head), Ordering::Relaxed);
+        let next = self.laps.advance(head);
+        self.head.at.store(next, Ordering::Relaxed);
+        self.head.done.store(next, Ordering::Relaxed);
         Some(value)
     }
 
@@ -1305,9 +1480,9 @@ impl<T> Ring<T> {
             // SeqCst: the three loads are totally ordered, so when `tail` is
             // the same before and after `head` was read, the pair existed at
             // one instant (the moment of the head load).
-            let tail = self.tail.load(Ordering::SeqCst);
-            let head = self.head.load(Ordering::SeqCst);
-            if self.tail.load(Ordering::SeqCst) == tail {
+            let tail = self.tail.at.load(Ordering::SeqCst);
+            let head = self.head.at.load(Ordering::SeqCst);
+            if self.tail.at.load(Ordering::SeqCst) == tail {
                 // A force_push may have claimed `tail` before it moved
                 // `head`: at most `capacity` items are ever inside.
                 let tail = tail & !self.laps.mark();
@@ -1369,6 +1544,19 @@ impl<T> Ring<T> {
     }
 }
 
+/// Sets `flag` for good (it is never cleared).
+#[inline(never)]
+fn raise(flag: &AtomicBool) {
+    // Relaxed: only skips the store once the flag is set, by anyone.
+    if !flag.load(Ordering::Relaxed) {
+        // SeqCst: a failed try that begins after this call reads the flag
+        // after its SeqCst fence (crossbeam's real-time reasoning, as for
+        // the cursors). The models see only happens-before, which the
+        // Release half of this store and the flag's Acquire load carry.
+        flag.store(true, Ordering::SeqCst);
+    }
+}
+
 impl<T> Drop for Ring<T> {
     fn drop(&mut self) {
         if !core::mem::needs_drop::<T>() {
@@ -1377,8 +1565,8 @@ impl<T> Drop for Ring<T> {
         // Relaxed: `&mut self` means every other thread's operations
         // happened-before this drop (the handoff that gave us the ring
         // synchronized), so every completed push is visible.
-        let head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed) & !self.laps.mark();
+        let head = self.head.at.load(Ordering::Relaxed);
+        let tail = self.tail.at.load(Ordering::Relaxed) & !self.laps.mark();
         // SAFETY: positions head..tail were pushed and not popped (no
         // operation is in flight while we hold `&mut self`), so each of
         // their slots holds an initialized value; the ring is gone after.

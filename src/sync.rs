@@ -27,7 +27,9 @@
 
 #[cfg(not(all(loom, feature = "loom")))]
 mod imp {
-    pub(crate) use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
     pub(crate) use std::sync::{Arc, Condvar, Mutex};
 
     pub(crate) use crossbeam_utils::Backoff;
@@ -83,7 +85,9 @@ mod imp {
 #[cfg(all(loom, feature = "loom"))]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
     pub(crate) use loom::sync::{Arc, Condvar, Mutex};
 
     /// Under loom every spin is a yield point, or the model would never let
