@@ -103,8 +103,10 @@
 //!   from none);
 //! - `done`: the Release store after a publish (free) pairs with the
 //!   Acquire load of the next claimer, so reading its own position there
-//!   makes the previous position's publish (free) happen-before its own,
-//!   as seeing it in the slot would;
+//!   makes the previous position's publish (free) happen-before its own;
+//!   a later call that reads that slot then sees it, as it would (by
+//!   read-read coherence) had the claimer loaded the slot instead, which
+//!   is why that load can be `Relaxed`;
 //! - the flags: set with a `SeqCst` store (real time, as for the fence),
 //!   read with Acquire after the fence, so that a call which reads a flag
 //!   set also sees the claim (or the close) that set it.
@@ -420,8 +422,9 @@ impl<T> Ring<T> {
     #[inline(always)]
     fn note_push(&self, pos: usize) {
         // Acquire: pairs with the Release store in `pushed`, so that the
-        // publish of the position before happens-before ours, as when it
-        // is seen in the slot below.
+        // publish of the position before happens-before ours: a call that
+        // happens after ours then sees that publish in the slot, as it
+        // would had we read the slot ourselves.
         if self.tail.done.load(Ordering::Acquire) != pos {
             self.check_push_overtake(pos);
         }
@@ -430,8 +433,11 @@ impl<T> Ring<T> {
     #[inline(never)]
     fn check_push_overtake(&self, pos: usize) {
         let prev = self.laps.prev(pos);
-        // Acquire: pairs with the Release store in `publish(prev)`.
-        let seq = self.slot(prev).seq.load(Ordering::Acquire);
+        // Relaxed: the value only decides whether to raise the flag. A
+        // call that happens after ours and loads this slot's seq reads
+        // this value or a later one (read-read coherence), so it needs no
+        // edge through us to see what we saw.
+        let seq = self.slot(prev).seq.load(Ordering::Relaxed);
         if (seq.wrapping_sub(prev.wrapping_add(1)) as isize) < 0 {
             raise(&self.overtaken.pops_read_tail);
         }
@@ -459,8 +465,8 @@ impl<T> Ring<T> {
     #[inline(never)]
     fn check_pop_overtake(&self, pos: usize) {
         let prev = self.laps.prev(pos);
-        // Acquire: pairs with the Release store in `free(prev)`.
-        let seq = self.slot(prev).seq.load(Ordering::Acquire);
+        // Relaxed: as in `check_push_overtake`.
+        let seq = self.slot(prev).seq.load(Ordering::Relaxed);
         if (seq.wrapping_sub(self.laps.next_lap(prev)) as isize) < 0 {
             raise(&self.overtaken.pushes_read_head);
         }

@@ -538,41 +538,30 @@ fn try_push_after_own_pop_races_preempted_earlier_consumer() {
     });
 }
 
-/// Waits (yielding) until `flag` is set, with Acquire: whatever its setter
-/// did before happens-before what the caller does after.
-fn wait_for(flag: &AtomicUsize) {
-    while flag.load(Ordering::Acquire) == 0 {
-        thread::yield_now();
-    }
-}
-
 #[test]
 fn try_pop_after_a_later_push_finished_on_another_thread() {
-    // Two producers push one item each; the second says so when its push
-    // has returned, and the main thread, once it has heard, pops at once:
-    // a finished push is in the ring, whichever position the other
-    // producer holds and however far it got, so the pop finds an item.
-    // When the second producer overtook the first, the pop waits for it;
-    // when it did not, the first one's publish reaches the pop only
-    // through the second producer (the `done` hint or the slot it read).
+    // Two producers push one item each; the main thread joins the second
+    // (its push has returned) and pops at once: a finished push is in the
+    // ring, whichever position the other producer holds and however far
+    // it got, so the pop finds an item. When the second producer overtook
+    // the first, the pop waits for it; when it did not, the first one's
+    // publish reaches the pop only through the second producer (the
+    // `done` hint or the slot it read). Joining rather than spinning on a
+    // flag keeps the main thread from yielding, after which loom would
+    // no longer let it read a slot's older `seq`.
     explore(&["popped 1", "popped 2"], || {
         let ring = Arc::new(Ring::new(2));
-        let said = Arc::new(AtomicUsize::new(0));
         let first = {
             let ring = ring.clone();
             thread::spawn(move || assert!(pushed(&ring, 1)))
         };
         let second = {
-            let (ring, said) = (ring.clone(), said.clone());
-            thread::spawn(move || {
-                assert!(pushed(&ring, 2));
-                said.store(1, Ordering::Release);
-            })
+            let ring = ring.clone();
+            thread::spawn(move || assert!(pushed(&ring, 2)))
         };
-        wait_for(&said);
+        second.join().unwrap();
         let got = ring.try_pop().expect("a finished push is in the ring");
         first.join().unwrap();
-        second.join().unwrap();
         let mut all = vec![got];
         all.extend(std::iter::from_fn(|| ring.try_pop()));
         all.sort_unstable();
@@ -587,31 +576,25 @@ fn try_pop_after_a_later_push_finished_on_another_thread() {
 
 #[test]
 fn try_push_after_a_later_pop_finished_on_another_thread() {
-    // The mirror: a full ring, two consumers pop one item each; the second
-    // says so when its pop has returned, and the main thread then pushes:
-    // a slot is free, so the push finds room.
+    // The mirror: a full ring, two consumers pop one item each; the main
+    // thread joins the second and pushes: a slot is free, so the push
+    // finds room.
     explore(&["push found room"], || {
         let ring = Arc::new(Ring::new(2));
         for v in [1, 2] {
             assert!(pushed(&ring, v));
         }
-        let said = Arc::new(AtomicUsize::new(0));
         let first = {
             let ring = ring.clone();
             thread::spawn(move || ring.try_pop())
         };
         let second = {
-            let (ring, said) = (ring.clone(), said.clone());
-            thread::spawn(move || {
-                let got = ring.try_pop();
-                said.store(1, Ordering::Release);
-                got
-            })
+            let ring = ring.clone();
+            thread::spawn(move || ring.try_pop())
         };
-        wait_for(&said);
+        let mut all: Vec<u32> = second.join().unwrap().into_iter().collect();
         assert!(pushed(&ring, 3), "a pop has returned: there is room");
-        let mut all: Vec<u32> = first.join().unwrap().into_iter().collect();
-        all.extend(second.join().unwrap());
+        all.extend(first.join().unwrap());
         all.extend(std::iter::from_fn(|| ring.try_pop()));
         all.sort_unstable();
         assert_eq!(all, [1, 2, 3], "each item once");
