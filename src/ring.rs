@@ -491,7 +491,10 @@ impl<T> Ring<T> {
         // the fence in `not_ready` also pairs with force_push's Release.
         fence(Ordering::SeqCst);
         // Acquire: pairs with the SeqCst store in `raise`, so that the
-        // overtaking pop's claim of `head` is seen below.
+        // overtaking pop's claim of `head` is seen below. No model sees it
+        // weakened: where a model's push reads the flag set, that claim
+        // reaches it through another edge too (a join), and in real time
+        // the fence above carries it anyway.
         if !self.overtaken.pushes_read_head.load(Ordering::Acquire) {
             return true;
         }
@@ -573,7 +576,10 @@ impl<T> Ring<T> {
         // (module docs, "Why the try calls are linearizable").
         fence(Ordering::SeqCst);
         // Acquire: pairs with the SeqCst store in `raise`, so that the
-        // overtaking push's claim (or the close's mark) is seen below.
+        // overtaking push's claim (or the close's mark) is seen below. No
+        // model sees it weakened, as in `is_full_at`: the claim also comes
+        // through a join, or through force_push's Release CAS on `head`
+        // and the fence above, and a close seen late only delays "closed".
         if !self.overtaken.pops_read_tail.load(Ordering::Acquire) {
             return Some(PopError::Empty);
         }
