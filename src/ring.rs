@@ -1109,12 +1109,13 @@ impl<T> Ring<T> {
         // { lap: lap - 1, index }
         let oldest = tail.wrapping_sub(self.laps.one_lap());
         let backoff = Backoff::new();
+        // Before either branch below publishes `tail`.
+        self.note_push(tail);
         loop {
             // Acquire: pairs with the Release store of seq in `free` (the
             // slot is free) or in `publish` (it holds `oldest`'s value).
             let seq = slot.seq.load(Ordering::Acquire);
             if seq == tail {
-                self.note_push(tail);
                 // SAFETY: we own position `tail` (the CAS in force_push) and
                 // its slot is writable (seq == tail, seen with Acquire).
                 slot.value
@@ -1129,7 +1130,6 @@ impl<T> Ring<T> {
                 // pop at `head` may find its slot not ready: it must read
                 // `tail` (which is ahead) and wait, not report empty.
                 raise(&self.overtaken.pops_read_tail);
-                self.note_push(tail);
             }
             // Winning the CAS makes `oldest` ours alone, as in
             // pop_or_refuse; its value was published to us by the Acquire
