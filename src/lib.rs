@@ -117,7 +117,7 @@ pub use ack::{
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,
 };
-pub use ring::{IntoIter, Ring, TryIter};
+pub use ring::{IntoIter, Iter, Ring, TryIter};
 pub use stats::Stats;
 pub use wait::{WaitSlot, WaitStrategy};
 

@@ -131,7 +131,7 @@ use crate::sync::{fence, AtomicBool, AtomicUsize, Backoff, Ordering, UnsafeCell}
 use crate::wait::{self, WaitStrategy, Waiter};
 
 mod iter;
-pub use iter::{IntoIter, TryIter};
+pub use iter::{IntoIter, Iter, TryIter};
 
 /// How far past the full slot a blocked producer waits for room before it
 /// looks again (see `Ring::wait_for_room_ahead`).

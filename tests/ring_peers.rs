@@ -472,6 +472,67 @@ fn try_iter_drains_what_is_there() {
     assert!(ring.is_empty());
 }
 
+/// Consumers iterate from the start, while the ring is still empty: an
+/// iterator that ended at an empty ring, rather than at a closed and
+/// drained one, would end before the producers have pushed everything.
+#[test]
+fn iter_waits_for_items_until_closed_and_drained() {
+    for strategy in STRATEGIES {
+        watchdog("iter until closed", move || {
+            const PRODUCERS: u64 = 3;
+            const PER_PRODUCER: u64 = 2_000;
+            let ring = Ring::with_wait_strategy(8, strategy);
+            let got: Vec<Vec<u64>> = thread::scope(|s| {
+                let consumers: Vec<_> = (0..2)
+                    .map(|c| {
+                        let ring = &ring;
+                        s.spawn(move || {
+                            if c == 0 {
+                                ring.iter().collect::<Vec<_>>()
+                            } else {
+                                let mut got = Vec::new();
+                                for v in ring {
+                                    got.push(v);
+                                }
+                                got
+                            }
+                        })
+                    })
+                    .collect();
+                let producers: Vec<_> = (0..PRODUCERS)
+                    .map(|p| {
+                        let ring = &ring;
+                        s.spawn(move || {
+                            for i in 0..PER_PRODUCER {
+                                ring.push(p << 32 | i);
+                            }
+                        })
+                    })
+                    .collect();
+                for p in producers {
+                    p.join().unwrap();
+                }
+                ring.close();
+                consumers.into_iter().map(|c| c.join().unwrap()).collect()
+            });
+            for items in &got {
+                // Each producer's items reach each consumer in push order.
+                for p in 0..PRODUCERS {
+                    let mine: Vec<u64> = items.iter().copied().filter(|v| v >> 32 == p).collect();
+                    assert!(mine.windows(2).all(|w| w[0] < w[1]), "{strategy:?}: order");
+                }
+            }
+            let mut all: Vec<u64> = got.concat();
+            all.sort_unstable();
+            let sent: Vec<u64> = (0..PRODUCERS)
+                .flat_map(|p| (0..PER_PRODUCER).map(move |i| p << 32 | i))
+                .collect();
+            assert_eq!(all, sent, "{strategy:?}: every item exactly once");
+            assert_eq!(ring.iter().next(), None, "drained and closed stays so");
+        });
+    }
+}
+
 #[test]
 fn push_mut_and_pop_mut_are_fifo_with_the_shared_calls() {
     let mut ring = Ring::new(3);

@@ -1,5 +1,6 @@
-//! Iterators over a ring's items: owned, in order ([`IntoIter`]), and
-//! popping from a shared ring until it is empty ([`TryIter`]).
+//! Iterators over a ring's items: owned, in order ([`IntoIter`]); popping
+//! from a shared ring until it is empty ([`TryIter`]); and popping, waiting
+//! for items, until the ring is closed and drained ([`Iter`]).
 
 use core::fmt;
 use core::iter::FusedIterator;
@@ -22,6 +23,69 @@ impl<T> Ring<T> {
     /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { ring: self }
+    }
+
+    /// An iterator that pops items, waiting for each with the ring's wait
+    /// strategy (each step is a [`recv`](Ring::recv)), until the ring is
+    /// [closed](Ring::close) and drained: a consumer's loop, as a
+    /// channel receiver's `iter` is. On a ring that is never closed it
+    /// never ends. `for item in &ring` does the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::Ring;
+    ///
+    /// let ring = Ring::new(4);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         for i in 1..=10 {
+    ///             ring.push(i);
+    ///         }
+    ///         ring.close();
+    ///     });
+    ///     let mut sum = 0;
+    ///     for i in &ring {
+    ///         sum += i;
+    ///     }
+    ///     assert_eq!(sum, 55);
+    /// });
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { ring: self }
+    }
+}
+
+/// Pops items, waiting for them, until the ring is closed and drained:
+/// see [`Ring::iter`].
+pub struct Iter<'a, T> {
+    ring: &'a Ring<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.ring.recv().ok()
+    }
+}
+
+/// A closed ring takes no more items, so once drained it stays drained.
+impl<T> FusedIterator for Iter<'_, T> {}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Iter { .. }")
+    }
+}
+
+/// Pops items until the ring is closed and drained: [`Ring::iter`].
+impl<'a, T> IntoIterator for &'a Ring<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
     }
 }
 
