@@ -1,0 +1,531 @@
+//! A/B: this tree's `ackring` (A) against the crate at a git ref (B,
+//! linked as `ackring_base`), measured in one process, interleaved, many
+//! rounds, beside crossbeam's `ArrayQueue` as the peer to beat. Run it with
+//! `bash .ci/ab [REF] [FILTER...]`.
+//!
+//! Each round measures every workload once per contender, in an order that
+//! rotates from round to round, so that both builds see the same machine
+//! state; ratios are taken within a round and then summarized over rounds
+//! as median (min–max). Single-thread cost per message is the steadiest
+//! signal of work per operation on a shared machine: read it first.
+//!
+//! Workloads (the same loop for every contender, calls inlined as a
+//! user's loop inlines them):
+//!
+//! - `st/ring`: one thread, blocks of 64 `try_push` then 64 `try_pop`:
+//!   ns per push + pop.
+//! - `st/ack`, `st/ack-batch16`: one thread, blocks of 64 `try_publish`,
+//!   then 64 `try_receive` + ack, or 4 × (`try_receive_batch(16)` +
+//!   `ack_batch`): ns per message.
+//! - `PxC/try-snooze`, `PxC/try-spin1`, `PxC/blocking` (1P1C, 4P4C, 8P1C):
+//!   producers and consumers pinned round-robin to the cores, moving
+//!   `1..=N` through a ring of 1024; `try-snooze` waits between tries with
+//!   `Backoff::snooze` (the report's try-loop), `try-spin1` with one spin
+//!   hint and a yield every 64th failure, `blocking` uses the queue's own
+//!   `push` / `pop`. Mmsg/s, count and sum checked.
+//! - `ack/PxC/blocking` (1P1C, 2P2C, 1P3C, 4P1C): `publish` / `receive` +
+//!   ack, capacity 1024, prefetch 256. Mmsg/s, count and sum checked.
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use core_affinity::CoreId;
+
+/// A bounded queue of `u64` as the loops see it.
+trait Queue: Send + Sync + Sized + 'static {
+    fn open(cap: usize) -> Self;
+    fn try_push(&self, v: u64) -> Result<(), u64>;
+    fn try_pop(&self) -> Option<u64>;
+    fn push(&self, v: u64);
+    fn pop(&self) -> u64;
+}
+
+/// An ack layer of `u64` as the loops see it.
+trait Acks: Send + Sync + Sized + 'static {
+    fn open(cap: usize, prefetch: usize) -> Self;
+    fn try_publish(&self, v: u64) -> Result<(), u64>;
+    /// Receives one message and acks it.
+    fn try_take(&self) -> Option<u64>;
+    /// Receives up to `max` messages with one batch call and acks them
+    /// with one; adds their values to `sum`, returns how many.
+    fn try_take_batch(&self, max: usize, sum: &mut u64) -> usize;
+    fn publish(&self, v: u64);
+    fn take(&self) -> u64;
+}
+
+macro_rules! ring_of {
+    ($krate:ident, $name:ident) => {
+        struct $name($krate::Ring<u64>);
+        impl Queue for $name {
+            fn open(cap: usize) -> Self {
+                Self($krate::Ring::new(cap))
+            }
+            #[inline]
+            fn try_push(&self, v: u64) -> Result<(), u64> {
+                self.0.try_push(v).map_err(|e| e.into_inner())
+            }
+            #[inline]
+            fn try_pop(&self) -> Option<u64> {
+                self.0.try_pop()
+            }
+            #[inline]
+            fn push(&self, v: u64) {
+                self.0.push(v)
+            }
+            #[inline]
+            fn pop(&self) -> u64 {
+                self.0.pop()
+            }
+        }
+    };
+}
+
+macro_rules! ack_of {
+    ($krate:ident, $name:ident) => {
+        struct $name($krate::AckQueue<u64>);
+        impl Acks for $name {
+            fn open(cap: usize, prefetch: usize) -> Self {
+                Self(
+                    $krate::AckQueue::builder()
+                        .capacity(cap)
+                        .max_in_flight(prefetch)
+                        .build()
+                        .expect("a valid queue"),
+                )
+            }
+            #[inline]
+            fn try_publish(&self, v: u64) -> Result<(), u64> {
+                self.0.try_publish(v).map(drop).map_err(|e| e.into_inner())
+            }
+            #[inline]
+            fn try_take(&self) -> Option<u64> {
+                let d = self.0.try_receive()?;
+                let v = *d;
+                d.ack().expect("acked once");
+                Some(v)
+            }
+            #[inline]
+            fn try_take_batch(&self, max: usize, sum: &mut u64) -> usize {
+                let mut out = Vec::with_capacity(max);
+                let n = self.0.try_receive_batch(max, &mut out);
+                *sum += out.iter().map(|d| **d).sum::<u64>();
+                let mut errors = Vec::new();
+                assert_eq!(self.0.ack_batch(out, &mut errors), n);
+                n
+            }
+            #[inline]
+            fn publish(&self, v: u64) {
+                self.0.publish(v).expect("open");
+            }
+            #[inline]
+            fn take(&self) -> u64 {
+                let d = self.0.receive().expect("open");
+                let v = *d;
+                d.ack().expect("acked once");
+                v
+            }
+        }
+    };
+}
+
+ring_of!(ackring, RingA);
+ring_of!(ackring_base, RingB);
+ack_of!(ackring, AckA);
+ack_of!(ackring_base, AckB);
+
+/// crossbeam's `ArrayQueue`, the incumbent; its blocking calls are the
+/// report's try-loop (it has none of its own).
+struct ArrayQueue(crossbeam_queue::ArrayQueue<u64>);
+impl Queue for ArrayQueue {
+    fn open(cap: usize) -> Self {
+        Self(crossbeam_queue::ArrayQueue::new(cap))
+    }
+    #[inline]
+    fn try_push(&self, v: u64) -> Result<(), u64> {
+        self.0.push(v)
+    }
+    #[inline]
+    fn try_pop(&self) -> Option<u64> {
+        self.0.pop()
+    }
+    fn push(&self, mut v: u64) {
+        let b = crossbeam_utils::Backoff::new();
+        while let Err(back) = self.0.push(v) {
+            v = back;
+            b.snooze();
+        }
+    }
+    fn pop(&self) -> u64 {
+        let b = crossbeam_utils::Backoff::new();
+        loop {
+            if let Some(v) = self.0.pop() {
+                return v;
+            }
+            b.snooze();
+        }
+    }
+}
+
+/// How a try-loop waits after a failed try.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// `Backoff::snooze`: the report's try-loop.
+    Snooze,
+    /// One spin hint; a yield every 64th failure in a row.
+    Spin1,
+    /// The queue's own blocking calls.
+    Blocking,
+}
+
+struct Waiting {
+    backoff: crossbeam_utils::Backoff,
+    fails: u32,
+}
+
+impl Waiting {
+    fn new() -> Self {
+        Self {
+            backoff: crossbeam_utils::Backoff::new(),
+            fails: 0,
+        }
+    }
+    #[inline]
+    fn wait(&mut self, how: Wait) {
+        match how {
+            Wait::Snooze => self.backoff.snooze(),
+            _ => {
+                self.fails += 1;
+                if self.fails % 64 == 0 {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+    #[inline]
+    fn reset(&mut self) {
+        self.backoff.reset();
+        self.fails = 0;
+    }
+}
+
+static CORES: std::sync::OnceLock<Vec<CoreId>> = std::sync::OnceLock::new();
+
+fn pin(slot: usize) {
+    let cores = CORES.get().expect("read in main");
+    if let Some(&c) = cores.get(slot % cores.len().max(1)) {
+        let _ = core_affinity::set_for_current(c);
+    }
+}
+
+/// Runs `producers` threads calling `produce(id, first, count)` and
+/// `consumers` threads calling `consume(count) -> sum`, pinned round-robin,
+/// started together; checks that the consumers got `1..=total`; returns
+/// the time from the start to the last thread's end.
+fn run_threads(
+    producers: usize,
+    consumers: usize,
+    total: u64,
+    produce: impl Fn(u64, u64) + Sync,
+    consume: impl Fn(u64) -> u64 + Sync,
+) -> Duration {
+    let per_p = total / producers as u64;
+    let per_c = total / consumers as u64;
+    assert_eq!(per_p * producers as u64, total);
+    assert_eq!(per_c * consumers as u64, total);
+    let start = Barrier::new(producers + consumers + 1);
+    let (t0, sum) = std::thread::scope(|s| {
+        for p in 0..producers {
+            let (start, produce) = (&start, &produce);
+            s.spawn(move || {
+                pin(p);
+                start.wait();
+                produce(p as u64 * per_p + 1, per_p);
+            });
+        }
+        let handles: Vec<_> = (0..consumers)
+            .map(|c| {
+                let (start, consume) = (&start, &consume);
+                s.spawn(move || {
+                    pin(producers + c);
+                    start.wait();
+                    consume(per_c)
+                })
+            })
+            .collect();
+        start.wait();
+        let t0 = Instant::now();
+        let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        (t0, sum)
+    });
+    let took = t0.elapsed();
+    assert_eq!(sum, total * (total + 1) / 2, "every message, once");
+    took
+}
+
+/// Mmsg/s of `total` messages through a fresh `Q` of 1024.
+fn ring_mt<Q: Queue>(p: usize, c: usize, how: Wait, total: u64) -> f64 {
+    let q = Q::open(1024);
+    let took = run_threads(
+        p,
+        c,
+        total,
+        |first, n| {
+            let mut w = Waiting::new();
+            for v in first..first + n {
+                if let Wait::Blocking = how {
+                    q.push(v);
+                    continue;
+                }
+                let mut v = v;
+                while let Err(back) = q.try_push(v) {
+                    v = back;
+                    w.wait(how);
+                }
+                w.reset();
+            }
+        },
+        |n| {
+            let mut w = Waiting::new();
+            let mut sum = 0;
+            for _ in 0..n {
+                if let Wait::Blocking = how {
+                    sum += q.pop();
+                    continue;
+                }
+                loop {
+                    if let Some(v) = q.try_pop() {
+                        sum += v;
+                        break;
+                    }
+                    w.wait(how);
+                }
+                w.reset();
+            }
+            sum
+        },
+    );
+    total as f64 / took.as_secs_f64() / 1e6
+}
+
+/// Mmsg/s of `total` messages through a fresh `A` (capacity 1024,
+/// prefetch 256) with its blocking calls.
+fn ack_mt<A: Acks>(p: usize, c: usize, total: u64) -> f64 {
+    let q = A::open(1024, 256);
+    let took = run_threads(
+        p,
+        c,
+        total,
+        |first, n| (first..first + n).for_each(|v| q.publish(v)),
+        |n| (0..n).map(|_| q.take()).sum(),
+    );
+    total as f64 / took.as_secs_f64() / 1e6
+}
+
+const BLOCK: u64 = 64;
+
+/// ns per push + pop, one thread, blocks of 64.
+fn ring_st<Q: Queue>(blocks: u64) -> f64 {
+    let q = Q::open(1024);
+    let mut sum = 0;
+    let t0 = Instant::now();
+    for b in 0..blocks {
+        for i in 0..BLOCK {
+            q.try_push(black_box(b * BLOCK + i)).expect("room");
+        }
+        for _ in 0..BLOCK {
+            sum += q.try_pop().expect("an item");
+        }
+    }
+    let took = t0.elapsed();
+    let n = blocks * BLOCK;
+    assert_eq!(black_box(sum), n * (n - 1) / 2);
+    took.as_nanos() as f64 / n as f64
+}
+
+/// ns per publish + receive + ack, one thread, blocks of 64; `batch` > 1
+/// receives and acks with the batch calls.
+fn ack_st<A: Acks>(blocks: u64, batch: usize) -> f64 {
+    let q = A::open(1024, 1024);
+    let mut sum = 0;
+    let t0 = Instant::now();
+    for b in 0..blocks {
+        for i in 0..BLOCK {
+            q.try_publish(black_box(b * BLOCK + i)).expect("room");
+        }
+        if batch <= 1 {
+            for _ in 0..BLOCK {
+                sum += q.try_take().expect("a message");
+            }
+        } else {
+            let mut got = 0;
+            while got < BLOCK as usize {
+                got += q.try_take_batch(batch, &mut sum);
+            }
+        }
+    }
+    let took = t0.elapsed();
+    let n = blocks * BLOCK;
+    assert_eq!(black_box(sum), n * (n - 1) / 2);
+    took.as_nanos() as f64 / n as f64
+}
+
+/// What a figure is, for its column heading.
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    NsPerMsg,
+    Mmsgs,
+}
+
+struct Workload {
+    name: String,
+    unit: Unit,
+    /// One run per contender: A, B, and the peer when there is one.
+    runs: Vec<(&'static str, Box<dyn Fn() -> f64>)>,
+}
+
+fn workloads(quick: bool) -> Vec<Workload> {
+    let st_blocks = if quick { 200 } else { 4_000 };
+    let mt = if quick { 24_000 } else { 1_008_000 };
+    let ack_mt_n = if quick { 24_000 } else { 240_000 };
+    let mut w = vec![
+        Workload {
+            name: "st/ring".into(),
+            unit: Unit::NsPerMsg,
+            runs: vec![
+                ("A", Box::new(move || ring_st::<RingA>(st_blocks))),
+                ("B", Box::new(move || ring_st::<RingB>(st_blocks))),
+                ("ArrayQueue", Box::new(move || ring_st::<ArrayQueue>(st_blocks))),
+            ],
+        },
+        Workload {
+            name: "st/ack".into(),
+            unit: Unit::NsPerMsg,
+            runs: vec![
+                ("A", Box::new(move || ack_st::<AckA>(st_blocks, 1))),
+                ("B", Box::new(move || ack_st::<AckB>(st_blocks, 1))),
+            ],
+        },
+        Workload {
+            name: "st/ack-batch16".into(),
+            unit: Unit::NsPerMsg,
+            runs: vec![
+                ("A", Box::new(move || ack_st::<AckA>(st_blocks, 16))),
+                ("B", Box::new(move || ack_st::<AckB>(st_blocks, 16))),
+            ],
+        },
+    ];
+    for (shape, p, c) in [("1P1C", 1, 1), ("4P4C", 4, 4), ("8P1C", 8, 1)] {
+        for (loop_name, how) in [
+            ("try-snooze", Wait::Snooze),
+            ("try-spin1", Wait::Spin1),
+            ("blocking", Wait::Blocking),
+        ] {
+            w.push(Workload {
+                name: format!("{shape}/{loop_name}"),
+                unit: Unit::Mmsgs,
+                runs: vec![
+                    ("A", Box::new(move || ring_mt::<RingA>(p, c, how, mt))),
+                    ("B", Box::new(move || ring_mt::<RingB>(p, c, how, mt))),
+                    ("ArrayQueue", Box::new(move || ring_mt::<ArrayQueue>(p, c, how, mt))),
+                ],
+            });
+        }
+    }
+    for (shape, p, c) in [("1P1C", 1, 1), ("2P2C", 2, 2), ("1P3C", 1, 3), ("4P1C", 4, 1)] {
+        w.push(Workload {
+            name: format!("ack/{shape}/blocking"),
+            unit: Unit::Mmsgs,
+            runs: vec![
+                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n))),
+                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n))),
+            ],
+        });
+    }
+    w
+}
+
+/// Median, min and max.
+fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn fmt3((m, lo, hi): (f64, f64, f64)) -> String {
+    format!("{m:.2} ({lo:.2}–{hi:.2})")
+}
+
+fn main() {
+    CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default());
+    let filters: Vec<String> = std::env::args().skip(1).collect();
+    let quick = std::env::var("AB_QUICK").is_ok();
+    let rounds: usize = std::env::var("AB_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(if quick { 3 } else { 21 });
+    let all = workloads(quick);
+    let chosen: Vec<&Workload> = all
+        .iter()
+        .filter(|w| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str())))
+        .collect();
+    println!(
+        "{} workload(s), {rounds} rounds, {} core(s); figures: median (min–max) over rounds; \
+         ratios taken within each round",
+        chosen.len(),
+        CORES.get().unwrap().len()
+    );
+    // figures[w][contender][round]
+    let mut figures: Vec<Vec<Vec<f64>>> =
+        chosen.iter().map(|w| vec![Vec::new(); w.runs.len()]).collect();
+    for round in 0..rounds {
+        for (wi, w) in chosen.iter().enumerate() {
+            // Warm the code and the allocator once before the first round.
+            if round == 0 {
+                for (_, run) in &w.runs {
+                    run();
+                }
+            }
+            let n = w.runs.len();
+            for k in 0..n {
+                let ci = (k + round) % n;
+                figures[wi][ci].push((w.runs[ci].1)());
+            }
+        }
+        eprintln!("round {}/{rounds} done", round + 1);
+    }
+    println!();
+    println!("| workload | unit | A | B | A ÷ B (better > 1) | A ÷ ArrayQueue (better > 1) |");
+    println!("|---|---|---|---|---|---|");
+    for (w, f) in chosen.iter().zip(&figures) {
+        // "Better" ratios: throughput A/B, cost B/A.
+        let better = |x: f64, y: f64| match w.unit {
+            Unit::Mmsgs => x / y,
+            Unit::NsPerMsg => y / x,
+        };
+        let ratio = |i: usize, j: usize| -> String {
+            fmt3(summary(
+                f[i].iter().zip(&f[j]).map(|(&x, &y)| better(x, y)).collect(),
+            ))
+        };
+        let peer = w
+            .runs
+            .iter()
+            .position(|(n, _)| *n == "ArrayQueue")
+            .map(|j| format!("{} (AQ {})", ratio(0, j), fmt3(summary(f[j].clone()))))
+            .unwrap_or_else(|| "–".into());
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            w.name,
+            match w.unit {
+                Unit::NsPerMsg => "ns/msg",
+                Unit::Mmsgs => "Mmsg/s",
+            },
+            fmt3(summary(f[0].clone())),
+            fmt3(summary(f[1].clone())),
+            ratio(0, 1),
+            peer
+        );
+    }
+}
