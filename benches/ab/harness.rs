@@ -397,7 +397,10 @@ fn workloads(quick: bool) -> Vec<Workload> {
             runs: vec![
                 ("A", Box::new(move || ring_st::<RingA>(st_blocks))),
                 ("B", Box::new(move || ring_st::<RingB>(st_blocks))),
-                ("ArrayQueue", Box::new(move || ring_st::<ArrayQueue>(st_blocks))),
+                (
+                    "ArrayQueue",
+                    Box::new(move || ring_st::<ArrayQueue>(st_blocks)),
+                ),
             ],
         },
         Workload {
@@ -429,12 +432,20 @@ fn workloads(quick: bool) -> Vec<Workload> {
                 runs: vec![
                     ("A", Box::new(move || ring_mt::<RingA>(p, c, how, mt))),
                     ("B", Box::new(move || ring_mt::<RingB>(p, c, how, mt))),
-                    ("ArrayQueue", Box::new(move || ring_mt::<ArrayQueue>(p, c, how, mt))),
+                    (
+                        "ArrayQueue",
+                        Box::new(move || ring_mt::<ArrayQueue>(p, c, how, mt)),
+                    ),
                 ],
             });
         }
     }
-    for (shape, p, c) in [("1P1C", 1, 1), ("2P2C", 2, 2), ("1P3C", 1, 3), ("4P1C", 4, 1)] {
+    for (shape, p, c) in [
+        ("1P1C", 1, 1),
+        ("2P2C", 2, 2),
+        ("1P3C", 1, 3),
+        ("4P1C", 4, 1),
+    ] {
         w.push(Workload {
             name: format!("ack/{shape}/blocking"),
             unit: Unit::Mmsgs,
@@ -477,8 +488,10 @@ fn main() {
         CORES.get().unwrap().len()
     );
     // figures[w][contender][round]
-    let mut figures: Vec<Vec<Vec<f64>>> =
-        chosen.iter().map(|w| vec![Vec::new(); w.runs.len()]).collect();
+    let mut figures: Vec<Vec<Vec<f64>>> = chosen
+        .iter()
+        .map(|w| vec![Vec::new(); w.runs.len()])
+        .collect();
     for round in 0..rounds {
         for (wi, w) in chosen.iter().enumerate() {
             // Warm the code and the allocator once before the first round.
@@ -506,7 +519,10 @@ fn main() {
         };
         let ratio = |i: usize, j: usize| -> String {
             fmt3(summary(
-                f[i].iter().zip(&f[j]).map(|(&x, &y)| better(x, y)).collect(),
+                f[i].iter()
+                    .zip(&f[j])
+                    .map(|(&x, &y)| better(x, y))
+                    .collect(),
             ))
         };
         let peer = w
