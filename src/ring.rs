@@ -1,184 +1,24 @@
 //! `Ring<T>`: a bounded multi-producer multi-consumer lock-free ring buffer.
 //!
-//! # Algorithm
-//!
-//! Dmitry Vyukov's bounded MPMC queue, with crossbeam `ArrayQueue`'s
-//! `{ lap, index }` encoding of positions ([`Laps`]) so that the capacity
-//! can be any size without a division on the hot path.
-//!
-//! Each slot carries a sequence number `seq` that says whose turn it is:
-//!
-//! - a slot whose `seq` equals a producer's position is writable;
-//! - a slot whose `seq` equals a consumer's position + 1 is readable;
-//! - a pop stores position + one lap, handing the slot to the producer of
-//!   the next lap.
-//!
-//! Producers claim positions on `tail`, consumers on `head`, with one CAS
-//! each. The cursors live on cache lines of their own (`CachePadded`) so
-//! that producers bumping `tail` do not invalidate the line consumers read
-//! `head` from.
-//!
-//! # Why the try calls are linearizable
-//!
-//! A try that finds its slot ready decides from the slot alone, as above.
-//! One that finds it not ready (a pop: not published for this lap; a push:
-//! still holding the previous lap's item) cannot tell from the slot whether
-//! the ring is empty (full) or a thread has claimed that position and not
-//! stored its `seq` yet. While no later position of the same side is
-//! finished, it may report empty (full): the unfinished operation and all
-//! after it can be ordered after the call. Once a later one is finished, it
-//! must not, since FIFO order puts the unfinished one before that one.
-//!
-//! So every push, between its claim and its publish, looks at the
-//! position before its own: if that one is claimed and not published, this
-//! push *overtakes* it, and sets the flag `pops_read_tail` before it
-//! publishes. Take the first published position after an unpublished one:
-//! when its push looked, the one before was unpublished, so the flag was
-//! set before it published. A failed pop that reads the flag clear after a
-//! `SeqCst` fence therefore knows that no later position is published, and
-//! reports empty. Once the flag is set, a failed pop reads `tail` after the
-//! fence, as crossbeam's `ArrayQueue` does on every failed pop: `tail ==
-//! head` is an empty ring at that instant; otherwise the thread at the slot
-//! is mid-operation, and the call waits for it (with backoff) and looks
-//! again. Pops look at the position before theirs in the same way, for the
-//! failed pushes (`pushes_read_head`: `head + one lap == tail` is a full
-//! ring). The flags are never cleared.
-//!
-//! The look at the position before is most often free: each claimer, once
-//! finished, stores the next position in its cursor's `done`, on the line
-//! its claim just wrote, and the next claimer that reads its own position
-//! there skips the slot, whose line the other side may be using. With one
-//! producer no push ever overtakes, so a failed pop reads its slot and a
-//! line nobody writes, and a consumer polling an empty ring never pulls the
-//! producer's cursor line; the same holds for failed pushes with one
-//! consumer. When several producers overlap, the first overtake sets the
-//! flag, and failed pops read `tail` from then on.
-//!
-//! A pop reports empty only if the ring was empty at some instant during
-//! the call, a push full only if it was full, and a thread preempted
-//! between its claim and its store delays only the calls that need its
-//! very slot.
-//!
-//! [`Ring::force_push`] on a full ring claims `tail` and then `head` at the
-//! oldest item, and completes both with one store of the slot's `seq`;
-//! meanwhile `tail` is one lap and one position past `head`, so no push
-//! reports full, and it sets `pops_read_tail` before it claims `head`, so
-//! that a pop which finds the slot not ready reads `tail` and waits.
-//!
-//! # Closing
-//!
-//! [`Ring::close`] sets the mark bit of `tail` ([`Laps::mark`]), so that no
-//! push can claim a position afterwards (its CAS expects an unmarked
-//! `tail`), and sets `pops_read_tail`, so that a pop whose slot is not
-//! ready reads `tail`: a marked `tail` equal to `head` is "closed and
-//! drained", a marked `tail` ahead of it a push claimed before the close
-//! and still in progress, which it waits for.
-//!
-//! # Vocabulary
-//!
-//! - *position*: a cursor value `{ lap, index }` (see [`Laps`]); moving
-//!   past the last index gives `{ lap: lap + 1, index: 0 }`.
-//! - `head`: the next position to pop; `tail`: the next position to push,
-//!   plus the mark bit once closed.
-//! - `seq`: a slot's sequence, compared with the position of the thread
-//!   looking at it. All comparisons are on the wrapping difference, so
-//!   positions may wrap around `usize`.
-//!
-//! # Memory orderings
-//!
-//! The cursors carry no data: whoever wins the CAS on `tail` (`head`) owns
-//! that position exclusively, and the CAS can be `Relaxed` because the data
-//! handoff goes through the slot's `seq`:
-//!
-//! - push: `seq.store(pos + 1, Release)` after writing the value pairs with
-//!   the `Acquire` load of `seq` in pop, so the write happens-before the
-//!   read;
-//! - pop: `seq.store(pos + one_lap, Release)` after reading the value pairs
-//!   with the `Acquire` load of `seq` in the next lap's push, so the read
-//!   happens-before the overwrite;
-//! - the not-ready path: `fence(SeqCst)` between the slot's load and the
-//!   other cursor's load, so that a call which comes after a completed
-//!   operation in real time sees its claim (crossbeam's reasoning; no
-//!   happens-before edge carries it, so no loom model can tell the fence
-//!   from none);
-//! - `done`: the Release store after a publish (free) pairs with the
-//!   Acquire load of the next claimer, so reading its own position there
-//!   makes the previous position's publish (free) happen-before its own;
-//!   a later call that reads that slot then sees it, as it would (by
-//!   read-read coherence) had the claimer loaded the slot instead, which
-//!   is why that load can be `Relaxed`;
-//! - the flags: set with a `SeqCst` store (real time, as for the fence),
-//!   read with Acquire after the fence, so that a call which reads a flag
-//!   set also sees the claim (or the close) that set it.
-//!
-//! # Progress
-//!
-//! A thread is never blocked by a thread of its own side: a producer
-//! preempted between its claim and its `seq` store holds back only the pops
-//! of its position (and the pushes of the next lap at that slot), which
-//! wait for it; every other push and pop goes on.
+//! Dmitry Vyukov's bounded MPMC queue: the slots, cursors and claims live
+//! in [`claim`] (the algorithm, why the try calls are linearizable, the
+//! memory orderings and the progress guarantee are told there, once). This
+//! file is the public type: its constructors and the try, blocking,
+//! timeout, force, batch and `&mut` calls, each a claim from the core plus
+//! the wake-ups of the other side.
 
 use core::fmt;
-use core::marker::PhantomData;
-use core::mem::MaybeUninit;
 use core::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
 use crate::error::{CapacityError, Closed, Full, PopError, PushError};
-use crate::pos::Laps;
-use crate::sync::{fence, AtomicBool, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::wait::{self, WaitStrategy, Waiter};
 
+pub(crate) mod claim;
 mod iter;
+use claim::{Core, Refused};
 pub use iter::{IntoIter, Iter, TryIter};
-
-/// How far past the full slot a blocked producer waits for room before it
-/// looks again (see `Ring::wait_for_room_ahead`).
-const ROOM_AHEAD: usize = 32;
-/// The most times it looks (each after a backoff step).
-const ROOM_AHEAD_POLLS: u32 = 64;
-
-/// One cell of the buffer.
-struct Slot<T> {
-    /// Whose turn it is: see the module docs.
-    seq: AtomicUsize,
-    /// Initialized exactly when `seq` is some position + 1.
-    value: UnsafeCell<MaybeUninit<T>>,
-}
-
-/// A cursor, and its side's hint of what is finished, on one cache line.
-struct Cursor {
-    /// The next position to claim; `tail`'s also carries the mark bit once
-    /// the ring is closed.
-    at: AtomicUsize,
-    /// The position after the last one its claimer finished (a push:
-    /// published it; a pop: freed its slot), as that claimer stored it.
-    /// The claimer of position `p` that reads `done == p` knows the
-    /// position before its own is finished without loading that position's
-    /// slot, whose cache line the other side may be using. A hint: a late
-    /// store of an older position only sends that claimer to the slot.
-    done: AtomicUsize,
-}
-
-impl Cursor {
-    fn new() -> Self {
-        Self {
-            at: AtomicUsize::new(0),
-            done: AtomicUsize::new(0),
-        }
-    }
-}
-
-/// When a failed try must read the other side's cursor: set once, never
-/// cleared (module docs, "Why the try calls are linearizable").
-struct Overtaken {
-    /// Set by a push that finds the position before its own unpublished,
-    /// by a `force_push` that takes the oldest item, and by `close`.
-    pops_read_tail: AtomicBool,
-    /// Set by a pop that finds the position before its own not freed.
-    pushes_read_head: AtomicBool,
-}
 
 /// A bounded multi-producer multi-consumer queue.
 ///
@@ -196,8 +36,7 @@ struct Overtaken {
 ///
 /// The try calls are linearizable: a pop reports empty only if the ring
 /// was empty at some instant during the call, a push reports full only if
-/// it was full (module docs of the source, "Why the try calls are
-/// linearizable"). [`try_pop_if_ready`](Ring::try_pop_if_ready) and
+/// it was full (the source's `ring/claim.rs`, "Linearizable claims"). [`try_pop_if_ready`](Ring::try_pop_if_ready) and
 /// [`try_push_if_free`](Ring::try_push_if_free) decide from their slot
 /// alone instead: they never wait for a preempted thread, and are not
 /// linearizable.
@@ -222,26 +61,14 @@ struct Overtaken {
 /// assert_eq!(sum, 4950);
 /// ```
 pub struct Ring<T> {
-    /// Consumers' cursor: the position `{ lap, index }` of the next pop.
-    head: CachePadded<Cursor>,
-    /// Producers' cursor: the position `{ lap, index }` of the next push,
-    /// with `laps.mark()` set once the ring is closed.
-    tail: CachePadded<Cursor>,
-    /// Whether failed tries must read the other cursor; a line written at
-    /// most a few times in the ring's life, so reading it costs a cache
-    /// hit.
-    overtaken: CachePadded<Overtaken>,
-    /// `capacity` slots; slot `i` starts with `seq = { lap: 0, index: i }`.
-    buffer: Box<[Slot<T>]>,
-    /// The position arithmetic (capacity, lap size, the mark bit).
-    laps: Laps<usize>,
+    /// The slots and cursors, with the linearizable claims.
+    core: Core<T, true>,
     /// What the blocking calls do between tries.
     strategy: WaitStrategy,
-    /// Poppers sleeping until an item arrives (Park only).
+    /// Poppers waiting until an item arrives.
     not_empty: CachePadded<Waiter>,
-    /// Pushers sleeping until room appears (Park only).
+    /// Pushers waiting until room appears.
     not_full: CachePadded<Waiter>,
-    _marker: PhantomData<T>,
 }
 
 // SAFETY: a `Ring<T>` moves `T` values between threads and never hands out
@@ -327,36 +154,20 @@ impl<T> Ring<T> {
         if capacity == 0 {
             return Err(CapacityError::Zero);
         }
-        let too_large = CapacityError::TooLarge {
+        let core = Core::new(capacity as u64).ok_or(CapacityError::TooLarge {
             requested: capacity,
-        };
-        let laps = Laps::<usize>::with_mark_bit(capacity).ok_or(too_large)?;
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
-        // { lap: 0, index: i } for each slot.
-        slots.extend((0..capacity).map(|i| Slot {
-            seq: AtomicUsize::new(i),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }));
+        })?;
         Ok(Self {
-            head: CachePadded::new(Cursor::new()),
-            tail: CachePadded::new(Cursor::new()),
-            overtaken: CachePadded::new(Overtaken {
-                pops_read_tail: AtomicBool::new(false),
-                pushes_read_head: AtomicBool::new(false),
-            }),
-            buffer: slots.into_boxed_slice(),
-            laps,
+            core,
             strategy,
             not_empty: CachePadded::new(Waiter::new()),
             not_full: CachePadded::new(Waiter::new()),
-            _marker: PhantomData,
         })
     }
 
     /// The most items the ring holds at once: exactly what was asked for.
     pub fn capacity(&self) -> usize {
-        self.laps.capacity()
+        self.core.laps().capacity() as usize
     }
 
     /// The wait strategy the blocking calls use.
@@ -364,291 +175,81 @@ impl<T> Ring<T> {
         self.strategy
     }
 
-    /// The slot at `pos`'s index (`pos` without the mark bit).
-    #[inline(always)]
-    fn slot(&self, pos: usize) -> &Slot<T> {
-        &self.buffer[self.laps.index(pos)]
-    }
-
-    /// The lot of poppers waiting for an item (woken on a `Park` ring).
+    /// The lot of poppers waiting for an item.
     pub(crate) fn not_empty(&self) -> &Waiter {
         &self.not_empty
     }
 
-    /// The lot of pushers waiting for room (woken on a `Park` ring).
+    /// The lot of pushers waiting for room.
     pub(crate) fn not_full(&self) -> &Waiter {
         &self.not_full
     }
 
+    /// Wakes a popper waiting for the item a push (or a batch) published.
+    /// Keyed by the push's SeqCst CAS on `tail` (`wait.rs`, "Keyed
+    /// notifications"): a waiter's sleep check reads `tail`
+    /// ([`may_sleep_for_item`](Ring::may_sleep_for_item)).
     #[inline(always)]
     fn after_push(&self) {
-        if self.strategy == WaitStrategy::Park {
-            self.not_empty.notify();
-        }
+        self.not_empty.notify_keyed();
     }
 
+    /// Wakes a pusher waiting for the room a pop (or a batch) made; keyed
+    /// by the pop's SeqCst CAS on `head`, which a waiter's sleep check
+    /// reads ([`may_sleep_for_room`](Ring::may_sleep_for_room)).
     #[inline(always)]
     fn after_pop(&self) {
-        if self.strategy == WaitStrategy::Park {
-            self.not_full.notify();
-        }
+        self.not_full.notify_keyed();
     }
 
-    /// Publishes position `pos`, whose value is written.
-    #[inline(always)]
-    fn publish(&self, pos: usize) {
-        // Release: publishes the value; pairs with the Acquire load of seq
-        // in pop_or_refuse.
-        self.slot(pos)
-            .seq
-            .store(pos.wrapping_add(1), Ordering::Release);
+    /// A popper that found nothing may sleep: no push has claimed a
+    /// position past `head` (one that has may be publishing now, without
+    /// a wake-up for us: look again instead). Reads `tail`, the key, after
+    /// the waiter armed.
+    pub(crate) fn may_sleep_for_item(&self) -> bool {
+        let (tail, _) = self.core.tail_key();
+        tail == self.core.head()
     }
 
-    /// Frees position `pos`, whose value is read: hands its slot to the
-    /// next lap, `{ lap: lap + 1, index }`.
-    #[inline(always)]
-    fn free(&self, pos: usize) {
-        // Release: hands the slot to the next lap's producer; pairs with
-        // the Acquire load of seq in push_or_refuse.
-        self.slot(pos)
-            .seq
-            .store(self.laps.next_lap(pos), Ordering::Release);
-    }
-
-    /// Called by the claimer of push position `pos` before it publishes:
-    /// if the position before is claimed and not published yet, this push
-    /// overtakes it, and from then on a failed pop reads `tail` (module
-    /// docs, "Why the try calls are linearizable").
-    #[inline(always)]
-    fn note_push(&self, pos: usize) {
-        // Acquire: pairs with the Release store in `pushed`, so that the
-        // publish of the position before happens-before ours: a call that
-        // happens after ours then sees that publish in the slot, as it
-        // would had we read the slot ourselves.
-        if self.tail.done.load(Ordering::Acquire) != pos {
-            self.check_push_overtake(pos);
-        }
-    }
-
-    #[inline(never)]
-    fn check_push_overtake(&self, pos: usize) {
-        let prev = self.laps.prev(pos);
-        // Relaxed: the value only decides whether to raise the flag. A
-        // call that happens after ours and loads this slot's seq reads
-        // this value or a later one (read-read coherence), so it needs no
-        // edge through us to see what we saw.
-        let seq = self.slot(prev).seq.load(Ordering::Relaxed);
-        if (seq.wrapping_sub(prev.wrapping_add(1)) as isize) < 0 {
-            raise(&self.overtaken.pops_read_tail);
-        }
-    }
-
-    /// Called by a push after it published every position before `next`.
-    #[inline(always)]
-    fn pushed(&self, next: usize) {
-        // Release: pairs with the Acquire load in `note_push`.
-        self.tail.done.store(next, Ordering::Release);
-    }
-
-    /// Called by the claimer of pop position `pos` before it frees the
-    /// slot: if the position before is claimed and not freed yet, this pop
-    /// overtakes it, and from then on a failed push reads `head`.
-    #[inline(always)]
-    fn note_pop(&self, pos: usize) {
-        // Acquire: pairs with the Release store in `popped`, as in
-        // `note_push`.
-        if self.head.done.load(Ordering::Acquire) != pos {
-            self.check_pop_overtake(pos);
-        }
-    }
-
-    #[inline(never)]
-    fn check_pop_overtake(&self, pos: usize) {
-        let prev = self.laps.prev(pos);
-        // Relaxed: as in `check_push_overtake`.
-        let seq = self.slot(prev).seq.load(Ordering::Relaxed);
-        if (seq.wrapping_sub(self.laps.next_lap(prev)) as isize) < 0 {
-            raise(&self.overtaken.pushes_read_head);
-        }
-    }
-
-    /// Called by a pop after it freed every position before `next`.
-    #[inline(always)]
-    fn popped(&self, next: usize) {
-        // Release: pairs with the Acquire load in `note_pop`.
-        self.head.done.store(next, Ordering::Release);
-    }
-
-    /// A push found the slot at `tail` still holding the previous lap's
-    /// item: whether the ring is full (`true`), or a consumer has claimed
-    /// that item and not freed the slot yet (`false`: look again).
-    #[inline]
-    fn is_full_at(&self, tail: usize) -> bool {
-        // SeqCst fence: orders the slot's load before the load of `head`
-        // (module docs, "Why the try calls are linearizable"). No loom
-        // model sees it removed: it orders this call after pops that do
-        // not happen-before it (real time), which loom does not model;
-        // the fence in `not_ready` also pairs with force_push's Release.
-        fence(Ordering::SeqCst);
-        // Acquire: pairs with the SeqCst store in `raise`, so that the
-        // overtaking pop's claim of `head` is seen below. No model sees it
-        // weakened: where a model's push reads the flag set, that claim
-        // reaches it through another edge too (a join), and in real time
-        // the fence above carries it anyway.
-        if !self.overtaken.pushes_read_head.load(Ordering::Acquire) {
-            return true;
-        }
-        // Relaxed: ordered by the fence; only compared.
-        let head = self.head.at.load(Ordering::Relaxed);
-        self.laps.next_lap(head) == tail
+    /// A pusher that found no room may sleep: `capacity` positions lie
+    /// between `head` and `tail`, so no pop has claimed the position whose
+    /// slot it needs (one that has may be freeing it now). Reads `head`,
+    /// the key, after the waiter armed; `false` once closed.
+    pub(crate) fn may_sleep_for_room(&self) -> bool {
+        let (tail, closed) = self.core.tail();
+        let head = self.core.head_key();
+        let laps = self.core.laps();
+        // Saturating: `head` is read after `tail`, and may have passed it.
+        !closed && laps.count(tail).saturating_sub(laps.count(head)) >= laps.capacity()
     }
 
     /// Pushes `value` if the ring has room and is open. With `WAIT`, a
     /// slot a consumer is still popping is waited for (the linearizable
     /// calls); without, it is reported as full (`try_push_if_free`).
-    #[inline]
+    #[inline(always)]
     fn push_or_refuse<const WAIT: bool>(&self, value: T) -> Result<(), PushError<T>> {
-        let backoff = Backoff::new();
-        // Relaxed: the cursor is only a hint of which slot to look at; the
-        // slot's seq (Acquire below) carries the synchronization, and the
-        // CAS, which reads the latest value, catches a mark set since.
-        let mut tail = self.tail.at.load(Ordering::Relaxed);
-        loop {
-            if tail & self.laps.mark() != 0 {
-                return Err(PushError::Closed(value));
+        match self.core.push::<WAIT>(value) {
+            Ok(_) => {
+                self.after_push();
+                Ok(())
             }
-            let slot = self.slot(tail);
-            // Acquire: pairs with the Release store of seq in `free`, so the
-            // previous lap's read of this slot happens-before our write.
-            let seq = slot.seq.load(Ordering::Acquire);
-            let diff = seq.wrapping_sub(tail) as isize;
-            if diff == 0 {
-                // Relaxed: winning the CAS makes `tail` ours alone; no data
-                // travels through the cursor.
-                match self.tail.at.compare_exchange_weak(
-                    tail,
-                    self.laps.advance(tail),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        self.note_push(tail);
-                        // SAFETY: we own position `tail` (CAS above) and its
-                        // slot is writable (seq == tail, seen with Acquire),
-                        // so no other thread reads or writes the value until
-                        // we store the next seq.
-                        slot.value
-                            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                        self.publish(tail);
-                        self.pushed(self.laps.advance(tail));
-                        self.after_push();
-                        return Ok(());
-                    }
-                    Err(current) => {
-                        tail = current;
-                        backoff.spin();
-                    }
-                }
-            } else if diff < 0 {
-                // The slot holds the item of the previous lap: the ring is
-                // full, or a consumer is popping that item.
-                if !WAIT || self.is_full_at(tail) {
-                    return Err(PushError::Full(value));
-                }
-                backoff.snooze();
-                tail = self.tail.at.load(Ordering::Relaxed);
-            } else {
-                // Another producer moved past `tail`: look again.
-                backoff.spin();
-                tail = self.tail.at.load(Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// A pop found the slot at `head` not published for this lap. Says
-    /// why: empty, or closed and drained; `None` when a push has claimed
-    /// `head` (or a force_push has moved `head` past the item it is
-    /// replacing) and not stored its `seq` yet: the caller waits a step
-    /// and looks again.
-    #[inline]
-    fn not_ready(&self, head: usize) -> Option<PopError> {
-        // SeqCst fence: orders the slot's load before the load of `tail`
-        // (module docs, "Why the try calls are linearizable").
-        fence(Ordering::SeqCst);
-        // Acquire: pairs with the SeqCst store in `raise`, so that the
-        // overtaking push's claim (or the close's mark) is seen below. No
-        // model sees it weakened, as in `is_full_at`: the claim also comes
-        // through a join, or through force_push's Release CAS on `head`
-        // and the fence above, and a close seen late only delays "closed".
-        if !self.overtaken.pops_read_tail.load(Ordering::Acquire) {
-            return Some(PopError::Empty);
-        }
-        // Relaxed: ordered by the fence; only compared.
-        let tail = self.tail.at.load(Ordering::Relaxed);
-        if tail & !self.laps.mark() != head {
-            None
-        } else if tail & self.laps.mark() != 0 {
-            Some(PopError::Closed)
-        } else {
-            Some(PopError::Empty)
+            Err((value, Refused::Closed)) => Err(PushError::Closed(value)),
+            Err((value, _)) => Err(PushError::Full(value)),
         }
     }
 
     /// Pops the oldest item, or says why not. With `WAIT`, a slot a
     /// producer is still filling is waited for (the linearizable calls);
     /// without, it is reported as empty (`try_pop_if_ready`).
-    #[inline]
+    #[inline(always)]
     fn pop_or_refuse<const WAIT: bool>(&self) -> Result<T, PopError> {
-        let backoff = Backoff::new();
-        // Relaxed: a hint, as in push_or_refuse.
-        let mut head = self.head.at.load(Ordering::Relaxed);
-        loop {
-            let slot = self.slot(head);
-            // Acquire: pairs with the Release store of seq in `publish`, so
-            // the value written there is visible to our read.
-            let seq = slot.seq.load(Ordering::Acquire);
-            let diff = seq.wrapping_sub(head.wrapping_add(1)) as isize;
-            if diff == 0 {
-                // Relaxed: winning the CAS makes `head` ours alone.
-                match self.head.at.compare_exchange_weak(
-                    head,
-                    self.laps.advance(head),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        // SAFETY: we own position `head` (CAS above) and its
-                        // slot holds an initialized value (seq == head + 1,
-                        // seen with Acquire after the producer's Release).
-                        // We move it out once; `free` makes the slot
-                        // writable again, so it is never read twice.
-                        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
-                        self.note_pop(head);
-                        self.free(head);
-                        self.popped(self.laps.advance(head));
-                        self.after_pop();
-                        return Ok(value);
-                    }
-                    Err(current) => {
-                        head = current;
-                        backoff.spin();
-                    }
-                }
-            } else if diff < 0 {
-                // Not published for this lap: empty, or a push in progress.
-                if !WAIT {
-                    return Err(PopError::Empty);
-                }
-                if let Some(why) = self.not_ready(head) {
-                    return Err(why);
-                }
-                backoff.snooze();
-                head = self.head.at.load(Ordering::Relaxed);
-            } else {
-                // Another consumer moved past `head`: look again.
-                backoff.spin();
-                head = self.head.at.load(Ordering::Relaxed);
+        match self.core.pop::<WAIT>() {
+            Ok(value) => {
+                self.after_pop();
+                Ok(value)
             }
+            Err(Refused::Closed) => Err(PopError::Closed),
+            Err(_) => Err(PopError::Empty),
         }
     }
 
@@ -975,7 +576,8 @@ impl<T> Ring<T> {
             Err(PushError::Full(value)) => value,
             done => return done,
         };
-        self.wait_for_room_ahead();
+        self.core
+            .wait_for_room_ahead(self.strategy == WaitStrategy::Spin);
         let mut value = Some(value);
         let done = wait::wait_until(
             self.strategy,
@@ -988,44 +590,12 @@ impl<T> Ring<T> {
                 }
                 done => Some(done),
             },
-            || true,
+            || self.may_sleep_for_room(),
         );
         match (done, value) {
             (Some(done), _) => done,
             (None, Some(v)) => Err(PushError::Full(v)),
             (None, None) => unreachable!("the value is put back on every failed try"),
-        }
-    }
-
-    /// After a push found the ring full: waits (a few microseconds at
-    /// most, as the strategy's first steps would) until the slot
-    /// `ROOM_AHEAD` places past `tail` is free too, so that the producer
-    /// comes back for a run of free slots instead of polling the one a
-    /// consumer is about to free, whose cache line the consumer is still
-    /// using for its next pops.
-    fn wait_for_room_ahead(&self) {
-        let ahead = ROOM_AHEAD.min(self.capacity() - 1);
-        // Relaxed: a hint of which slot to watch; `push_or_refuse` decides.
-        let tail = self.tail.at.load(Ordering::Relaxed);
-        if ahead == 0 || tail & self.laps.mark() != 0 {
-            return;
-        }
-        let far = self.laps.ahead(tail, ahead);
-        let slot = self.slot(far);
-        let backoff = Backoff::new();
-        for _ in 0..ROOM_AHEAD_POLLS {
-            // Relaxed: a hint, as above. Free for `far` (or a later lap, if
-            // other producers moved on) ends the wait.
-            if slot.seq.load(Ordering::Relaxed).wrapping_sub(far) as isize >= 0 {
-                return;
-            }
-            if self.strategy == WaitStrategy::Spin {
-                backoff.spin();
-            } else if backoff.is_completed() {
-                return;
-            } else {
-                backoff.snooze();
-            }
         }
     }
 
@@ -1038,7 +608,7 @@ impl<T> Ring<T> {
                 Err(PopError::Empty) => None,
                 done => Some(done),
             },
-            || true,
+            || self.may_sleep_for_item(),
         )
         .unwrap_or(Err(PopError::Empty))
     }
@@ -1063,109 +633,11 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.try_pop(), Some(3));
     /// ```
     pub fn force_push(&self, value: T) -> Option<T> {
-        let backoff = Backoff::new();
-        // Relaxed: a hint, as in push_or_refuse.
-        let mut tail = self.tail.at.load(Ordering::Relaxed);
-        loop {
-            if tail & self.laps.mark() != 0 {
-                return Some(value);
-            }
-            // Relaxed: only chooses between claiming and looking again;
-            // `force_write` loads seq again with Acquire before it touches
-            // the value.
-            let seq = self.slot(tail).seq.load(Ordering::Relaxed);
-            if (seq.wrapping_sub(tail) as isize) > 0 {
-                // Another producer moved past `tail`: look again.
-                backoff.spin();
-                tail = self.tail.at.load(Ordering::Relaxed);
-                continue;
-            }
-            // The slot is free (seq == tail) or holds the previous lap's
-            // item (the ring is full): claim `tail` either way. Relaxed: as
-            // in push_or_refuse.
-            match self.tail.at.compare_exchange_weak(
-                tail,
-                self.laps.advance(tail),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return self.force_write(tail, value),
-                Err(current) => {
-                    tail = current;
-                    backoff.spin();
-                }
-            }
-        }
-    }
-
-    /// The second half of [`force_push`](Ring::force_push): we own push
-    /// position `tail`, whose slot is free or holds (or is about to hold)
-    /// the item of `oldest`, one lap earlier. Either a consumer pops that
-    /// item and frees the slot, and we write into it; or we win `head` at
-    /// `oldest` ourselves, so the pop of `oldest` and the push of `tail`
-    /// are one operation on the slot.
-    fn force_write(&self, tail: usize, value: T) -> Option<T> {
-        let slot = self.slot(tail);
-        // { lap: lap - 1, index }
-        let oldest = tail.wrapping_sub(self.laps.one_lap());
-        let backoff = Backoff::new();
-        // Before either branch below publishes `tail`.
-        self.note_push(tail);
-        loop {
-            // Acquire: pairs with the Release store of seq in `free` (the
-            // slot is free) or in `publish` (it holds `oldest`'s value).
-            let seq = slot.seq.load(Ordering::Acquire);
-            if seq == tail {
-                // SAFETY: we own position `tail` (the CAS in force_push) and
-                // its slot is writable (seq == tail, seen with Acquire).
-                slot.value
-                    .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                self.publish(tail);
-                self.pushed(self.laps.advance(tail));
-                self.after_push();
-                return None;
-            }
-            if seq == oldest.wrapping_add(1) {
-                // Between our claim of `head` below and our store of seq, a
-                // pop at `head` may find its slot not ready: it must read
-                // `tail` (which is ahead) and wait, not report empty.
-                raise(&self.overtaken.pops_read_tail);
-            }
-            // Winning the CAS makes `oldest` ours alone, as in
-            // pop_or_refuse; its value was published to us by the Acquire
-            // load above. Release: pairs with the fence in `not_ready`: a
-            // pop that sees `head` moved past `oldest` also sees our claim
-            // of `tail`, so it waits for our store instead of reporting
-            // empty. Relaxed on failure: we only look again.
-            if seq == oldest.wrapping_add(1)
-                && self
-                    .head
-                    .at
-                    .compare_exchange_weak(
-                        oldest,
-                        self.laps.advance(oldest),
-                        Ordering::Release,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-            {
-                // SAFETY: we own pop position `oldest` (the CAS on head) and
-                // push position `tail` of the same slot, which holds
-                // `oldest`'s initialized value (seq == oldest + 1, seen with
-                // Acquire): no other thread touches it until we store seq.
-                let old = slot
-                    .value
-                    .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });
-                // Frees `oldest` and publishes `tail` in one store.
-                self.publish(tail);
-                self.pushed(self.laps.advance(tail));
-                self.after_push();
-                return Some(old);
-            }
-            // A consumer is popping `oldest`, or its push is in progress,
-            // or an earlier force_push has not moved `head` there yet.
-            backoff.snooze();
-        }
+        let old = self.core.force_push(value);
+        // Also after a refusal (closed): a wake-up with nothing new is
+        // only a look for the woken.
+        self.after_push();
+        old
     }
 
     /// Closes the ring: pushes fail from then on (handing their value
@@ -1204,18 +676,12 @@ impl<T> Ring<T> {
     /// });
     /// ```
     pub fn close(&self) -> bool {
-        // Relaxed: the close takes effect here; every push's CAS, an RMW,
-        // reads the latest value and so sees the mark from then on, and the
-        // fence in `notify` below orders it before the waiters' check.
-        let was = self.tail.at.fetch_or(self.laps.mark(), Ordering::Relaxed);
-        // A pop whose slot is not ready reads `tail` from now on, to tell
-        // closed from empty.
-        raise(&self.overtaken.pops_read_tail);
+        let first = self.core.close();
         // Every waiter: its next attempt, made after its fence, sees the
-        // mark (the Dekker pair of `wait`).
+        // mark (the Dekker pair of `wait.rs`).
         self.not_empty.notify();
         self.not_full.notify();
-        was & self.laps.mark() == 0
+        first
     }
 
     /// Whether [`close`](Ring::close) was called.
@@ -1229,8 +695,7 @@ impl<T> Ring<T> {
     /// assert!(ring.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        // Relaxed: a snapshot; no data depends on it.
-        self.tail.at.load(Ordering::Relaxed) & self.laps.mark() != 0
+        self.core.is_closed()
     }
 
     /// Moves as many items as fit from the front of `items` into the ring,
@@ -1250,72 +715,19 @@ impl<T> Ring<T> {
         if want == 0 {
             return 0;
         }
-        let backoff = Backoff::new();
-        // Relaxed: a hint, as in push_or_refuse.
-        let mut tail = self.tail.at.load(Ordering::Relaxed);
-        loop {
-            if tail & self.laps.mark() != 0 {
-                return 0;
-            }
-            // Count the writable slots from `tail` on: each must have
-            // seq == its position (Acquire, as in push_or_refuse).
-            let mut n = 0;
-            let mut end = tail;
-            while n < want {
-                if self.slot(end).seq.load(Ordering::Acquire) != end {
-                    break;
-                }
-                n += 1;
-                end = self.laps.advance(end);
-            }
-            if n == 0 {
-                // Acquire, as in push_or_refuse, though no value is touched
-                // after it (0 is returned, or the count above runs again
-                // with its own Acquire loads): no model can see it weakened.
-                let seq = self.slot(tail).seq.load(Ordering::Acquire);
-                if (seq.wrapping_sub(tail) as isize) < 0 {
-                    // As in push_or_refuse.
-                    if self.is_full_at(tail) {
-                        return 0;
-                    }
-                    backoff.snooze();
-                } else {
-                    backoff.spin();
-                }
-                tail = self.tail.at.load(Ordering::Relaxed);
-                continue;
-            }
-            // Relaxed: as in push_or_refuse; the CAS gives us positions
-            // tail..end, whose slots we saw writable, and only their owner
-            // can change that.
-            match self.tail.at.compare_exchange_weak(
-                tail,
-                end,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    self.note_push(tail);
-                    let mut pos = tail;
-                    for value in items.drain(..n) {
-                        // SAFETY: position `pos` is ours (CAS above) and its
-                        // slot was writable, as in push_or_refuse.
-                        self.slot(pos)
-                            .value
-                            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-                        self.publish(pos);
-                        pos = self.laps.advance(pos);
-                    }
-                    self.pushed(end);
-                    self.after_push();
-                    return n;
-                }
-                Err(current) => {
-                    tail = current;
-                    backoff.spin();
-                }
-            }
+        let Ok(run) = self.core.claim_push_run::<true>(want as u64) else {
+            return 0;
+        };
+        let laps = self.core.laps();
+        let mut pos = run.pos;
+        for value in items.drain(..run.len as usize) {
+            // SAFETY: `pos` lies in the run we claimed, written once.
+            unsafe { self.core.publish_at(pos, value) };
+            pos = laps.advance(pos);
         }
+        self.core.pushed(run);
+        self.after_push();
+        run.len as usize
     }
 
     /// Appends up to `max` of the oldest items to `out`, in order, with one
@@ -1341,69 +753,21 @@ impl<T> Ring<T> {
         }
         // No allocation (or allocation failure) may happen after we claim.
         out.reserve(want);
-        let backoff = Backoff::new();
-        // Relaxed: a hint, as in pop_or_refuse.
-        let mut head = self.head.at.load(Ordering::Relaxed);
-        loop {
-            // Count the readable slots from `head` on (seq == position + 1,
-            // Acquire as in pop_or_refuse).
-            let mut n = 0;
-            let mut end = head;
-            while n < want {
-                if self.slot(end).seq.load(Ordering::Acquire) != end.wrapping_add(1) {
-                    break;
-                }
-                n += 1;
-                end = self.laps.advance(end);
-            }
-            if n == 0 {
-                // Acquire, as in pop_or_refuse, though no value is read
-                // after it (as in try_push_batch): no model can see it
-                // weakened.
-                let seq = self.slot(head).seq.load(Ordering::Acquire);
-                if (seq.wrapping_sub(head.wrapping_add(1)) as isize) < 0 {
-                    // Not published, as in pop_or_refuse.
-                    if self.not_ready(head).is_some() {
-                        return 0;
-                    }
-                    backoff.snooze();
-                } else {
-                    backoff.spin();
-                }
-                head = self.head.at.load(Ordering::Relaxed);
-                continue;
-            }
-            // Relaxed: as in pop_or_refuse; positions head..end are now ours.
-            match self.head.at.compare_exchange_weak(
-                head,
-                end,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    self.note_pop(head);
-                    let mut pos = head;
-                    for _ in 0..n {
-                        // SAFETY: position `pos` is ours and its slot holds an
-                        // initialized value, as in pop_or_refuse; read once.
-                        let value = self
-                            .slot(pos)
-                            .value
-                            .with(|p| unsafe { p.read().assume_init() });
-                        self.free(pos);
-                        out.push(value); // cannot reallocate: reserved above
-                        pos = self.laps.advance(pos);
-                    }
-                    self.popped(end);
-                    self.after_pop();
-                    return n;
-                }
-                Err(current) => {
-                    head = current;
-                    backoff.spin();
-                }
-            }
+        let Ok(run) = self.core.claim_pop_run::<true>(want as u64, |_, n| n) else {
+            return 0;
+        };
+        let laps = self.core.laps();
+        let mut pos = run.pos;
+        for _ in 0..run.len {
+            // SAFETY: `pos` lies in the run we claimed, taken once.
+            let value = unsafe { self.core.take_at(pos) };
+            self.core.free_at(pos);
+            out.push(value); // cannot reallocate: reserved above
+            pos = laps.advance(pos);
         }
+        self.core.popped(run);
+        self.after_pop();
+        run.len as usize
     }
 
     /// Pushes `value` through `&mut self`: no other thread can be using
@@ -1423,27 +787,7 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.pop_mut(), Some(1));
     /// ```
     pub fn push_mut(&mut self, value: T) -> Result<(), Full<T>> {
-        // Relaxed, here and below: `&mut self` means every other thread's
-        // use of the ring happened-before this call.
-        let tail = self.tail.at.load(Ordering::Relaxed);
-        if tail & self.laps.mark() != 0 {
-            return Err(Full(value));
-        }
-        let slot = self.slot(tail);
-        // Nothing is in progress: the slot is free or holds the previous
-        // lap's item.
-        if slot.seq.load(Ordering::Relaxed) != tail {
-            return Err(Full(value));
-        }
-        // SAFETY: `&mut self` makes position `tail` ours, and its slot is
-        // free (seq == tail).
-        slot.value
-            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-        slot.seq.store(tail.wrapping_add(1), Ordering::Relaxed);
-        let next = self.laps.advance(tail);
-        self.tail.at.store(next, Ordering::Relaxed);
-        self.tail.done.store(next, Ordering::Relaxed);
-        Ok(())
+        self.core.push_mut(value).map_err(Full)
     }
 
     /// Pops the oldest item through `&mut self`, without CAS or wait; what
@@ -1458,21 +802,7 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.pop_mut(), None);
     /// ```
     pub fn pop_mut(&mut self) -> Option<T> {
-        // Relaxed, here and below: as in push_mut.
-        let head = self.head.at.load(Ordering::Relaxed);
-        let slot = self.slot(head);
-        if slot.seq.load(Ordering::Relaxed) != head.wrapping_add(1) {
-            return None;
-        }
-        // SAFETY: `&mut self` makes position `head` ours, and its slot holds
-        // an initialized value (seq == head + 1), moved out once: the seq
-        // store below frees the slot.
-        let value = slot.value.with(|p| unsafe { p.read().assume_init() });
-        slot.seq.store(self.laps.next_lap(head), Ordering::Relaxed);
-        let next = self.laps.advance(head);
-        self.head.at.store(next, Ordering::Relaxed);
-        self.head.done.store(next, Ordering::Relaxed);
-        Some(value)
+        self.core.pop_mut()
     }
 
     /// The number of items in the ring: a consistent snapshot of the two
@@ -1488,20 +818,7 @@ impl<T> Ring<T> {
     /// assert_eq!(ring.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        loop {
-            // SeqCst: the three loads are totally ordered, so when `tail` is
-            // the same before and after `head` was read, the pair existed at
-            // one instant (the moment of the head load).
-            let tail = self.tail.at.load(Ordering::SeqCst);
-            let head = self.head.at.load(Ordering::SeqCst);
-            if self.tail.at.load(Ordering::SeqCst) == tail {
-                // A force_push may have claimed `tail` before it moved
-                // `head`: at most `capacity` items are ever inside.
-                let tail = tail & !self.laps.mark();
-                return self.laps.span(head, tail).min(self.capacity());
-            }
-            crate::sync::spin_loop();
-        }
+        self.core.len() as usize
     }
 
     /// Whether the ring holds no items (see [`len`](Ring::len)).
@@ -1513,76 +830,6 @@ impl<T> Ring<T> {
     /// [`len`](Ring::len)).
     pub fn is_full(&self) -> bool {
         self.len() == self.capacity()
-    }
-
-    /// Drops the items of positions `from..to`, and if one's `Drop` panics,
-    /// still the others (a second panic while unwinding aborts, as in
-    /// `Vec`).
-    ///
-    /// # Safety
-    ///
-    /// The caller owns the ring exclusively, the slots of `from..to` hold
-    /// initialized values, and nothing reads them afterwards.
-    unsafe fn drop_items(&self, from: usize, to: usize) {
-        /// Drops the rest if the current item's drop panics.
-        struct Rest<'a, T> {
-            ring: &'a Ring<T>,
-            from: usize,
-            to: usize,
-        }
-        impl<T> Drop for Rest<'_, T> {
-            fn drop(&mut self) {
-                // SAFETY: the caller's guarantee, for the positions not yet
-                // dropped.
-                unsafe { self.ring.drop_items(self.from, self.to) }
-            }
-        }
-        let mut pos = from;
-        while pos != to {
-            let next = self.laps.advance(pos);
-            let rest = Rest {
-                ring: self,
-                from: next,
-                to,
-            };
-            // SAFETY: the caller's guarantee: position `pos` holds an
-            // initialized value, dropped here once.
-            self.slot(pos)
-                .value
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            core::mem::forget(rest);
-            pos = next;
-        }
-    }
-}
-
-/// Sets `flag` for good (it is never cleared).
-#[inline(never)]
-fn raise(flag: &AtomicBool) {
-    // Relaxed: only skips the store once the flag is set, by anyone.
-    if !flag.load(Ordering::Relaxed) {
-        // SeqCst: a failed try that begins after this call reads the flag
-        // after its SeqCst fence (crossbeam's real-time reasoning, as for
-        // the cursors). The models see only happens-before, which the
-        // Release half of this store and the flag's Acquire load carry.
-        flag.store(true, Ordering::SeqCst);
-    }
-}
-
-impl<T> Drop for Ring<T> {
-    fn drop(&mut self) {
-        if !core::mem::needs_drop::<T>() {
-            return;
-        }
-        // Relaxed: `&mut self` means every other thread's operations
-        // happened-before this drop (the handoff that gave us the ring
-        // synchronized), so every completed push is visible.
-        let head = self.head.at.load(Ordering::Relaxed);
-        let tail = self.tail.at.load(Ordering::Relaxed) & !self.laps.mark();
-        // SAFETY: positions head..tail were pushed and not popped (no
-        // operation is in flight while we hold `&mut self`), so each of
-        // their slots holds an initialized value; the ring is gone after.
-        unsafe { self.drop_items(head, tail) }
     }
 }
 

@@ -6,11 +6,14 @@
 //! chosen when the ring is built decides what happens between two tries
 //! (a close ends the wait: the retried call reports it):
 //!
-//! | strategy | between tries | wake-up latency | CPU while waiting | a waiting future |
-//! |---|---|---|---|---|
-//! | [`WaitStrategy::Spin`] | a CPU spin hint | lowest | one core, always | wakes itself at once: polls through the executor |
-//! | [`WaitStrategy::Backoff`] | exponential spin, then `yield` | low | drops off after a few µs | as `Spin` |
-//! | [`WaitStrategy::Park`] | as `Backoff` for a few µs, then sleep on a condition variable | a syscall once asleep | none once asleep | sleeps in the wait list until woken |
+//! | strategy | between tries | wake-up latency | CPU while waiting |
+//! |---|---|---|---|
+//! | [`WaitStrategy::Spin`] | a CPU spin hint | lowest | one core, always |
+//! | [`WaitStrategy::Backoff`] | exponential spin, then `yield` | low | drops off after a few µs |
+//! | [`WaitStrategy::Park`] | as `Backoff` for a few µs, then sleep on a condition variable | a syscall once asleep | none once asleep |
+//!
+//! A waiting future sleeps in the wait list until woken, whatever the
+//! strategy: the strategy is how a blocked *thread* waits.
 //!
 //! An [`AckQueue`](crate::AckQueue) always waits as `Park` does.
 //!
@@ -106,18 +109,14 @@
 //! store. A future that resolves, or is dropped, while linked unlinks its
 //! node under the lock.
 //!
-//! Only `Park` rings notify: pushes and pops on `Spin` and `Backoff` rings
-//! skip the check for sleepers altogether, so a future waiting on one
-//! cannot sleep; it wakes itself and is polled again.
-//!
 //! `armed` is cleared by the one notification that wakes, not by the
 //! waiters: while a woken thread is on its way back to the CPU (tens of
 //! microseconds), every further push or pop finds `armed` clear and skips
 //! the lock and the futex call, instead of paying a syscall each. A waiter
 //! that succeeds leaves `armed` set; the next notification pays for one
-//! spurious wake-up. The fast path of a push or pop on a parking ring
-//! therefore costs one fence and one load of a line nobody writes while
-//! nobody sleeps; rings built with the other strategies skip even that.
+//! spurious wake-up. A notification therefore costs one fence and one
+//! load of a line nobody writes while nobody waits, and a keyed one (every
+//! push and pop of a ring, whose cursor CAS is the key) only that load.
 
 use core::fmt;
 use core::marker::PhantomPinned;

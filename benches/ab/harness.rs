@@ -476,7 +476,23 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(if quick { 3 } else { 21 });
-    let all = workloads(quick);
+    let mut all = workloads(quick);
+    // AB_ONLY=NAME keeps one contender (A, B, ArrayQueue): for profiling
+    // one build under callgrind or perf.
+    if let Ok(only) = std::env::var("AB_ONLY") {
+        for w in &mut all {
+            w.runs.retain(|(name, _)| *name == only);
+        }
+        all.retain(|w| !w.runs.is_empty());
+        let wanted =
+            |w: &&Workload| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str()));
+        for w in all.iter().filter(wanted) {
+            for (_, run) in &w.runs {
+                println!("{} {}: {:.2}", w.name, only, run());
+            }
+        }
+        return;
+    }
     let chosen: Vec<&Workload> = all
         .iter()
         .filter(|w| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str())))

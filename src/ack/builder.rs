@@ -13,7 +13,6 @@ use super::fresh::Fresh;
 use super::lease::SCAN_STEP;
 use super::AckQueue;
 use crate::error::ConfigError;
-use crate::pos::Laps;
 use crate::ring::Ring;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
@@ -170,7 +169,7 @@ impl<T> AckQueueBuilder<T> {
         if cap > u32::MAX as usize {
             return Err(too_large("capacity", cap));
         }
-        let laps = Laps::<u64>::new(cap as u64).ok_or(too_large("capacity", cap))?;
+        let fresh = Fresh::new(cap as u64).ok_or(too_large("capacity", cap))?;
         let entries = self
             .max_in_flight
             .checked_add(dead_cap)
@@ -180,7 +179,7 @@ impl<T> AckQueueBuilder<T> {
         let redeliver: Ring<u32> = ring(entries)?;
         let dead = ring(entries)?;
         Ok(AckQueue {
-            fresh: Fresh::new(laps),
+            fresh,
             table: Table::new(entries),
             acked: CachePadded::new(AtomicU64::new(0)),
             admit_below: CachePadded::new(AtomicU64::new(self.max_in_flight as u64)),

@@ -470,22 +470,19 @@ impl<T> AckQueue<T> {
     }
 }
 
-/// The values an `AckQueue` still holds when it is dropped, taken one at a
-/// time so that a panic in one value's `Drop` leaves the rest to this
-/// guard's own `Drop`: each is dropped exactly once.
+/// The values an `AckQueue`'s table still holds when it is dropped, taken
+/// one at a time so that a panic in one value's `Drop` leaves the rest to
+/// this guard's own `Drop`: each is dropped exactly once. (The fresh ring
+/// drops the messages still waiting in it, the same way, as its own
+/// `Drop`.)
 struct Remaining<'a, T> {
     queue: &'a mut AckQueue<T>,
-    /// The next fresh position to look at.
-    fresh: u64,
     /// The next entry to look at.
     entry: usize,
 }
 
 impl<T> Remaining<'_, T> {
     fn next_value(&mut self) -> Option<T> {
-        if let Some(value) = self.queue.fresh.take_remaining(&mut self.fresh) {
-            return Some(value);
-        }
         while self.entry < self.queue.table.len() {
             let entry = self.queue.table.get(self.entry as u32);
             self.entry += 1;
@@ -519,10 +516,8 @@ impl<T> Drop for Remaining<'_, T> {
 
 impl<T> Drop for AckQueue<T> {
     fn drop(&mut self) {
-        let fresh = self.fresh.head();
         Remaining {
             queue: self,
-            fresh,
             entry: 0,
         }
         .drop_all();

@@ -8,7 +8,7 @@ use pin_project_lite::pin_project;
 
 use crate::error::{Closed, PopError, PushError};
 use crate::ring::Ring;
-use crate::wait::{WaitSlot, WaitStrategy};
+use crate::wait::WaitSlot;
 
 impl<T> Ring<T> {
     /// Polls for the oldest item: `Ready(Ok(item))`, `Ready(Err(Closed))`
@@ -17,11 +17,9 @@ impl<T> Ring<T> {
     /// is taken only in the poll that returns it, so dropping `slot` (or
     /// never polling again) loses nothing.
     ///
-    /// On a [`Park`](WaitStrategy::Park) ring the task sleeps until woken.
-    /// On a [`Spin`](WaitStrategy::Spin) or [`Backoff`](WaitStrategy::Backoff)
-    /// ring, whose pushes wake nobody, `Pending` comes with the task woken
-    /// again at once: it polls through the executor, the async form of
-    /// spinning.
+    /// The task sleeps until woken, whatever the ring's
+    /// [`WaitStrategy`](crate::WaitStrategy): the strategy is how blocked
+    /// threads wait.
     pub fn poll_recv<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -32,11 +30,8 @@ impl<T> Ring<T> {
             Ok(item) => Some(Ok(item)),
             Err(PopError::Closed) => Some(Err(Closed)),
         };
-        if self.wait_strategy() == WaitStrategy::Park {
-            self.not_empty().poll_wait(cx, slot, attempt, || true)
-        } else {
-            poll_spinning(cx, attempt)
-        }
+        self.not_empty()
+            .poll_wait(cx, slot, attempt, || self.may_sleep_for_item())
     }
 
     /// Polls for room: `Ready(Ok(()))` when a push would find room now,
@@ -59,11 +54,8 @@ impl<T> Ring<T> {
                 Some(Ok(()))
             }
         };
-        if self.wait_strategy() == WaitStrategy::Park {
-            self.not_full().poll_wait(cx, slot, attempt, || true)
-        } else {
-            poll_spinning(cx, attempt)
-        }
+        self.not_full()
+            .poll_wait(cx, slot, attempt, || self.may_sleep_for_room())
     }
 
     /// Pops the oldest item, waiting for one without blocking the thread.
@@ -140,18 +132,6 @@ impl<T> Ring<T> {
     }
 }
 
-/// One poll of a wait on a ring whose operations notify nobody: the
-/// attempt, or `Pending` with the task woken again at once.
-fn poll_spinning<R>(cx: &mut Context<'_>, attempt: impl FnOnce() -> Option<R>) -> Poll<R> {
-    match attempt() {
-        Some(result) => Poll::Ready(result),
-        None => {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
 pin_project! {
     /// The future of [`Ring::recv_async`].
     #[derive(Debug)]
@@ -219,11 +199,9 @@ impl<T> Future for SendFuture<'_, T> {
             }
             done => Some(done),
         };
-        let polled = if ring.wait_strategy() == WaitStrategy::Park {
-            ring.not_full().poll_wait(cx, this.slot, attempt, || true)
-        } else {
-            poll_spinning(cx, attempt)
-        };
+        let polled = ring
+            .not_full()
+            .poll_wait(cx, this.slot, attempt, || ring.may_sleep_for_room());
         match polled {
             Poll::Pending if value.is_none() => panic!("SendFuture polled after it resolved"),
             polled => polled,
