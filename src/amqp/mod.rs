@@ -21,6 +21,7 @@
 //! | close | `basic.cancel`, and the prefetched deliveries not handed out go back (`basic.nack(requeue=true)`) |
 //! | drain | `basic.get` until empty, on the queue and its dead letters |
 //! | a crashed consumer | the broker requeues what its connection held when the connection drops |
+//! | a lost connection | a new connection, with everything above declared and started again (below) |
 //!
 //! What RabbitMQ does not offer is said by
 //! [`capabilities`](crate::api::Queue::capabilities): no per-message
@@ -42,6 +43,44 @@
 //! Blocking calls park the calling thread on lapin's futures (lapin runs
 //! its I/O on threads of its own); the `_async` forms run on any runtime.
 //! A settle (ack, nack, drop) waits only for its frame to be written.
+//!
+//! # When the connection is lost
+//!
+//! A handle restores a lost connection by itself, as the Java and .NET
+//! clients' automatic recovery does: a broker restart, a dropped socket, a
+//! missed heartbeat, a channel the broker closed. A thread of the handle
+//! reconnects, at once and then with capped exponential backoff and
+//! jitter, declares the queue, its dead-letter exchange and queue again,
+//! opens the channels with confirm mode and `basic.qos`, and starts the
+//! consumer again if the handle was consuming. The builder says whether
+//! ([`recovery`](AmqpQueueBuilder::recovery), on by default), how far apart
+//! the attempts may grow ([`max_backoff`](AmqpQueueBuilder::max_backoff),
+//! 5 s) and when to stop ([`give_up_after`](AmqpQueueBuilder::give_up_after),
+//! never by default); [`AmqpQueue::stats`] counts the recoveries and keeps
+//! the last error. Meanwhile, each call:
+//!
+//! | call | during an outage |
+//! |---|---|
+//! | publish | waits for the connection, up to the [call timeout](AmqpQueueBuilder::call_timeout) (30 s), and returns at the broker's confirmation; past it, [`Error::Unreachable`] with the message handed back. Never success for a message the broker did not confirm |
+//! | a publish whose confirmation was lost with the connection | published again on the new connection, with its sequence number: at least once, so the message may be in the queue twice (counted in [`AmqpStats::republished`]); never lost |
+//! | receive | waits for the connection (a timed receive returns `None` at its timeout) and resumes on the new consumer |
+//! | ack, nack, drop of a delivery received before the loss | [`AckError::Stale`](crate::AckError::Stale) at once; the broker requeued the message when the connection dropped and delivers it again, marked redelivered. An ack written just before an undetected loss may not reach the broker: the message then comes again |
+//! | drain, dead letters, delete | wait for the connection up to the call timeout (a dead-letter wait, up to its own timeout), and start over on the new connection |
+//! | every call, recovery off or given up | [`Error::Unreachable`] at once |
+//!
+//! A broker that cannot be reached when the handle connects is an error
+//! of [`connect`](AmqpQueueBuilder::connect): recovery is for a handle
+//! that has been connected.
+//!
+//! # Security
+//!
+//! With the `tls` feature, `amqps://` URLs connect over TLS (rustls, the
+//! system's trusted roots and those given to
+//! `AmqpQueueBuilder::tls_ca_pem`; no OpenSSL). Without it,
+//! an `amqps://` URL is refused by `connect` rather than sent in the clear.
+//! The URL's password appears in no `Debug` output (the builder shows it
+//! as `***`) and in no error: a URL that does not parse is reported
+//! without it. This module writes no log.
 //!
 //! # Examples
 //!
@@ -93,6 +132,8 @@ pub use self::delivery::AmqpDelivery;
 use self::shared::Shared;
 pub use self::stats::AmqpStats;
 use crate::ack::{DeadLetter, Seq};
+#[cfg(doc)]
+use crate::api::Acknowledge;
 use crate::api::{Capabilities, Consumer, Drain, Error, Producer, Queue, Scope, SendError};
 
 /// The header that carries a message's sequence number.
