@@ -62,7 +62,7 @@
 //! | call | during an outage |
 //! |---|---|
 //! | publish | waits for the connection, up to the [call timeout](AmqpQueueBuilder::call_timeout) (30 s), and returns at the broker's confirmation; past it, [`Error::Unreachable`] with the message handed back. Never success for a message the broker did not confirm |
-//! | a publish whose confirmation was lost with the connection | published again on the new connection, with its sequence number: at least once, so the message may be in the queue twice (counted in [`AmqpStats::republished`]); never lost |
+//! | a publish whose confirmation was lost with the connection | published again on the new connection, with its sequence number (so it may arrive after messages numbered later): at least once, so the message may be in the queue twice (counted in [`AmqpStats::republished`]); never lost |
 //! | receive | waits for the connection (a timed receive returns `None` at its timeout) and resumes on the new consumer |
 //! | ack, nack, drop of a delivery received before the loss | [`AckError::Stale`](crate::AckError::Stale) at once; the broker requeued the message when the connection dropped and delivers it again, marked redelivered. An ack written just before an undetected loss may not reach the broker: the message then comes again |
 //! | drain, dead letters, delete | wait for the connection up to the call timeout (a dead-letter wait, up to its own timeout), and start over on the new connection |

@@ -190,7 +190,10 @@ fn relay_one(
     let pump = |mut from: TcpStream, mut to: TcpStream, gate: Option<Arc<AtomicBool>>| {
         thread::spawn(move || {
             let mut buf = [0; 16 * 1024];
-            while let Ok(n @ 1..) = from.read(&mut buf) {
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
                 while gate.as_ref().is_some_and(|g| g.load(SeqCst)) {
                     thread::sleep(Duration::from_millis(1));
                 }
