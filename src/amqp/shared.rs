@@ -107,7 +107,7 @@ impl Shared {
     }
 
     /// Makes `link` the handle's connection; `false` (and `link` closed)
-    /// if the handle is being dropped.
+    /// if the handle is without a connection for good (being dropped).
     pub(super) fn install(&self, link: Arc<Link>, recovered: bool) -> bool {
         let mut state = lock(&self.state);
         if matches!(*state, State::Failed(_)) {
@@ -168,7 +168,8 @@ impl Shared {
         self.republished.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Whether the handle is being dropped (a recovery then stops).
+    /// Whether the handle is without a connection for good (given up,
+    /// or being dropped): a recovery then stops.
     pub(super) fn is_failed(&self) -> bool {
         matches!(*lock(&self.state), State::Failed(_))
     }
