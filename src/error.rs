@@ -97,13 +97,25 @@ pub enum ConfigError {
         /// The value that was asked for.
         requested: usize,
     },
+    /// A setting that cannot be used, for the reason given: over AMQP, a
+    /// URL that does not parse, or an `amqps://` URL in a build without
+    /// the `tls` feature. The value itself is not repeated, as a URL may
+    /// hold a password.
+    Invalid {
+        /// The builder method at fault.
+        field: &'static str,
+        /// Why the value cannot be used.
+        reason: &'static str,
+    },
 }
 
 impl ConfigError {
     /// The builder field this error is about.
     pub fn field(&self) -> &'static str {
         match self {
-            ConfigError::Zero { field } | ConfigError::TooLarge { field, .. } => field,
+            ConfigError::Zero { field }
+            | ConfigError::TooLarge { field, .. }
+            | ConfigError::Invalid { field, .. } => field,
         }
     }
 }
@@ -115,6 +127,7 @@ impl fmt::Display for ConfigError {
             ConfigError::TooLarge { field, requested } => {
                 write!(f, "AckQueue {field} {requested} is too large")
             }
+            ConfigError::Invalid { field, reason } => write!(f, "{field}: {reason}"),
         }
     }
 }

@@ -32,6 +32,10 @@ impl Fixture for InProcess {
     fn killable(&self, q: &Self::Q) -> (Self::Q, Box<dyn Fn() + Send + Sync>) {
         (Arc::clone(q), Box::new(|| {}))
     }
+
+    fn severable(&self, q: &Self::Q) -> (Self::Q, Box<dyn Fn() + Send + Sync>) {
+        (Arc::clone(q), Box::new(|| {}))
+    }
 }
 
 contract_suite!(Some(InProcess));

@@ -1,10 +1,11 @@
 //! Running the backend's futures from the blocking calls: a thread-park
 //! executor for one future, with an optional deadline. The futures are
 //! lapin's, whose I/O runs on lapin's own threads, so parking the calling
-//! thread never stalls the connection.
+//! thread never stalls the connection. And the deadline of a future on
+//! any executor, on the timer of lapin's reactor (`async-io`).
 
-use core::future::Future;
-use core::pin::pin;
+use core::future::{poll_fn, Future};
+use core::pin::{pin, Pin};
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
 use std::task::Wake;
@@ -56,6 +57,27 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Runs `future` until `deadline` (`None`: for as long as it takes), on
+/// whatever executor polls this; `None` if the deadline came first (the
+/// future is then dropped).
+pub(crate) async fn until<F: Future>(future: F, deadline: Option<Instant>) -> Option<F::Output> {
+    let Some(deadline) = deadline else {
+        return Some(future.await);
+    };
+    let mut future = pin!(future);
+    let mut timer = async_io::Timer::at(deadline);
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        match Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +113,19 @@ mod tests {
             None
         );
         assert!(start.elapsed() >= Duration::from_millis(20));
+    }
+
+    #[test]
+    fn until_resolves_or_times_out_on_the_timer() {
+        let start = Instant::now();
+        let late = until(
+            core::future::pending::<()>(),
+            Some(start + Duration::from_millis(30)),
+        );
+        assert_eq!(block_on(late), None);
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        assert_eq!(block_on(until(async { 3 }, None)), Some(3));
+        let far = Instant::now() + Duration::from_secs(60);
+        assert_eq!(block_on(until(async { 4 }, Some(far))), Some(4));
     }
 }

@@ -17,10 +17,10 @@ const DEAD_LETTER_TICK: Duration = Duration::from_millis(1);
 
 impl<T> From<PublishError<T>> for SendError<T> {
     fn from(e: PublishError<T>) -> Self {
-        // `Full` cannot come from the waiting publish; a closed queue is
-        // the one way it fails.
+        // The traits' publish waits for room, so it fails only on a
+        // closed queue; `Full` comes from converting a `try_publish` error.
         let error = if e.is_full() {
-            Error::Broker("queue is full".into())
+            Error::Full
         } else {
             Error::Closed
         };

@@ -55,6 +55,7 @@ use core::fmt;
 use core::future::Future;
 use core::ops::Deref;
 use core::time::Duration;
+use std::sync::Arc;
 
 use crate::ack::{DeadLetter, Seq};
 use crate::error::{AckError, ConfigError};
@@ -133,31 +134,99 @@ pub struct Capabilities {
     pub dead_letter_counts: bool,
 }
 
+/// The error behind an [`Error`] from a backend, shared so that the error
+/// stays `Clone`: a lapin error, an I/O error, a codec's error.
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why a call of the ack API failed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Over AMQP, a failure of the broker or of the connection to it is one of
+/// three kinds, each with the error that caused it as its
+/// [`source`](std::error::Error::source): the broker is
+/// [`Unreachable`](Error::Unreachable) (retrying later may succeed), it
+/// [`Refused`](Error::Refused) the call with an AMQP reply code (retrying
+/// the same call will not), or the two sides do not understand each other
+/// ([`Protocol`](Error::Protocol)).
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The queue (or, where close is per handle, this handle) is closed,
     /// and for a receive nothing is left to receive.
     Closed,
+    /// The queue had no room. The traits' publish waits for room, so only
+    /// a conversion of a [`PublishError::Full`](crate::PublishError::Full)
+    /// gives this.
+    Full,
     /// A settle was refused (see [`AckError`]). Over AMQP a settle whose
-    /// channel is gone is [`AckError::Stale`]: the broker delivers the
-    /// message again.
+    /// connection is gone, or was replaced by a recovery, is
+    /// [`AckError::Stale`]: the broker delivers the message again.
     Ack(AckError),
-    /// The broker refused the call, or the connection to it failed.
-    Broker(String),
+    /// The broker cannot be reached: the connection is down and was not
+    /// restored within the call's time (or recovery is off, or gave up),
+    /// or the broker did not answer within it. For a publish, the message
+    /// may or may not be in the queue. The source is the last error of the
+    /// connection, or an [`io::ErrorKind::TimedOut`](std::io::ErrorKind)
+    /// error when the broker was connected but silent.
+    Unreachable(Source),
+    /// The broker refused the call: a channel or connection closed with a
+    /// reply code (403 `ACCESS_REFUSED`, 404 `NOT_FOUND`, 406
+    /// `PRECONDITION_FAILED` for a queue declared with other arguments, 530
+    /// `NOT_ALLOWED`, ...), a published message returned (312 `NO_ROUTE`),
+    /// or a publisher nack (no reply code).
+    Refused {
+        /// The AMQP reply code; `None` for a publisher nack.
+        code: Option<u16>,
+        /// The broker's reply text.
+        text: String,
+        /// The client library's error, where there is one.
+        source: Option<Source>,
+    },
+    /// The broker and the client do not understand each other: a frame
+    /// that does not parse or comes out of turn, a protocol version the
+    /// broker does not speak, a message whose headers say what this crate
+    /// cannot read.
+    Protocol(Source),
     /// The codec could not encode or decode a message.
-    Codec(String),
+    Codec(Source),
     /// A builder was given a setting it cannot use.
     Config(ConfigError),
+}
+
+impl Error {
+    /// Whether the call failed because the broker could not be reached
+    /// ([`Error::Unreachable`]): the one kind of failure that a later call
+    /// may not see.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Error::Unreachable(_))
+    }
+
+    /// The AMQP reply code of a [`Refused`](Error::Refused) call.
+    pub fn reply_code(&self) -> Option<u16> {
+        match self {
+            Error::Refused { code, .. } => *code,
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Closed => f.write_str("queue is closed"),
+            Error::Full => f.write_str("queue is full"),
             Error::Ack(e) => fmt::Display::fmt(e, f),
-            Error::Broker(e) => write!(f, "broker: {e}"),
+            Error::Unreachable(e) => write!(f, "broker unreachable: {e}"),
+            Error::Refused {
+                code: Some(code),
+                text,
+                ..
+            } => write!(f, "refused by the broker: {code} {text}"),
+            Error::Refused {
+                code: None, text, ..
+            } => {
+                write!(f, "refused by the broker: {text}")
+            }
+            Error::Protocol(e) => write!(f, "AMQP protocol error: {e}"),
             Error::Codec(e) => write!(f, "codec: {e}"),
             Error::Config(e) => fmt::Display::fmt(e, f),
         }
@@ -169,7 +238,9 @@ impl std::error::Error for Error {
         match self {
             Error::Ack(e) => Some(e),
             Error::Config(e) => Some(e),
-            _ => None,
+            Error::Unreachable(e) | Error::Protocol(e) | Error::Codec(e) => Some(&**e),
+            Error::Refused { source, .. } => source.as_deref().map(|e| e as _),
+            Error::Closed | Error::Full => None,
         }
     }
 }
@@ -254,10 +325,14 @@ pub trait Producer: Queue {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`]; over AMQP also [`Error::Broker`] (the broker
-    /// refused the message, or the connection failed before the
-    /// confirmation: the message may or may not be in the queue) and
-    /// [`Error::Codec`]. The message comes back inside the error.
+    /// [`Error::Closed`]; over AMQP also [`Error::Unreachable`] (no
+    /// confirmation within the handle's call timeout, the connection lost
+    /// and not restored in that time: the message may or may not be in the
+    /// queue), [`Error::Refused`] (the broker returned or nacked the
+    /// message), [`Error::Protocol`] and [`Error::Codec`]. The message
+    /// comes back inside the error. A connection lost while a confirmation
+    /// was awaited is not an error as long as it is restored in time: the
+    /// message is published again, so it may be in the queue twice.
     fn publish(&self, msg: Self::Message) -> Result<Seq, SendError<Self::Message>>;
 
     /// [`publish`](Producer::publish) without blocking the thread.
@@ -282,8 +357,11 @@ pub trait Consumer: Queue {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] once closed with nothing left to receive;
-    /// [`Error::Broker`] if the connection failed.
+    /// [`Error::Closed`] once closed with nothing left to receive. Over
+    /// AMQP a receive waits while the connection is restored;
+    /// [`Error::Unreachable`] once recovery gave up (or is off), and
+    /// [`Error::Refused`] or [`Error::Protocol`] if the broker refused or
+    /// broke the consumer.
     fn receive(&self) -> Result<Self::Delivery<'_>, Error>;
 
     /// Waits up to `timeout` for a delivery; `Ok(None)` if none came.
@@ -349,7 +427,9 @@ pub trait Consumer: Queue {
     ///
     /// # Errors
     ///
-    /// [`Error::Broker`] and [`Error::Codec`] over AMQP.
+    /// Over AMQP, those of [`receive`](Consumer::receive), and
+    /// [`Error::Codec`] or [`Error::Protocol`] for a dead letter this
+    /// handle cannot read (left in the dead letters).
     fn receive_dead_letter_timeout(
         &self,
         timeout: Duration,
@@ -361,8 +441,9 @@ pub trait Consumer: Queue {
     ///
     /// # Errors
     ///
-    /// [`Error::Broker`] and [`Error::Codec`] over AMQP; then nothing was
-    /// settled.
+    /// Over AMQP, [`Error::Unreachable`] when the connection is not
+    /// restored within the call timeout, [`Error::Refused`] and
+    /// [`Error::Protocol`]; then nothing was settled.
     fn drain(&self) -> Result<Vec<Self::Message>, Error>;
 }
 
