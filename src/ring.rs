@@ -73,7 +73,7 @@ pub struct Ring<T> {
 
 // SAFETY: a `Ring<T>` moves `T` values between threads and never hands out
 // references to them, so sharing it only requires that `T` can be sent. All
-// access to a slot's value is serialized by the `seq` protocol (module docs):
+// access to a slot's value is serialized by the `seq` protocol (`claim.rs`):
 // only the thread that won the CAS for a position touches that slot's value
 // until it stores the next `seq` with Release.
 unsafe impl<T: Send> Sync for Ring<T> {}

@@ -10,7 +10,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 mod util;
-use util::explore;
+use util::{explore, explore_within};
 
 /// Pops until `n` items arrived, yielding while the ring is empty; also
 /// says whether it ever found the ring empty.
@@ -685,5 +685,88 @@ fn close_races_parked_popper() {
         assert!(ring.close());
         assert_eq!(popper.join().unwrap(), (Some(7), None));
         "got the item, then closed"
+    });
+}
+
+/// A batch push wakes a popper parked on the empty ring: the run's claim
+/// of `tail` is the key of the push's wake-up, as a single push's is.
+#[test]
+fn batch_push_wakes_a_parked_popper() {
+    explore(&["ok"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(2, WaitStrategy::Park));
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.recv())
+        };
+        assert_eq!(ring.try_push_batch(&mut vec![7]), 1);
+        // A lost wake-up leaves the popper asleep forever: a deadlock.
+        assert_eq!(popper.join().unwrap(), Ok(7));
+        "ok"
+    });
+}
+
+/// A force push wakes a popper parked on the empty ring.
+#[test]
+fn force_push_wakes_a_parked_popper() {
+    explore(&["ok"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.recv())
+        };
+        assert_eq!(ring.force_push(7), None);
+        assert_eq!(popper.join().unwrap(), Ok(7));
+        "ok"
+    });
+}
+
+/// Two producers race for the tail while a popper waits for both items:
+/// the push that loses its first look claims in the slow path, whose CAS
+/// is the key of its wake-up too.
+#[test]
+fn push_that_loses_the_race_for_tail_wakes_a_parked_popper() {
+    explore_within(2, &["ok"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(2, WaitStrategy::Park));
+        let popper = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.recv().unwrap() + ring.recv().unwrap())
+        };
+        let producer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.send(1).unwrap())
+        };
+        ring.send(2).unwrap();
+        producer.join().unwrap();
+        assert_eq!(popper.join().unwrap(), 3);
+        "ok"
+    });
+}
+
+/// Two consumers race for the head of a full ring while a pusher waits to
+/// push two more: the pop that loses its first look claims in the slow
+/// path, whose CAS is the key of the wake-up of the pusher's second send.
+#[test]
+fn pop_that_loses_the_race_for_head_wakes_a_parked_pusher() {
+    explore_within(2, &["ok"], || {
+        let ring = Arc::new(Ring::with_wait_strategy(2, WaitStrategy::Park));
+        ring.send(1).unwrap();
+        ring.send(2).unwrap();
+        let pusher = {
+            let ring = ring.clone();
+            thread::spawn(move || {
+                ring.send(3).unwrap();
+                ring.send(4).unwrap();
+            })
+        };
+        let consumer = {
+            let ring = ring.clone();
+            thread::spawn(move || ring.recv().unwrap())
+        };
+        let mine = ring.recv().unwrap();
+        let theirs = consumer.join().unwrap();
+        pusher.join().unwrap();
+        assert_eq!(mine + theirs, 3);
+        assert_eq!((ring.try_pop(), ring.try_pop()), (Some(3), Some(4)));
+        "ok"
     });
 }
