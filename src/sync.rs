@@ -13,7 +13,9 @@
 //!   `Ordering` and `fence`;
 //! - [`UnsafeCell`] with loom's closure API (`with` / `with_mut`), so the
 //!   algorithm reads the same under both;
-//! - `Mutex` and `Condvar` for the park wait strategy;
+//! - `Mutex`, the wait lists' lock;
+//! - `Thread`, `current_thread`, `park` and `park_timeout`, how a thread
+//!   sleeps in a wait list until a notification unparks it;
 //! - `Arc`, the handle an owned delivery keeps (loom's under loom, so that
 //!   a model sees the synchronization of the last handle's drop, which
 //!   drops the queue and every value still in it);
@@ -30,7 +32,8 @@ mod imp {
     pub(crate) use std::sync::atomic::{
         fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
-    pub(crate) use std::sync::{Arc, Condvar, Mutex};
+    pub(crate) use std::sync::{Arc, Mutex};
+    pub(crate) use std::thread::{current as current_thread, park, park_timeout, Thread};
 
     pub(crate) use crossbeam_utils::Backoff;
 
@@ -88,7 +91,15 @@ mod imp {
     pub(crate) use loom::sync::atomic::{
         fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
-    pub(crate) use loom::sync::{Arc, Condvar, Mutex};
+    pub(crate) use loom::sync::{Arc, Mutex};
+    pub(crate) use loom::thread::{current as current_thread, park, Thread};
+
+    /// Loom's clock never moves (see `Instant` below), so a timed park is
+    /// a park: a waiter whose deadline is in the future sleeps until it is
+    /// woken, and a model that never wakes it deadlocks.
+    pub(crate) fn park_timeout(_: std::time::Duration) {
+        loom::thread::park();
+    }
 
     /// Under loom every spin is a yield point, or the model would never let
     /// the thread we are waiting for run.

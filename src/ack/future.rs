@@ -268,7 +268,7 @@ impl<T> Future for SettledFuture<'_, T> {
         let (queue, seq, through) = (*this.queue, *this.seq, *this.through);
         this.waiting.poll(
             queue,
-            &queue.ready,
+            &queue.settled,
             cx,
             || {
                 // As in `wait_settled`: acks notify by key (`acked`).

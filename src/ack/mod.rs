@@ -233,7 +233,7 @@ use crate::error::{AckError, Full};
 use crate::ring::Ring;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
-use crate::wait::{self, WaitStrategy, Waiter};
+use crate::wait::{self, WaitStrategy, Waiter, ALL};
 
 /// Longest a blocked call sleeps before it looks again while leases or
 /// delayed requeues are pending (their deadlines pass without anyone to
@@ -353,9 +353,15 @@ pub struct AckQueue<T> {
     /// Nanoseconds between two scan steps: a quarter of the lease spread
     /// over the steps of a whole pass (0 without a lease).
     scan_interval: u64,
-    /// Blocked receivers and confirmation waiters sleep here; a publish, a
-    /// settle, a requeue, a dead letter taken and `close` notify it.
+    /// Blocked receivers sleep here; a publish, an ack (a prefetch place),
+    /// a requeue, a dead letter (a place), a dead letter taken and `close`
+    /// notify it, each waking as many as it made messages or places for.
     ready: Waiter,
+    /// Confirmation waiters (`wait_settled*`) sleep here; every settle
+    /// wakes them all, keyed by `acked` for an ack that frees its entry.
+    /// A list of their own, so that a wake-up meant for one receiver never
+    /// goes to a confirmation waiter, nor the reverse.
+    settled: Waiter,
     /// Blocked publishers sleep here; a first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
     room: CachePadded<Waiter>,

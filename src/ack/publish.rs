@@ -31,7 +31,7 @@ impl<T> AckQueue<T> {
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
         let pos = self.fresh.try_push(msg)?;
         // Keyed by the `tail` CAS in `try_push` (`wait.rs`).
-        self.ready.notify_keyed();
+        self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
     }
 

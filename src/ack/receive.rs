@@ -195,7 +195,7 @@ impl<T> AckQueue<T> {
         // SAFETY: we claimed `pos` on the fresh ring's head just now.
         let delivery = unsafe { self.deliver_fresh(pos, now) };
         // Keyed by our `head` CAS in `claim` (`wait.rs`).
-        self.room.notify_keyed();
+        self.room.notify_keyed(1);
         Some(delivery)
     }
 

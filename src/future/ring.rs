@@ -38,8 +38,12 @@ impl<T> Ring<T> {
     /// `Ready(Err(Closed))` once the ring is closed, or `Pending` with the
     /// task registered in `slot` to be woken by a pop or the close. Room is
     /// not reserved: another producer may take it first, and the caller's
-    /// [`try_send`](Ring::try_send) then reports `Full`. As
-    /// [`poll_recv`](Ring::poll_recv) for each wait strategy.
+    /// [`try_send`](Ring::try_send) then reports `Full`. So that a caller
+    /// who does not push strands no other waiting sender, a poll that
+    /// resolves on a wake-up hands that wake-up on to the next waiter:
+    /// [`send_async`](Ring::send_async), which takes the room it is woken
+    /// for, wakes fewer tasks. As [`poll_recv`](Ring::poll_recv) for each
+    /// wait strategy.
     pub fn poll_room<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -55,7 +59,7 @@ impl<T> Ring<T> {
             }
         };
         self.not_full()
-            .poll_wait(cx, slot, attempt, || self.may_sleep_for_room())
+            .poll_look(cx, slot, attempt, || self.may_sleep_for_room())
     }
 
     /// Pops the oldest item, waiting for one without blocking the thread.
