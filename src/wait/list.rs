@@ -288,14 +288,22 @@ impl Waiter {
     /// and returns `Pending`; a notification then wakes it. A task whose
     /// `may_sleep` says no is woken again at once instead (the operation
     /// it waits for is under way).
+    #[inline]
     pub(crate) fn poll_wait<'a, R>(
         &'a self,
         cx: &mut Context<'_>,
-        slot: Pin<&mut WaitSlot<'a>>,
-        attempt: impl FnMut() -> Option<R>,
+        mut slot: Pin<&mut WaitSlot<'a>>,
+        mut attempt: impl FnMut() -> Option<R>,
         may_sleep: impl FnMut() -> bool,
     ) -> Poll<R> {
-        self.poll_wait_used(cx, slot, attempt, may_sleep)
+        // The fast path, inlined in the caller: a slot that never waited
+        // holds no registration and no wake-up, so one attempt decides.
+        if slot.waiter.is_none() {
+            if let Some(result) = attempt() {
+                return Poll::Ready(result);
+            }
+        }
+        self.poll_wait_used(cx, slot.as_mut(), attempt, may_sleep)
             .map(|(r, _)| r)
     }
 
@@ -321,7 +329,9 @@ impl Waiter {
         }
     }
 
-    /// One poll of a wait; with the result, whether it used a wake-up.
+    /// One poll of a wait, past the fast path; with the result, whether
+    /// it used a wake-up.
+    #[inline(never)]
     fn poll_wait_used<'a, R>(
         &'a self,
         cx: &mut Context<'_>,
@@ -348,8 +358,8 @@ impl Waiter {
                 }
                 None => {}
             }
-            // First without linking: the fast path when there is no wait,
-            // and the attempt that uses a wake-up.
+            // First without linking: the attempt that uses a wake-up (and
+            // for a fresh slot a second look, after the fast path's).
             if let Some(result) = attempt() {
                 if linked {
                     self.leave(&slot.node);

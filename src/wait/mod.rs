@@ -136,5 +136,5 @@ mod strategy;
 
 pub(crate) use list::{Waiter, ALL};
 pub use slot::WaitSlot;
-pub(crate) use strategy::{deadline_after, wait_until};
 pub use strategy::WaitStrategy;
+pub(crate) use strategy::{deadline_after, wait_until};

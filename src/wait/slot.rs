@@ -180,6 +180,7 @@ impl Default for WaitSlot<'_> {
 }
 
 impl Drop for WaitSlot<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(waiter) = self.waiter {
             waiter.leave(&self.node);
