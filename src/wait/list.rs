@@ -11,6 +11,10 @@ use core::task::{Context, Poll, Waker};
 use super::slot::{Node, WaitSlot, Wake, WakeBatch, IDLE, LINKED, NOTIFIED};
 use crate::sync::{self, fence, AtomicUsize, Instant, Mutex, MutexGuard, Ordering};
 
+/// How many times a polled wait looks again, spinning, when the operation
+/// it waits for is under way, before it asks to be polled again.
+const IN_TRANSIT_LOOKS: u32 = 8;
+
 /// Wake every waiter: what a close notifies.
 pub(crate) const ALL: usize = usize::MAX;
 
@@ -381,8 +385,23 @@ impl Waiter {
                     return Poll::Ready((result, used));
                 }
             }
-            if !may_sleep() {
-                cx.waker().wake_by_ref();
+            // The operation waited for is under way: look again a few
+            // times before asking to be polled again (which costs the
+            // runtime a trip through its queue, and maybe a wake-up of an
+            // idle worker).
+            let backoff = sync::Backoff::new();
+            let mut looks = 0;
+            while !may_sleep() {
+                if backoff.is_completed() || looks == IN_TRANSIT_LOOKS {
+                    cx.waker().wake_by_ref();
+                    break;
+                }
+                backoff.spin();
+                looks += 1;
+                if let Some(result) = attempt() {
+                    self.leave(&slot.node);
+                    return Poll::Ready((result, used));
+                }
             }
             return Poll::Pending;
         }
