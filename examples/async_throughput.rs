@@ -41,11 +41,14 @@ fn main() {
     let only = std::env::var("ASYNC_ONLY").ok();
     let only = only.as_deref().and_then(|o| o.split_once(','));
     let rt = peers::runtime();
-    for shape in SHAPES.iter().filter(|s| only.is_none_or(|o| o.1 == s.name)) {
+    for shape in SHAPES
+        .iter()
+        .filter(|s| !only.is_some_and(|o| o.1 != s.name))
+    {
         let sides: Vec<&Side> = SIDES
             .iter()
             .filter(|s| shape.receivers == 1 || s.mpmc)
-            .filter(|s| only.is_none_or(|o| o.0 == s.slug))
+            .filter(|s| !only.is_some_and(|o| o.0 != s.slug))
             .collect();
         // rates[side][round], messages per second.
         let mut rates = vec![Vec::new(); sides.len()];

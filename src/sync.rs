@@ -45,7 +45,7 @@ mod imp {
 
     pub(crate) use std::thread::yield_now;
 
-    /// A keyed waiter's read of a key (`wait.rs`, "Keyed notifications"):
+    /// A keyed waiter's read of a key (the `wait` module docs, "Keyed notifications"):
     /// a load with `order` (see the loom arm).
     #[inline(always)]
     pub(crate) fn key_load(key: &AtomicU64, order: Ordering) -> u64 {
@@ -53,7 +53,7 @@ mod imp {
     }
 
     /// The ordering of a keyed notification's load of `armed`
-    /// (`wait.rs`): SeqCst, so that the key's SeqCst RMW precedes it in
+    /// (the `wait` module docs): SeqCst, so that the key's SeqCst RMW precedes it in
     /// the single total order. No model sees it weakened: loom builds the
     /// other arm (see `key_load` there).
     pub(crate) const KEYED_LOAD: Ordering = Ordering::SeqCst;
@@ -110,7 +110,7 @@ mod imp {
 
     pub(crate) use loom::thread::yield_now;
 
-    /// A keyed waiter's read of a key (`wait.rs`, "Keyed notifications"),
+    /// A keyed waiter's read of a key (the `wait` module docs, "Keyed notifications"),
     /// as an AcqRel RMW that adds nothing. Loom orders SeqCst accesses
     /// only as AcqRel (its README, "Unsupported features"), so it cannot
     /// see the single total order the notifier's SeqCst RMW on the key and
@@ -120,7 +120,7 @@ mod imp {
     /// the notifier's `armed` load sees the arm; if the notifier's comes
     /// first, the waiter reads the key's new value (and, through the
     /// Acquire, what the notifier wrote before it, which is more than the
-    /// memory model gives: `wait.rs` says which reads lean on that). A
+    /// memory model gives: the `wait` module says which reads lean on that). A
     /// key RMW weakened to Relaxed synchronizes with nothing, and the
     /// models see the lost wake-up. `order`, the std arm's, is not used.
     #[inline]

@@ -250,7 +250,7 @@ impl<T> AckQueue<T> {
             out.push(unsafe { self.deliver_fresh(pos, now) });
             pos = self.fresh.laps().advance(pos);
         }
-        // Keyed by our `head` CAS in `claim_run` (`wait.rs`).
+        // Keyed by our `head` CAS in `claim_run` (the `wait` module docs).
         self.room.notify_keyed(n as usize);
     }
 }
@@ -277,7 +277,7 @@ impl<T> Drop for Owed<'_, T> {
             // Every entry counted was made `Free` before (module docs of
             // `ack`: the free-entry bound).
             self.queue.ack_places(self.places);
-            // Keyed by the `acked` RMW in `ack_places` (`wait.rs`); a
+            // Keyed by the `acked` RMW in `ack_places` (the `wait` module docs); a
             // confirmation waiter reads `acked` with Acquire before it
             // looks, so the RMW also carries the settles of entries still
             // held that came before it.

@@ -1,8 +1,8 @@
 //! `AckQueue`'s futures and the owned deliveries' `Stream`.
 //!
-//! Every wait registers in the same lot (`ready` or `room`) as the
-//! blocking calls, with the same attempt and the same keyed sleep check;
-//! see `wait.rs` for the protocol. Lease expiries and delayed requeues
+//! Every wait registers in the same list (`ready`, `room` or `settled`)
+//! as the blocking calls, with the same attempt and the same keyed sleep
+//! check; see the `wait` module for the protocol. Lease expiries and delayed requeues
 //! notify nobody: a blocked thread looks again every `PARK_TICK`, and a
 //! future does the same when given a [`Timer`] with `with_timer`.
 

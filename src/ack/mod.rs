@@ -163,16 +163,20 @@
 //!   given back (a receive that finds none free yet looks again).
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
-//!   parking protocol in `wait.rs`, or, for a publish, a first delivery
+//!   parking protocol in the `wait` module, or, for a publish, a first delivery
 //!   and an ack (and for a batch receive's run and a batch ack, once for
 //!   the batch), with `Waiter::notify_keyed`, whose half is the SeqCst RMW
-//!   the operation made on `tail`, `head` or `acked` (`wait.rs`, "Keyed
+//!   the operation made on `tail`, `head` or `acked` (the `wait` module, "Keyed
 //!   notifications"). Publishers wait on `room`, notified by
-//!   a first delivery (it frees a fresh slot), `drain` and `close`;
-//!   receivers and confirmation waiters on `ready`, notified by a publish,
-//!   a settle (a prefetch place, a confirmation), a requeue, a dead letter
-//!   and `close`. Two waiters, so that the receive that makes room does
-//!   not wake receivers, nor a publish publishers.
+//!   a first delivery (it frees a fresh slot: one publisher; a batch's
+//!   run: as many), `drain` and `close` (all); receivers on `ready`,
+//!   notified by a publish (one), an ack that gives a prefetch place back
+//!   (one per place), a requeue and a dead letter (one each), a dead
+//!   letter taken (one), `drain` and `close` (all); confirmation waiters
+//!   on `settled`, all woken by every settle. Three lists, so that the
+//!   receive that makes room does not wake receivers, nor a publish
+//!   publishers, and a wake-up meant for one receiver never goes to a
+//!   confirmation waiter.
 //!
 //! # Who writes what, per message
 //!
@@ -438,7 +442,7 @@ impl<T> AckQueue<T> {
     /// spins with backoff first, then sleeps on `waiter`, waking at least
     /// every `PARK_TICK` while leases or delays are pending (nobody
     /// notifies those), else every `IDLE_TICK`. `may_sleep` is the keyed
-    /// waiter's check (`wait.rs`, "Keyed notifications").
+    /// waiter's check (the `wait` module docs, "Keyed notifications").
     fn wait_for<R>(
         &self,
         waiter: &Waiter,

@@ -106,7 +106,7 @@ impl<T> AckQueue<T> {
         )
     }
 
-    /// Whether a receiver that found nothing may sleep (`wait.rs`, "Keyed
+    /// Whether a receiver that found nothing may sleep (the `wait` module, "Keyed
     /// notifications"). Publishes and acks notify by key (`tail`,
     /// `acked`), which this reads: a message being published that the
     /// prefetch limit admits is waited for awake.
@@ -194,7 +194,7 @@ impl<T> AckQueue<T> {
         let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
         // SAFETY: we claimed `pos` on the fresh ring's head just now.
         let delivery = unsafe { self.deliver_fresh(pos, now) };
-        // Keyed by our `head` CAS in `claim` (`wait.rs`).
+        // Keyed by our `head` CAS in `claim` (the `wait` module docs).
         self.room.notify_keyed(1);
         Some(delivery)
     }

@@ -285,7 +285,7 @@ impl<T> AckQueue<T> {
     /// `Free` already (`take_acked`), wakes waiters, then drops the value.
     fn give_back_and_drop(&self, value: T) {
         self.ack_places(1);
-        // Keyed by the `acked` RMW in `ack_places` (`wait.rs`): a receiver
+        // Keyed by the `acked` RMW in `ack_places` (the `wait` module docs): a receiver
         // for the place, every confirmation waiter for the settle.
         self.ready.notify_keyed(1);
         self.settled.notify_keyed(super::ALL);

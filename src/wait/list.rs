@@ -433,9 +433,10 @@ impl List {
     unsafe fn push_back(&mut self, node: &Node, wake: Wake) {
         debug_assert_eq!(node.state.load(Ordering::Relaxed), IDLE);
         let this: *const Node = node;
-        // SAFETY (all `with_mut` below): the lock, held by the caller,
-        // serializes every access to a linked node's fields but `state`,
-        // and an idle node is touched by nobody but its owner, the caller.
+        // SAFETY: the lock, held by the caller, serializes every access to
+        // a linked node's fields but `state`, and an idle node is touched
+        // by nobody but its owner, the caller (so for each `with_mut`
+        // below).
         node.wake.with_mut(|w| unsafe { *w = wake });
         // SAFETY: as above.
         node.prev.with_mut(|p| unsafe { *p = self.tail });

@@ -147,11 +147,11 @@ impl AsyncPeer for RingFutures {
     fn open(cap: usize, s: usize, r: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
         shared(Ring::new(cap), s, r)
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move { tx.queue.send_async(v).await.expect("open") }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.queue.send_async(v).await.expect("open")
     }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        async move { rx.recv_async().await.ok() }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv_async().await.ok()
     }
 }
 
@@ -172,18 +172,14 @@ impl AsyncPeer for AckFutures {
             .expect("a valid queue");
         shared(q, s, r)
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move {
-            tx.queue.publish_async(v).await.expect("open");
-        }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.queue.publish_async(v).await.expect("open");
     }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        async move {
-            let d = rx.receive_async().await.ok()?;
-            let v = *d;
-            d.ack().expect("the first ack of a live delivery");
-            Some(v)
-        }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        let d = rx.receive_async().await.ok()?;
+        let v = *d;
+        d.ack().expect("the first ack of a live delivery");
+        Some(v)
     }
 }
 
@@ -200,8 +196,8 @@ impl AsyncPeer for TokioMpsc {
         let (tx, rx) = tokio::sync::mpsc::channel(cap);
         (vec![tx; s], vec![rx])
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move { tx.send(v).await.expect("open") }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.expect("open")
     }
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
         rx.recv()
@@ -221,11 +217,11 @@ impl AsyncPeer for AsyncChannel {
         let (tx, rx) = async_channel::bounded(cap);
         (vec![tx; s], vec![rx; r])
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move { tx.send(v).await.expect("open") }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.expect("open")
     }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        async move { rx.recv().await.ok() }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await.ok()
     }
 }
 
@@ -242,11 +238,11 @@ impl AsyncPeer for FlumeAsync {
         let (tx, rx) = flume::bounded(cap);
         (vec![tx; s], vec![rx; r])
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move { tx.send_async(v).await.expect("open") }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send_async(v).await.expect("open")
     }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        async move { rx.recv_async().await.ok() }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv_async().await.ok()
     }
 }
 
@@ -263,11 +259,11 @@ impl AsyncPeer for Kanal {
         let (tx, rx) = kanal::bounded_async(cap);
         (vec![tx; s], vec![rx; r])
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move { tx.send(v).await.expect("open") }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.expect("open")
     }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        async move { rx.recv().await.ok() }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await.ok()
     }
 }
 
@@ -284,8 +280,8 @@ impl AsyncPeer for Thingbuf {
         let (tx, rx) = thingbuf::mpsc::channel(cap);
         (vec![tx; s], vec![rx])
     }
-    fn send(tx: &mut Self::Tx, v: u64) -> impl Future<Output = ()> + Send + '_ {
-        async move { tx.send(v).await.expect("open") }
+    async fn send(tx: &mut Self::Tx, v: u64) {
+        tx.send(v).await.expect("open")
     }
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
         rx.recv()
