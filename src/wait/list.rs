@@ -347,7 +347,7 @@ impl Waiter {
         // `waiter` field, which is not pinned, is written through this.
         let slot = unsafe { slot.get_unchecked_mut() };
         let mut used = false;
-        loop {
+        'poll: loop {
             let mut linked = false;
             match slot.waiter {
                 Some(waiter) if ptr::eq(waiter, self) => match slot.node.look() {
@@ -393,6 +393,11 @@ impl Waiter {
             let mut looks = 0;
             while !may_sleep() {
                 if backoff.is_completed() || looks == IN_TRANSIT_LOOKS {
+                    // Polled again at once: out of the list meanwhile, so
+                    // that no notification wakes the task a second time.
+                    if self.withdraw(&slot.node) {
+                        continue 'poll; // taken meanwhile: use the wake-up
+                    }
                     cx.waker().wake_by_ref();
                     break;
                 }
