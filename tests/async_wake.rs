@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -266,8 +266,18 @@ fn tiny(rng: &mut Rng) -> Duration {
     }
 }
 
+/// Senders (the even ones never cancel) and messages each.
 const SENDERS: u64 = 16;
 const PER_SENDER: u64 = 300;
+/// Waits after which the cancelling receiver gives up.
+const GIVE_UP: usize = 1_000;
+
+/// Waits until `received` counts every message.
+async fn all_received(received: &AtomicU64) {
+    while received.load(SeqCst) < SENDERS * PER_SENDER {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
 
 /// Checks that `got`, from every receiver, holds each of the senders'
 /// messages exactly once.
@@ -299,6 +309,10 @@ fn many_senders_on_rings_of_one_and_two_with_cancelled_waits_lose_nothing() {
                     rt.spawn(async move {
                         let mut rng = Rng::new(s + 1);
                         for v in s * PER_SENDER..(s + 1) * PER_SENDER {
+                            if s % 2 == 0 {
+                                ring.send_async(v).await.unwrap();
+                                continue;
+                            }
                             // A cancelled send pushed nothing (a value is
                             // pushed only in the poll that resolves): send
                             // the same value again.
@@ -307,19 +321,35 @@ fn many_senders_on_rings_of_one_and_two_with_cancelled_waits_lose_nothing() {
                     })
                 })
                 .collect();
+            // One receiver waits without a timeout; the other cancels its
+            // waits at random and gives up after a while: a wake-up it
+            // drops must reach the first, or that one sleeps for good.
+            let received = Arc::new(AtomicU64::new(0));
             let receivers: Vec<_> = (0..2)
                 .map(|r| {
                     let ring = ring.clone();
+                    let received = received.clone();
                     rt.spawn(async move {
                         let mut rng = Rng::new(100 + r);
                         let mut got = Vec::new();
-                        loop {
+                        if r == 0 {
+                            while let Ok(v) = ring.recv_async().await {
+                                got.push(v);
+                                received.fetch_add(1, SeqCst);
+                            }
+                            return got;
+                        }
+                        for _ in 0..GIVE_UP {
                             match timeout(tiny(&mut rng), ring.recv_async()).await {
-                                Ok(Ok(v)) => got.push(v),
-                                Ok(Err(_)) => return got,
+                                Ok(Ok(v)) => {
+                                    got.push(v);
+                                    received.fetch_add(1, SeqCst);
+                                }
+                                Ok(Err(_)) => break,
                                 Err(_) => {} // cancelled: took nothing
                             }
                         }
+                        got
                     })
                 })
                 .collect();
@@ -328,6 +358,9 @@ fn many_senders_on_rings_of_one_and_two_with_cancelled_waits_lose_nothing() {
                 for s in senders {
                     s.await.unwrap();
                 }
+                // Every message received before the close, whose wake-ups
+                // would hide a lost one.
+                all_received(&received).await;
                 ring.close();
                 let mut got = Vec::new();
                 for r in receivers {
@@ -357,27 +390,45 @@ fn many_publishers_on_queues_of_one_and_two_with_cancelled_waits_lose_nothing() 
                 rt.spawn(async move {
                     let mut rng = Rng::new(s + 1);
                     for v in s * PER_SENDER..(s + 1) * PER_SENDER {
+                        if s % 2 == 0 {
+                            q.publish_async(v).await.unwrap();
+                            continue;
+                        }
                         while timeout(tiny(&mut rng), q.publish_async(v)).await.is_err() {}
                     }
                 })
             })
             .collect();
+        // As for the rings: one receiver that never cancels, one that
+        // cancels and gives up.
+        let received = Arc::new(AtomicU64::new(0));
         let receivers: Vec<_> = (0..2)
             .map(|r| {
                 let q = q.clone();
+                let received = received.clone();
                 rt.spawn(async move {
                     let mut rng = Rng::new(100 + r);
                     let mut got = Vec::new();
-                    loop {
+                    if r == 0 {
+                        while let Ok(d) = q.receive_async().await {
+                            got.push(*d);
+                            d.ack().unwrap();
+                            received.fetch_add(1, SeqCst);
+                        }
+                        return got;
+                    }
+                    for _ in 0..GIVE_UP {
                         match timeout(tiny(&mut rng), q.receive_async()).await {
                             Ok(Ok(d)) => {
                                 got.push(*d);
                                 d.ack().unwrap();
+                                received.fetch_add(1, SeqCst);
                             }
-                            Ok(Err(_)) => return got,
+                            Ok(Err(_)) => break,
                             Err(_) => {}
                         }
                     }
+                    got
                 })
             })
             .collect();
@@ -386,6 +437,7 @@ fn many_publishers_on_queues_of_one_and_two_with_cancelled_waits_lose_nothing() 
             for p in publishers {
                 p.await.unwrap();
             }
+            all_received(&received).await;
             q.close();
             let mut got = Vec::new();
             for r in receivers {
