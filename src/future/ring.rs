@@ -20,6 +20,7 @@ impl<T> Ring<T> {
     /// The task sleeps until woken, whatever the ring's
     /// [`WaitStrategy`](crate::WaitStrategy): the strategy is how blocked
     /// threads wait.
+    #[inline]
     pub fn poll_recv<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -150,6 +151,7 @@ pin_project! {
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         this.ring.poll_recv(cx, this.slot)
@@ -170,6 +172,7 @@ pin_project! {
 impl<T> Future for RoomFuture<'_, T> {
     type Output = Result<(), Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         this.ring.poll_room(cx, this.slot)
@@ -192,6 +195,7 @@ pin_project! {
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), PushError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let ring = *this.ring;
