@@ -48,7 +48,7 @@
 //!
 //! ```text
 //! waiter                                 notifier (the opposite operation)
-//! lock; link entry; armed.swap(1, SeqCst); unlock
+//! lock; link entry; armed.swap(1); unlock
 //! fence(SeqCst)                          seq.store(.., Release)   // the push/pop itself
 //! attempt()  // loads seq                fence(SeqCst)
 //! sleep until the entry is taken         if armed.load(Relaxed) != 0 {
@@ -58,7 +58,8 @@
 //!                                        }
 //! ```
 //!
-//! The two SeqCst fences are totally ordered. If the notifier's fence
+//! The two SeqCst fences are totally ordered (the arm itself may be
+//! Relaxed: the fence after it does the ordering). If the notifier's fence
 //! comes first, the waiter's attempt sees the notifier's store. If the
 //! waiter's comes first, the notifier's load reads the waiter's arm or a
 //! later store of `armed`: an arm (1), or a clear, which is made under
@@ -83,17 +84,17 @@
 //!
 //! ```text
 //! waiter                                 notifier
-//! armed.swap(1, SeqCst)                  key.rmw(.., SeqCst)   // e.g. a cursor CAS
+//! armed.swap(1)                          key.rmw(.., SeqCst)   // e.g. a cursor CAS
 //! fence(SeqCst)                          ...                   // the rest of the operation
 //! attempt(); may_sleep()  // load key    if armed.load(SeqCst) != 0 { wake }
 //! ```
 //!
 //! The RMW and the `armed` load are SeqCst and in that order in one
 //! thread, so the RMW precedes the load in the single total order. If the
-//! load reads a value from before the waiter's arm, it precedes the
-//! waiter's swap (it is coherence-ordered before it), so the RMW precedes
-//! the waiter's fence, and a load of the key after that fence sees the RMW
-//! or a later value. (A load that reads a clear made after the arm finds
+//! load reads a value from before the waiter's arm, it is coherence-ordered
+//! before the arm, which is sequenced before the waiter's SeqCst fence, so
+//! the load, and the RMW with it, precedes that fence in the total order,
+//! and a load of the key after the fence sees the RMW or a later value. (A load that reads a clear made after the arm finds
 //! the waiter's entry gone from the list, as above.) That covers the key
 //! only, not the stores the notifier makes after its RMW: the waiter's
 //! `may_sleep` must therefore decide from the key alone whether the
