@@ -403,7 +403,11 @@ fn two_pushes_wake_exactly_two_of_three_waiting_tasks() {
             pusher.join().unwrap();
         }
         let wakes: Vec<usize> = tasks.iter().map(|t| t.wakes()).collect();
-        assert_eq!(wakes, [1, 1, 0], "one waiter per push, in the order they waited");
+        assert_eq!(
+            wakes,
+            [1, 1, 0],
+            "one waiter per push, in the order they waited"
+        );
         let mut got = Vec::new();
         for (task, future) in tasks.iter().zip(&mut futures).take(2) {
             task.see_wakes();
@@ -428,7 +432,11 @@ fn close_races_two_registering_recv_asyncs() {
     // closed: the close wakes every waiter, not one, and both resolve to
     // `Closed`.
     explore(
-        &["neither waited", "one woken by the close", "both woken by the close"],
+        &[
+            "neither waited",
+            "one woken by the close",
+            "both woken by the close",
+        ],
         || {
             let ring = park_ring(1);
             let tasks = [Task::new(), Task::new()];
@@ -450,7 +458,11 @@ fn close_races_two_registering_recv_asyncs() {
             for task in &tasks {
                 task.assert_released();
             }
-            ["neither waited", "one woken by the close", "both woken by the close"][woken]
+            [
+                "neither waited",
+                "one woken by the close",
+                "both woken by the close",
+            ][woken]
         },
     );
 }

@@ -371,7 +371,7 @@ impl Waiter {
                 if linked {
                     self.leave(&slot.node);
                 }
-                return Poll::Ready((result, used));
+                return slot.done(result, used);
             }
             if linked {
                 // Still linked from an earlier poll (a poll without a
@@ -385,7 +385,7 @@ impl Waiter {
                 self.link(&slot.node, Wake::Task(cx.waker().clone()));
                 if let Some(result) = attempt() {
                     self.leave(&slot.node);
-                    return Poll::Ready((result, used));
+                    return slot.done(result, used);
                 }
             }
             // The operation waited for is under way: look again a few
@@ -408,7 +408,7 @@ impl Waiter {
                 looks += 1;
                 if let Some(result) = attempt() {
                     self.leave(&slot.node);
-                    return Poll::Ready((result, used));
+                    return slot.done(result, used);
                 }
             }
             return Poll::Pending;

@@ -173,6 +173,17 @@ impl WaitSlot<'_> {
     }
 }
 
+impl WaitSlot<'_> {
+    /// A wait that resolved: its node is idle (out of every list, its
+    /// wake-up used or handed on), so the slot is registered nowhere again
+    /// and its next poll takes the fast path.
+    pub(super) fn done<R>(&mut self, result: R, used: bool) -> core::task::Poll<(R, bool)> {
+        debug_assert_eq!(self.node.state.load(Ordering::Relaxed), IDLE);
+        self.waiter = None;
+        core::task::Poll::Ready((result, used))
+    }
+}
+
 impl Default for WaitSlot<'_> {
     fn default() -> Self {
         Self::new()
