@@ -207,10 +207,12 @@ impl Waiter {
             return false;
         }
         // SAFETY: we hold the lock, which guards a linked node's fields.
+        // (The wake of a linked node is initialized: `push_back`.)
         let old = node.wake.with_mut(|w| unsafe {
+            let w = (*w).assume_init_mut();
             match &*w {
                 Wake::Task(old) if old.will_wake(waker) => None,
-                _ => Some(core::mem::replace(&mut *w, Wake::Task(waker.clone()))),
+                _ => Some(core::mem::replace(w, Wake::Task(waker.clone()))),
             }
         });
         drop(list);
@@ -445,16 +447,16 @@ impl List {
         // a linked node's fields but `state`, and an idle node is touched
         // by nobody but its owner, the caller (so for each `with_mut`
         // below).
-        node.wake.with_mut(|w| unsafe { *w = wake });
+        node.wake.with_mut(|w| unsafe { (*w).write(wake) });
         // SAFETY: as above.
-        node.prev.with_mut(|p| unsafe { *p = self.tail });
+        node.prev.with_mut(|p| unsafe { (*p).write(self.tail) });
         // SAFETY: as above.
-        node.next.with_mut(|p| unsafe { *p = ptr::null() });
+        node.next.with_mut(|p| unsafe { (*p).write(ptr::null()) });
         if self.tail.is_null() {
             self.head = this;
         } else {
             // SAFETY: a linked node is valid (type docs) and the lock is held.
-            unsafe { (*self.tail).next.with_mut(|p| *p = this) };
+            unsafe { (*self.tail).next.with_mut(|p| (*p).write(this)) };
         }
         self.tail = this;
         self.len += 1;
@@ -474,19 +476,17 @@ impl List {
         // SAFETY: a linked node is valid, and the lock is held.
         let node = unsafe { &*self.head };
         // SAFETY: as above.
-        let next = node.next.with(|p| unsafe { *p });
+        let next = node.next.with(|p| unsafe { (*p).assume_init() });
         self.head = next;
         self.len -= 1;
         if next.is_null() {
             self.tail = ptr::null();
         } else {
             // SAFETY: as above.
-            unsafe { (*next).prev.with_mut(|p| *p = ptr::null()) };
+            unsafe { (*next).prev.with_mut(|p| (*p).write(ptr::null())) };
         }
         // SAFETY: as above.
-        let wake = node
-            .wake
-            .with_mut(|w| unsafe { core::mem::replace(&mut *w, Wake::Nothing) });
+        let wake = node.wake.with_mut(|w| unsafe { (*w).assume_init_read() });
         // Release, last: the owner, reading NOTIFIED with Acquire, may reuse
         // or drop the node without the lock; nothing here touches it after.
         node.state.store(NOTIFIED, Ordering::Release);
@@ -502,24 +502,27 @@ impl List {
     /// in it.
     unsafe fn remove(&mut self, node: &Node) -> Wake {
         // SAFETY: the lock is held and linked nodes are valid.
-        let (prev, next) = unsafe { (node.prev.with(|p| *p), node.next.with(|p| *p)) };
+        let (prev, next) = unsafe {
+            (
+                node.prev.with(|p| (*p).assume_init()),
+                node.next.with(|p| (*p).assume_init()),
+            )
+        };
         if prev.is_null() {
             self.head = next;
         } else {
             // SAFETY: as above.
-            unsafe { (*prev).next.with_mut(|p| *p = next) };
+            unsafe { (*prev).next.with_mut(|p| (*p).write(next)) };
         }
         if next.is_null() {
             self.tail = prev;
         } else {
             // SAFETY: as above.
-            unsafe { (*next).prev.with_mut(|p| *p = prev) };
+            unsafe { (*next).prev.with_mut(|p| (*p).write(prev)) };
         }
         self.len -= 1;
         // SAFETY: as above.
-        let wake = node
-            .wake
-            .with_mut(|w| unsafe { core::mem::replace(&mut *w, Wake::Nothing) });
+        let wake = node.wake.with_mut(|w| unsafe { (*w).assume_init_read() });
         // Relaxed: the owner is the caller.
         node.state.store(IDLE, Ordering::Relaxed);
         wake

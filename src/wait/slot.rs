@@ -4,7 +4,7 @@
 
 use core::fmt;
 use core::marker::PhantomPinned;
-use core::ptr;
+use core::mem::MaybeUninit;
 use core::task::Waker;
 
 use super::Waiter;
@@ -50,9 +50,12 @@ impl Wake {
 /// only under the lock, or by the owner while the node is `IDLE`.
 pub(super) struct Node {
     pub(super) state: AtomicUsize,
-    pub(super) wake: UnsafeCell<Wake>,
-    pub(super) prev: UnsafeCell<*const Node>,
-    pub(super) next: UnsafeCell<*const Node>,
+    /// Initialized while the node is linked (written by `push_back`,
+    /// moved out when a notification or the owner unlinks it): a future
+    /// that never waits writes none of these.
+    pub(super) wake: UnsafeCell<MaybeUninit<Wake>>,
+    pub(super) prev: UnsafeCell<MaybeUninit<*const Node>>,
+    pub(super) next: UnsafeCell<MaybeUninit<*const Node>>,
     /// The list links to the node's address.
     _pinned: PhantomPinned,
 }
@@ -61,9 +64,9 @@ impl Node {
     fn new() -> Self {
         Self {
             state: AtomicUsize::new(IDLE),
-            wake: UnsafeCell::new(Wake::Nothing),
-            prev: UnsafeCell::new(ptr::null()),
-            next: UnsafeCell::new(ptr::null()),
+            wake: UnsafeCell::new(MaybeUninit::uninit()),
+            prev: UnsafeCell::new(MaybeUninit::uninit()),
+            next: UnsafeCell::new(MaybeUninit::uninit()),
             _pinned: PhantomPinned,
         }
     }
