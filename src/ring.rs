@@ -13,7 +13,7 @@ use core::time::Duration;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{CapacityError, Closed, Full, PopError, PushError};
-use crate::wait::{self, WaitStrategy, Waiter};
+use crate::wait::{self, WaitStrategy, Waiter, ALL};
 
 pub(crate) mod claim;
 mod iter;
@@ -185,21 +185,21 @@ impl<T> Ring<T> {
         &self.not_full
     }
 
-    /// Wakes a popper waiting for the item a push (or a batch) published.
-    /// Keyed by the push's SeqCst CAS on `tail` (`wait.rs`, "Keyed
+    /// Wakes as many poppers as a push (or a batch) published items: `n`.
+    /// Keyed by the push's SeqCst CAS on `tail` (`wait` module docs, "Keyed
     /// notifications"): a waiter's sleep check reads `tail`
     /// ([`may_sleep_for_item`](Ring::may_sleep_for_item)).
     #[inline(always)]
-    fn after_push(&self) {
-        self.not_empty.notify_keyed();
+    fn after_push(&self, n: usize) {
+        self.not_empty.notify_keyed(n);
     }
 
-    /// Wakes a pusher waiting for the room a pop (or a batch) made; keyed
-    /// by the pop's SeqCst CAS on `head`, which a waiter's sleep check
-    /// reads ([`may_sleep_for_room`](Ring::may_sleep_for_room)).
+    /// Wakes as many pushers as a pop (or a batch) made room for: `n`;
+    /// keyed by the pop's SeqCst CAS on `head`, which a waiter's sleep
+    /// check reads ([`may_sleep_for_room`](Ring::may_sleep_for_room)).
     #[inline(always)]
-    fn after_pop(&self) {
-        self.not_full.notify_keyed();
+    fn after_pop(&self, n: usize) {
+        self.not_full.notify_keyed(n);
     }
 
     /// A popper that found nothing may sleep: no push has claimed a
@@ -230,7 +230,7 @@ impl<T> Ring<T> {
     fn push_or_refuse<const WAIT: bool>(&self, value: T) -> Result<(), PushError<T>> {
         match self.core.push::<WAIT>(value) {
             Ok(_) => {
-                self.after_push();
+                self.after_push(1);
                 Ok(())
             }
             Err((value, Refused::Closed)) => Err(PushError::Closed(value)),
@@ -245,7 +245,7 @@ impl<T> Ring<T> {
     fn pop_or_refuse<const WAIT: bool>(&self) -> Result<T, PopError> {
         match self.core.pop::<WAIT>() {
             Ok(value) => {
-                self.after_pop();
+                self.after_pop(1);
                 Ok(value)
             }
             Err(Refused::Closed) => Err(PopError::Closed),
@@ -636,7 +636,7 @@ impl<T> Ring<T> {
         let old = self.core.force_push(value);
         // Also after a refusal (closed): a wake-up with nothing new is
         // only a look for the woken.
-        self.after_push();
+        self.after_push(1);
         old
     }
 
@@ -678,9 +678,9 @@ impl<T> Ring<T> {
     pub fn close(&self) -> bool {
         let first = self.core.close();
         // Every waiter: its next attempt, made after its fence, sees the
-        // mark (the Dekker pair of `wait.rs`).
-        self.not_empty.notify();
-        self.not_full.notify();
+        // mark (the pair of the `wait` module docs).
+        self.not_empty.notify(ALL);
+        self.not_full.notify(ALL);
         first
     }
 
@@ -719,7 +719,7 @@ impl<T> Ring<T> {
             return 0;
         };
         self.core.publish_run(run, items);
-        self.after_push();
+        self.after_push(run.len as usize);
         run.len as usize
     }
 
@@ -750,7 +750,7 @@ impl<T> Ring<T> {
             return 0;
         };
         self.core.take_run(run, out);
-        self.after_pop();
+        self.after_pop(run.len as usize);
         run.len as usize
     }
 

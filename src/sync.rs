@@ -13,7 +13,9 @@
 //!   `Ordering` and `fence`;
 //! - [`UnsafeCell`] with loom's closure API (`with` / `with_mut`), so the
 //!   algorithm reads the same under both;
-//! - `Mutex` and `Condvar` for the park wait strategy;
+//! - `Mutex`, the wait lists' lock;
+//! - `Thread`, `current_thread`, `park` and `park_timeout`, how a thread
+//!   sleeps in a wait list until a notification unparks it;
 //! - `Arc`, the handle an owned delivery keeps (loom's under loom, so that
 //!   a model sees the synchronization of the last handle's drop, which
 //!   drops the queue and every value still in it);
@@ -30,7 +32,8 @@ mod imp {
     pub(crate) use std::sync::atomic::{
         fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
-    pub(crate) use std::sync::{Arc, Condvar, Mutex};
+    pub(crate) use std::sync::{Arc, Mutex};
+    pub(crate) use std::thread::{current as current_thread, park, park_timeout, Thread};
 
     pub(crate) use crossbeam_utils::Backoff;
 
@@ -42,7 +45,7 @@ mod imp {
 
     pub(crate) use std::thread::yield_now;
 
-    /// A keyed waiter's read of a key (`wait.rs`, "Keyed notifications"):
+    /// A keyed waiter's read of a key (the `wait` module docs, "Keyed notifications"):
     /// a load with `order` (see the loom arm).
     #[inline(always)]
     pub(crate) fn key_load(key: &AtomicU64, order: Ordering) -> u64 {
@@ -50,7 +53,7 @@ mod imp {
     }
 
     /// The ordering of a keyed notification's load of `armed`
-    /// (`wait.rs`): SeqCst, so that the key's SeqCst RMW precedes it in
+    /// (the `wait` module docs): SeqCst, so that the key's SeqCst RMW precedes it in
     /// the single total order. No model sees it weakened: loom builds the
     /// other arm (see `key_load` there).
     pub(crate) const KEYED_LOAD: Ordering = Ordering::SeqCst;
@@ -88,7 +91,15 @@ mod imp {
     pub(crate) use loom::sync::atomic::{
         fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering,
     };
-    pub(crate) use loom::sync::{Arc, Condvar, Mutex};
+    pub(crate) use loom::sync::{Arc, Mutex};
+    pub(crate) use loom::thread::{current as current_thread, park, Thread};
+
+    /// Loom's clock never moves (see `Instant` below), so a timed park is
+    /// a park: a waiter whose deadline is in the future sleeps until it is
+    /// woken, and a model that never wakes it deadlocks.
+    pub(crate) fn park_timeout(_: std::time::Duration) {
+        loom::thread::park();
+    }
 
     /// Under loom every spin is a yield point, or the model would never let
     /// the thread we are waiting for run.
@@ -99,7 +110,7 @@ mod imp {
 
     pub(crate) use loom::thread::yield_now;
 
-    /// A keyed waiter's read of a key (`wait.rs`, "Keyed notifications"),
+    /// A keyed waiter's read of a key (the `wait` module docs, "Keyed notifications"),
     /// as an AcqRel RMW that adds nothing. Loom orders SeqCst accesses
     /// only as AcqRel (its README, "Unsupported features"), so it cannot
     /// see the single total order the notifier's SeqCst RMW on the key and
@@ -109,7 +120,7 @@ mod imp {
     /// the notifier's `armed` load sees the arm; if the notifier's comes
     /// first, the waiter reads the key's new value (and, through the
     /// Acquire, what the notifier wrote before it, which is more than the
-    /// memory model gives: `wait.rs` says which reads lean on that). A
+    /// memory model gives: the `wait` module says which reads lean on that). A
     /// key RMW weakened to Relaxed synchronizes with nothing, and the
     /// models see the lost wake-up. `order`, the std arm's, is not used.
     #[inline]

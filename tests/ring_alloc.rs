@@ -169,8 +169,8 @@ fn zero_sized_items_do_not_allocate() {
 }
 
 /// The waiting calls really wait here (another thread makes progress only
-/// later), so the wait strategies' slow paths, including parking on a
-/// condition variable and being woken, run on the counted thread.
+/// later), so the wait strategies' slow paths, including parking in the
+/// wait list and being woken, run on the counted thread.
 #[test]
 fn waiting_calls_do_not_allocate() {
     // Fails, rather than hangs, if a wake-up is lost; never a speed check.

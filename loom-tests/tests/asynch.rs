@@ -239,9 +239,8 @@ fn recv_async_registering_races_a_push() {
 #[test]
 fn async_and_parked_poppers_each_get_one_of_two_pushes() {
     // A task and a parked thread wait on one ring's `not_empty` list; two
-    // pushes come. Each push's notification wakes every waiter of the
-    // side, threads and tasks (the first push clears `armed` for both),
-    // and each waiter must end with one item. The task has registered
+    // pushes come. Each push's notification wakes the first waiter of the
+    // list, thread or task, and each waiter must end with one item. The task has registered
     // before the pushes (the channel says so): two poppers that both wait
     // for a push in progress would take turns yielding forever under
     // loom's scheduler (see `ring.rs`).
@@ -331,17 +330,17 @@ fn room_on_full_capacity_1_ring_is_woken_by_a_pop() {
 }
 
 #[test]
-fn woken_future_dropped_without_polling_strands_no_other_waiter() {
-    // Two tasks wait for an item; one push comes. The first task has
-    // registered before the push (the channel says so) and is dropped once
-    // woken, without polling again: had the notification woken only one
-    // waiter, the first in the list, the other task would sleep forever
-    // (loom's deadlock). Every notification wakes every waiter of its side,
-    // so the other task is woken too, or polls after the push.
+fn woken_future_dropped_before_it_takes_hands_its_wake_up_to_the_other() {
+    // Two tasks wait for an item; one push comes, and wakes one waiter:
+    // the first in the list, which is dropped once woken, without polling
+    // again. Its wake-up must go on to the other task (the drop of its
+    // slot hands it on), or the other sleeps forever with the item in the
+    // ring (loom's deadlock). The first task has registered before the
+    // push and before the other task starts (the channel says so).
     explore(
         &[
-            "the other task polled after the push",
-            "both tasks woken by the one push",
+            "the other task found the item at its first poll",
+            "the other task woken by the hand-over",
         ],
         || {
             let ring = park_ring(1);
@@ -358,23 +357,112 @@ fn woken_future_dropped_without_polling_strands_no_other_waiter() {
                     drop(future);
                 })
             };
+            wait_registered.recv().unwrap();
             let receiver = {
                 let (ring, task) = (ring.clone(), other.clone());
                 thread::spawn(move || task.block_on(ring.recv_async()))
             };
-            wait_registered.recv().unwrap();
             ring.push(1);
             dropper.join().unwrap();
             let (got, polls) = receiver.join().unwrap();
             assert_eq!(got, Ok(1), "the item goes to the task still waiting");
-            assert_eq!(first.wakes(), 1, "the dropped task was woken once");
+            assert_eq!(first.wakes(), 1, "the first task was woken once");
             first.assert_released();
             other.assert_released();
             waited(
                 polls,
-                "the other task polled after the push",
-                "both tasks woken by the one push",
+                "the other task found the item at its first poll",
+                "the other task woken by the hand-over",
             )
+        },
+    );
+}
+
+#[test]
+fn two_pushes_wake_exactly_two_of_three_waiting_tasks() {
+    // Three tasks wait for an item (each polled once on the empty ring, in
+    // turn); two pushes race on two threads. Each push wakes one waiter,
+    // the first two in the list: exactly two tasks are woken, once each,
+    // and each of them then gets one item. A notification that woke every
+    // waiter would wake the third task too.
+    explore(&["two of three woken, one item each"], || {
+        let ring = park_ring(2);
+        let tasks = [Task::new(), Task::new(), Task::new()];
+        let mut futures: Vec<_> = (0..3).map(|_| Box::pin(ring.recv_async())).collect();
+        for (task, future) in tasks.iter().zip(&mut futures) {
+            let poll = task.poll_once(|cx| future.as_mut().poll(cx));
+            assert!(poll.is_pending(), "nothing pushed yet");
+        }
+        let pushers: Vec<_> = (1..=2)
+            .map(|v| {
+                let ring = ring.clone();
+                thread::spawn(move || ring.push(v))
+            })
+            .collect();
+        for pusher in pushers {
+            pusher.join().unwrap();
+        }
+        let wakes: Vec<usize> = tasks.iter().map(|t| t.wakes()).collect();
+        assert_eq!(
+            wakes,
+            [1, 1, 0],
+            "one waiter per push, in the order they waited"
+        );
+        let mut got = Vec::new();
+        for (task, future) in tasks.iter().zip(&mut futures).take(2) {
+            task.see_wakes();
+            match task.poll_once(|cx| future.as_mut().poll(cx)) {
+                Poll::Ready(Ok(v)) => got.push(v),
+                other => panic!("a woken task finds its item: {other:?}"),
+            }
+        }
+        got.sort_unstable();
+        assert_eq!(got, [1, 2], "each item once");
+        drop(futures);
+        for task in &tasks {
+            task.assert_released();
+        }
+        "two of three woken, one item each"
+    });
+}
+
+#[test]
+fn close_races_two_registering_recv_asyncs() {
+    // Two async poppers on an empty ring register while the ring is
+    // closed: the close wakes every waiter, not one, and both resolve to
+    // `Closed`.
+    explore(
+        &[
+            "neither waited",
+            "one woken by the close",
+            "both woken by the close",
+        ],
+        || {
+            let ring = park_ring(1);
+            let tasks = [Task::new(), Task::new()];
+            let receivers: Vec<_> = tasks
+                .iter()
+                .map(|task| {
+                    let (ring, task) = (ring.clone(), task.clone());
+                    thread::spawn(move || task.block_on(ring.recv_async()))
+                })
+                .collect();
+            thread::yield_now(); // let the receivers go first at least once
+            assert!(ring.close());
+            let mut woken = 0;
+            for receiver in receivers {
+                let (got, polls) = receiver.join().unwrap();
+                assert_eq!(got, Err(Closed));
+                woken += usize::from(polls > 1);
+            }
+            for task in &tasks {
+                task.assert_released();
+            }
+            [
+                "neither waited",
+                "one woken by the close",
+                "both woken by the close",
+            ][woken]
         },
     );
 }
@@ -675,17 +763,15 @@ fn one_requeue_notification_wakes_a_task_and_a_blocked_receiver() {
     // registered on the queue's `ready` list (polled once, on the main
     // thread), and a thread blocks in `receive`; the main thread then
     // nacks both messages with requeue in one batch, which notifies once
-    // (a plain `notify`, whose fence pairs with the waiters' own). That
-    // one notification wakes every waiter, the task and the thread, and
-    // each gets one message; the thread's sleep races it. The task needs
-    // no wake when the thread took the first message and its ack's
-    // notification cleared `armed` before the batch's read it: the task
-    // then finds the second message when it polls.
+    // for two (a plain `notify`, whose fence pairs with the waiters' own).
+    // That one notification wakes two waiters, the task and the thread,
+    // and each gets one message; the thread's sleep races it. The task is
+    // woken in every execution, once: it stays first in the list until a
+    // notification takes it.
     explore(
         &[
             "task woken, got the first requeue",
             "task woken, got the second requeue",
-            "task got the second requeue, no wake needed",
         ],
         || {
             let q = queue(2, 2);
@@ -720,11 +806,11 @@ fn one_requeue_notification_wakes_a_task_and_a_blocked_receiver() {
             assert_eq!(all, [1, 2], "each waiter gets one message, each once");
             assert_eq!(q.settled_below().get(), 2);
             task.assert_released();
-            match (task.wakes(), by_task) {
-                (0, 1) => "task got the first requeue, no wake needed",
-                (0, _) => "task got the second requeue, no wake needed",
-                (_, 1) => "task woken, got the first requeue",
-                _ => "task woken, got the second requeue",
+            assert_eq!(task.wakes(), 1, "the task is woken once");
+            if by_task == 1 {
+                "task woken, got the first requeue"
+            } else {
+                "task woken, got the second requeue"
             }
         },
     );

@@ -33,7 +33,7 @@ use super::receive::UNSTAMPED;
 use super::{AckQueue, Delivery, OwnedDelivery, Settle, Tag};
 use crate::error::{AckError, Closed};
 use crate::sync::Instant;
-use crate::wait;
+use crate::wait::{self, ALL};
 
 /// The private half of [`BatchItem`]: what a batch settle asks of an item.
 pub(super) mod sealed {
@@ -250,8 +250,8 @@ impl<T> AckQueue<T> {
             out.push(unsafe { self.deliver_fresh(pos, now) });
             pos = self.fresh.laps().advance(pos);
         }
-        // Keyed by our `head` CAS in `claim_run` (`wait.rs`).
-        self.room.notify_keyed();
+        // Keyed by our `head` CAS in `claim_run` (the `wait` module docs).
+        self.room.notify_keyed(n as usize);
     }
 }
 
@@ -266,9 +266,9 @@ struct Owed<'q, T> {
     /// are owed a wake-up (the keyed one covers it if places are given
     /// back).
     settled_held: bool,
-    /// A requeue or a dead letter: receivers are owed a wake-up that the
-    /// keyed one does not cover.
-    moved: bool,
+    /// Requeues and dead letters: receivers are owed a wake-up each that
+    /// the keyed one does not cover.
+    moved: usize,
 }
 
 impl<T> Drop for Owed<'_, T> {
@@ -277,14 +277,17 @@ impl<T> Drop for Owed<'_, T> {
             // Every entry counted was made `Free` before (module docs of
             // `ack`: the free-entry bound).
             self.queue.ack_places(self.places);
-            // Keyed by the `acked` RMW in `ack_places` (`wait.rs`); a
+            // Keyed by the `acked` RMW in `ack_places` (the `wait` module docs); a
             // confirmation waiter reads `acked` with Acquire before it
             // looks, so the RMW also carries the settles of entries still
             // held that came before it.
-            self.queue.ready.notify_keyed();
+            self.queue.ready.notify_keyed(self.places as usize);
+            self.queue.settled.notify_keyed(ALL);
+        } else if self.settled_held {
+            self.queue.settled.notify(ALL);
         }
-        if self.moved || (self.settled_held && self.places == 0) {
-            self.queue.ready.notify();
+        if self.moved > 0 {
+            self.queue.ready.notify(self.moved);
         }
     }
 }
@@ -385,7 +388,7 @@ impl<T> AckQueue<T> {
             queue: self,
             places: 0,
             settled_held: false,
-            moved: false,
+            moved: 0,
         };
         let mut settled = 0;
         for (i, mut item) in items.into_iter().enumerate() {
@@ -414,7 +417,7 @@ impl<T> AckQueue<T> {
                     drop(value);
                 }
                 None if matches!(how, Settle::Ack) => owed.settled_held = true,
-                None => owed.moved = true,
+                None => owed.moved += 1,
             }
         }
         settled

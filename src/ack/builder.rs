@@ -197,6 +197,7 @@ impl<T> AckQueueBuilder<T> {
                 clock::nanos(l) / 4 / steps
             }),
             ready: Waiter::new(),
+            settled: Waiter::new(),
             room: CachePadded::new(Waiter::new()),
             counters: Counters::new(),
             max_in_flight: self.max_in_flight,

@@ -92,7 +92,7 @@ impl<T> AckQueue<T> {
     /// it was.
     pub fn wait_settled(&self, seq: Seq, timeout: Duration) -> bool {
         self.wait_for(
-            &self.ready,
+            &self.settled,
             wait::deadline_after(timeout),
             || {
                 // Acks notify by key (`acked`): read first, so that the
@@ -146,7 +146,7 @@ impl<T> AckQueue<T> {
     /// they were.
     pub fn wait_settled_through(&self, seq: Seq, timeout: Duration) -> bool {
         self.wait_for(
-            &self.ready,
+            &self.settled,
             wait::deadline_after(timeout),
             || {
                 // As in `wait_settled`.

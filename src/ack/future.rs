@@ -1,8 +1,8 @@
 //! `AckQueue`'s futures and the owned deliveries' `Stream`.
 //!
-//! Every wait registers in the same lot (`ready` or `room`) as the
-//! blocking calls, with the same attempt and the same keyed sleep check;
-//! see `wait.rs` for the protocol. Lease expiries and delayed requeues
+//! Every wait registers in the same list (`ready`, `room` or `settled`)
+//! as the blocking calls, with the same attempt and the same keyed sleep
+//! check; see the `wait` module for the protocol. Lease expiries and delayed requeues
 //! notify nobody: a blocked thread looks again every `PARK_TICK`, and a
 //! future does the same when given a [`Timer`] with `with_timer`.
 
@@ -52,6 +52,7 @@ impl<'q, S: Timer> Waiting<'q, S> {
 
     /// One poll of a wait in `waiter`: `attempt` as the blocking calls
     /// make it, and `may_sleep` their keyed check.
+    #[inline]
     fn poll<T, R>(
         self: Pin<&mut Self>,
         queue: &AckQueue<T>,
@@ -128,6 +129,7 @@ with_timer!(ReceiveFuture<'q, T, S> { queue });
 impl<'q, T, S: Timer> Future for ReceiveFuture<'q, T, S> {
     type Output = Result<Delivery<'q, T>, Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let queue: &'q AckQueue<T> = this.queue;
@@ -159,6 +161,7 @@ with_timer!(ReceiveBatchFuture<'q, 'o, T, S> { queue, max, out });
 impl<T, S: Timer> Future for ReceiveBatchFuture<'_, '_, T, S> {
     type Output = Result<usize, Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let queue = *this.queue;
@@ -192,6 +195,7 @@ with_timer!(ReceiveOwnedFuture<'q, T, S> { queue });
 impl<T, S: Timer> Future for ReceiveOwnedFuture<'_, T, S> {
     type Output = Result<OwnedDelivery<T>, Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let handle = *this.queue;
@@ -224,6 +228,7 @@ pin_project! {
 impl<T> Future for PublishFuture<'_, T> {
     type Output = Result<Seq, PublishError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let queue = *this.queue;
@@ -268,7 +273,7 @@ impl<T> Future for SettledFuture<'_, T> {
         let (queue, seq, through) = (*this.queue, *this.seq, *this.through);
         this.waiting.poll(
             queue,
-            &queue.ready,
+            &queue.settled,
             cx,
             || {
                 // As in `wait_settled`: acks notify by key (`acked`).

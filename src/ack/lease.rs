@@ -122,7 +122,7 @@ impl<T> AckQueue<T> {
                 } else {
                     push_index(&self.redeliver, index);
                 }
-                self.ready.notify();
+                self.ready.notify(1);
                 true
             }
             Phase::Delayed => {
@@ -146,7 +146,7 @@ impl<T> AckQueue<T> {
                 // Relaxed: a count (see `delayed`).
                 self.delayed.fetch_sub(1, Ordering::Relaxed);
                 push_index(&self.redeliver, index);
-                self.ready.notify();
+                self.ready.notify(1);
                 true
             }
             _ => false,

@@ -163,16 +163,20 @@
 //!   given back (a receive that finds none free yet looks again).
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
-//!   parking protocol in `wait.rs`, or, for a publish, a first delivery
+//!   parking protocol in the `wait` module, or, for a publish, a first delivery
 //!   and an ack (and for a batch receive's run and a batch ack, once for
 //!   the batch), with `Waiter::notify_keyed`, whose half is the SeqCst RMW
-//!   the operation made on `tail`, `head` or `acked` (`wait.rs`, "Keyed
+//!   the operation made on `tail`, `head` or `acked` (the `wait` module, "Keyed
 //!   notifications"). Publishers wait on `room`, notified by
-//!   a first delivery (it frees a fresh slot), `drain` and `close`;
-//!   receivers and confirmation waiters on `ready`, notified by a publish,
-//!   a settle (a prefetch place, a confirmation), a requeue, a dead letter
-//!   and `close`. Two waiters, so that the receive that makes room does
-//!   not wake receivers, nor a publish publishers.
+//!   a first delivery (it frees a fresh slot: one publisher; a batch's
+//!   run: as many), `drain` and `close` (all); receivers on `ready`,
+//!   notified by a publish (one), an ack that gives a prefetch place back
+//!   (one per place), a requeue and a dead letter (one each), a dead
+//!   letter taken (one), `drain` and `close` (all); confirmation waiters
+//!   on `settled`, all woken by every settle. Three lists, so that the
+//!   receive that makes room does not wake receivers, nor a publish
+//!   publishers, and a wake-up meant for one receiver never goes to a
+//!   confirmation waiter.
 //!
 //! # Who writes what, per message
 //!
@@ -233,7 +237,7 @@ use crate::error::{AckError, Full};
 use crate::ring::Ring;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
-use crate::wait::{self, WaitStrategy, Waiter};
+use crate::wait::{self, WaitStrategy, Waiter, ALL};
 
 /// Longest a blocked call sleeps before it looks again while leases or
 /// delayed requeues are pending (their deadlines pass without anyone to
@@ -353,9 +357,15 @@ pub struct AckQueue<T> {
     /// Nanoseconds between two scan steps: a quarter of the lease spread
     /// over the steps of a whole pass (0 without a lease).
     scan_interval: u64,
-    /// Blocked receivers and confirmation waiters sleep here; a publish, a
-    /// settle, a requeue, a dead letter taken and `close` notify it.
+    /// Blocked receivers sleep here; a publish, an ack (a prefetch place),
+    /// a requeue, a dead letter (a place), a dead letter taken and `close`
+    /// notify it, each waking as many as it made messages or places for.
     ready: Waiter,
+    /// Confirmation waiters (`wait_settled*`) sleep here; every settle
+    /// wakes them all, keyed by `acked` for an ack that frees its entry.
+    /// A list of their own, so that a wake-up meant for one receiver never
+    /// goes to a confirmation waiter, nor the reverse.
+    settled: Waiter,
     /// Blocked publishers sleep here; a first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
     room: CachePadded<Waiter>,
@@ -432,7 +442,7 @@ impl<T> AckQueue<T> {
     /// spins with backoff first, then sleeps on `waiter`, waking at least
     /// every `PARK_TICK` while leases or delays are pending (nobody
     /// notifies those), else every `IDLE_TICK`. `may_sleep` is the keyed
-    /// waiter's check (`wait.rs`, "Keyed notifications").
+    /// waiter's check (the `wait` module docs, "Keyed notifications").
     fn wait_for<R>(
         &self,
         waiter: &Waiter,

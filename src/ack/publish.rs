@@ -30,8 +30,8 @@ impl<T> AckQueue<T> {
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
         let pos = self.fresh.try_push(msg)?;
-        // Keyed by the `tail` CAS in `try_push` (`wait.rs`).
-        self.ready.notify_keyed();
+        // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
+        self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
     }
 

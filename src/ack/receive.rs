@@ -194,8 +194,8 @@ impl<T> AckQueue<T> {
         let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
         // SAFETY: we claimed `pos` on the fresh ring's head just now.
         let delivery = unsafe { self.deliver_fresh(pos, now) };
-        // Keyed by our `head` CAS in `claim` (`wait.rs`).
-        self.room.notify_keyed();
+        // Keyed by our `head` CAS in `claim` (the `wait` module docs).
+        self.room.notify_keyed(1);
         Some(delivery)
     }
 

@@ -66,9 +66,11 @@ impl<T> AckQueue<T> {
         let new = self.settle_cas(tag, how, guard)?;
         match self.after_settle_cas(tag.index, new, how) {
             Some(value) => self.give_back_and_drop(value),
-            // A requeue, a dead letter, or an acked entry still read (for
-            // confirmation waiters).
-            None => self.ready.notify(),
+            // An acked entry still read: for confirmation waiters.
+            None if matches!(how, Settle::Ack) => self.settled.notify(super::ALL),
+            // A requeue, or a dead letter (its prefetch place): one
+            // receiver.
+            None => self.ready.notify(1),
         }
         Ok(())
     }
@@ -249,7 +251,7 @@ impl<T> AckQueue<T> {
                 Phase::Settled => self.free_acked(index, new),
                 Phase::DeadPending => {
                     self.enter_dead_letters(index, new);
-                    self.ready.notify();
+                    self.ready.notify(1);
                 }
                 _ => {}
             }
@@ -283,8 +285,10 @@ impl<T> AckQueue<T> {
     /// `Free` already (`take_acked`), wakes waiters, then drops the value.
     fn give_back_and_drop(&self, value: T) {
         self.ack_places(1);
-        // Keyed by the `acked` RMW in `ack_places` (`wait.rs`).
-        self.ready.notify_keyed();
+        // Keyed by the `acked` RMW in `ack_places` (the `wait` module docs): a receiver
+        // for the place, every confirmation waiter for the settle.
+        self.ready.notify_keyed(1);
+        self.settled.notify_keyed(super::ALL);
         drop(value);
     }
 

@@ -66,7 +66,9 @@ impl<T> AckQueue<T> {
             self.give_back_dead_place();
         }
         stats::bump(&self.counters.dead_taken);
-        self.ready.notify();
+        // A place for one receiver; a settle for confirmation waiters.
+        self.ready.notify(1);
+        self.settled.notify(super::ALL);
         Some(DeadLetter {
             value,
             seq,
@@ -85,8 +87,8 @@ impl<T> AckQueue<T> {
         // after it; the notifications below order both stores before the
         // waiters' next tries.
         self.closed.store(1, Ordering::Relaxed);
-        self.ready.notify();
-        self.room.notify();
+        self.ready.notify(super::ALL);
+        self.room.notify(super::ALL);
     }
 
     /// Whether [`close`](AckQueue::close) was called.
@@ -219,8 +221,9 @@ impl<T> AckQueue<T> {
                 }
             }
         }
-        self.ready.notify();
-        self.room.notify();
+        self.ready.notify(super::ALL);
+        self.room.notify(super::ALL);
+        self.settled.notify(super::ALL);
         out
     }
 

@@ -5,10 +5,11 @@
 //! async-std or a plain `block_on` alike, and are `Send` when `T: Send`.
 //! A waiting future registers in the same wait list as the threads that
 //! block on the same queue, through a node it carries itself (a
-//! [`WaitSlot`](crate::WaitSlot)): nothing is allocated per wait. Every
-//! notification wakes every waiter of its side, threads and tasks, so a
-//! woken future that is dropped before it polls again strands no other
-//! waiter.
+//! [`WaitSlot`](crate::WaitSlot)): nothing is allocated per wait. A
+//! notification wakes only as many waiters as it made items or room for
+//! (one per push or pop, every one on close), threads and tasks in the
+//! order they began to wait; a woken future that is dropped before it
+//! polls again hands its wake-up to the next waiter, so it strands nobody.
 //!
 //! Each future's documentation says what dropping it does before it
 //! resolves. The receiving ones (`recv_async`, `receive_async`, the

@@ -20,6 +20,7 @@ impl<T> Ring<T> {
     /// The task sleeps until woken, whatever the ring's
     /// [`WaitStrategy`](crate::WaitStrategy): the strategy is how blocked
     /// threads wait.
+    #[inline]
     pub fn poll_recv<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -38,8 +39,12 @@ impl<T> Ring<T> {
     /// `Ready(Err(Closed))` once the ring is closed, or `Pending` with the
     /// task registered in `slot` to be woken by a pop or the close. Room is
     /// not reserved: another producer may take it first, and the caller's
-    /// [`try_send`](Ring::try_send) then reports `Full`. As
-    /// [`poll_recv`](Ring::poll_recv) for each wait strategy.
+    /// [`try_send`](Ring::try_send) then reports `Full`. So that a caller
+    /// who does not push strands no other waiting sender, a poll that
+    /// resolves on a wake-up hands that wake-up on to the next waiter:
+    /// [`send_async`](Ring::send_async), which takes the room it is woken
+    /// for, wakes fewer tasks. As [`poll_recv`](Ring::poll_recv) for each
+    /// wait strategy.
     pub fn poll_room<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -55,7 +60,7 @@ impl<T> Ring<T> {
             }
         };
         self.not_full()
-            .poll_wait(cx, slot, attempt, || self.may_sleep_for_room())
+            .poll_look(cx, slot, attempt, || self.may_sleep_for_room())
     }
 
     /// Pops the oldest item, waiting for one without blocking the thread.
@@ -146,6 +151,7 @@ pin_project! {
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         this.ring.poll_recv(cx, this.slot)
@@ -166,6 +172,7 @@ pin_project! {
 impl<T> Future for RoomFuture<'_, T> {
     type Output = Result<(), Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         this.ring.poll_room(cx, this.slot)
@@ -188,6 +195,7 @@ pin_project! {
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), PushError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let ring = *this.ring;

@@ -61,7 +61,7 @@ pub const HELD: &str = "held";
 pub const ACK_ONE_WAY: &str = "ack-one-way";
 /// Id of the owned-delivery section: owned ÷ borrowed deliveries.
 pub const OWNED: &str = "owned";
-/// Id of the async section: futures on tokio ÷ tokio's `mpsc`.
+/// Id of the async section: futures on tokio ÷ the best async channel.
 pub const ASYNC: &str = "async";
 /// Id of the broker section: the in-process queue ÷ RabbitMQ on loopback.
 pub const BROKER: &str = "broker";
