@@ -79,7 +79,7 @@ impl<T> Fresh<T> {
     /// Whether a publisher that found no room may sleep: `capacity`
     /// positions lie between `head` and `tail`, so no receive has won the
     /// position whose slot it needs. Reads `head`, the key of receives'
-    /// notifications, so it must be called after arming (`wait.rs`,
+    /// notifications, so it must be called after arming (`wait/mod.rs`,
     /// "Keyed notifications"); `false` once closed.
     pub(crate) fn full_by_head(&self) -> bool {
         // `tail` is the caller's own view, and a newer one can only make
@@ -100,7 +100,7 @@ impl<T> Fresh<T> {
     /// Whether a receiver that found nothing may sleep as far as fresh
     /// messages go: every position below `tail` is claimed, or `admit`
     /// refuses the next one. Reads `tail`, the key of publishes'
-    /// notifications, so it must be called after arming (`wait.rs`,
+    /// notifications, so it must be called after arming (`wait/mod.rs`,
     /// "Keyed notifications").
     pub(crate) fn none_in_transit(&self, admit: impl Fn(u64) -> bool) -> bool {
         let (tail, _) = self.core.tail_key();

@@ -55,7 +55,7 @@ impl<T> AckQueue<T> {
         // Relaxed: monotonic counts, read for their value only (above); the
         // entries themselves are handed over by their state words. A
         // keyed waiter (`receive.rs`) calls this after arming, which
-        // orders the read of `acked`, its key (`wait.rs`).
+        // orders the read of `acked`, its key (`wait/mod.rs`).
         let given_back = sync::key_load(&self.acked, Ordering::Relaxed)
             + self.released.load(Ordering::Relaxed)
             + self.counters.drained.load(Ordering::Relaxed);
@@ -73,7 +73,7 @@ impl<T> AckQueue<T> {
     #[inline]
     pub(super) fn ack_places(&self, n: u64) {
         // SeqCst: `acked` is the key of the ack's notification of receivers
-        // and confirmation waiters (`wait.rs`, "Keyed notifications"), and
+        // and confirmation waiters (`wait/mod.rs`, "Keyed notifications"), and
         // its Release half publishes the settle and the free before it to
         // a confirmation waiter's Acquire load (`confirm.rs`). As a count
         // (see `below_prefetch_limit`) it needs nothing: the entries were

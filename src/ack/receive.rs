@@ -106,7 +106,7 @@ impl<T> AckQueue<T> {
         )
     }
 
-    /// Whether a receiver that found nothing may sleep (`wait.rs`, "Keyed
+    /// Whether a receiver that found nothing may sleep (`wait/mod.rs`, "Keyed
     /// notifications"). Publishes and acks notify by key (`tail`,
     /// `acked`), which this reads: a message being published that the
     /// prefetch limit admits is waited for awake.

@@ -94,7 +94,7 @@
 //!   so the read happens-before the overwrite;
 //! - the cursors' CASes carry no data (whoever wins owns the position, and
 //!   the slot's `seq` hands the data over); they are `SeqCst` because each
-//!   cursor is the *key* of its side's wake-ups (`wait.rs`, "Keyed
+//!   cursor is the *key* of its side's wake-ups (`wait/mod.rs`, "Keyed
 //!   notifications"): the claim's RMW stands in for the notifier's fence;
 //! - the not-ready path: `fence(SeqCst)` between the slot's load and the
 //!   flag's and the other cursor's loads, so that a call which comes after
@@ -1135,7 +1135,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     }
 
     /// The tail position as read by a keyed waiter after arming
-    /// (`wait.rs`, "Keyed notifications"), without the mark bit, and
+    /// (`wait/mod.rs`, "Keyed notifications"), without the mark bit, and
     /// whether the ring is closed.
     pub(crate) fn tail_key(&self) -> (u64, bool) {
         let tail = crate::sync::key_load(&self.tail.at, Ordering::Relaxed);
