@@ -228,7 +228,22 @@ impl<T> Ring<T> {
     /// calls); without, it is reported as full (`try_push_if_free`).
     #[inline(always)]
     fn push_or_refuse<const WAIT: bool>(&self, value: T) -> Result<(), PushError<T>> {
-        match self.core.push::<WAIT>(value) {
+        match self.core.push_fast(value) {
+            Ok(_) => {
+                self.after_push(1);
+                Ok(())
+            }
+            Err(value) => self.push_or_refuse_slow::<WAIT>(value),
+        }
+    }
+
+    /// [`push_or_refuse`](Ring::push_or_refuse) after the first look
+    /// failed: out of line, so that the caller's loop keeps only the first
+    /// look.
+    #[cold]
+    #[inline(never)]
+    fn push_or_refuse_slow<const WAIT: bool>(&self, value: T) -> Result<(), PushError<T>> {
+        match self.core.push_slow::<WAIT>(value) {
             Ok(_) => {
                 self.after_push(1);
                 Ok(())
@@ -243,7 +258,21 @@ impl<T> Ring<T> {
     /// without, it is reported as empty (`try_pop_if_ready`).
     #[inline(always)]
     fn pop_or_refuse<const WAIT: bool>(&self) -> Result<T, PopError> {
-        match self.core.pop::<WAIT>() {
+        match self.core.pop_fast() {
+            Some(value) => {
+                self.after_pop(1);
+                Ok(value)
+            }
+            None => self.pop_or_refuse_slow::<WAIT>(),
+        }
+    }
+
+    /// [`pop_or_refuse`](Ring::pop_or_refuse) after the first look
+    /// failed, out of line.
+    #[cold]
+    #[inline(never)]
+    fn pop_or_refuse_slow<const WAIT: bool>(&self) -> Result<T, PopError> {
+        match self.core.pop_slow::<WAIT>() {
             Ok(value) => {
                 self.after_pop(1);
                 Ok(value)

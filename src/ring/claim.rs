@@ -21,7 +21,7 @@
 //! `head` from. An operation is a *claim*, which wins a position, and then
 //! the claimer's move of the value and its store of the slot's `seq`, which
 //! hands the slot on; between the two the position is the claimer's alone.
-//! [`push`](Core::push) and [`pop`](Core::pop) do all of it; the ack
+//! [`push`](Core::push) and [`pop_fast`](Core::pop_fast) do all of it; the ack
 //! layer's fresh ring claims a position ([`claim_pop`](Core::claim_pop))
 //! and frees it later, and the batches claim runs.
 //!
@@ -305,6 +305,18 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// without, that slot is reported as full.
     #[inline(always)]
     pub(crate) fn push<const WAIT: bool>(&self, value: T) -> Result<u64, (T, Refused)> {
+        match self.push_fast(value) {
+            Ok(pos) => Ok(pos),
+            Err(value) => self.push_slow::<WAIT>(value),
+        }
+    }
+
+    /// The first look of [`push`](Core::push): pushes `value` if the slot
+    /// at the tail is writable and the CAS succeeds; gives it back
+    /// otherwise, for [`push_slow`](Core::push_slow). Inlined into the
+    /// caller, with nothing of the slow path's result to merge.
+    #[inline(always)]
+    pub(crate) fn push_fast(&self, value: T) -> Result<u64, T> {
         // Relaxed: the cursor is only a hint of which slot to look at; the
         // slot's seq (Acquire below) carries the synchronization, and the
         // CAS, which reads the latest value, catches a mark set since.
@@ -335,12 +347,13 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 return Ok(tail);
             }
         }
-        self.push_slow::<WAIT>(value)
+        Err(value)
     }
 
+    /// The rest of [`push`](Core::push) after its first look failed.
     #[cold]
     #[inline(never)]
-    fn push_slow<const WAIT: bool>(&self, value: T) -> Result<u64, (T, Refused)> {
+    pub(crate) fn push_slow<const WAIT: bool>(&self, value: T) -> Result<u64, (T, Refused)> {
         match self.claim_push_slow::<WAIT>() {
             Ok(claim) => {
                 let pos = claim.pos;
@@ -352,14 +365,13 @@ impl<T, const LIN: bool> Core<T, LIN> {
         }
     }
 
-    /// Pops the item at the head if it is published. With `WAIT`
-    /// (linearizable cores only), a slot a producer is still filling is
-    /// waited for, and `Empty` means the ring was empty at some instant
-    /// during the call (`Closed`: closed and drained); without, that slot
-    /// is reported as empty.
+    /// Pops the item at the head if it is published and the CAS of this
+    /// first look succeeds; `None` otherwise, for
+    /// [`pop_slow`](Core::pop_slow), which goes on. Inlined into the
+    /// caller, with nothing of the slow path's result to merge.
     #[inline(always)]
-    pub(crate) fn pop<const WAIT: bool>(&self) -> Result<T, Refused> {
-        // Relaxed: a hint, as in `push`.
+    pub(crate) fn pop_fast(&self) -> Option<T> {
+        // Relaxed: a hint, as in `push_fast`.
         let head = self.head.at.load(Ordering::Relaxed);
         let (index, slot) = self.locate(head);
         // Acquire: pairs with the Release store of seq in `publish`, so the
@@ -382,15 +394,20 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 };
                 let value = self.take(&claim);
                 self.free(claim);
-                return Ok(value);
+                return Some(value);
             }
         }
-        self.pop_slow::<WAIT>()
+        None
     }
 
+    /// The rest of a pop after its first look ([`pop_fast`](Core::pop_fast))
+    /// failed. With `WAIT` (linearizable cores only), a slot a producer is
+    /// still filling is waited for, and `Empty` means the ring was empty
+    /// at some instant during the call (`Closed`: closed and drained);
+    /// without, that slot is reported as empty.
     #[cold]
     #[inline(never)]
-    fn pop_slow<const WAIT: bool>(&self) -> Result<T, Refused> {
+    pub(crate) fn pop_slow<const WAIT: bool>(&self) -> Result<T, Refused> {
         let claim = self.claim_pop_slow::<WAIT>(|_| true)?;
         let value = self.take(&claim);
         self.free(claim);
@@ -402,19 +419,19 @@ impl<T, const LIN: bool> Core<T, LIN> {
     fn claim_push_slow<const WAIT: bool>(&self) -> Result<Claim<'_, T>, Refused> {
         debug_assert!(LIN || !WAIT, "only a linearizable core waits");
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in `push`.
+        // Relaxed: a hint, as in `push_fast`.
         let mut tail = self.tail.at.load(Ordering::Relaxed);
         loop {
             if tail & self.laps.mark() != 0 {
                 return Err(Refused::Closed);
             }
             let (index, slot) = self.locate(tail);
-            // Acquire: as in `push`.
+            // Acquire: as in `push_fast`.
             let seq = slot.seq.load(Ordering::Acquire);
             let diff = seq.wrapping_sub(tail) as i64;
             if diff == 0 {
                 let next = self.after(tail, index);
-                // SeqCst: as in `push`.
+                // SeqCst: as in `push_fast`.
                 match self.tail.at.compare_exchange_weak(
                     tail,
                     next,
@@ -454,22 +471,22 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// `admit(position)` (asked just before the CAS) allows; the caller
     /// then takes the value ([`take_at`](Core::take_at)) and frees the
     /// slot ([`free_at`](Core::free_at)). With `WAIT`, as
-    /// [`pop`](Core::pop).
+    /// [`pop_fast`](Core::pop_fast).
     #[inline(always)]
     pub(crate) fn claim_pop<const WAIT: bool>(
         &self,
         admit: impl Fn(u64) -> bool,
     ) -> Result<u64, Refused> {
-        // Relaxed: a hint, as in `push`.
+        // Relaxed: a hint, as in `push_fast`.
         let head = self.head.at.load(Ordering::Relaxed);
         let (index, slot) = self.locate(head);
-        // Acquire: as in `pop`.
+        // Acquire: as in `pop_fast`.
         if slot.seq.load(Ordering::Acquire) == head.wrapping_add(1) {
             if !admit(head) {
                 return Err(Refused::Empty);
             }
             let next = self.after(head, index);
-            // SeqCst: as in `pop`.
+            // SeqCst: as in `pop_fast`.
             if self
                 .head
                 .at
@@ -491,11 +508,11 @@ impl<T, const LIN: bool> Core<T, LIN> {
     ) -> Result<Claim<'_, T>, Refused> {
         debug_assert!(LIN || !WAIT, "only a linearizable core waits");
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in `push`.
+        // Relaxed: a hint, as in `push_fast`.
         let mut head = self.head.at.load(Ordering::Relaxed);
         loop {
             let (index, slot) = self.locate(head);
-            // Acquire: as in `pop`.
+            // Acquire: as in `pop_fast`.
             let seq = slot.seq.load(Ordering::Acquire);
             let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
             if diff == 0 {
@@ -503,7 +520,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
                     return Err(Refused::Empty);
                 }
                 let next = self.after(head, index);
-                // SeqCst: as in `pop`.
+                // SeqCst: as in `pop_fast`.
                 match self.head.at.compare_exchange_weak(
                     head,
                     next,
@@ -571,7 +588,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// How many of the (up to `k`, at most a lap) slots from position
     /// `pos` on, in a row, have `seq` equal to their position plus `offset`
     /// (0: writable by a push; 1: readable by a pop), each loaded with
-    /// Acquire (as in `push` and `pop`), and the position after them.
+    /// Acquire (as in `push_fast` and `pop_fast`), and the position after them.
     #[inline]
     fn count_run(&self, pos: u64, k: u64, offset: u64) -> (u64, u64) {
         let mut n = 0;
@@ -643,7 +660,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
             return Err(Refused::Full);
         }
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in `push`.
+        // Relaxed: a hint, as in `push_fast`.
         let mut tail = self.tail.at.load(Ordering::Relaxed);
         loop {
             if tail & self.laps.mark() != 0 {
@@ -666,7 +683,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 tail = self.tail.at.load(Ordering::Relaxed);
                 continue;
             }
-            // SeqCst: as in `push`; the CAS gives us positions
+            // SeqCst: as in `push_fast`; the CAS gives us positions
             // tail..end, whose slots we saw writable, and only their owner
             // can change that.
             match self
@@ -694,7 +711,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// `head` with one CAS (never more than a lap): counts the readable
     /// slots, asks `admit(head, count)` how many of them the caller may
     /// take, and claims those. With `WAIT`, as
-    /// [`pop`](Core::pop) when not even the first is readable.
+    /// [`pop_fast`](Core::pop_fast) when not even the first is readable.
     /// The caller then empties it with [`take_run`](Core::take_run), or
     /// takes and frees each position ([`take_at`](Core::take_at),
     /// [`free_at`](Core::free_at)) and then calls [`popped`](Core::popped).
@@ -709,7 +726,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
             return Err(Refused::Empty);
         }
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in `push`.
+        // Relaxed: a hint, as in `push_fast`.
         let mut head = self.head.at.load(Ordering::Relaxed);
         loop {
             // The readable slots from `head` on: seq == position + 1.
@@ -719,7 +736,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 // `claim_push_run`).
                 let seq = self.slot(head).seq.load(Ordering::Relaxed);
                 if (seq.wrapping_sub(head.wrapping_add(1)) as i64) < 0 {
-                    // Not published, as in `pop`.
+                    // Not published, as in `pop_fast`.
                     if !WAIT {
                         return Err(Refused::Empty);
                     }
@@ -740,7 +757,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
             if m < n {
                 end = self.ahead(head, m);
             }
-            // SeqCst: as in `pop`; positions head..end are now ours.
+            // SeqCst: as in `pop_fast`; positions head..end are now ours.
             match self
                 .head
                 .at
@@ -778,7 +795,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     #[inline(always)]
     pub(crate) fn publish(&self, claim: Claim<'_, T>) {
         // Release: publishes the value; pairs with the Acquire load of seq
-        // in `pop`.
+        // in `pop_fast`.
         claim
             .slot
             .seq
@@ -801,7 +818,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     #[inline(always)]
     pub(crate) fn free(&self, claim: Claim<'_, T>) {
         // Release: hands the slot to the next lap's producer; pairs with
-        // the Acquire load of seq in `push`.
+        // the Acquire load of seq in `push_fast`.
         let seq = self.laps.next_lap(claim.pos);
         claim.slot.seq.store(seq, Ordering::Release);
         self.popped_to(claim.next);
@@ -958,7 +975,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// ([`Ring::force_push`](crate::Ring::force_push)).
     pub(crate) fn force_push(&self, value: T) -> Option<T> {
         let backoff = Backoff::new();
-        // Relaxed: a hint, as in `push`.
+        // Relaxed: a hint, as in `push_fast`.
         let mut tail = self.tail.at.load(Ordering::Relaxed);
         loop {
             if tail & self.laps.mark() != 0 {
@@ -976,7 +993,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
             }
             // The slot is free (seq == tail) or holds the previous lap's
             // item (the ring is full): claim `tail` either way. SeqCst: as
-            // in `push`.
+            // in `push_fast`.
             match self.tail.at.compare_exchange_weak(
                 tail,
                 self.laps.advance(tail),
