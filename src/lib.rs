@@ -102,6 +102,7 @@ mod ack;
 #[cfg(feature = "amqp")]
 pub mod amqp;
 pub mod api;
+pub mod channel;
 mod error;
 pub mod future;
 mod pos;
@@ -110,9 +111,11 @@ mod stats;
 mod sync;
 mod wait;
 
+#[cfg(feature = "stream")]
+pub use ack::WorkerStream;
 pub use ack::{
-    AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
-    MonotonicClock, OwnedDelivery, Seq, Tag,
+    AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Deliveries, Delivery,
+    ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Seq, Tag, Worker,
 };
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,

@@ -1,4 +1,4 @@
-//! Wait strategies for the blocking calls (`push`, `pop`, `*_timeout`),
+//! Wait strategies for the blocking calls (`send`, `recv`, `*_timeout`),
 //! and the wait list that blocked threads and async tasks share.
 //!
 //! The non-blocking calls (`try_push`, `try_pop`, batches) never wait for
@@ -130,16 +130,19 @@ use crate::sync::{self, fence, AtomicUsize, Condvar, Instant, Mutex, Ordering, U
 /// How a ring's blocking calls wait for room or for an item.
 ///
 /// Chosen once, with [`Ring::with_wait_strategy`](crate::Ring::with_wait_strategy).
-/// The default is [`Backoff`](WaitStrategy::Backoff).
+/// The default is [`Park`](WaitStrategy::Park): a blocked call spins a few
+/// microseconds, then sleeps until woken, so an idle consumer costs no
+/// CPU (as crossbeam-channel's blocking calls do).
 ///
 /// # Examples
 ///
 /// ```
 /// use ackring::{Ring, WaitStrategy};
 ///
-/// let ring = Ring::with_wait_strategy(64, WaitStrategy::Park);
-/// ring.push(7_u32);
-/// assert_eq!(ring.pop(), 7);
+/// let ring = Ring::with_wait_strategy(64, WaitStrategy::Spin);
+/// ring.send(7_u32).unwrap();
+/// assert_eq!(ring.recv(), Ok(7));
+/// assert_eq!(WaitStrategy::default(), WaitStrategy::Park);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WaitStrategy {
@@ -149,12 +152,13 @@ pub enum WaitStrategy {
     /// Spin with exponential backoff, then yield the time slice
     /// (`crossbeam_utils::Backoff`): near-spin latency for short waits,
     /// polite to other threads for long ones.
-    #[default]
     Backoff,
     /// Back off for a few microseconds like [`Backoff`](WaitStrategy::Backoff),
     /// then sleep on a condition variable until the opposite operation wakes
     /// the thread: no CPU during long waits, at the price of a syscall to
     /// wake, and of one fence on every push and pop to check for sleepers.
+    /// The default.
+    #[default]
     Park,
 }
 
@@ -601,7 +605,7 @@ impl WakeBatch {
 /// use ackring::{Ring, WaitSlot, WaitStrategy};
 ///
 /// let ring = Ring::with_wait_strategy(4, WaitStrategy::Park);
-/// ring.push(3_u8);
+/// ring.send(3_u8).unwrap();
 /// let mut slot = pin!(WaitSlot::new());
 /// let popped = futures::executor::block_on(poll_fn(|cx| ring.poll_recv(cx, slot.as_mut())));
 /// assert_eq!(popped, Ok(3));
