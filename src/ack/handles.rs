@@ -12,14 +12,12 @@
 //! [`AckQueueBuilder::build_handles`], where users read it.
 
 use core::fmt;
-use core::pin::Pin;
-use core::task::{Context, Poll};
 use core::time::Duration;
 
 use super::{AckQueue, AckQueueBuilder, BatchItem, DeadLetter, Delivery, OwnedDelivery, Seq};
 use crate::channel::HandleCount;
 use crate::error::{AckError, Closed, ConfigError, PublishError};
-use crate::future::{NoTimer, SettledFuture, Timer};
+use crate::future::SettledFuture;
 use crate::future::{PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture};
 use crate::stats::Stats;
 use crate::sync::Arc;
@@ -616,9 +614,14 @@ pub use stream::WorkerStream;
 
 #[cfg(feature = "stream")]
 mod stream {
+    use core::pin::Pin;
+    use core::task::{Context, Poll};
+
+    use pin_project_lite::pin_project;
+
     use super::*;
     use crate::ack::DeliveryStream;
-    use pin_project_lite::pin_project;
+    use crate::future::{NoTimer, Timer};
 
     pin_project! {
         /// A [`Stream`](futures_core::Stream) of owned deliveries that
