@@ -117,7 +117,10 @@ impl<T> AckQueueBuilder<T> {
     /// ```
     /// use ackring::AckQueue;
     ///
-    /// let (publisher, worker) = AckQueue::builder().max_in_flight(8).build_handles().unwrap();
+    /// let (publisher, worker) = AckQueue::<u64>::builder()
+    ///     .max_in_flight(8)
+    ///     .build_handles()
+    ///     .unwrap();
     /// let pool: Vec<_> = (0..3)
     ///     .map(|_| {
     ///         let worker = worker.clone();
@@ -197,8 +200,8 @@ macro_rules! common {
             /// let (publisher, worker) = AckQueue::builder().build_handles().unwrap();
             /// publisher.publish(1).unwrap();
             /// publisher.publish(2).unwrap();
-            /// let d = worker.receive().unwrap();
-            /// drop(worker); // `d` still holds message 1
+            /// let d = worker.try_receive_owned().unwrap();
+            /// drop(worker); // the last worker; `d` still holds message 1
             /// d.nack(true).unwrap(); // requeued: nobody will receive it
             /// let mut left = publisher.drain();
             /// left.sort();
@@ -567,7 +570,7 @@ impl<'a, T> IntoIterator for &'a Worker<T> {
 /// # Examples
 ///
 /// ```
-/// let (publisher, worker) = ackring::AckQueue::builder().build_handles().unwrap();
+/// let (publisher, worker) = ackring::AckQueue::<u32>::builder().build_handles().unwrap();
 /// let pool = std::thread::spawn(move || {
 ///     for d in worker {
 ///         // `d` is an OwnedDelivery: it could be handed to another thread
