@@ -47,10 +47,10 @@ fn ring_2t() -> Duration {
     let sum = std::thread::scope(|s| {
         s.spawn(|| {
             for i in 0..N {
-                ring.push(i);
+                ring.send(i).unwrap();
             }
         });
-        (0..N).map(|_| ring.pop()).sum::<u64>()
+        (0..N).map(|_| ring.recv().unwrap()).sum::<u64>()
     });
     assert_eq!(sum, N * (N - 1) / 2);
     start.elapsed()

@@ -15,25 +15,25 @@ const JOBS: u64 = 200_000;
 const BATCH: usize = 16;
 
 fn main() {
-    let queue = AckQueue::<u64>::builder()
+    let (publisher, worker) = AckQueue::<u64>::builder()
         .capacity(1024)
         .max_in_flight(64) // prefetch: at most 64 unacked jobs across consumers
-        .build()
+        .build_handles()
         .expect("valid configuration");
     let batches = AtomicU64::new(0);
     let retried = AtomicU64::new(0);
     let start = Instant::now();
 
     let done: Vec<(u64, u64)> = std::thread::scope(|s| {
-        s.spawn(|| {
+        s.spawn(move || {
             for job in 1..=JOBS {
-                queue.publish(job).expect("queue open");
+                publisher.publish(job).expect("a worker is listening");
             }
-            queue.close(); // consumers stop once everything is taken
+            // `publisher` dropped: consumers stop once everything is taken
         });
         let consumers: Vec<_> = (0..2)
             .map(|id| {
-                let (queue, batches, retried) = (&queue, &batches, &retried);
+                let (queue, batches, retried) = (worker.clone(), &batches, &retried);
                 s.spawn(move || {
                     let mut received = Vec::with_capacity(BATCH);
                     let mut errors = Vec::with_capacity(BATCH);
@@ -68,7 +68,8 @@ fn main() {
     });
 
     let elapsed = start.elapsed();
-    let stats = queue.stats();
+    let stats = worker.stats();
+    let queue = worker.queue();
     let (count, sum): (u64, u64) = done
         .iter()
         .fold((0, 0), |(c, s), &(dc, ds)| (c + dc, s + ds));

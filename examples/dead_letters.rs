@@ -1,24 +1,27 @@
 //! A poison message that fails every time lands in the dead letters after
-//! `max_deliveries`, while the good messages flow around it.
+//! `max_deliveries` (20 unless set; 3 here), while the good messages flow
+//! around it.
 //!
 //! Run with `cargo run --example dead_letters`.
 
 use ackring::AckQueue;
 
 fn main() {
-    let queue = AckQueue::<String>::builder()
+    let (publisher, worker) = AckQueue::<String>::builder()
         .capacity(16)
         .max_in_flight(2)
         .max_deliveries(3)
-        .build()
+        .build_handles()
         .expect("valid configuration");
 
     for body in ["order 1", "order 2", "POISON", "order 3"] {
-        queue.publish(body.to_string()).expect("queue open");
+        publisher
+            .publish(body.to_string())
+            .expect("a worker is listening");
     }
-    queue.close();
+    drop(publisher); // the worker's loop ends once nothing is left
 
-    queue.consume(|delivery| {
+    for delivery in &worker {
         if delivery.as_str() == "POISON" {
             println!(
                 "failed to process {:?} (delivery {}), nack with requeue",
@@ -30,10 +33,10 @@ fn main() {
             println!("processed {:?}", *delivery);
             delivery.ack().expect("fresh delivery");
         }
-    });
+    }
 
     let mut dead = Vec::new();
-    while let Some(letter) = queue.try_receive_dead_letter() {
+    while let Some(letter) = worker.try_receive_dead_letter() {
         println!(
             "dead letter #{}: {:?} after {} deliveries ({:?})",
             letter.seq(),
@@ -43,14 +46,14 @@ fn main() {
         );
         dead.push(letter.into_inner());
     }
-    let stats = queue.stats();
+    let stats = worker.stats();
     println!(
         "published {}, acked {}, nacked {}, dead-lettered {}, settled below #{}",
         stats.published,
         stats.acked,
         stats.nacked,
         stats.dead_lettered,
-        queue.settled_below()
+        worker.queue().settled_below()
     );
     assert_eq!(dead, ["POISON"]);
     assert_eq!(stats.acked + stats.dead_lettered, stats.published);

@@ -1,6 +1,8 @@
-//! Tokio tasks and a blocking thread on one `AckQueue`: producers publish
-//! with `publish_async` (and a plain thread with `publish`), consumer tasks
-//! read owned deliveries from the `deliveries()` stream and ack them. One
+//! Tokio tasks and a blocking thread on one `AckQueue`, through its
+//! handles: producers publish with `publish_async` (and a plain thread with
+//! `publish`), consumer tasks read owned deliveries from a `Worker`'s
+//! `deliveries()` stream and ack them, until the last `Publisher` is gone.
+//! One
 //! consumer hangs on its first message past the lease: the lease expires
 //! while the other consumers sleep on an idle queue, the stream's timer
 //! makes one of them look again, and it takes the message over. The
@@ -23,20 +25,18 @@ const LEASE: Duration = Duration::from_millis(50);
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let queue = Arc::new(
-        AckQueue::<u64>::builder()
-            .capacity(64)
-            .max_in_flight(16)
-            .lease(LEASE)
-            .build()
-            .expect("valid configuration"),
-    );
+    let (publisher, worker) = AckQueue::<u64>::builder()
+        .capacity(64)
+        .max_in_flight(16)
+        .lease(LEASE)
+        .build_handles()
+        .expect("valid configuration");
     let acked = Arc::new(Mutex::new(HashSet::new()));
 
     // The job the hung consumer takes; everyone else waits for the rest.
     let hung = {
-        queue.publish_async(u64::MAX).await.expect("open");
-        let d = AckQueue::receive_owned_async(&queue).await.expect("open");
+        publisher.publish_async(u64::MAX).await.expect("open");
+        let d = worker.receive_owned_async().await.expect("open");
         tokio::spawn(async move {
             tokio::time::sleep(LEASE * 4).await;
             // Too late: the lease expired and another consumer took it.
@@ -46,10 +46,10 @@ async fn main() {
 
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
-            let queue = queue.clone();
+            let publisher = publisher.clone();
             tokio::spawn(async move {
                 for i in 0..JOBS_PER_PRODUCER {
-                    queue
+                    publisher
                         .publish_async(p * JOBS_PER_PRODUCER + i)
                         .await
                         .expect("open");
@@ -57,10 +57,10 @@ async fn main() {
             })
         })
         .collect();
-    let thread_queue = queue.clone();
+    let thread_publisher = publisher.clone();
     let thread_producer = std::thread::spawn(move || {
         for i in 0..JOBS_PER_PRODUCER {
-            thread_queue
+            thread_publisher
                 .publish(PRODUCERS * JOBS_PER_PRODUCER + i)
                 .expect("open");
         }
@@ -68,7 +68,7 @@ async fn main() {
 
     let consumers: Vec<_> = (0..CONSUMERS)
         .map(|_| {
-            let deliveries = AckQueue::deliveries(&queue).with_timer(tokio::time::sleep);
+            let deliveries = worker.deliveries().with_timer(tokio::time::sleep);
             let acked = acked.clone();
             tokio::spawn(async move {
                 // The stream holds its wait-list node inline: pin it.
@@ -88,10 +88,14 @@ async fn main() {
     thread_producer.join().expect("thread producer");
     hung.await.expect("hung consumer");
     let total = (PRODUCERS + 1) * JOBS_PER_PRODUCER + 1;
+    // The hung job is requeued only when its lease expires, after the
+    // producers are done: the last publisher stays until it is acked, so
+    // that the consumers' streams do not end before it is delivered again.
     while (acked.lock().unwrap().len() as u64) < total {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    queue.close();
+    drop(publisher); // the last: the streams end
+    drop(worker);
     for c in consumers {
         c.await.expect("consumer");
     }

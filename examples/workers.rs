@@ -1,24 +1,27 @@
 //! A pool of worker threads fed by one dispatcher: the dispatcher receives
-//! owned deliveries (`receive_owned` on an `Arc<AckQueue>`) and hands each
-//! to a worker over a channel; the workers ack them. One worker panics
-//! while holding a delivery: the unwinding drops the delivery, which
-//! requeues the job, and the dispatcher hands it out again. The accounting
-//! at the end shows nothing was lost.
+//! owned deliveries from an `AckQueue`'s `Worker` handle and hands each
+//! to a pool thread over a channel (`ackring::channel`); the pool threads
+//! ack them. One of them panics while holding a delivery: the unwinding
+//! drops the delivery, which requeues the job, and the dispatcher hands
+//! it out again. Nobody calls `close`: the producer's `Publisher` going
+//! ends the dispatcher's loop, and the dispatcher's channel senders going
+//! ends the pool's. The accounting at the end shows nothing was lost.
 //!
 //! Run with `cargo run --release --example workers`.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use ackring::channel::{self, Receiver};
 use ackring::{AckQueue, OwnedDelivery};
 
 const JOBS: u64 = 10_000;
-const WORKERS: usize = 4;
+const POOL: usize = 4;
 
-/// What the workers did, shared with the main thread.
+/// What the pool did, shared with the main thread.
 #[derive(Default)]
 struct Tally {
     sum: AtomicU64,
@@ -27,57 +30,52 @@ struct Tally {
 }
 
 fn main() {
-    let queue = Arc::new(
-        AckQueue::<u64>::builder()
-            .capacity(256)
-            .max_in_flight(WORKERS * 4) // prefetch
-            .lease(Duration::from_secs(30))
-            .build()
-            .expect("valid configuration"),
-    );
+    let (publisher, worker) = AckQueue::<u64>::builder()
+        .capacity(256)
+        .max_in_flight(POOL * 4) // prefetch
+        .lease(Duration::from_secs(30))
+        .build_handles()
+        .expect("valid configuration");
     let tally = Arc::new(Tally::default());
 
-    let producer = {
-        let queue = Arc::clone(&queue);
-        thread::spawn(move || {
-            let mut last = None;
-            for job in 1..=JOBS {
-                last = Some(queue.publish(job).expect("queue open"));
-            }
-            // Publisher confirms: wait until every job was processed (the
-            // watermark passed the last one; `wait_settled` would wait for
-            // that one job alone).
-            let confirmed =
-                queue.wait_settled_through(last.expect("jobs"), Duration::from_secs(60));
-            println!("producer: all {JOBS} jobs confirmed processed: {confirmed}");
-            queue.close();
-        })
-    };
+    let producer = thread::spawn(move || {
+        let mut last = None;
+        for job in 1..=JOBS {
+            last = Some(publisher.publish(job).expect("a worker is listening"));
+        }
+        // Publisher confirms: wait until every job was processed (the
+        // watermark passed the last one; `wait_settled` would wait for
+        // that one job alone).
+        let confirmed =
+            publisher.wait_settled_through(last.expect("jobs"), Duration::from_secs(60));
+        println!("producer: all {JOBS} jobs confirmed processed: {confirmed}");
+        // `publisher`, the only one, is dropped here: the queue closes.
+    });
 
-    // Each worker owns its end of a channel of owned deliveries: nothing it
-    // holds borrows the queue, so it is a plain `thread::spawn`.
-    let (senders, workers): (Vec<_>, Vec<_>) = (0..WORKERS)
+    // Each pool thread owns the receiving end of a channel of owned
+    // deliveries: nothing it holds borrows the queue.
+    let (senders, pool): (Vec<_>, Vec<_>) = (0..POOL)
         .map(|id| {
-            let (tx, rx) = mpsc::sync_channel::<OwnedDelivery<u64>>(2);
+            let (tx, rx) = channel::bounded::<OwnedDelivery<u64>>(2);
             let tally = Arc::clone(&tally);
             (tx, thread::spawn(move || work(id, &rx, &tally)))
         })
         .unzip();
 
-    // The dispatcher: receive owned deliveries, hand them round the pool,
-    // until the queue is closed and nothing is left.
-    let mut next = 0;
-    while let Ok(job) = queue.receive_owned() {
-        senders[next % WORKERS].send(job).expect("worker alive");
-        next += 1;
+    // The dispatcher: owned deliveries, handed round the pool, until the
+    // queue is closed and nothing is left.
+    for (next, job) in worker.clone().into_iter().enumerate() {
+        senders[next % POOL].send(job).expect("pool thread alive");
     }
-    drop(senders);
-    for worker in workers {
-        worker.join().expect("workers recover from their crashes");
+    drop(senders); // the pool's loops end
+    for thread in pool {
+        thread
+            .join()
+            .expect("pool threads recover from their crashes");
     }
     producer.join().expect("producer");
 
-    let stats = queue.stats();
+    let stats = worker.stats();
     let expected_sum = JOBS * (JOBS + 1) / 2;
     let crashes = tally.crashes.load(Ordering::Relaxed);
     let done_sum = tally.sum.load(Ordering::Relaxed);
@@ -92,20 +90,22 @@ fn main() {
     assert_eq!(done_sum, expected_sum);
     assert_eq!(stats.acked, JOBS);
     assert_eq!(stats.redelivered, crashes);
+    assert!(worker.drain().is_empty(), "nothing left unsettled");
     println!("nothing lost.");
 }
 
-/// A worker: handles the jobs sent to it until its channel closes. Worker
-/// 0 crashes on its 100th job; the panic unwinds through the delivery,
-/// which requeues the job, and the worker starts over.
-fn work(id: usize, jobs: &mpsc::Receiver<OwnedDelivery<u64>>, tally: &Tally) {
+/// A pool thread: handles the jobs sent to it until every sender of its
+/// channel is gone. Thread 0 crashes on its 100th job; the panic unwinds
+/// through the delivery, which requeues the job, and the thread starts
+/// over.
+fn work(id: usize, jobs: &Receiver<OwnedDelivery<u64>>, tally: &Tally) {
     let mut handled = 0;
     loop {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-            for job in jobs.iter() {
+            for job in jobs {
                 handled += 1;
                 if id == 0 && handled == 100 {
-                    panic!("worker {id} crashed on job {}", *job);
+                    panic!("pool thread {id} crashed on job {}", *job);
                 }
                 tally.sum.fetch_add(*job, Ordering::Relaxed);
                 tally.count.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +116,7 @@ fn work(id: usize, jobs: &mpsc::Receiver<OwnedDelivery<u64>>, tally: &Tally) {
             Ok(()) => return, // the dispatcher is done
             Err(_) => {
                 tally.crashes.fetch_add(1, Ordering::Relaxed);
-                println!("worker {id}: restarted after a crash");
+                println!("pool thread {id}: restarted after a crash");
             }
         }
     }

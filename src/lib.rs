@@ -3,11 +3,16 @@
 //! A bounded lock-free multi-producer multi-consumer ring buffer for
 //! latency-sensitive code inside one process.
 //!
-//! - [`Ring<T>`]: the queue. Fixed capacity (exactly what you ask for), no
-//!   allocation after construction, linearizable `try_*` calls, blocking
-//!   calls with a choice of [`WaitStrategy`], batch calls that claim a run
-//!   of positions at once; `force_push`, `close` with `send`/`recv` calls
-//!   that report it, owned and draining iterators.
+//! - [`channel`]: the ring as a channel, [`channel::bounded`] giving a
+//!   [`Sender`](channel::Sender) and a [`Receiver`](channel::Receiver)
+//!   that disconnect when the last of a side is dropped, in the shape of
+//!   crossbeam-channel's and tokio's `mpsc`.
+//! - [`Ring<T>`]: the queue, shared by reference. Fixed capacity (exactly
+//!   what you ask for), no allocation after construction, linearizable
+//!   `try_*` calls, blocking calls with a choice of [`WaitStrategy`] (by
+//!   default, spin a few microseconds, then sleep), batch calls that claim
+//!   a run of positions at once; `force_push`, `close` with `send`/`recv`
+//!   calls that report it, owned and draining iterators.
 //! - [`AckQueue<T>`]: message-queue semantics on the same ring algorithm.
 //!   A consumer receives a [`Delivery`], processes it and acks it; until
 //!   then the queue tracks the message, and a nack, a dropped delivery
@@ -20,6 +25,8 @@
 //!   learn their messages were processed: what RabbitMQ, SQS and NATS
 //!   JetStream users know, in process and without a broker. A slow, hung
 //!   or dead-lettered message holds back nothing but itself.
+//!   [`AckQueueBuilder::build_handles`] gives it as a [`Publisher`] and a
+//!   [`Worker`], which close it when the last of a side is dropped.
 //! - [`api`]: the ack API as traits ([`api::Producer`], [`api::Consumer`],
 //!   [`api::Acknowledge`]) with a [`api::Capabilities`] value per backend.
 //!   `AckQueue` implements them in process; with the `amqp` feature,
@@ -64,18 +71,16 @@
 //! # Example
 //!
 //! ```
-//! use ackring::Ring;
+//! use ackring::channel;
 //!
-//! let ring = Ring::new(4);
-//! std::thread::scope(|s| {
-//!     s.spawn(|| {
-//!         for i in 1..=10_u32 {
-//!             ring.push(i);
-//!         }
-//!     });
-//!     let total: u32 = (0..10).map(|_| ring.pop()).sum();
-//!     assert_eq!(total, 55);
-//! });
+//! let (tx, rx) = channel::bounded(4);
+//! std::thread::spawn(move || {
+//!     for i in 1..=10_u32 {
+//!         tx.send(i).unwrap(); // waits while the channel is full
+//!     }
+//! }); // `tx` dropped: the channel closes once drained
+//! let total: u32 = rx.iter().sum();
+//! assert_eq!(total, 55);
 //! ```
 //!
 //! # AckQueue example
@@ -84,24 +89,25 @@
 //! use ackring::AckQueue;
 //! use std::time::Duration;
 //!
-//! let q = AckQueue::builder()
+//! let (publisher, worker) = AckQueue::builder()
 //!     .capacity(128)
 //!     .max_in_flight(4)
 //!     .lease(Duration::from_secs(30))
 //!     .max_deliveries(3)
-//!     .build()
+//!     .build_handles()
 //!     .unwrap();
-//! let seq = q.publish("resize image 42").unwrap();
-//! let delivery = q.receive().unwrap();
+//! let seq = publisher.publish("resize image 42").unwrap();
+//! let delivery = worker.receive().unwrap();
 //! assert_eq!(*delivery, "resize image 42");
 //! delivery.ack().unwrap(); // settled: never delivered again
-//! assert!(q.wait_settled(seq, Duration::from_secs(1)));
+//! assert!(publisher.wait_settled(seq, Duration::from_secs(1)));
 //! ```
 
 mod ack;
 #[cfg(feature = "amqp")]
 pub mod amqp;
 pub mod api;
+pub mod channel;
 mod error;
 pub mod future;
 mod pos;
@@ -110,9 +116,11 @@ mod stats;
 mod sync;
 mod wait;
 
+#[cfg(feature = "stream")]
+pub use ack::WorkerStream;
 pub use ack::{
-    AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Delivery, ManualClock,
-    MonotonicClock, OwnedDelivery, Seq, Tag,
+    AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Deliveries, Delivery,
+    ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Seq, Tag, Worker,
 };
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,

@@ -24,15 +24,20 @@ pub use iter::{IntoIter, Iter, TryIter};
 ///
 /// Holds at most [`capacity`](Ring::capacity) items, exactly the capacity
 /// asked for. Every call takes `&self`: share a ring between threads with
-/// `Arc` or scoped threads.
+/// `Arc` or scoped threads, or make it a channel
+/// ([`into_channel`](Ring::into_channel)): sender and receiver handles
+/// that close it when the last of a side is dropped.
 ///
 /// The calls come in two families that differ only in what they say about
 /// a [closed](Ring::close) ring:
 ///
 /// | | push | pop |
 /// |---|---|---|
-/// | never closed: | [`try_push`](Ring::try_push), [`push`](Ring::push), [`push_timeout`](Ring::push_timeout) | [`try_pop`](Ring::try_pop), [`pop`](Ring::pop), [`pop_timeout`](Ring::pop_timeout) |
 /// | report closed: | [`try_send`](Ring::try_send), [`send`](Ring::send), [`send_timeout`](Ring::send_timeout) | [`try_recv`](Ring::try_recv), [`recv`](Ring::recv), [`recv_timeout`](Ring::recv_timeout) |
+/// | closed reads as full or empty: | [`try_push`](Ring::try_push), [`push_timeout`](Ring::push_timeout) | [`try_pop`](Ring::try_pop), [`pop_timeout`](Ring::pop_timeout) |
+///
+/// No call panics on a closed ring but the deprecated `push` and `pop`,
+/// whose blocking forms are `send` and `recv`.
 ///
 /// The try calls are linearizable: a pop reports empty only if the ring
 /// was empty at some instant during the call, a push reports full only if
@@ -52,11 +57,12 @@ pub use iter::{IntoIter, Iter, TryIter};
 ///     let ring = Arc::clone(&ring);
 ///     std::thread::spawn(move || {
 ///         for i in 0..100_u64 {
-///             ring.push(i); // waits while the ring is full
+///             ring.send(i).unwrap(); // waits while the ring is full
 ///         }
+///         ring.close();
 ///     })
 /// };
-/// let sum: u64 = (0..100).map(|_| ring.pop()).sum();
+/// let sum: u64 = ring.iter().sum(); // until closed and drained
 /// producer.join().unwrap();
 /// assert_eq!(sum, 4950);
 /// ```
@@ -84,7 +90,8 @@ unsafe impl<T: Send> Send for Ring<T> {}
 
 impl<T> Ring<T> {
     /// Creates a ring that holds up to `capacity` items, with the default
-    /// wait strategy ([`WaitStrategy::Backoff`]).
+    /// wait strategy ([`WaitStrategy::Park`]: a blocked call spins a few
+    /// microseconds, then sleeps until woken).
     ///
     /// # Panics
     ///
@@ -352,7 +359,7 @@ impl<T> Ring<T> {
     ///
     /// ```
     /// let ring = ackring::Ring::new(2);
-    /// ring.push('x');
+    /// ring.try_push('x').unwrap();
     /// assert_eq!(ring.try_pop_if_ready(), Some('x'));
     /// assert_eq!(ring.try_pop_if_ready(), None);
     /// ```
@@ -416,7 +423,7 @@ impl<T> Ring<T> {
     /// use ackring::{PopError, Ring};
     ///
     /// let ring = Ring::new(2);
-    /// ring.push(1);
+    /// ring.send(1).unwrap();
     /// ring.close();
     /// assert_eq!(ring.try_recv(), Ok(1));
     /// assert_eq!(ring.try_recv(), Err(PopError::Closed));
@@ -425,7 +432,8 @@ impl<T> Ring<T> {
         self.pop_or_refuse::<true>()
     }
 
-    /// Pushes `value`, waiting for room with the ring's wait strategy.
+    /// Pushes `value`, waiting for room with the ring's wait strategy:
+    /// [`send`](Ring::send), panicking where `send` returns its error.
     ///
     /// # Panics
     ///
@@ -435,17 +443,20 @@ impl<T> Ring<T> {
     /// # Examples
     ///
     /// ```
+    /// # #![allow(deprecated)]
     /// let ring = ackring::Ring::new(1);
     /// ring.push("a");
     /// assert_eq!(ring.pop(), "a");
     /// ```
+    #[deprecated(note = "panics on a closed ring: `send` hands the value back instead")]
     pub fn push(&self, value: T) {
         if self.push_until(value, None).is_err() {
             panic!("Ring::push on a closed ring (use Ring::send to get the value back)");
         }
     }
 
-    /// Pops the oldest item, waiting for one with the ring's wait strategy.
+    /// Pops the oldest item, waiting for one with the ring's wait strategy:
+    /// [`recv`](Ring::recv), panicking where `recv` returns its error.
     ///
     /// # Panics
     ///
@@ -455,10 +466,12 @@ impl<T> Ring<T> {
     /// # Examples
     ///
     /// ```
+    /// # #![allow(deprecated)]
     /// let ring = ackring::Ring::new(1);
     /// ring.push(5);
     /// assert_eq!(ring.pop(), 5);
     /// ```
+    #[deprecated(note = "panics on a closed, drained ring: `recv` returns `Err(Closed)` instead")]
     pub fn pop(&self) -> T {
         match self.pop_until(None) {
             Ok(v) => v,
@@ -498,7 +511,7 @@ impl<T> Ring<T> {
     ///
     /// ```
     /// let ring = ackring::Ring::new(2);
-    /// ring.push(1);
+    /// ring.send(1).unwrap();
     /// ring.close();
     /// assert_eq!(ring.recv(), Ok(1));
     /// assert!(ring.recv().is_err());
@@ -561,7 +574,7 @@ impl<T> Ring<T> {
     /// use std::time::Duration;
     ///
     /// let ring = Ring::new(1);
-    /// ring.push(1);
+    /// ring.send(1).unwrap();
     /// let ms = Duration::from_millis(1);
     /// assert_eq!(ring.send_timeout(2, ms), Err(PushError::Full(2)));
     /// ring.close();
@@ -674,14 +687,15 @@ impl<T> Ring<T> {
     /// call waiting for room or for an item wakes up. Returns `false` if
     /// the ring was already closed.
     ///
-    /// On a closed ring: [`try_push`](Ring::try_push) and
-    /// [`push_timeout`](Ring::push_timeout) return [`Full`], the
-    /// `send` calls [`PushError::Closed`], [`push`](Ring::push) panics,
-    /// [`force_push`](Ring::force_push) returns its value; once drained,
-    /// [`try_pop`](Ring::try_pop) and [`pop_timeout`](Ring::pop_timeout)
-    /// return `None`, the `recv` calls report closed, [`pop`](Ring::pop)
-    /// panics. A push that claimed its position before the close still
-    /// completes, and pops wait for it.
+    /// On a closed ring: the `send` calls return [`PushError::Closed`],
+    /// [`try_push`](Ring::try_push) and [`push_timeout`](Ring::push_timeout)
+    /// [`Full`], [`force_push`](Ring::force_push) its value; once drained,
+    /// the `recv` calls report closed, [`try_pop`](Ring::try_pop) and
+    /// [`pop_timeout`](Ring::pop_timeout) return `None` (and the deprecated
+    /// `push` and `pop` panic). A push that claimed its position before
+    /// the close still completes, and pops wait for it. The channel
+    /// handles ([`into_channel`](Ring::into_channel)) close the ring when
+    /// the last of a side is dropped.
     ///
     /// # Examples
     ///
@@ -827,7 +841,7 @@ impl<T> Ring<T> {
     ///
     /// ```
     /// let ring = ackring::Ring::new(4);
-    /// ring.push(1);
+    /// ring.try_push(1).unwrap();
     /// assert_eq!(ring.len(), 1);
     /// ```
     pub fn len(&self) -> usize {

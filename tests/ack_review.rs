@@ -17,6 +17,7 @@ fn leased(clock: &ManualClock) -> AckQueue<u32> {
         .capacity(1)
         .max_in_flight(1)
         .lease(LEASE)
+        .max_deliveries(u32::MAX) // redelivered for as long as it expires
         .clock(clock.clone())
         .build()
         .unwrap()

@@ -71,7 +71,7 @@ fn a_push_wakes_one_waiting_receiver_a_batch_as_many_as_it_pushed() {
     ] {
         let ring = Ring::with_wait_strategy(8, strategy);
         let (_receivers, counts) = waiting(5, || ring.recv_async());
-        ring.push(1_u32);
+        ring.send(1_u32).unwrap();
         assert_eq!(wakes(&counts), [1, 0, 0, 0, 0], "{strategy:?}: one push");
         ring.try_push_batch(&mut vec![2, 3]);
         assert_eq!(
@@ -93,7 +93,7 @@ fn a_pop_wakes_one_waiting_sender_a_batch_as_many_as_it_popped() {
         value += 1;
         ring.send_async(value)
     });
-    assert_eq!(ring.pop(), 0);
+    assert_eq!(ring.recv().unwrap(), 0);
     assert_eq!(wakes(&counts), [1, 0, 0, 0, 0], "one pop");
     assert_eq!(ring.try_pop_batch(&mut Vec::new(), 2), 2);
     assert_eq!(wakes(&counts), [1, 1, 1, 0, 0], "a batch of 2");
@@ -103,7 +103,7 @@ fn a_pop_wakes_one_waiting_sender_a_batch_as_many_as_it_popped() {
 fn a_woken_receiver_dropped_unpolled_hands_its_wake_up_on() {
     let ring = Ring::new(4);
     let (mut receivers, counts) = waiting(3, || ring.recv_async());
-    ring.push(7_u32);
+    ring.send(7_u32).unwrap();
     assert_eq!(wakes(&counts), [1, 0, 0]);
     drop(receivers.remove(0)); // woken, never polled again
     assert_eq!(wakes(&counts), [1, 1, 0], "the next waiter has the wake-up");
@@ -208,7 +208,7 @@ fn a_waiting_future_on_a_spin_or_backoff_ring_is_polled_only_when_notified() {
         let ring = Arc::new(Ring::with_wait_strategy(1, strategy));
         // A receiver on the empty ring, a sender on the full one.
         let full = Arc::new(Ring::with_wait_strategy(1, strategy));
-        full.push(0_u64);
+        full.send(0_u64).unwrap();
         let (recv_polls, send_polls) =
             (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let receiver = {
@@ -238,8 +238,8 @@ fn a_waiting_future_on_a_spin_or_backoff_ring_is_polled_only_when_notified() {
             1,
             "{strategy:?}: sender polled unwoken"
         );
-        ring.push(5);
-        assert_eq!(full.pop(), 0);
+        ring.send(5).unwrap();
+        assert_eq!(full.recv().unwrap(), 0);
         guarded(&rt, "woken futures", async {
             assert_eq!(receiver.await.unwrap(), Ok(5));
             assert!(sender.await.unwrap().is_ok());

@@ -1,6 +1,9 @@
 //! `Ring`'s futures on a multi-threaded tokio runtime and on a plain
 //! `block_on`, mixed with blocking threads: every item accounted for.
 
+// The deprecated `push` and `pop` stay covered while they exist.
+#![allow(deprecated)]
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::pin;

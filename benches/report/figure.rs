@@ -134,7 +134,7 @@ impl fmt::Display for Goal {
     }
 }
 
-/// One row of the targets table, which the README's headline block repeats.
+/// One row of the targets table.
 #[derive(Clone, Debug)]
 pub struct Target {
     /// What is compared, e.g. "1P1C throughput, `Ring` ÷ ArrayQueue".

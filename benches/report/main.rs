@@ -53,8 +53,10 @@
 //!   targets, its tables and plots.
 //! - `throughput.rs`, `latency.rs`: the bench loops, once for all peers.
 //! - `results.rs` (records and queries), `figure.rs` (median, spread,
-//!   load, verdict), `tables.rs` (shared tables), `report.rs` (the frame
-//!   of the report, CSV, environment, the README block), `svg.rs`,
+//!   load, verdict), `tables.rs` (shared tables), `headline.rs` (the few
+//!   rows for users, ackring ÷ what they would use instead, which the
+//!   README block and the report open with), `report.rs` (the frame of
+//!   the report, CSV, environment, the README block), `svg.rs`,
 //!   `machine.rs`, `pin.rs`, `plan.rs`.
 //!
 //! # Adding a peer
@@ -76,11 +78,13 @@
 //!
 //! Follow the steps in `sections/mod.rs`: one file implementing
 //! `sections::Section` (measure, method, targets, write), one line in
-//! `sections::all`. Its targets join the targets table and the README's
-//! headline block; its records join the CSVs.
+//! `sections::all`. Its targets join the targets table; its records join
+//! the CSVs. A figure for users (ackring ÷ the crate they would use
+//! instead) joins the headline with a row in `headline.rs`.
 
 mod ack;
 mod figure;
+mod headline;
 mod latency;
 mod machine;
 mod peers;

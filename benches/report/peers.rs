@@ -9,7 +9,7 @@
 //! Two ways to wait are measured, and each figure says which:
 //!
 //! - **the queue's own blocking calls** (`Peer::send` / `Peer::recv`): a
-//!   channel's `send`/`recv`, `Ring::push`/`pop` with its wait strategy,
+//!   channel's `send`/`recv`, `Ring::send`/`recv` with its wait strategy,
 //!   `AckQueue::publish`/`receive`. A queue without blocking calls
 //!   (`BLOCKING = false`) has none of its own, and falls back to the
 //!   try-loop below.
@@ -191,10 +191,10 @@ impl<const W: u8> Peer for AckRing<W> {
         rx.try_pop()
     }
     fn send(tx: &mut Self::Tx, v: u64) {
-        tx.push(v);
+        tx.send(v).expect("never closed");
     }
     fn recv(rx: &mut Self::Rx) -> u64 {
-        rx.pop()
+        rx.recv().expect("never closed")
     }
     fn try_send_batch(tx: &mut Self::Tx, buf: &mut Vec<u64>) -> usize {
         tx.try_push_batch(buf)

@@ -1,9 +1,12 @@
-//! Writes the report: `README.md` (the frame here, each section's part
-//! from its writer), the CSVs of every number measured, `environment.txt`,
-//! the sections' plots, and the headline block of the top-level README.
-//! Every figure printed is computed from what this run measured.
+//! Writes the report: `README.md` (the frame here, the headline from
+//! `headline.rs`, the targets table, each section's part from its
+//! writer), the CSVs of every number measured, `environment.txt`, the
+//! sections' plots, and the headline block of the top-level README (the
+//! headline for users, not the targets). Every figure printed is computed
+//! from what this run measured.
 
 use crate::figure::Target;
+use crate::headline::{self, Row};
 use crate::machine::Machine;
 use crate::plan::Plan;
 use crate::results::Results;
@@ -57,7 +60,7 @@ fn machine(o: &mut String, m: &Machine, end_load: &str) {
     let _ = writeln!(o, "| Date (UTC) | {} |\n", m.date);
 }
 
-/// The targets table: the report's and the README block's.
+/// The targets table of the report.
 fn targets_table(o: &mut String, targets: &[Target]) {
     let _ = writeln!(
         o,
@@ -195,23 +198,20 @@ fn csv(r: &Results) -> (String, String, String) {
     (t, samples, l)
 }
 
-/// The README's headline block, markers included.
-fn headline(m: &Machine, plan: &Plan, end_load: &str, targets: &[Target]) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "{BEGIN}: written by `cargo bench --bench report` from its run; edits here are \
-         overwritten -->"
-    );
+/// The headline's opening: the machine, the run, how to read a row.
+/// `report` links the full report from the README.
+fn headline_intro(o: &mut String, m: &Machine, plan: &Plan, end_load: &str, report: &str) {
     let short: String = m.commit.chars().take(12).collect();
     let _ = writeln!(
         o,
-        "Measured on {} ({} logical CPUs, {} pinned to), {} UTC, commit `{short}`, {:?} mode \
-         ({} rounds), load average {} at the start and {end_load} at the end. Median (min–max) \
-         of the ratios taken within each round; *spread* = (max − min) ÷ median; *load* = the \
-         1-minute load average during the figure's rounds; *unstable* = the rounds fall on \
-         both sides of the target. Everything else is in the \
-         [full report](results/README.md).\n",
+        "Each row: how many times faster ackring is than the crate you would use instead, on \
+         one workload: ackring's rate ÷ its rate, both measured in the same round (for a round \
+         trip, its time ÷ ackring's), the median over the rounds with the lowest and highest \
+         round; *spread* = (max − min) ÷ median, the noise; *load* = the 1-minute load \
+         average during the rounds. Measured on {} ({} logical CPUs, {} pinned to), {} UTC, \
+         commit `{short}`, {:?} mode ({} rounds), load average {} at the start and {end_load} \
+         at the end. Every figure, the project's own targets and how each was measured are in \
+         the {report}.\n",
         m.cpu,
         m.logical_cpus,
         m.pinned_cores,
@@ -220,8 +220,24 @@ fn headline(m: &Machine, plan: &Plan, end_load: &str, targets: &[Target]) -> Str
         plan.rounds,
         loads(&m.loadavg)
     );
-    targets_table(&mut o, targets);
-    o.pop(); // the table's trailing blank line
+}
+
+/// The README's headline block, markers included.
+fn headline_block(m: &Machine, plan: &Plan, end_load: &str, rows: &[Row]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{BEGIN}: written by `cargo bench --bench report` from its run; edits here are \
+         overwritten -->"
+    );
+    headline_intro(
+        &mut o,
+        m,
+        plan,
+        end_load,
+        "[full report](results/README.md)",
+    );
+    headline::table(&mut o, rows);
     let _ = writeln!(o, "{END}");
     o
 }
@@ -277,14 +293,25 @@ pub fn write(
     machine(&mut o, m, &end_load);
     method(&mut o, &cx, sections);
 
+    let rows = headline::rows(&cx);
+    let _ = writeln!(o, "## Headline\n");
+    let _ = writeln!(
+        o,
+        "What the top-level README shows a user: ackring against the crate they would use \
+         instead.\n"
+    );
+    headline_intro(&mut o, m, plan, &end_load, "sections below");
+    headline::table(&mut o, &rows);
+    o.push('\n');
+
     let targets: Vec<Target> = sections.iter().flat_map(|s| s.targets(&cx)).collect();
     let _ = writeln!(o, "## Targets\n");
     let _ = writeln!(
         o,
         "Ratios measured within each round, median (min – max) over rounds; *Calls* says how \
-         the threads wait. `Ring` rows with blocking calls use the default wait strategy \
-         (`Backoff`); every strategy is in the tables below. Rows without a target give \
-         context.\n"
+         the threads wait. `Ring` rows with blocking calls use the `Backoff` strategy (the \
+         default, `Park`, is in the headline); every strategy is in the tables below. Rows \
+         without a target give context.\n"
     );
     targets_table(&mut o, &targets);
 
@@ -313,7 +340,7 @@ pub fn write(
     std::fs::write(dir.join("latency.csv"), l)?;
     std::fs::write(dir.join("environment.txt"), environment(m, plan, r))?;
     if let Some(readme) = readme {
-        rewrite_block(readme, &headline(m, plan, &end_load, &targets))?;
+        rewrite_block(readme, &headline_block(m, plan, &end_load, &rows))?;
     }
     Ok(())
 }

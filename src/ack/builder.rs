@@ -21,8 +21,10 @@ use crate::wait::Waiter;
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
 /// Defaults: capacity 1024, `max_in_flight` 256, `dead_letter_capacity`
-/// equal to the capacity, no lease, unlimited deliveries, the
-/// [`MonotonicClock`].
+/// equal to the capacity, no lease, `max_deliveries`
+/// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES)
+/// (20: a poison message that fails every time goes to the dead letters
+/// instead of being delivered forever), the [`MonotonicClock`].
 ///
 /// The three bounds are independent: a message waiting for its first
 /// delivery holds a place of `capacity`, a delivered unsettled one a place
@@ -73,6 +75,12 @@ impl<T> AckQueue<T> {
 }
 
 impl<T> AckQueueBuilder<T> {
+    /// The default `max_deliveries`: 20, RabbitMQ's default delivery limit
+    /// of quorum queues (since 4.0), so that a message that fails every
+    /// time (a poison message) ends in the dead letters rather than being
+    /// delivered forever.
+    pub const DEFAULT_MAX_DELIVERIES: u32 = 20;
+
     /// How many published messages may wait for their first delivery: the
     /// only bound a publish waits for. Messages in flight, waiting for
     /// redelivery or in the dead letters do not count.
@@ -115,7 +123,9 @@ impl<T> AckQueueBuilder<T> {
     }
 
     /// A message delivered `k` times without an ack goes to the dead
-    /// letters instead of a `k + 1`th delivery.
+    /// letters instead of a `k + 1`th delivery. Defaults to
+    /// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES);
+    /// `u32::MAX` delivers a message for as long as it is requeued.
     pub fn max_deliveries(mut self, k: u32) -> Self {
         self.max_deliveries = Some(k);
         self
@@ -203,7 +213,7 @@ impl<T> AckQueueBuilder<T> {
             max_in_flight: self.max_in_flight,
             dead_letter_capacity: dead_cap,
             lease: self.lease.map(clock::nanos),
-            max_deliveries: self.max_deliveries.unwrap_or(u32::MAX),
+            max_deliveries: self.max_deliveries.unwrap_or(Self::DEFAULT_MAX_DELIVERIES),
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),

@@ -207,6 +207,7 @@ mod delivery;
 mod entry;
 mod fresh;
 mod future;
+mod handles;
 mod lease;
 mod owned;
 mod prefetch;
@@ -232,6 +233,9 @@ pub use self::future::DeliveryStream;
 pub use self::future::{
     PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture, SettledFuture,
 };
+#[cfg(feature = "stream")]
+pub use self::handles::WorkerStream;
+pub use self::handles::{Deliveries, OwnedDeliveries, Publisher, Worker};
 pub use self::owned::OwnedDelivery;
 use crate::error::{AckError, Full};
 use crate::ring::Ring;

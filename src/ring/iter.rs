@@ -16,8 +16,8 @@ impl<T> Ring<T> {
     ///
     /// ```
     /// let ring = ackring::Ring::new(4);
-    /// ring.push(1);
-    /// ring.push(2);
+    /// ring.send(1).unwrap();
+    /// ring.send(2).unwrap();
     /// assert_eq!(ring.try_iter().collect::<Vec<_>>(), [1, 2]);
     /// assert!(ring.is_empty());
     /// ```
@@ -40,7 +40,7 @@ impl<T> Ring<T> {
     /// std::thread::scope(|s| {
     ///     s.spawn(|| {
     ///         for i in 1..=10 {
-    ///             ring.push(i);
+    ///             ring.send(i).unwrap();
     ///         }
     ///         ring.close();
     ///     });
@@ -147,7 +147,7 @@ impl<T> fmt::Debug for IntoIter<T> {
 /// ```
 /// let ring = ackring::Ring::new(3);
 /// for i in 1..=3 {
-///     ring.push(i);
+///     ring.send(i).unwrap();
 /// }
 /// assert_eq!(ring.into_iter().collect::<Vec<_>>(), [1, 2, 3]);
 /// ```

@@ -147,7 +147,7 @@ impl WakeBatch {
 /// use ackring::{Ring, WaitSlot, WaitStrategy};
 ///
 /// let ring = Ring::with_wait_strategy(4, WaitStrategy::Park);
-/// ring.push(3_u8);
+/// ring.send(3_u8).unwrap();
 /// let mut slot = pin!(WaitSlot::new());
 /// let popped = futures::executor::block_on(poll_fn(|cx| ring.poll_recv(cx, slot.as_mut())));
 /// assert_eq!(popped, Ok(3));

@@ -24,16 +24,19 @@ use crate::sync::{self, Instant};
 /// How a ring's blocking calls wait for room or for an item.
 ///
 /// Chosen once, with [`Ring::with_wait_strategy`](crate::Ring::with_wait_strategy).
-/// The default is [`Backoff`](WaitStrategy::Backoff).
+/// The default is [`Park`](WaitStrategy::Park): a blocked call spins a few
+/// microseconds, then sleeps until woken, so an idle consumer costs no
+/// CPU (as crossbeam-channel's blocking calls do).
 ///
 /// # Examples
 ///
 /// ```
 /// use ackring::{Ring, WaitStrategy};
 ///
-/// let ring = Ring::with_wait_strategy(64, WaitStrategy::Park);
-/// ring.push(7_u32);
-/// assert_eq!(ring.pop(), 7);
+/// let ring = Ring::with_wait_strategy(64, WaitStrategy::Spin);
+/// ring.send(7_u32).unwrap();
+/// assert_eq!(ring.recv(), Ok(7));
+/// assert_eq!(WaitStrategy::default(), WaitStrategy::Park);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum WaitStrategy {
@@ -43,12 +46,12 @@ pub enum WaitStrategy {
     /// Spin with exponential backoff, then yield the time slice
     /// (`crossbeam_utils::Backoff`): near-spin latency for short waits,
     /// polite to other threads for long ones.
-    #[default]
     Backoff,
     /// Back off for a few microseconds like [`Backoff`](WaitStrategy::Backoff),
     /// then sleep in the ring's wait list until the opposite operation wakes
     /// the thread: no CPU during long waits, at the price of a syscall to
-    /// wake.
+    /// wake. The default.
+    #[default]
     Park,
 }
 

@@ -1,7 +1,6 @@
 //! The sections of the report, in the order it prints them. Each is one
 //! file: what it measures in a round, the bullet it adds to "How it is
-//! measured", its rows of the targets table (which the README's headline
-//! block repeats), and its part of the report.
+//! measured", its rows of the targets table, and its part of the report.
 //!
 //! To add a section:
 //!
@@ -15,8 +14,8 @@
 //!    turns the records (`results::Rows` / `results::Lats`, ratios
 //!    within a round) into tables (the helpers in `tables.rs`) and
 //!    plots; `method` says how it is measured; `targets` gives its
-//!    headline rows (`figure::Target`, with a `Goal` or `None` for
-//!    context).
+//!    rows of the targets table (`figure::Target`, with a `Goal` or `None`
+//!    for context).
 //! 2. Add it to [`all`] below (and a `pub const` id here if roster entries
 //!    should name it).
 //! 3. If it measures roster entries, add its id to the `sections` of each
@@ -24,8 +23,10 @@
 //!    own setups (say, a pool with one message held, ÷ the same pool
 //!    without it) records them under its own slugs and names instead.
 //!
-//! Nothing else changes: CSV, environment, the targets table and the
-//! README block pick up every section's records and targets.
+//! Nothing else changes: CSV, environment and the targets table pick up
+//! every section's records and targets. The headline (the README's block)
+//! is a short list of its own, `headline.rs`: a figure users compare
+//! crates by joins it there.
 
 mod ack;
 mod asynch;

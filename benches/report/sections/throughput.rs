@@ -61,7 +61,7 @@ impl Section for Throughput {
              the first thread leaving the barrier to the last one finishing. Producers send \
              `1..=N` between them; each run checks the count and the sum the consumers received \
              and panics on a mismatch. Every queue is measured twice, and each table says which: \
-             with **{}** (a channel's `send`/`recv`, our `push`/`pop` with the named wait \
+             with **{}** (a channel's `send`/`recv`, our `send`/`recv` with the named wait \
              strategy; a queue without blocking calls, such as `ArrayQueue`, has only the \
              try-loop, and its row in that table is its try-loop), and with **{}** (its `try_` \
              calls retried after `crossbeam_utils::Backoff::snooze`: spin 1, 2, … 64 hints, then \

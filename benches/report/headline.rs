@@ -1,0 +1,218 @@
+//! The headline: a few rows for a user deciding whether to switch, each
+//! ackring ÷ the crate they would use instead, on one workload, from the
+//! records of this run. The README opens with it (between its
+//! `report:headline` markers) and so does the report; the targets table,
+//! the project's own goals, stays in the report.
+//!
+//! Every figure is a speed-up, so that more is better in every row:
+//! ackring's rate ÷ the other crate's rate, taken within each round, or,
+//! for a latency, the other crate's time ÷ ackring's.
+
+use crate::figure::Figure;
+use crate::peers::Calls;
+use crate::results::{Key, Lats, Results, Rows};
+use crate::roster::BASE;
+use crate::sections::{Context, ACK, ASYNC, BROKER, PING_PONG, THROUGHPUT};
+use std::fmt::Write as _;
+
+/// At most this many rows: the headline is a summary.
+pub const MAX_ROWS: usize = 10;
+
+/// One row: on `workload`, `ours` ÷ `theirs`.
+pub struct Row {
+    /// What runs: the shape, the calls.
+    pub workload: String,
+    /// ackring's side.
+    pub ours: &'static str,
+    /// What a user would use instead.
+    pub theirs: String,
+    /// The speed-up per round.
+    pub got: Figure,
+    /// Why the row has no rounds, if it has none.
+    pub missing: &'static str,
+}
+
+/// The async section's slugs of ours; every other slug there is a peer.
+const ASYNC_OURS: [&str; 2] = ["ring-async", "ackqueue-async"];
+
+/// The slug of `Ring` with the default wait strategy (`WaitStrategy::Park`),
+/// which the channel handles use.
+const RING_DEFAULT: &str = "ring-park";
+
+fn tput(r: &Results, section: &str, shape: &str, ours: Key, theirs: Key) -> Figure {
+    Rows::of(r, section, shape).ratio(ours, theirs)
+}
+
+/// `ours` ÷ the fastest other entry of each round in the async section's
+/// `shape`, and the name of the entry that was fastest most often.
+fn to_best_async(r: &Results, shape: &str, ours: &str) -> (Figure, Option<&'static str>) {
+    let records: Vec<_> = r
+        .tput
+        .iter()
+        .filter(|t| t.section == ASYNC && t.shape == shape)
+        .collect();
+    let mut wins: Vec<(&'static str, usize)> = Vec::new();
+    let figure = Figure::new(
+        records
+            .iter()
+            .filter(|t| t.key.slug == ours)
+            .filter_map(|t| {
+                let best = records
+                    .iter()
+                    .filter(|p| p.round == t.round && !ASYNC_OURS.contains(&p.key.slug))
+                    .max_by(|a, b| a.rate().total_cmp(&b.rate()))?;
+                match wins.iter_mut().find(|w| w.0 == best.name) {
+                    Some(w) => w.1 += 1,
+                    None => wins.push((best.name, 1)),
+                }
+                Some((t.rate() / best.rate(), t.load))
+            })
+            .collect::<Vec<_>>(),
+    );
+    let best = wins.iter().max_by_key(|w| w.1).map(|w| w.0);
+    (figure, best)
+}
+
+/// The async section's shape with the most senders and one receiver, other
+/// than 1P1C (its shapes are named `{senders}P{receivers}C`).
+fn many_senders(r: &Results) -> Option<&'static str> {
+    let senders = |shape: &str| -> Option<u32> {
+        let (p, c) = shape.strip_suffix('C')?.split_once('P')?;
+        (c == "1").then(|| p.parse().ok()).flatten()
+    };
+    r.tput
+        .iter()
+        .filter(|t| t.section == ASYNC)
+        .map(|t| t.shape)
+        .filter(|s| senders(s).is_some_and(|n| n > 1))
+        .max_by_key(|s| senders(s))
+}
+
+/// The rows, in the order the README shows them.
+pub fn rows(cx: &Context) -> Vec<Row> {
+    let r = cx.results;
+    let try_ = Calls::TryLoop;
+    let blocking = Calls::Blocking;
+    let mut rows = Vec::new();
+    for shape in ["1P1C", "4P4C"] {
+        rows.push(Row {
+            workload: format!("{shape} throughput, the try calls in a spin-then-yield loop"),
+            ours: "`Ring`",
+            theirs: "crossbeam `ArrayQueue`".into(),
+            got: tput(
+                r,
+                THROUGHPUT,
+                shape,
+                Key::new("ring", try_, 1),
+                Key::new(BASE, try_, 1),
+            ),
+            missing: "",
+        });
+    }
+    for shape in ["1P1C", "4P4C"] {
+        rows.push(Row {
+            workload: format!("{shape} throughput, blocking `send` / `recv`"),
+            ours: "`channel::bounded`",
+            theirs: "crossbeam-channel `bounded`".into(),
+            got: tput(
+                r,
+                THROUGHPUT,
+                shape,
+                Key::new(RING_DEFAULT, blocking, 1),
+                Key::new("crossbeam-channel", blocking, 1),
+            ),
+            missing: "",
+        });
+    }
+    rows.push(Row {
+        workload: "ping-pong round trip p50 (its time ÷ ours)".into(),
+        ours: "`Ring`",
+        theirs: "crossbeam `ArrayQueue`".into(),
+        got: Lats::of(r, PING_PONG).ratio(BASE, "ring", 0.5),
+        missing: "",
+    });
+    let async_shapes = [Some("1P1C"), many_senders(r)];
+    for (shape, label) in async_shapes
+        .into_iter()
+        .zip(["1P1C", "many senders, 1 receiver"])
+    {
+        let (got, best) = shape.map_or((Figure::default(), None), |s| {
+            to_best_async(r, s, "ring-async")
+        });
+        rows.push(Row {
+            workload: format!(
+                "{} async, `send_async` / `recv_async` on tokio",
+                shape.unwrap_or(label)
+            ),
+            ours: "`Ring` futures",
+            theirs: match best {
+                Some(name) => {
+                    format!("the fastest async channel of each round (most often {name})")
+                }
+                None => "the fastest async channel of each round".into(),
+            },
+            got,
+            missing: "",
+        });
+    }
+    for shape in ["1P1C", "2P2C"] {
+        rows.push(Row {
+            workload: format!("{shape} publish → receive → ack"),
+            ours: "`AckQueue`",
+            theirs: "crossbeam `ArrayQueue` + a `Mutex<HashMap>` of unacked messages".into(),
+            got: tput(
+                r,
+                ACK,
+                shape,
+                Key::new("ackqueue", try_, 1),
+                Key::new("tracker", try_, 1),
+            ),
+            missing: "",
+        });
+    }
+    rows.push(Row {
+        workload: "publish → receive → ack, prefetch 100".into(),
+        ours: "`AckQueue`",
+        theirs: "RabbitMQ on loopback (this crate's AMQP backend, on lapin)".into(),
+        got: tput(
+            r,
+            BROKER,
+            "prefetch 100, ack per message",
+            Key::new("ackqueue-in-process", blocking, 1),
+            Key::new("rabbitmq", blocking, 1),
+        ),
+        missing: "not measured in this run: `bash .ci/bench` runs a broker for it",
+    });
+    assert!(
+        rows.len() <= MAX_ROWS,
+        "the headline is at most {MAX_ROWS} rows"
+    );
+    rows
+}
+
+/// The headline table (no trailing blank line).
+pub fn table(o: &mut String, rows: &[Row]) {
+    let _ = writeln!(
+        o,
+        "| Workload | ackring | instead of | ackring ÷ it: median (min–max) | Spread | Load |\n\
+         |---|---|---|---|---:|---:|"
+    );
+    for row in rows {
+        let got = if row.got.median().is_some() {
+            format!("**{}**", row.got.ratio())
+        } else if row.missing.is_empty() {
+            "not measured in this run".to_string()
+        } else {
+            row.missing.to_string()
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {got} | {} | {} |",
+            row.workload,
+            row.ours,
+            row.theirs,
+            row.got.noise_text(),
+            row.got.load_text()
+        );
+    }
+}
