@@ -192,9 +192,32 @@ fn two_receivers_dropped_on_two_threads_race_a_waiting_sender() {
         let (tx, rx) = parked(1);
         let rx2 = rx.clone();
         tx.send(token(1, &drops)).unwrap();
-        let a = thread::spawn(move || drop(rx));
-        let b = thread::spawn(move || drop(rx2));
+        // The drop that wakes the sender unparks it after the hand-over the
+        // sender sees, and may do so once the sender has moved on: std's
+        // unpark then leaves a token for its next park, while loom's
+        // unblocks whatever the thread waits on, a join included. So the
+        // sender waits for both drops to finish before it joins.
+        let gone = Arc::new(AtomicUsize::new(0));
+        let a = {
+            let gone = gone.clone();
+            // Release: pairs with the Acquire load below.
+            thread::spawn(move || {
+                drop(rx);
+                gone.fetch_add(1, Ordering::Release);
+            })
+        };
+        let b = {
+            let gone = gone.clone();
+            thread::spawn(move || {
+                drop(rx2);
+                gone.fetch_add(1, Ordering::Release);
+            })
+        };
         let (id, how) = refused(&tx, token(2, &drops));
+        // Acquire: both drops, the wakes within them included, are done.
+        while gone.load(Ordering::Acquire) < 2 {
+            thread::yield_now();
+        }
         a.join().unwrap();
         b.join().unwrap();
         assert_eq!(id, 2);
