@@ -19,6 +19,10 @@
 //!   yield to the scheduler on every further try) until it succeeds. The
 //!   same loop for every peer, so the figure compares the data
 //!   structures, not their wait strategies.
+//! - **the same spin loop for every queue** ([`spin_loop_send`] /
+//!   [`spin_loop_recv`]): one spin hint per failed try, a yield every
+//!   64th, for the queues the targets compare; a loop that waits little
+//!   lets a streaming queue's per-operation work decide.
 //!
 //! To add a peer: implement [`Peer`] here (a unit struct and a few lines),
 //! then add one line for it to the roster in `roster.rs`.
@@ -91,6 +95,10 @@ pub enum Calls {
     /// The same try-loop for every queue ([`try_loop_send`] /
     /// [`try_loop_recv`]); with batches, the batch calls in that loop.
     TryLoop,
+    /// The same spin loop for every queue ([`spin_loop_send`] /
+    /// [`spin_loop_recv`]): one spin hint per failed try, a yield every
+    /// 64th; single calls only.
+    SpinLoop,
 }
 
 impl Calls {
@@ -99,6 +107,7 @@ impl Calls {
         match self {
             Calls::Blocking => "the queue's own blocking calls",
             Calls::TryLoop => "the same try-loop for every queue",
+            Calls::SpinLoop => "the same one-hint spin loop for every queue",
         }
     }
 
@@ -107,6 +116,7 @@ impl Calls {
         match self {
             Calls::Blocking => "own blocking calls",
             Calls::TryLoop => "same try-loop",
+            Calls::SpinLoop => "same spin loop",
         }
     }
 
@@ -115,6 +125,7 @@ impl Calls {
         match self {
             Calls::Blocking => "blocking",
             Calls::TryLoop => "try",
+            Calls::SpinLoop => "spin",
         }
     }
 }
@@ -138,6 +149,43 @@ pub fn try_loop_recv<P: Peer + ?Sized>(rx: &mut P::Rx) -> u64 {
             return v;
         }
         backoff.snooze();
+    }
+}
+
+/// How many failed tries in a row the spin loop makes between two yields.
+const SPINS_PER_YIELD: u32 = 64;
+
+/// The spin loop's wait after a failed try: a spin hint, or a yield on
+/// every [`SPINS_PER_YIELD`]th failure in a row (another thread may need
+/// this core).
+fn spin_wait(fails: &mut u32) {
+    *fails += 1;
+    if *fails % SPINS_PER_YIELD == 0 {
+        std::thread::yield_now();
+    } else {
+        std::hint::spin_loop();
+    }
+}
+
+/// The spin loop's send: `try_send` until it succeeds, with the spin
+/// loop's wait between tries. When the queue streams, a loop that waits
+/// little lets the per-operation work decide.
+pub fn spin_loop_send<P: Peer + ?Sized>(tx: &mut P::Tx, mut v: u64) {
+    let mut fails = 0;
+    while let Err(back) = P::try_send(tx, v) {
+        v = back;
+        spin_wait(&mut fails);
+    }
+}
+
+/// The spin loop's receive.
+pub fn spin_loop_recv<P: Peer + ?Sized>(rx: &mut P::Rx) -> u64 {
+    let mut fails = 0;
+    loop {
+        if let Some(v) = P::try_recv(rx) {
+            return v;
+        }
+        spin_wait(&mut fails);
     }
 }
 

@@ -17,7 +17,7 @@ use crate::{ack, Key};
 use hdrhistogram::Histogram;
 use std::time::Duration;
 
-use Calls::{Blocking, TryLoop};
+use Calls::{Blocking, SpinLoop, TryLoop};
 
 /// One queue (or ack layer, or floor) as the suite runs it: its names, where
 /// it appears, and the generic bench functions instantiated for it.
@@ -167,6 +167,8 @@ pub fn all() -> Vec<Entry> {
     const BOTH: &[Calls] = &[Blocking, TryLoop];
     const OWN: &[Calls] = &[Blocking];
     const TRY: &[Calls] = &[TryLoop];
+    // The queues the throughput targets compare, also in the spin loop.
+    const TRY_SPIN: &[Calls] = &[TryLoop, SpinLoop];
     vec![
         Entry::floor(),
         // The wait strategy matters only to the blocking calls: one row per
@@ -174,9 +176,9 @@ pub fn all() -> Vec<Entry> {
         Entry::of::<peers::AckRing<0>>("#ff7f0e", QUEUE, OWN),
         Entry::of::<peers::AckRing<1>>("#d62728", QUEUE_ACK, OWN),
         Entry::of::<peers::AckRing<2>>("#8c564b", QUEUE, OWN),
-        Entry::of::<peers::AckRing<1>>("#d62728", TRY_ROW, TRY).named("ackring Ring", "ring"),
+        Entry::of::<peers::AckRing<1>>("#d62728", TRY_ROW, TRY_SPIN).named("ackring Ring", "ring"),
         Entry::of::<peers::AckRingSlotOnly>("#ffbb78", &[THROUGHPUT, PING_PONG], TRY),
-        Entry::of::<peers::ArrayQueue>("#1f77b4", PEER_ACK, TRY),
+        Entry::of::<peers::ArrayQueue>("#1f77b4", PEER_ACK, TRY_SPIN),
         Entry::of::<peers::CrossbeamChannel>("#17becf", PEER, BOTH),
         Entry::of::<peers::ConcurrentQueue>("#2ca02c", PEER, TRY),
         Entry::of::<peers::Flume>("#9467bd", PEER, BOTH),

@@ -70,7 +70,7 @@ impl Base {
     pub fn key(&self, calls: Calls) -> Option<Key> {
         let slug = match calls {
             Calls::Blocking => self.blocking,
-            Calls::TryLoop => self.try_loop,
+            Calls::TryLoop | Calls::SpinLoop => self.try_loop,
         };
         roster::by_slug(slug)?.row(calls, 1)
     }
@@ -80,7 +80,7 @@ impl Base {
 /// the try-loop table) its batches, where measured, as (label, key).
 pub fn row_keys(rows: &Rows, entries: &[Entry], calls: Calls) -> Vec<(String, Key)> {
     let batches: &[usize] = match calls {
-        Calls::Blocking => &[1],
+        Calls::Blocking | Calls::SpinLoop => &[1],
         Calls::TryLoop => &[1, 16],
     };
     let mut out = Vec::new();

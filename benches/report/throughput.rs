@@ -6,7 +6,7 @@
 //! `total / C` of them. Every run checks the count and the sum of what the
 //! consumers received and panics on a mismatch.
 
-use crate::peers::{try_loop_recv, try_loop_send, Calls, Peer};
+use crate::peers::{spin_loop_recv, spin_loop_send, try_loop_recv, try_loop_send, Calls, Peer};
 use crate::pin;
 use crossbeam_utils::Backoff;
 use std::sync::Barrier;
@@ -136,6 +136,7 @@ fn produce<P: Peer>(tx: &mut P::Tx, values: std::ops::Range<u64>, calls: Calls, 
     match (batch, calls) {
         (1, Calls::Blocking) => return values.for_each(|v| P::send(tx, v)),
         (1, Calls::TryLoop) => return values.for_each(|v| try_loop_send::<P>(tx, v)),
+        (1, Calls::SpinLoop) => return values.for_each(|v| spin_loop_send::<P>(tx, v)),
         _ => assert_eq!(calls, Calls::TryLoop, "batches use the try-loop"),
     }
     // The try-loop over the batch calls: the same wait as try_loop_send.
@@ -161,6 +162,7 @@ fn consume<P: Peer>(rx: &mut P::Rx, want: u64, calls: Calls, batch: usize) -> (u
         let recv = match calls {
             Calls::Blocking => P::recv,
             Calls::TryLoop => try_loop_recv::<P>,
+            Calls::SpinLoop => spin_loop_recv::<P>,
         };
         while count < want {
             sum = sum.wrapping_add(recv(rx));
