@@ -25,6 +25,16 @@
 //!   `push` / `pop`. Mmsg/s, count and sum checked.
 //! - `ack/PxC/blocking` (1P1C, 2P2C, 1P3C, 4P1C): `publish` / `receive` +
 //!   ack, capacity 1024, prefetch 256. Mmsg/s, count and sum checked.
+//!
+//! With `st/ring` and an `st/ack` workload in the run, a second table
+//! gives each build's ack cost per message over its ring cost, within
+//! each round: the ack layer's targets.
+//!
+//! A filter word keeps the workloads whose name contains it, or, ending
+//! in `$`, the one so named (`st/ack$`). `AB_BLOCKS=N` sets the blocks of
+//! 64 of the single-thread workloads: the difference of two callgrind runs
+//! with `AB_ONLY` and two values of it is the instruction count per
+//! message.
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -387,7 +397,12 @@ struct Workload {
 }
 
 fn workloads(quick: bool) -> Vec<Workload> {
-    let st_blocks = if quick { 200 } else { 4_000 };
+    // AB_BLOCKS sets the single-thread workloads' blocks of 64 (for
+    // instruction counts per message: the difference of two runs).
+    let st_blocks = std::env::var("AB_BLOCKS")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(if quick { 200 } else { 4_000 });
     let mt = if quick { 24_000 } else { 1_008_000 };
     let ack_mt_n = if quick { 24_000 } else { 240_000 };
     let mut w = vec![
@@ -468,6 +483,15 @@ fn fmt3((m, lo, hi): (f64, f64, f64)) -> String {
     format!("{m:.2} ({lo:.2}–{hi:.2})")
 }
 
+/// Whether workload `name` matches `filter`: contains it, or equals it
+/// without its trailing `$` (`st/ack$` is `st/ack` alone).
+fn matches(name: &str, filter: &str) -> bool {
+    match filter.strip_suffix('$') {
+        Some(exact) => name == exact,
+        None => name.contains(filter),
+    }
+}
+
 fn main() {
     CORES.get_or_init(|| core_affinity::get_core_ids().unwrap_or_default());
     let filters: Vec<String> = std::env::args().skip(1).collect();
@@ -485,7 +509,7 @@ fn main() {
         }
         all.retain(|w| !w.runs.is_empty());
         let wanted =
-            |w: &&Workload| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str()));
+            |w: &&Workload| filters.is_empty() || filters.iter().any(|f| matches(&w.name, f));
         for w in all.iter().filter(wanted) {
             for (_, run) in &w.runs {
                 println!("{} {}: {:.2}", w.name, only, run());
@@ -495,7 +519,7 @@ fn main() {
     }
     let chosen: Vec<&Workload> = all
         .iter()
-        .filter(|w| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str())))
+        .filter(|w| filters.is_empty() || filters.iter().any(|f| matches(&w.name, f)))
         .collect();
     println!(
         "{} workload(s), {rounds} rounds, {} core(s); figures: median (min–max) over rounds; \
@@ -559,5 +583,29 @@ fn main() {
             ratio(0, 1),
             peer
         );
+    }
+    // The ack layer's single-thread cost in units of the ring's, within
+    // each round, for each build: the targets' measure.
+    let ring = chosen.iter().position(|w| w.name == "st/ring");
+    let acks = chosen
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.name.starts_with("st/ack"));
+    if let Some(r) = ring {
+        println!();
+        println!("| cost ÷ `st/ring`, same build, same round | A | B |");
+        println!("|---|---|---|");
+        for (i, w) in acks {
+            let cost = |c: usize| {
+                fmt3(summary(
+                    figures[i][c]
+                        .iter()
+                        .zip(&figures[r][c])
+                        .map(|(&a, &r)| a / r)
+                        .collect(),
+                ))
+            };
+            println!("| {} | {} | {} |", w.name, cost(0), cost(1));
+        }
     }
 }

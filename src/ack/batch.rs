@@ -74,7 +74,7 @@ impl BatchItem for Tag {}
 
 impl<T> sealed::Sealed for Delivery<'_, T> {
     fn tag(&self) -> Tag {
-        self.tag
+        self.own_tag()
     }
 
     fn take_hold(&mut self) -> bool {
@@ -86,7 +86,7 @@ impl<T> BatchItem for Delivery<'_, T> {}
 
 impl<T> sealed::Sealed for OwnedDelivery<T> {
     fn tag(&self) -> Tag {
-        self.tag
+        self.own_tag()
     }
 
     fn take_hold(&mut self) -> bool {
@@ -243,12 +243,15 @@ impl<T> AckQueue<T> {
         else {
             return;
         };
+        let laps = self.fresh.laps();
         let mut pos = first;
-        for _ in 0..n {
+        let first_seq = laps.count(first);
+        for seq in first_seq..first_seq + n {
             // SAFETY: `claim_run` gave us the `n` positions from `first`
-            // on; each is delivered once, `pos` moving past it.
-            out.push(unsafe { self.deliver_fresh(pos, now) });
-            pos = self.fresh.laps().advance(pos);
+            // on; each is delivered once, `pos` moving past it, and `seq`
+            // is its count.
+            out.push(unsafe { self.deliver_fresh_at(pos, seq, now) });
+            pos = laps.advance(pos);
         }
         // Keyed by our `head` CAS in `claim_run` (`wait.rs`).
         self.room.notify_keyed();
@@ -398,6 +401,16 @@ impl<T> AckQueue<T> {
             }
             let guard = item.take_hold();
             drop(item);
+            if guard && matches!(how, Settle::Ack) {
+                if let Some(value) = self.take_sole(tag) {
+                    // As below: the entry is `Free`, its place is the
+                    // batch's to give back.
+                    settled += 1;
+                    owed.places += 1;
+                    drop(value);
+                    continue;
+                }
+            }
             let new = match self.settle_cas(tag, how, guard) {
                 Ok(new) => new,
                 Err(e) => {

@@ -10,10 +10,10 @@ use crossbeam_utils::CachePadded;
 use super::clock::{self, Clock, MonotonicClock};
 use super::entry::Table;
 use super::fresh::Fresh;
+use super::indices::Indices;
 use super::lease::SCAN_STEP;
 use super::AckQueue;
 use crate::error::ConfigError;
-use crate::ring::Ring;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
 use crate::wait::Waiter;
@@ -133,9 +133,9 @@ impl<T> AckQueueBuilder<T> {
     ///
     /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
     /// `dead_letter_capacity`, `max_deliveries` or `lease` when given zero;
-    /// [`ConfigError::TooLarge`] when `capacity`, or `max_in_flight` plus
-    /// `dead_letter_capacity`, is too large to allocate (more than
-    /// `u32::MAX` places).
+    /// [`ConfigError::TooLarge`] when `capacity`, or `capacity` plus
+    /// `max_in_flight` plus `dead_letter_capacity`, is too large to
+    /// allocate (more than `u32::MAX` places).
     ///
     /// # Examples
     ///
@@ -170,17 +170,20 @@ impl<T> AckQueueBuilder<T> {
             return Err(too_large("capacity", cap));
         }
         let fresh = Fresh::new(cap as u64).ok_or(too_large("capacity", cap))?;
-        let entries = self
+        // A home entry per fresh slot, and a spare entry per place of the
+        // two other bounds (`entry.rs`).
+        let spares = self
             .max_in_flight
             .checked_add(dead_cap)
-            .filter(|&n| n <= u32::MAX as usize)
+            .filter(|&n| n <= u32::MAX as usize - cap)
             .ok_or(too_large("dead_letter_capacity", dead_cap))?;
-        let ring = |n| Ring::try_new(n).map_err(|_| too_large("dead_letter_capacity", n));
-        let redeliver: Ring<u32> = ring(entries)?;
+        let entries = cap + spares;
+        let ring = |n| Indices::new(n as u64).ok_or(too_large("dead_letter_capacity", n));
+        let redeliver = ring(entries)?;
         let dead = ring(entries)?;
         Ok(AckQueue {
             fresh,
-            table: Table::new(entries),
+            table: Table::new(cap, spares),
             acked: CachePadded::new(AtomicU64::new(0)),
             admit_below: CachePadded::new(AtomicU64::new(self.max_in_flight as u64)),
             released: CachePadded::new(AtomicU64::new(0)),

@@ -90,8 +90,12 @@ pub struct Tag {
 #[must_use = "a delivery dropped without ack or nack is requeued"]
 pub struct Delivery<'q, T> {
     pub(crate) queue: &'q AckQueue<T>,
-    pub(crate) tag: Tag,
     pub(crate) seq: u64,
+    /// The entry holding the message, and its generation: with `count`
+    /// and the queue's identity, the delivery's [`Tag`].
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
+    /// The delivery count, which is also the tag's attempt.
     pub(crate) count: u32,
     /// Still counted among the entry's holders.
     pub(crate) holding: bool,
@@ -103,7 +107,9 @@ pub struct Delivery<'q, T> {
 /// `Debug`. Both guards have the same fields and differ only in how they
 /// hold the queue (`&'q AckQueue<T>` or `Arc<AckQueue<T>>`), which
 /// `self.queue` derefs through alike; so every guarantee of one is a
-/// guarantee of the other.
+/// guarantee of the other. A guard keeps its tag's fields but the queue's
+/// identity, which its queue has: a guard is small, and comes back from a
+/// receive in few moves.
 ///
 /// An owned guard's `Arc` is a field, dropped after `Drop::drop` has run:
 /// the requeue of an unsettled guard reaches the queue before the last
@@ -111,9 +117,24 @@ pub struct Delivery<'q, T> {
 macro_rules! delivery_api {
     ($guard:ident $(<$lt:lifetime>)?) => {
         impl<$($lt,)? T> $guard<$($lt,)? T> {
-            /// The tag naming this delivery.
+            /// The tag naming this delivery, to settle it by tag
+            /// ([`AckQueue::ack`](crate::AckQueue::ack) and the like),
+            /// possibly from another thread while this guard lives. (The
+            /// guard's own settles then take a CAS they otherwise skip.)
             pub fn tag(&self) -> $crate::ack::Tag {
-                self.tag
+                self.queue.hand_out_tag(self.index);
+                self.own_tag()
+            }
+
+            /// The tag, kept inside the crate (not handed out).
+            #[inline]
+            pub(crate) fn own_tag(&self) -> $crate::ack::Tag {
+                $crate::ack::Tag {
+                    queue: self.queue.table.id(),
+                    index: self.index,
+                    gen: self.gen,
+                    attempt: self.count,
+                }
             }
 
             /// The message's publish sequence number.
@@ -144,7 +165,7 @@ macro_rules! delivery_api {
             /// if it was settled by tag meanwhile.
             pub fn ack(mut self) -> Result<(), $crate::AckError> {
                 self.holding = false;
-                self.queue.settle(self.tag, $crate::ack::Settle::Ack, true)
+                self.queue.ack_guarded(self.own_tag())
             }
 
             /// Rejects the message: with `requeue`, it is delivered again
@@ -161,7 +182,7 @@ macro_rules! delivery_api {
                 } else {
                     $crate::ack::Settle::Reject
                 };
-                self.queue.settle(self.tag, how, true)
+                self.queue.settle(self.own_tag(), how, true)
             }
 
             /// Requeues the message, to be delivered again no sooner than
@@ -175,7 +196,7 @@ macro_rules! delivery_api {
             pub fn nack_after(mut self, delay: ::core::time::Duration) -> Result<(), $crate::AckError> {
                 self.holding = false;
                 self.queue
-                    .settle(self.tag, $crate::ack::Settle::delayed(delay), true)
+                    .settle(self.own_tag(), $crate::ack::Settle::delayed(delay), true)
             }
 
             /// Extends the lease so that it ends no sooner than `by` from
@@ -186,7 +207,7 @@ macro_rules! delivery_api {
             ///
             /// As [`ack`](Self::ack).
             pub fn extend_lease(&self, by: ::core::time::Duration) -> Result<(), $crate::AckError> {
-                self.queue.extend_lease(self.tag, by)
+                self.queue.extend_lease(self.own_tag(), by)
             }
 
             /// Gives up the guard without settling: the delivery stays in
@@ -194,8 +215,8 @@ macro_rules! delivery_api {
             /// later by tag, possibly from another thread.
             pub fn detach(mut self) -> $crate::ack::Tag {
                 self.holding = false;
-                self.queue.release_holder(self.tag.index);
-                self.tag
+                self.queue.release_holder(self.index);
+                self.own_tag()
             }
         }
 
@@ -203,7 +224,7 @@ macro_rules! delivery_api {
             type Target = T;
 
             fn deref(&self) -> &T {
-                let entry = self.queue.table.get(self.tag.index);
+                let entry = self.queue.table.get(self.index);
                 // SAFETY: this guard is counted in the entry's holders, and
                 // an entry's value is dropped or moved out only once its
                 // holders reach zero (module docs of `ack`), so the value
@@ -221,7 +242,7 @@ macro_rules! delivery_api {
                     // stale guard just lets go of the message.
                     let _ = self
                         .queue
-                        .settle(self.tag, $crate::ack::Settle::Requeue(None), true);
+                        .settle(self.own_tag(), $crate::ack::Settle::Requeue(None), true);
                 }
             }
         }
@@ -229,7 +250,7 @@ macro_rules! delivery_api {
         impl<$($lt,)? T> ::core::fmt::Debug for $guard<$($lt,)? T> {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(stringify!($guard))
-                    .field("tag", &self.tag)
+                    .field("tag", &self.own_tag())
                     .field("seq", &self.seq)
                     .field("delivery_count", &self.count)
                     .finish_non_exhaustive()

@@ -3,6 +3,21 @@
 //! encoding of an entry's state word. The transitions themselves live in
 //! the files named for them (`receive`, `settle`, `lease`, `shutdown`);
 //! the state diagram is in the module docs of `ack`.
+//!
+//! The table has two regions:
+//!
+//! - **home entries**, one per fresh slot: entry `i` is where the message
+//!   published in fresh slot `i` goes first. Only the receive that won
+//!   that slot's position on `head` claims it, between that claim and its
+//!   free of the slot; the next receive of the slot comes after that free
+//!   (through the slot's `seq`, as in any ring), so a home entry found
+//!   `Free` is the receiver's alone, and it is claimed without a CAS;
+//! - **spare entries**, `max_in_flight + dead_letter_capacity` of them,
+//!   claimed by CAS: where a message goes when its home entry still holds
+//!   an earlier message (one held for a long time, requeued or dead).
+//!   Every message holding a place of either bound may sit in a spare
+//!   entry, so a receive that got a prefetch place always finds one free
+//!   (or being freed): a held message holds back nothing but itself.
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -77,7 +92,10 @@ const EXHAUSTED: u64 = 1 << 5;
 /// place (instead of a dead-letter place) until it is taken.
 const OVERFLOW: u64 = 1 << 6;
 const EPOCH_SHIFT: u32 = 7;
-const EPOCH_MASK: u64 = 0x1F;
+const EPOCH_MASK: u64 = 0xF;
+/// The delivery's tag was handed out ([`Delivery::tag`](super::Delivery::tag)):
+/// a settle by tag may race the guard's own, so the guard settles by CAS.
+const TAG_OUT: u64 = 1 << 11;
 const HOLDERS_SHIFT: u32 = 12;
 /// The most deliveries that may hold one message at once.
 pub(crate) const HOLDERS_MAX: u64 = 0xFFF;
@@ -91,8 +109,8 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 /// An entry's state word, decoded:
 ///
 /// ```text
-/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 | 11 .. 7 |    6     |     5     |    4    | 3 .. 0
-///  generation  | attempt  | holders  |  epoch  | overflow | exhausted | expired | phase
+/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 |   11    | 10 .. 7 |    6     |     5     |    4    | 3 .. 0
+///  generation  | attempt  | holders  | tag out |  epoch  | overflow | exhausted | expired | phase
 /// ```
 ///
 /// - `generation`: how many messages the entry held before this one
@@ -103,7 +121,7 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 /// - `holders`: live `Delivery` guards that may read the message;
 /// - `epoch`: bumped by every lease extension, so a scan that read the old
 ///   deadline fails its CAS;
-/// - `overflow`, `exhausted`, `expired`: see the constants.
+/// - `tag out`, `overflow`, `exhausted`, `expired`: see the constants.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct State(pub(crate) u64);
 
@@ -115,6 +133,12 @@ impl State {
 
     pub(crate) fn phase(self) -> Phase {
         Phase::from_bits(self.0 & PHASE_MASK)
+    }
+    /// Whether the phase is `phase`: `phase() == phase` without the
+    /// decoding.
+    #[inline(always)]
+    pub(crate) fn is(self, phase: Phase) -> bool {
+        self.0 & PHASE_MASK == phase as u64
     }
     pub(crate) fn gen(self) -> u64 {
         self.0 >> GEN_SHIFT
@@ -133,6 +157,9 @@ impl State {
     }
     pub(crate) fn overflow(self) -> bool {
         self.0 & OVERFLOW != 0
+    }
+    pub(crate) fn tag_out(self) -> bool {
+        self.0 & TAG_OUT != 0
     }
 
     pub(crate) fn with_phase(self, phase: Phase) -> State {
@@ -159,11 +186,18 @@ impl State {
         }
         State(bits)
     }
+    /// Clears the `tag out` flag: a new delivery's tag is the guard's own.
+    pub(crate) fn tag_kept(self) -> State {
+        State(self.0 & !TAG_OUT)
+    }
+    /// The bit of the `tag out` flag, for a guard that hands its tag out
+    /// (`fetch_or`).
+    pub(crate) const TAG_OUT: u64 = TAG_OUT;
     /// Sets the `overflow` flag.
     pub(crate) fn with_overflow(self) -> State {
         State(self.0 | OVERFLOW)
     }
-    /// The epoch plus one (modulo 32).
+    /// The epoch plus one (modulo 16).
     pub(crate) fn next_epoch(self) -> State {
         let epoch = ((self.0 >> EPOCH_SHIFT) + 1) & EPOCH_MASK;
         State((self.0 & !(EPOCH_MASK << EPOCH_SHIFT)) | (epoch << EPOCH_SHIFT))
@@ -179,6 +213,7 @@ impl fmt::Debug for State {
             .field("holders", &self.holders())
             .field("expired", &self.expired())
             .field("exhausted", &self.exhausted())
+            .field("tag_out", &self.tag_out())
             .finish()
     }
 }
@@ -225,26 +260,36 @@ impl<T> Entry<T> {
     }
 }
 
-/// The fixed table of entries; entries are cache-line padded because
-/// different consumers settle neighbouring entries at once.
+/// The fixed table of entries: the home entries first, then the spare
+/// ones (module docs). Entries are cache-line padded because different
+/// consumers settle neighbouring entries at once.
 pub(crate) struct Table<T> {
     entries: Box<[CachePadded<Entry<T>>]>,
-    /// `u64::MAX / len + 1`: the reciprocal that turns `home`'s remainder
-    /// into two multiplications (Lemire's "fastmod"), exact for 32-bit
-    /// numerators; a 64-bit division on every receive cost more than
-    /// the rest of the probe.
+    /// How many home entries: the fresh ring's capacity.
+    homes: u32,
+    /// How many spare entries.
+    spares: u32,
+    /// `u64::MAX / spares + 1`: the reciprocal that turns `spare_start`'s
+    /// remainder into two multiplications (Lemire's "fastmod"), exact for
+    /// 32-bit numerators.
     reciprocal: u64,
     /// This queue's identity in tags, unique in the process.
     id: usize,
 }
 
 impl<T> Table<T> {
-    /// A table of `len` free entries, `len` in `1..=u32::MAX`.
-    pub(crate) fn new(len: usize) -> Self {
-        debug_assert!(len >= 1 && len <= u32::MAX as usize);
+    /// A table of `homes` home entries and `spares` spare ones, all free;
+    /// both at least 1, and `homes + spares <= u32::MAX`.
+    pub(crate) fn new(homes: usize, spares: usize) -> Self {
+        debug_assert!(homes >= 1 && spares >= 1);
+        debug_assert!(homes + spares <= u32::MAX as usize);
         Self {
-            entries: (0..len).map(|_| CachePadded::new(Entry::new())).collect(),
-            reciprocal: (u64::MAX / len as u64).wrapping_add(1),
+            entries: (0..homes + spares)
+                .map(|_| CachePadded::new(Entry::new()))
+                .collect(),
+            homes: homes as u32,
+            spares: spares as u32,
+            reciprocal: (u64::MAX / spares as u64).wrapping_add(1),
             id: crate::sync::unique_id(),
         }
     }
@@ -269,13 +314,32 @@ impl<T> Table<T> {
         }
     }
 
-    /// The entry a receive of message `seq` looks at first: the low 32
-    /// bits of `seq` modulo the length, so in-order receives and acks find
-    /// it free. (Only a hint: any start finds a free entry.)
-    #[inline]
+    /// The home entry of message `seq`: the one paired with the fresh
+    /// slot it was published in (`seq` modulo the capacity). Where
+    /// `is_settled` looks first; a receive finds it from the position.
     pub(crate) fn home(&self, seq: u64) -> u32 {
+        (seq % u64::from(self.homes)) as u32
+    }
+
+    /// The spare entry a receive of message `seq` whose home entry is
+    /// busy looks at first: the low 32 bits of `seq` modulo the spares, so
+    /// that receives spread over them. (Only a hint: any start finds a
+    /// free spare.)
+    #[inline]
+    pub(crate) fn spare_start(&self, seq: u64) -> u32 {
         let low = self.reciprocal.wrapping_mul(u64::from(seq as u32));
-        ((u128::from(low) * self.entries.len() as u128) >> 64) as u32
+        self.homes + ((u128::from(low) * u128::from(self.spares)) >> 64) as u32
+    }
+
+    /// The spare entry after spare entry `index`, wrapping to the first
+    /// spare past the end.
+    #[inline]
+    pub(crate) fn next_spare(&self, index: u32) -> u32 {
+        if index as usize + 1 < self.entries.len() {
+            index + 1
+        } else {
+            self.homes
+        }
     }
 
     /// The queue's identity in its tags, never reused in the process.
@@ -289,9 +353,16 @@ mod tests {
     use super::Table;
 
     #[test]
-    fn home_is_the_remainder_of_the_low_32_bits() {
-        for len in [1_usize, 2, 3, 7, 64, 257, 1280, 65_537] {
-            let table = Table::<()>::new(len);
+    fn spare_start_is_a_spare_at_the_low_32_bits_modulo_the_spares() {
+        for (homes, spares) in [
+            (1_usize, 1_usize),
+            (3, 2),
+            (7, 7),
+            (64, 257),
+            (1024, 1280),
+            (5, 65_537),
+        ] {
+            let table = Table::<()>::new(homes, spares);
             let seqs = (0..5000_u64).chain([
                 u64::from(u32::MAX) - 1,
                 u64::from(u32::MAX),
@@ -300,9 +371,22 @@ mod tests {
                 u64::MAX,
             ]);
             for seq in seqs {
-                let expected = u64::from(seq as u32) % len as u64;
-                assert_eq!(u64::from(table.home(seq)), expected, "len {len} seq {seq}");
+                let expected = homes as u64 + u64::from(seq as u32) % spares as u64;
+                assert_eq!(
+                    u64::from(table.spare_start(seq)),
+                    expected,
+                    "homes {homes} spares {spares} seq {seq}"
+                );
+                assert_eq!(u64::from(table.home(seq)), seq % homes as u64);
             }
         }
+    }
+
+    #[test]
+    fn next_spare_wraps_inside_the_spares() {
+        let table = Table::<()>::new(3, 2);
+        assert_eq!(table.next_spare(3), 4);
+        assert_eq!(table.next_spare(4), 3);
+        assert_eq!(table.next(4), 0);
     }
 }

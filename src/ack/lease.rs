@@ -2,7 +2,7 @@
 //! expired deliveries and releases due delayed requeues.
 
 use super::entry::{Phase, State};
-use super::{push_index, AckQueue};
+use super::AckQueue;
 use crate::stats;
 use crate::sync::Ordering;
 
@@ -120,7 +120,7 @@ impl<T> AckQueue<T> {
                 if exhausted {
                     self.dead_lettered(index, new);
                 } else {
-                    push_index(&self.redeliver, index);
+                    self.redeliver.push(index);
                 }
                 self.ready.notify();
                 true
@@ -145,7 +145,7 @@ impl<T> AckQueue<T> {
                 }
                 // Relaxed: a count (see `delayed`).
                 self.delayed.fetch_sub(1, Ordering::Relaxed);
-                push_index(&self.redeliver, index);
+                self.redeliver.push(index);
                 self.ready.notify();
                 true
             }

@@ -31,12 +31,12 @@
 //!   letter that finds them all taken keeps its prefetch place (the
 //!   `overflow` flag) until it is taken itself: nothing is lost, and once
 //!   `max_in_flight` such letters are untaken, receives wait for a take;
-//! - two `Ring<u32>`s of entry indices: `redeliver` (requeued, waiting
-//!   for a receiver) and `dead` (dead letters, in the order they died).
-//!   Each has the table's length as capacity and an index is in at most
-//!   one of them at a time, so a push never fails for room (it can only
-//!   wait, through `Backoff`, for a concurrent pop of the same slot to
-//!   finish).
+//! - two rings of entry indices ([`indices`]): `redeliver` (requeued,
+//!   waiting for a receiver) and `dead` (dead letters, in the order they
+//!   died). Each has the table's length as capacity and an index is in at
+//!   most one of them at a time, so a push never fails for room (it can
+//!   only wait, through `Backoff`, for a concurrent pop of the same slot
+//!   to finish).
 //!
 //! Busy entries never outnumber the table: entries with a prefetch place
 //! are at most `max_in_flight`, entries with a dead-letter place at most
@@ -203,6 +203,7 @@ mod delivery;
 mod entry;
 mod fresh;
 mod future;
+mod indices;
 mod lease;
 mod owned;
 mod prefetch;
@@ -228,9 +229,9 @@ pub use self::future::DeliveryStream;
 pub use self::future::{
     PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture, SettledFuture,
 };
+use self::indices::Indices;
 pub use self::owned::OwnedDelivery;
-use crate::error::{AckError, Full};
-use crate::ring::Ring;
+use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
 use crate::wait::{self, WaitStrategy, Waiter};
@@ -335,9 +336,9 @@ pub struct AckQueue<T> {
     /// the watermark: see [`AckQueue::settled_below`]).
     below: CachePadded<AtomicU64>,
     /// Entries requeued and waiting for a receiver.
-    redeliver: Ring<u32>,
+    redeliver: Indices,
     /// Dead letters.
-    dead: Ring<u32>,
+    dead: Indices,
     /// Dead letters holding a dead-letter place.
     dead_held: AtomicUsize,
     /// Entries in `Delaying` or `Delayed`.
@@ -381,21 +382,6 @@ unsafe impl<T: Send + Sync> Sync for AckQueue<T> {}
 // SAFETY: the queue owns its `T`s; moving it moves them, which `T: Send`
 // allows. (Spelled out because loom's `UnsafeCell` is not `Send`.)
 unsafe impl<T: Send> Send for AckQueue<T> {}
-
-/// Pushes an entry index into one of the index rings. The ring always has
-/// room for it (module docs); a `Full` can only mean a pop of that very
-/// slot is between its two steps, so we back off and try again. (The index
-/// rings use the slot-only calls, which never wait inside the ring: a
-/// receive that finds a requeue half pushed takes a fresh message, or
-/// nothing, and finds the requeued one next time.)
-fn push_index(ring: &Ring<u32>, index: u32) {
-    let backoff = Backoff::new();
-    let mut result = ring.try_push_if_free(index);
-    while let Err(Full(index)) = result {
-        backoff.snooze();
-        result = ring.try_push_if_free(index);
-    }
-}
 
 impl<T> AckQueue<T> {
     /// How many messages may wait for their first delivery.

@@ -20,7 +20,7 @@
 //! the queue happen-before that drop.
 
 use super::delivery::delivery_api;
-use super::{AckQueue, Delivery, Tag};
+use super::{AckQueue, Delivery};
 use crate::error::Closed;
 use crate::sync::Arc;
 use core::time::Duration;
@@ -62,8 +62,10 @@ use core::time::Duration;
 #[must_use = "a delivery dropped without ack or nack is requeued"]
 pub struct OwnedDelivery<T> {
     pub(crate) queue: Arc<AckQueue<T>>,
-    pub(crate) tag: Tag,
     pub(crate) seq: u64,
+    /// As in [`Delivery`].
+    pub(crate) index: u32,
+    pub(crate) gen: u32,
     pub(crate) count: u32,
     /// Still counted among the entry's holders.
     pub(crate) holding: bool,
@@ -79,8 +81,9 @@ impl<T> OwnedDelivery<T> {
         debug_assert!(core::ptr::eq(delivery.queue, &**queue));
         let owned = OwnedDelivery {
             queue: Arc::clone(queue),
-            tag: delivery.tag,
             seq: delivery.seq,
+            index: delivery.index,
+            gen: delivery.gen,
             count: delivery.count,
             holding: delivery.holding,
         };

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use super::entry::{Phase, State, HOLDERS_MAX};
-use super::{push_index, AckQueue, Delivery, Tag};
+use super::{AckQueue, Delivery};
 use crate::error::Closed;
 use crate::stats;
 use crate::sync::{Backoff, Instant, Ordering};
@@ -131,7 +131,7 @@ impl<T> AckQueue<T> {
     /// Takes the next requeued message, if any.
     #[inline]
     pub(super) fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
-        let index = self.redeliver.try_pop_if_ready()?;
+        let index = self.redeliver.pop()?;
         self.redeliver_entry(index, now)
     }
 
@@ -148,7 +148,7 @@ impl<T> AckQueue<T> {
             // Too many expired deliveries still read the message: leave it
             // waiting, untouched, until one of them lets go. Only we could
             // add a holder, so the count can only fall from here.
-            push_index(&self.redeliver, index);
+            self.redeliver.push(index);
             return None;
         }
         // We popped the index, so the entry is ours in `Redeliver` (only
@@ -167,7 +167,8 @@ impl<T> AckQueue<T> {
                 .with_phase(Phase::InFlight)
                 .with_holders(state.holders() + 1)
                 .with_attempt(u64::from(count))
-                .with_flags(false, false);
+                .with_flags(false, false)
+                .tag_kept();
             // Release: publishes the fields written above (the deadline
             // above all) to whoever acquires this state (the scan, drain);
             // fails only if an old holder left meanwhile (Relaxed: we only
@@ -199,10 +200,10 @@ impl<T> AckQueue<T> {
         Some(delivery)
     }
 
-    /// Moves the message at fresh position `pos` into a free entry, makes
-    /// it `InFlight` with one holder, then frees its fresh slot; returns
-    /// its first delivery. The caller notifies `room`, keyed by its CAS on
-    /// `head`.
+    /// Moves the message at fresh position `pos` into its home entry, or
+    /// a spare one if that is busy, makes it `InFlight` with one holder,
+    /// then frees its fresh slot; returns its first delivery. The caller
+    /// notifies `room`, keyed by its CAS on `head`.
     ///
     /// # Safety
     ///
@@ -211,21 +212,42 @@ impl<T> AckQueue<T> {
     #[inline(always)]
     pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Delivery<'_, T> {
         let seq = self.fresh.laps().count(pos);
-        let (index, free) = self.claim_entry(seq);
+        // SAFETY: the caller's contract; `seq` is the count of `pos`.
+        unsafe { self.deliver_fresh_at(pos, seq, now) }
+    }
+
+    /// [`deliver_fresh`](AckQueue::deliver_fresh) given the count of
+    /// `pos`, `seq` (which a run counts up as it goes).
+    ///
+    /// # Safety
+    ///
+    /// As `deliver_fresh`, and `seq` is `laps.count(pos)`.
+    #[inline(always)]
+    pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Delivery<'_, T> {
+        debug_assert_eq!(seq, self.fresh.laps().count(pos));
+        let home = self.fresh.laps().index(pos) as u32;
+        let (index, free) = match self.claim_home(home) {
+            Some(free) => (home, free),
+            None => self.claim_spare(seq),
+        };
         let entry = self.table.get(index);
         // SAFETY: the caller claimed `pos` and has not taken it (contract
         // above); we take it once.
         let msg = unsafe { self.fresh.take(pos) };
-        // SAFETY: our CAS moved the entry from `Free` to `Receiving`, so it
-        // is ours and its value uninitialized (the thread that made it
-        // `Free` moved the previous value out first, and our Acquire CAS
-        // saw that store).
+        // SAFETY: the entry is ours (`claim_home`, `claim_spare`) and its
+        // value uninitialized: the thread that made it `Free` moved the
+        // previous value out first, and our Acquire load or CAS of the
+        // state saw that Release store.
         entry.value.with_mut(|p| unsafe { (*p).write(msg) });
         // Relaxed writes: published by the Release store of the state below.
         entry.deliveries.store(1, Ordering::Relaxed);
         entry.delivered_at.store(now, Ordering::Relaxed);
-        let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
-        entry.deadline.store(deadline, Ordering::Relaxed);
+        if let Some(lease) = self.lease {
+            // Only a lease reads the deadline of an `InFlight` entry.
+            entry
+                .deadline
+                .store(now.saturating_add(lease), Ordering::Relaxed);
+        }
         entry.seq.store(seq, Ordering::Relaxed);
         let state = free
             .with_phase(Phase::InFlight)
@@ -236,18 +258,35 @@ impl<T> AckQueue<T> {
         // confirmations.
         entry.state.store(state.0, Ordering::Release);
         // After the state store: whoever sees the slot free sees the
-        // message in the table (module docs, "Confirmations").
+        // message in the table (module docs, "Confirmations"), and the
+        // next receive of this slot, which comes after the free, sees our
+        // claim of the home entry (`entry.rs`).
         self.fresh.free(pos);
         self.delivery(index, state, seq, 1)
     }
 
-    /// Claims a free entry for message `seq`: the first `Free` one from its
-    /// home on, moved to `Receiving` by CAS. Returns its index and the free
-    /// state it had. One is free or being freed (module docs: busy entries
-    /// never outnumber the table once the caller holds a prefetch place).
-    fn claim_entry(&self, seq: u64) -> (u32, State) {
-        let home = self.table.home(seq);
-        let mut index = home;
+    /// The home entry `index` for the message the caller is receiving, if
+    /// it is free: the caller's alone (`entry.rs`: only the receive of a
+    /// position of its fresh slot claims it, and the receives of one slot
+    /// come one after another), so no CAS. Returns its free state.
+    #[inline(always)]
+    fn claim_home(&self, index: u32) -> Option<State> {
+        // Acquire: pairs with the Release store (or CAS) that made the
+        // entry `Free`, so the previous value's move out happens-before
+        // our write. Nobody else writes the state of a `Free` home entry.
+        let state = State(self.table.get(index).state.load(Ordering::Acquire));
+        state.is(Phase::Free).then_some(state)
+    }
+
+    /// Claims a free spare entry for message `seq`, whose home entry is
+    /// busy: the first `Free` one from `spare_start` on, moved to
+    /// `Receiving` by CAS. Returns its index and the free state it had.
+    /// One is free or being freed (module docs: the spares outnumber the
+    /// busy entries once the caller holds a prefetch place).
+    #[cold]
+    fn claim_spare(&self, seq: u64) -> (u32, State) {
+        let start = self.table.spare_start(seq);
+        let mut index = start;
         let backoff = Backoff::new();
         loop {
             let entry = self.table.get(index);
@@ -269,8 +308,8 @@ impl<T> AckQueue<T> {
             {
                 return (index, state);
             }
-            index = self.table.next(index);
-            if index == home {
+            index = self.table.next_spare(index);
+            if index == start {
                 // A whole pass found none free yet: an entry is being freed.
                 backoff.snooze();
             }
@@ -287,13 +326,9 @@ impl<T> AckQueue<T> {
     ) -> Delivery<'_, T> {
         Delivery {
             queue: self,
-            tag: Tag {
-                queue: self.table.id(),
-                index,
-                gen: state.gen() as u32,
-                attempt: count,
-            },
             seq,
+            index,
+            gen: state.gen() as u32,
             count,
             holding: true,
         }

@@ -4,7 +4,7 @@
 use core::time::Duration;
 
 use super::entry::{Entry, Phase, State, ATTEMPT_MASK};
-use super::{clock, push_index, AckQueue, Refusal, Settle, Tag};
+use super::{clock, AckQueue, Refusal, Settle, Tag};
 use crate::error::AckError;
 use crate::stats;
 use crate::sync::{Backoff, Ordering};
@@ -57,6 +57,74 @@ impl<T> AckQueue<T> {
                 Err(Refusal::Err(AckError::Stale))
             }
             _ => Err(Refusal::Err(AckError::AlreadySettled)),
+        }
+    }
+
+    /// Acks the delivery of a guard, which the call consumes: its place in
+    /// `holders` is given up either way. Without a CAS when the guard is
+    /// the entry's sole mover (`take_sole`).
+    #[inline]
+    pub(crate) fn ack_guarded(&self, tag: Tag) -> Result<(), AckError> {
+        match self.take_sole(tag) {
+            Some(value) => {
+                self.give_back_and_drop(value);
+                Ok(())
+            }
+            None => self.settle(tag, Settle::Ack, true),
+        }
+    }
+
+    /// Acks the delivery of a guard by plain stores, if the guard is the
+    /// only thread that can move its entry: the queue has no lease (no
+    /// scan expires an `InFlight` entry), the guard is the entry's only
+    /// holder (no other guard lets go of it), and its tag was not handed
+    /// out (no settle by tag races it). Then nothing but this guard writes
+    /// the state word until the entry is `Free`: moves the value out,
+    /// makes the entry `Free` and returns the value, whose prefetch place
+    /// is the caller's to give back. `None` (nothing done) otherwise.
+    #[inline]
+    pub(super) fn take_sole(&self, tag: Tag) -> Option<T> {
+        if self.lease.is_some() {
+            return None;
+        }
+        let entry = self.table.get(tag.index);
+        // Relaxed: only this guard has moved the entry since the receive
+        // (or redelivery) that made it, which happens-before this call, as
+        // does the `tag out` flag of a `tag()` call on it; the other
+        // threads that write the word (the scan of delayed requeues, other
+        // entries' settles) do so only in phases this one is not in.
+        let state = State(entry.state.load(Ordering::Relaxed));
+        let sole = state.is(Phase::InFlight)
+            && state.holders() == 1
+            && !state.tag_out()
+            && state.gen() == u64::from(tag.gen)
+            && state.attempt() == u64::from(tag.attempt) & ATTEMPT_MASK;
+        if !sole {
+            return None;
+        }
+        // SAFETY: the entry is `InFlight` with this guard as its only
+        // holder, and nobody else may move it (above): its value is
+        // initialized, nobody else reads it, and it is moved out once,
+        // here, before the entry is made `Free`.
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        self.make_free(entry, state);
+        Some(value)
+    }
+
+    /// Marks the delivery of a guard whose tag is being handed out
+    /// (`Delivery::tag`): from now on its settles race settles by tag, and
+    /// the guard settles by CAS (`take_sole`). Only a queue without a
+    /// lease needs to know.
+    pub(crate) fn hand_out_tag(&self, index: u32) {
+        if self.lease.is_none() {
+            // Relaxed: read by the guard itself, later in its own thread or
+            // after whatever ended the borrow that called this; the bit
+            // carries no data. Every other writer of the word CASes, and
+            // retries on this change.
+            self.table
+                .get(index)
+                .state
+                .fetch_or(State::TAG_OUT, Ordering::Relaxed);
         }
     }
 
@@ -153,7 +221,7 @@ impl<T> AckQueue<T> {
             }
             Phase::Redeliver => {
                 stats::bump(&self.counters.nacked);
-                push_index(&self.redeliver, index);
+                self.redeliver.push(index);
             }
             Phase::Delaying => {
                 stats::bump(&self.counters.nacked);
