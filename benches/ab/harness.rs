@@ -25,6 +25,11 @@
 //!   `push` / `pop`. Mmsg/s, count and sum checked.
 //! - `ack/PxC/blocking` (1P1C, 2P2C, 1P3C, 4P1C): `publish` / `receive` +
 //!   ack, capacity 1024, prefetch 256. Mmsg/s, count and sum checked.
+//! - `pool/PxC` (the same shapes): as `ack/PxC/blocking` with the threads
+//!   unpinned, as a user's pool, beside crossbeam-channel bounded (bare,
+//!   no acks) and the channel plus a `Mutex<HashMap>` of the messages in
+//!   flight (insert on receive, remove on ack), each with its own blocking
+//!   calls.
 //!
 //! With `st/ring` and an `st/ack` workload in the run, a second table
 //! gives each build's ack cost per message over its ring cost, within
@@ -221,9 +226,91 @@ impl Waiting {
     }
 }
 
+/// crossbeam-channel bounded, bare: no acks. Its blocking calls are its
+/// own; `try_take` is `try_recv`.
+struct Channel(
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+);
+impl Acks for Channel {
+    fn open(cap: usize, _prefetch: usize) -> Self {
+        let (s, r) = crossbeam_channel::bounded(cap);
+        Self(s, r)
+    }
+    fn try_publish(&self, v: u64) -> Result<(), u64> {
+        self.0.try_send(v).map_err(|e| e.into_inner())
+    }
+    fn try_take(&self) -> Option<u64> {
+        self.1.try_recv().ok()
+    }
+    fn try_take_batch(&self, _max: usize, _sum: &mut u64) -> usize {
+        unreachable!("no batch workload runs the channel")
+    }
+    fn publish(&self, v: u64) {
+        self.0.send(v).expect("open");
+    }
+    fn take(&self) -> u64 {
+        self.1.recv().expect("open")
+    }
+}
+
+/// What a user writes by hand: crossbeam-channel bounded, and a
+/// `Mutex<HashMap>` of the messages in flight (insert on receive, remove
+/// on ack), keyed by a delivery tag.
+struct ChannelTracker {
+    channel: Channel,
+    in_flight: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+    next_tag: std::sync::atomic::AtomicU64,
+}
+impl ChannelTracker {
+    fn track(&self, v: u64) -> u64 {
+        // Relaxed: only uniqueness; the mutex orders the map.
+        let tag = self
+            .next_tag
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.in_flight.lock().expect("not poisoned");
+        assert!(map.insert(tag, v).is_none(), "unique tags");
+        drop(map);
+        let acked = self.in_flight.lock().expect("not poisoned").remove(&tag);
+        acked.expect("tracked")
+    }
+}
+impl Acks for ChannelTracker {
+    fn open(cap: usize, prefetch: usize) -> Self {
+        Self {
+            channel: Channel::open(cap, prefetch),
+            in_flight: std::sync::Mutex::new(std::collections::HashMap::with_capacity(prefetch)),
+            next_tag: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+    fn try_publish(&self, v: u64) -> Result<(), u64> {
+        self.channel.try_publish(v)
+    }
+    fn try_take(&self) -> Option<u64> {
+        self.channel.try_take().map(|v| self.track(v))
+    }
+    fn try_take_batch(&self, _max: usize, _sum: &mut u64) -> usize {
+        unreachable!("no batch workload runs the tracker")
+    }
+    fn publish(&self, v: u64) {
+        self.channel.publish(v);
+    }
+    fn take(&self) -> u64 {
+        let v = self.channel.take();
+        self.track(v)
+    }
+}
+
 static CORES: std::sync::OnceLock<Vec<CoreId>> = std::sync::OnceLock::new();
 
+/// Whether the threads of the multi-threaded runs are pinned (off for
+/// the pool workloads: a user's pool is not).
+static PINNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 fn pin(slot: usize) {
+    if !PINNED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let cores = CORES.get().expect("read in main");
     if let Some(&c) = cores.get(slot % cores.len().max(1)) {
         let _ = core_affinity::set_for_current(c);
@@ -321,8 +408,9 @@ fn ring_mt<Q: Queue>(p: usize, c: usize, how: Wait, total: u64) -> f64 {
 }
 
 /// Mmsg/s of `total` messages through a fresh `A` (capacity 1024,
-/// prefetch 256) with its blocking calls.
-fn ack_mt<A: Acks>(p: usize, c: usize, total: u64) -> f64 {
+/// prefetch 256) with its blocking calls; threads pinned or not.
+fn ack_mt<A: Acks>(p: usize, c: usize, total: u64, pinned: bool) -> f64 {
+    PINNED.store(pinned, std::sync::atomic::Ordering::Relaxed);
     let q = A::open(1024, 256);
     let took = run_threads(
         p,
@@ -465,8 +553,31 @@ fn workloads(quick: bool) -> Vec<Workload> {
             name: format!("ack/{shape}/blocking"),
             unit: Unit::Mmsgs,
             runs: vec![
-                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n))),
-                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n))),
+                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n, true))),
+                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n, true))),
+            ],
+        });
+    }
+    for (shape, p, c) in [
+        ("1P1C", 1, 1),
+        ("2P2C", 2, 2),
+        ("1P3C", 1, 3),
+        ("4P1C", 4, 1),
+    ] {
+        w.push(Workload {
+            name: format!("pool/{shape}"),
+            unit: Unit::Mmsgs,
+            runs: vec![
+                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n, false))),
+                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n, false))),
+                (
+                    "channel",
+                    Box::new(move || ack_mt::<Channel>(p, c, ack_mt_n, false)),
+                ),
+                (
+                    "channel+map",
+                    Box::new(move || ack_mt::<ChannelTracker>(p, c, ack_mt_n, false)),
+                ),
             ],
         });
     }
@@ -549,7 +660,7 @@ fn main() {
         eprintln!("round {}/{rounds} done", round + 1);
     }
     println!();
-    println!("| workload | unit | A | B | A ÷ B (better > 1) | A ÷ ArrayQueue (better > 1) |");
+    println!("| workload | unit | A | B | A ÷ B (better > 1) | A ÷ each peer (better > 1) (peer) |");
     println!("|---|---|---|---|---|---|");
     for (w, f) in chosen.iter().zip(&figures) {
         // "Better" ratios: throughput A/B, cost B/A.
@@ -565,12 +676,21 @@ fn main() {
                     .collect(),
             ))
         };
-        let peer = w
-            .runs
-            .iter()
-            .position(|(n, _)| *n == "ArrayQueue")
-            .map(|j| format!("{} (AQ {})", ratio(0, j), fmt3(summary(f[j].clone()))))
-            .unwrap_or_else(|| "–".into());
+        let peers: Vec<String> = (2..w.runs.len())
+            .map(|j| {
+                format!(
+                    "{}: {} ({})",
+                    w.runs[j].0,
+                    ratio(0, j),
+                    fmt3(summary(f[j].clone()))
+                )
+            })
+            .collect();
+        let peer = if peers.is_empty() {
+            "–".to_string()
+        } else {
+            peers.join("; ")
+        };
         println!(
             "| {} | {} | {} | {} | {} | {} |",
             w.name,

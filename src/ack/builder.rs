@@ -16,13 +16,13 @@ use super::AckQueue;
 use crate::error::ConfigError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
-use crate::wait::Waiter;
+use crate::wait::{WaitStrategy, Waiter};
 
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
 /// Defaults: capacity 1024, `max_in_flight` 256, `dead_letter_capacity`
 /// equal to the capacity, no lease, unlimited deliveries, the
-/// [`MonotonicClock`].
+/// [`MonotonicClock`], and [`WaitStrategy::Park`] for the blocking calls.
 ///
 /// The three bounds are independent: a message waiting for its first
 /// delivery holds a place of `capacity`, a delivered unsettled one a place
@@ -36,6 +36,7 @@ pub struct AckQueueBuilder<T> {
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
     clock: Option<Box<dyn Clock>>,
+    wait_strategy: WaitStrategy,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -67,6 +68,7 @@ impl<T> AckQueue<T> {
             lease: None,
             max_deliveries: None,
             clock: None,
+            wait_strategy: WaitStrategy::Park,
             _marker: PhantomData,
         }
     }
@@ -124,6 +126,45 @@ impl<T> AckQueueBuilder<T> {
     /// The time source for leases and delayed requeues.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// How a blocked thread waits in the blocking calls (`publish`,
+    /// `receive*`, `consume`, `wait_settled*`), as for
+    /// [`Ring`](crate::Ring) (see [`WaitStrategy`]):
+    ///
+    /// - [`Park`](WaitStrategy::Park), the default: spins and yields for a
+    ///   few microseconds, then sleeps until an operation that may unblock
+    ///   it wakes it (while leases or delayed requeues are pending, it also
+    ///   looks again every millisecond, since their deadlines pass without
+    ///   anyone to wake it). No CPU while a queue is idle.
+    /// - [`Spin`](WaitStrategy::Spin): tries again after each CPU spin
+    ///   hint, never sleeping: the lowest latency, at the price of a core
+    ///   per waiting thread. For latency-sensitive consumers with cores of
+    ///   their own.
+    /// - [`Backoff`](WaitStrategy::Backoff): spins with exponential
+    ///   backoff, then yields its time slice between tries, never
+    ///   sleeping.
+    ///
+    /// A future waits the same way whatever the strategy: it sleeps until
+    /// woken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, WaitStrategy};
+    ///
+    /// let q = AckQueue::builder().wait_strategy(WaitStrategy::Spin).build().unwrap();
+    /// assert_eq!(q.wait_strategy(), WaitStrategy::Spin);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| q.publish(7).unwrap());
+    ///     let d = q.receive().unwrap(); // spins until the publish lands
+    ///     assert_eq!(*d, 7);
+    ///     d.ack().unwrap();
+    /// });
+    /// ```
+    pub fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.wait_strategy = strategy;
         self
     }
 
@@ -209,6 +250,7 @@ impl<T> AckQueueBuilder<T> {
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),
+            wait_strategy: self.wait_strategy,
         })
     }
 }
@@ -221,6 +263,7 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("dead_letter_capacity", &self.dead_letter_capacity)
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
+            .field("wait_strategy", &self.wait_strategy)
             .finish_non_exhaustive()
     }
 }

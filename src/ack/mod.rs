@@ -368,6 +368,8 @@ pub struct AckQueue<T> {
     /// `u32::MAX` when unlimited.
     max_deliveries: u32,
     clock: Box<dyn Clock>,
+    /// How the blocking calls wait (`wait_for`).
+    wait_strategy: WaitStrategy,
 }
 
 // SAFETY: the queue moves `T` values between threads (publish on one,
@@ -400,6 +402,12 @@ impl<T> AckQueue<T> {
         self.dead_letter_capacity
     }
 
+    /// How the blocking calls wait (see
+    /// [`AckQueueBuilder::wait_strategy`]).
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait_strategy
+    }
+
     /// The queue clock's reading, in nanoseconds.
     #[inline]
     fn now(&self) -> u64 {
@@ -414,9 +422,11 @@ impl<T> AckQueue<T> {
         self.lease.is_some() || self.delayed.load(crate::sync::Ordering::Relaxed) != 0
     }
 
-    /// Retries `attempt` until it returns `Some` or `deadline` passes:
-    /// spins with backoff first, then sleeps on `waiter`, waking at least
-    /// every `PARK_TICK` while leases or delays are pending (nobody
+    /// Retries `attempt` until it returns `Some` or `deadline` passes,
+    /// with the queue's wait strategy. `Spin` and `Backoff` never sleep
+    /// (each try scans for expired leases and due requeues itself);
+    /// `Park` spins with backoff first, then sleeps on `waiter`, waking at
+    /// least every `PARK_TICK` while leases or delays are pending (nobody
     /// notifies those), else every `IDLE_TICK`. `may_sleep` is the keyed
     /// waiter's check (`wait.rs`, "Keyed notifications").
     fn wait_for<R>(
@@ -426,6 +436,9 @@ impl<T> AckQueue<T> {
         mut attempt: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
     ) -> Option<R> {
+        if self.wait_strategy != WaitStrategy::Park {
+            return wait::wait_until(self.wait_strategy, waiter, deadline, attempt, may_sleep);
+        }
         let backoff = Backoff::new();
         while !backoff.is_completed() {
             if let Some(r) = attempt() {
