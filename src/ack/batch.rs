@@ -42,16 +42,27 @@ pub(super) mod sealed {
     /// What a batch settle needs of an item; implemented only in this
     /// crate, so [`BatchItem`](super::BatchItem) is sealed.
     pub trait Sealed {
-        /// The delivery the item names.
-        fn tag(&self) -> Tag;
+        /// The identity of the queue the item is of (its tag's).
+        fn queue_id(&self) -> usize;
 
-        /// Hands the item's place among its entry's holders, if it has one,
-        /// to the settle: the item's own `Drop` no longer requeues or lets
-        /// go. Returns whether it held one (a guard), which the settle then
-        /// gives up whatever its outcome.
-        fn take_hold(&mut self) -> bool;
+        /// Consumes the item without its own `Drop` (a guard's requeue):
+        /// a guard hands its place among its entry's holders to the
+        /// settle, which gives it up whatever its outcome.
+        fn into_item(self) -> Item;
+    }
+
+    /// An item taken apart for its settle.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Item {
+        /// A tag: no place among the holders.
+        Tag(Tag),
+        /// A guard of this queue: its entry and delivery count, and its
+        /// place among the entry's holders.
+        Guard { index: u32, attempt: u32 },
     }
 }
+
+use self::sealed::Item;
 
 /// An item of a batch settle ([`AckQueue::ack_batch`],
 /// [`AckQueue::nack_batch`]): a [`Tag`], or a [`Delivery`] or
@@ -61,36 +72,42 @@ pub(super) mod sealed {
 pub trait BatchItem: sealed::Sealed {}
 
 impl sealed::Sealed for Tag {
-    fn tag(&self) -> Tag {
-        *self
+    fn queue_id(&self) -> usize {
+        self.queue
     }
 
-    fn take_hold(&mut self) -> bool {
-        false
+    fn into_item(self) -> Item {
+        Item::Tag(self)
     }
 }
 
 impl BatchItem for Tag {}
 
 impl<T> sealed::Sealed for Delivery<'_, T> {
-    fn tag(&self) -> Tag {
-        self.own_tag()
+    fn queue_id(&self) -> usize {
+        self.queue.table.id()
     }
 
-    fn take_hold(&mut self) -> bool {
-        core::mem::replace(&mut self.holding, false)
+    #[inline]
+    fn into_item(self) -> Item {
+        let (_, index, attempt) = self.into_parts();
+        Item::Guard { index, attempt }
     }
 }
 
 impl<T> BatchItem for Delivery<'_, T> {}
 
 impl<T> sealed::Sealed for OwnedDelivery<T> {
-    fn tag(&self) -> Tag {
-        self.own_tag()
+    fn queue_id(&self) -> usize {
+        self.queue.table.id()
     }
 
-    fn take_hold(&mut self) -> bool {
-        core::mem::replace(&mut self.holding, false)
+    #[inline]
+    fn into_item(self) -> Item {
+        // The handle is dropped here: the caller of the batch settle
+        // borrows the queue for the whole call.
+        let (_, index, attempt) = self.into_parts();
+        Item::Guard { index, attempt }
     }
 }
 
@@ -391,26 +408,29 @@ impl<T> AckQueue<T> {
             moved: false,
         };
         let mut settled = 0;
-        for (i, mut item) in items.into_iter().enumerate() {
-            let tag = sealed::Sealed::tag(&item);
-            if tag.queue != self.table.id() {
+        for (i, item) in items.into_iter().enumerate() {
+            if item.queue_id() != self.table.id() {
                 // Its guard, if any, stays armed: dropped here, it settles
                 // in its own queue.
                 errors.push((i, AckError::ForeignTag));
                 continue;
             }
-            let guard = item.take_hold();
-            drop(item);
-            if guard && matches!(how, Settle::Ack) {
-                if let Some(value) = self.take_sole(tag) {
-                    // As below: the entry is `Free`, its place is the
-                    // batch's to give back.
-                    settled += 1;
-                    owed.places += 1;
-                    drop(value);
-                    continue;
+            let (tag, guard) = match item.into_item() {
+                Item::Tag(tag) => (tag, false),
+                Item::Guard { index, attempt } => {
+                    if matches!(how, Settle::Ack) {
+                        if let Some(value) = self.take_sole(index, attempt) {
+                            // As below: the entry is `Free`, its place is
+                            // the batch's to give back.
+                            settled += 1;
+                            owed.places += 1;
+                            drop(value);
+                            continue;
+                        }
+                    }
+                    (self.tag_of_holder(index, attempt), true)
                 }
-            }
+            };
             let new = match self.settle_cas(tag, how, guard) {
                 Ok(new) => new,
                 Err(e) => {

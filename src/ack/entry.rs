@@ -304,6 +304,19 @@ impl<T> Table<T> {
         &self.entries[index as usize]
     }
 
+    /// The entry at `index`, without the bounds check: for the indices
+    /// the queue made itself (a home entry's, a guard's).
+    ///
+    /// # Safety
+    ///
+    /// `index < self.len()`.
+    #[inline(always)]
+    pub(crate) unsafe fn get_unchecked(&self, index: u32) -> &Entry<T> {
+        debug_assert!((index as usize) < self.entries.len());
+        // SAFETY: the caller's contract.
+        unsafe { self.entries.get_unchecked(index as usize) }
+    }
+
     /// The index of entry `index + 1`, wrapping to 0 past the end.
     #[inline]
     pub(crate) fn next(&self, index: u32) -> u32 {

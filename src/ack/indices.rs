@@ -38,10 +38,12 @@ impl Indices {
     }
 
     /// Pops the oldest index, if its slot is published; inlined, so that
-    /// the receive's look at an empty redelivery ring costs two loads and
-    /// no call.
+    /// the receive's look at an empty redelivery ring costs two loads.
     #[inline(always)]
     pub(crate) fn pop(&self) -> Option<u32> {
+        if !self.core.head_published() {
+            return None;
+        }
         let pos = self.core.claim_pop::<false>(|_| true).ok()?;
         // SAFETY: we claimed `pos` just now and take it once.
         let index = unsafe { self.core.take_at(pos) };

@@ -3,8 +3,8 @@
 
 use core::time::Duration;
 
-use super::entry::{Phase, State, HOLDERS_MAX};
-use super::{AckQueue, Delivery};
+use super::entry::{Entry, Phase, State, HOLDERS_MAX};
+use super::{AckQueue, Delivery, Tag};
 use crate::error::Closed;
 use crate::stats;
 use crate::sync::{Backoff, Instant, Ordering};
@@ -158,9 +158,7 @@ impl<T> AckQueue<T> {
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);
-        // Relaxed: written before the state that gave us the entry.
-        let seq = entry.seq.load(Ordering::Relaxed);
-        let new = loop {
+        loop {
             debug_assert_eq!(state.phase(), Phase::Redeliver);
             debug_assert!(state.holders() < HOLDERS_MAX);
             let new = state
@@ -180,12 +178,12 @@ impl<T> AckQueue<T> {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break new,
+                Ok(_) => break,
                 Err(current) => state = State(current),
             }
-        };
+        }
         stats::bump(&self.counters.redelivered);
-        Some(self.delivery(index, new, seq, count))
+        Some(self.delivery(index, count))
     }
 
     /// Takes a fresh message, if any and if the prefetch limit allows: moves
@@ -226,11 +224,16 @@ impl<T> AckQueue<T> {
     pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Delivery<'_, T> {
         debug_assert_eq!(seq, self.fresh.laps().count(pos));
         let home = self.fresh.laps().index(pos) as u32;
-        let (index, free) = match self.claim_home(home) {
-            Some(free) => (home, free),
-            None => self.claim_spare(seq),
+        // SAFETY: a slot's index is below the capacity, the number of home
+        // entries, which come first in the table.
+        let home_entry = unsafe { self.table.get_unchecked(home) };
+        let (index, entry, free) = match Self::claim_home(home_entry) {
+            Some(free) => (home, home_entry, free),
+            None => {
+                let (index, free) = self.claim_spare(seq);
+                (index, self.table.get(index), free)
+            }
         };
-        let entry = self.table.get(index);
         // SAFETY: the caller claimed `pos` and has not taken it (contract
         // above); we take it once.
         let msg = unsafe { self.fresh.take(pos) };
@@ -262,19 +265,19 @@ impl<T> AckQueue<T> {
         // next receive of this slot, which comes after the free, sees our
         // claim of the home entry (`entry.rs`).
         self.fresh.free(pos);
-        self.delivery(index, state, seq, 1)
+        self.delivery(index, 1)
     }
 
-    /// The home entry `index` for the message the caller is receiving, if
-    /// it is free: the caller's alone (`entry.rs`: only the receive of a
+    /// The home entry for the message the caller is receiving, if it is
+    /// free: the caller's alone (`entry.rs`: only the receive of a
     /// position of its fresh slot claims it, and the receives of one slot
     /// come one after another), so no CAS. Returns its free state.
     #[inline(always)]
-    fn claim_home(&self, index: u32) -> Option<State> {
+    fn claim_home(entry: &Entry<T>) -> Option<State> {
         // Acquire: pairs with the Release store (or CAS) that made the
         // entry `Free`, so the previous value's move out happens-before
         // our write. Nobody else writes the state of a `Free` home entry.
-        let state = State(self.table.get(index).state.load(Ordering::Acquire));
+        let state = State(entry.state.load(Ordering::Acquire));
         state.is(Phase::Free).then_some(state)
     }
 
@@ -316,21 +319,42 @@ impl<T> AckQueue<T> {
         }
     }
 
-    #[inline]
-    pub(super) fn delivery(
-        &self,
-        index: u32,
-        state: State,
-        seq: u64,
-        count: u32,
-    ) -> Delivery<'_, T> {
+    /// The guard of delivery `count` of the message in entry `index`, of
+    /// which the caller made it a holder.
+    #[inline(always)]
+    pub(super) fn delivery(&self, index: u32, count: u32) -> Delivery<'_, T> {
         Delivery {
             queue: self,
-            seq,
             index,
-            gen: state.gen() as u32,
             count,
-            holding: true,
         }
+    }
+
+    /// The tag of delivery `count` of entry `index`, for one of its
+    /// holders (a guard): the generation is read from the entry, which
+    /// cannot be freed, and so cannot change it, while the guard holds it.
+    #[inline]
+    pub(crate) fn tag_of_holder(&self, index: u32, count: u32) -> Tag {
+        // SAFETY: a guard's entry index is one the queue gave out.
+        let entry = unsafe { self.table.get_unchecked(index) };
+        // Relaxed: the generation was written before the state that made
+        // the guard a holder (its receive), which happens-before this.
+        let gen = State(entry.state.load(Ordering::Relaxed)).gen() as u32;
+        Tag {
+            queue: self.table.id(),
+            index,
+            gen,
+            attempt: count,
+        }
+    }
+
+    /// The sequence number of the message in entry `index`, for one of its
+    /// holders (a guard): written by the receive that filled the entry.
+    pub(crate) fn seq_of_holder(&self, index: u32) -> u64 {
+        // SAFETY: a guard's entry index is one the queue gave out.
+        let entry = unsafe { self.table.get_unchecked(index) };
+        // Relaxed: written before the state store that made the guard a
+        // holder, which happens-before this.
+        entry.seq.load(Ordering::Relaxed)
     }
 }

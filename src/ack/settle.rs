@@ -60,17 +60,18 @@ impl<T> AckQueue<T> {
         }
     }
 
-    /// Acks the delivery of a guard, which the call consumes: its place in
-    /// `holders` is given up either way. Without a CAS when the guard is
-    /// the entry's sole mover (`take_sole`).
+    /// Acks the delivery of a guard (entry `index`, delivery count
+    /// `attempt`), which the call consumes: its place in `holders` is
+    /// given up either way. Without a CAS when the guard is the entry's
+    /// sole mover (`take_sole`).
     #[inline]
-    pub(crate) fn ack_guarded(&self, tag: Tag) -> Result<(), AckError> {
-        match self.take_sole(tag) {
+    pub(crate) fn ack_guarded(&self, index: u32, attempt: u32) -> Result<(), AckError> {
+        match self.take_sole(index, attempt) {
             Some(value) => {
                 self.give_back_and_drop(value);
                 Ok(())
             }
-            None => self.settle(tag, Settle::Ack, true),
+            None => self.settle(self.tag_of_holder(index, attempt), Settle::Ack, true),
         }
     }
 
@@ -82,12 +83,16 @@ impl<T> AckQueue<T> {
     /// the state word until the entry is `Free`: moves the value out,
     /// makes the entry `Free` and returns the value, whose prefetch place
     /// is the caller's to give back. `None` (nothing done) otherwise.
+    ///
+    /// `index` and `attempt` are those of a guard of this queue, which
+    /// holds the entry, so its generation is the guard's.
     #[inline]
-    pub(super) fn take_sole(&self, tag: Tag) -> Option<T> {
+    pub(super) fn take_sole(&self, index: u32, attempt: u32) -> Option<T> {
         if self.lease.is_some() {
             return None;
         }
-        let entry = self.table.get(tag.index);
+        // SAFETY: a guard's entry index is one the queue gave out.
+        let entry = unsafe { self.table.get_unchecked(index) };
         // Relaxed: only this guard has moved the entry since the receive
         // (or redelivery) that made it, which happens-before this call, as
         // does the `tag out` flag of a `tag()` call on it; the other
@@ -97,8 +102,7 @@ impl<T> AckQueue<T> {
         let sole = state.is(Phase::InFlight)
             && state.holders() == 1
             && !state.tag_out()
-            && state.gen() == u64::from(tag.gen)
-            && state.attempt() == u64::from(tag.attempt) & ATTEMPT_MASK;
+            && state.attempt() == u64::from(attempt) & ATTEMPT_MASK;
         if !sole {
             return None;
         }

@@ -483,6 +483,18 @@ impl<T, const LIN: bool> Core<T, LIN> {
         self.claim_pop_slow::<WAIT>(admit).map(|claim| claim.pos)
     }
 
+    /// Whether the slot at `head` holds a published item: a look that
+    /// claims nothing, for a caller that polls a ring which is mostly
+    /// empty and would rather not enter the claim loop. A hint: the claim
+    /// that follows it loads the slot again.
+    #[inline(always)]
+    pub(crate) fn head_published(&self) -> bool {
+        // Relaxed, both: a hint; no value is read after it that the claim
+        // does not load again with Acquire.
+        let head = self.head.at.load(Ordering::Relaxed);
+        self.slot(head).seq.load(Ordering::Relaxed) == head.wrapping_add(1)
+    }
+
     /// The claim loop of a pop that did not succeed at its first look.
     #[inline]
     fn claim_pop_slow<const WAIT: bool>(
