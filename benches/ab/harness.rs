@@ -122,12 +122,35 @@ macro_rules! ack_of {
             }
             #[inline]
             fn try_take_batch(&self, max: usize, sum: &mut u64) -> usize {
-                let mut out = Vec::with_capacity(max);
-                let n = self.0.try_receive_batch(max, &mut out);
-                *sum += out.iter().map(|d| **d).sum::<u64>();
-                let mut errors = Vec::new();
-                assert_eq!(self.0.ack_batch(out, &mut errors), n);
-                n
+                thread_local! {
+                    /// This thread's delivery buffer between two batch calls,
+                    /// empty: a user's loop keeps its buffer too.
+                    static SPARE: std::cell::Cell<Vec<$krate::Delivery<'static, u64>>> =
+                        const { std::cell::Cell::new(Vec::new()) };
+                }
+                /// An empty vector of deliveries as one of another lifetime.
+                fn relabel<'a, 'b>(
+                    v: Vec<$krate::Delivery<'a, u64>>,
+                ) -> Vec<$krate::Delivery<'b, u64>> {
+                    assert!(v.is_empty(), "no delivery crosses the relabel");
+                    let mut v = std::mem::ManuallyDrop::new(v);
+                    let (ptr, cap) = (v.as_mut_ptr(), v.capacity());
+                    // SAFETY: the vector is empty, and the two element types
+                    // differ only in a lifetime, so (ptr, cap) is an
+                    // allocation of the same layout, freed once (the
+                    // ManuallyDrop keeps the old vector from freeing it).
+                    unsafe { Vec::from_raw_parts(ptr.cast(), 0, cap) }
+                }
+                SPARE.with(|spare| {
+                    let mut out = relabel(spare.take());
+                    out.reserve(max);
+                    let n = self.0.try_receive_batch(max, &mut out);
+                    *sum += out.iter().map(|d| **d).sum::<u64>();
+                    let mut errors = Vec::new();
+                    assert_eq!(self.0.ack_batch(out.drain(..), &mut errors), n);
+                    spare.set(relabel(out));
+                    n
+                })
             }
             #[inline]
             fn publish(&self, v: u64) {
