@@ -576,9 +576,13 @@ impl<T, const LIN: bool> Core<T, LIN> {
             // seq == its position (Acquire, as in `push`).
             let mut n = 0;
             let mut end = tail;
-            while n < k && self.slot(end).seq.load(Ordering::Acquire) == end {
+            while n < k {
+                let (index, slot) = self.locate(end);
+                if slot.seq.load(Ordering::Acquire) != end {
+                    break;
+                }
                 n += 1;
-                end = self.laps.advance(end);
+                end = self.after(end, index);
             }
             if n == 0 {
                 // Relaxed: no value is touched after it (the count above
@@ -644,9 +648,13 @@ impl<T, const LIN: bool> Core<T, LIN> {
             // Acquire as in `pop`).
             let mut n = 0;
             let mut end = head;
-            while n < k && self.slot(end).seq.load(Ordering::Acquire) == end.wrapping_add(1) {
+            while n < k {
+                let (index, slot) = self.locate(end);
+                if slot.seq.load(Ordering::Acquire) != end.wrapping_add(1) {
+                    break;
+                }
                 n += 1;
-                end = self.laps.advance(end);
+                end = self.after(end, index);
             }
             if n == 0 {
                 // Relaxed: no value is read after it (as in
