@@ -24,7 +24,9 @@
 //!   hint and a yield every 64th failure, `blocking` uses the queue's own
 //!   `push` / `pop`. Mmsg/s, count and sum checked.
 //! - `ack/PxC/blocking` (1P1C, 2P2C, 1P3C, 4P1C): `publish` / `receive` +
-//!   ack, capacity 1024, prefetch 256. Mmsg/s, count and sum checked.
+//!   ack, capacity 1024, prefetch 256, pinned as above. Mmsg/s, count and
+//!   sum checked. `ack/PxC/try-snooze`: the same with the try calls in
+//!   the report's try-loop, which the blocking calls must not fall below.
 //! - `pool/PxC` (the same shapes): as `ack/PxC/blocking` with the threads
 //!   unpinned, as a user's pool, beside crossbeam-channel bounded (bare,
 //!   no acks) and the channel plus a `Mutex<HashMap>` of the messages in
@@ -445,6 +447,45 @@ fn ack_mt<A: Acks>(p: usize, c: usize, total: u64, pinned: bool) -> f64 {
     total as f64 / took.as_secs_f64() / 1e6
 }
 
+/// As `ack_mt`, pinned, with the try calls in the report's try-loop
+/// (`Backoff::snooze` between tries) instead of the blocking calls.
+fn ack_mt_try<A: Acks>(p: usize, c: usize, total: u64) -> f64 {
+    PINNED.store(true, std::sync::atomic::Ordering::Relaxed);
+    let q = A::open(1024, 256);
+    let took = run_threads(
+        p,
+        c,
+        total,
+        |first, n| {
+            let mut w = Waiting::new();
+            for v in first..first + n {
+                let mut v = v;
+                while let Err(back) = q.try_publish(v) {
+                    v = back;
+                    w.wait(Wait::Snooze);
+                }
+                w.reset();
+            }
+        },
+        |n| {
+            let mut w = Waiting::new();
+            let mut sum = 0;
+            for _ in 0..n {
+                loop {
+                    if let Some(v) = q.try_take() {
+                        sum += v;
+                        break;
+                    }
+                    w.wait(Wait::Snooze);
+                }
+                w.reset();
+            }
+            sum
+        },
+    );
+    total as f64 / took.as_secs_f64() / 1e6
+}
+
 const BLOCK: u64 = 64;
 
 /// ns per push + pop, one thread, blocks of 64.
@@ -572,6 +613,14 @@ fn workloads(quick: bool) -> Vec<Workload> {
         ("1P3C", 1, 3),
         ("4P1C", 4, 1),
     ] {
+        w.push(Workload {
+            name: format!("ack/{shape}/try-snooze"),
+            unit: Unit::Mmsgs,
+            runs: vec![
+                ("A", Box::new(move || ack_mt_try::<AckA>(p, c, ack_mt_n))),
+                ("B", Box::new(move || ack_mt_try::<AckB>(p, c, ack_mt_n))),
+            ],
+        });
         w.push(Workload {
             name: format!("ack/{shape}/blocking"),
             unit: Unit::Mmsgs,
