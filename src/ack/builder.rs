@@ -78,6 +78,11 @@ impl<T> AckQueueBuilder<T> {
     /// How many published messages may wait for their first delivery: the
     /// only bound a publish waits for. Messages in flight, waiting for
     /// redelivery or in the dead letters do not count.
+    ///
+    /// Each place is a slot of the fresh ring and a table entry, the home
+    /// entry its messages move into when delivered (a cache line each);
+    /// `max_in_flight` and `dead_letter_capacity` add a spare entry per
+    /// place, for messages whose home entry is still busy.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self

@@ -12,10 +12,14 @@
 //!   so `capacity` bounds waiting messages only, and a publish waits only
 //!   for those. A batch receive ([`batch`]) claims a run of positions with
 //!   one CAS on `head` and does the same for each;
-//! - the table ([`entry`]): `max_in_flight + dead_letter_capacity`
-//!   entries, each holding one delivered message until it is settled, with
-//!   its state word (the diagram below). A receive of message `seq` claims
-//!   the first free entry from `seq % len` on ([`Table::home`]), by CAS;
+//! - the table ([`entry`]): entries each holding one delivered message
+//!   until it is settled, with its state word (the diagram below). A
+//!   *home entry* per fresh slot, which a receive from that slot claims
+//!   without a CAS when it is free (the receives of one slot come one
+//!   after another, through the slot's `seq`, so a free home entry is the
+//!   receiver's alone), and `max_in_flight + dead_letter_capacity` *spare
+//!   entries*, claimed by CAS, for a message whose home entry still holds
+//!   an earlier one (held, requeued, delayed or dead);
 //! - prefetch places ([`prefetch`]): at most `max_in_flight` delivered
 //!   messages are unsettled at once (in flight, waiting for redelivery,
 //!   delayed, or held by an expired delivery that still reads them).
@@ -38,16 +42,22 @@
 //!   only wait, through `Backoff`, for a concurrent pop of the same slot
 //!   to finish).
 //!
-//! Busy entries never outnumber the table: entries with a prefetch place
+//! Busy entries never outnumber the spares: entries with a prefetch place
 //! are at most `max_in_flight`, entries with a dead-letter place at most
 //! `dead_letter_capacity`, and an entry is made `Free` before its place is
-//! given back. So a receive that got a place always finds a free entry.
+//! given back. So a receive that got a place and found its home entry
+//! busy always finds a free spare (or one being freed), and a message held
+//! for a long time costs the messages of its slot a spare each, never a
+//! wait.
 //!
 //! # Entry state machine
 //!
 //! Every entry has a state word `generation | attempt | holders | epoch |
-//! flags | phase` ([`State`]); every transition is one CAS (or a store by
-//! the entry's sole owner). `holders` counts the `Delivery` guards that
+//! flags | phase` ([`State`]); every transition is one CAS, or a store by
+//! the entry's sole owner: the receive that claims a free home entry, and
+//! the ack of a guard that is its entry's *sole mover* (no lease, so no
+//! scan expires it; its only holder; its tag not handed out, so no settle
+//! by tag races it). `holders` counts the `Delivery` guards that
 //! may read the message: a message whose lease expired may be read by the
 //! expired holder and by the new one at once, so the value is dropped or
 //! moved out only when the entry is settled (or dead) **and** `holders`
@@ -55,22 +65,25 @@
 //! tag of an earlier message of the entry never matches.
 //!
 //! ```text
-//!          receive: claim head, CAS Free → Receiving, write the message,
-//!          store {InFlight, attempt 1, holders 1}, free the fresh slot
+//!          receive: claim head; its slot's home entry if Free, else a
+//!          spare (CAS Free → Receiving); write the message, store
+//!          {InFlight, attempt 1, holders 1}, free the fresh slot
 //!   Free ─────────────────────────────────────────────────► InFlight ◄───┐
-//!    ▲                                                       │  │  ▲ │   │
-//!    │            extend_lease: CAS → Extending,             │  │  └─┘   │
-//!    │            write deadline, CAS → InFlight, epoch+1    │  │        │
-//!    │                                                       │  │        │
-//!    │   ack: CAS → Settled {holders - 1}                    │  │ nack(requeue) / drop /
-//!    │  ┌────────────────────────────────────────────────────┘  │ lease expiry (scan):
-//!    │  ▼                                                       │ CAS → Redeliver, push
-//!   Settled ── last holder leaves (CAS holders → 0) ──► free    │ redeliver ring
-//!    │ (holders 0: move the value out, store Free, give the     ▼
-//!    │  place back, drop the value)                        Redeliver ── receive: pop,
-//!    │                                                          ▲       CAS → InFlight
-//!    │   nack_after: CAS → Delaying, write not-before,          │       {attempt + 1,
-//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ────────┘        holders + 1}
+//!    ▲ ▲                                                     │ │ │  ▲ │  │
+//!    │ └── ack by the entry's sole mover: move the value ────┘ │ │  └─┘  │
+//!    │     out, store Free, give the place back                │ │ extend_lease:
+//!    │                                                         │ │ CAS → Extending, write
+//!    │   ack: CAS → Settled {holders - 1}                      │ │ deadline, CAS → InFlight,
+//!    │  ┌──────────────────────────────────────────────────────┘ │ epoch + 1
+//!    │  ▼                                                        │
+//!   Settled ── last holder leaves (CAS holders → 0) ──► free     │ nack(requeue) / drop /
+//!    │ (holders 0: move the value out, store Free, give the      │ lease expiry (scan):
+//!    │  place back, drop the value)                              │ CAS → Redeliver, push
+//!    │                                                           ▼ redeliver ring
+//!    │                                                      Redeliver ── receive: pop,
+//!    │                                                           ▲       CAS → InFlight
+//!    │   nack_after: CAS → Delaying, write not-before,           │       {attempt + 1,
+//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────────┘        holders + 1}
 //!    │
 //!    │   nack(false), or requeue/expiry at max_deliveries:
 //!    │   CAS → Dead (holders 0: take a dead-letter place or set overflow, push dead ring)
@@ -84,7 +97,9 @@
 //!
 //! | from | to | by | how |
 //! |---|---|---|---|
-//! | `Free` | `Receiving` → `InFlight` | the receiver that claimed the message on `head` | CAS, writes, Release store |
+//! | `Free` (home) | `InFlight` | the receiver that claimed a position of its slot on `head` | Acquire load, writes, Release store |
+//! | `Free` (spare) | `Receiving` → `InFlight` | the receiver that claimed the message on `head` | CAS, writes, Release store |
+//! | `InFlight` | `Free` | the ack of a guard that is the entry's sole mover | move out, Release store |
 //! | `InFlight` | `Settled` | ack (guard or tag) | CAS |
 //! | `InFlight` | `Redeliver` | nack(true), a dropped guard, the lease scan | CAS, then push `redeliver` |
 //! | `InFlight` | `Delaying` → `Delayed` | `nack_after` | CAS, deadline write, CAS |
@@ -97,12 +112,15 @@
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |
 //! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, move out, Release store |
 //!
-//! Ownership: an entry that a thread claimed (`Receiving`), or popped from
-//! a ring (`redeliver`, `dead`), belongs to it for the fields other than
-//! `holders`; an entry in a transient phase (`Extending`, `Delaying`,
-//! `Taking`, `Settled` with zero holders) belongs to the thread that moved
-//! it there. Other threads may only decrement `holders` of an entry they
-//! do not own.
+//! Ownership: an entry that a thread claimed (a free home entry, or a spare
+//! moved to `Receiving`), or popped from a ring (`redeliver`, `dead`),
+//! belongs to it for the fields other than `holders`; an entry in a
+//! transient phase (`Extending`, `Delaying`, `Taking`, `Settled` with zero
+//! holders) belongs to the thread that moved it there; on a queue without
+//! a lease, an `InFlight` entry whose only holder is a guard that never
+//! handed out its tag belongs to that guard. Other threads may only
+//! decrement `holders` of an entry they do not own, or set its `tag out`
+//! flag (`Delivery::tag`, called on one of its holders).
 //!
 //! # Tags and errors
 //!
@@ -140,9 +158,12 @@
 //!   publisher's Acquire load, and with the confirmations' Acquire loads.
 //!   The cursors' CASes are Relaxed: they only decide who owns a position.
 //! - State words: an entry is made `Free` by a Release store after its
-//!   value was moved out, and claimed by an Acquire CAS before the next
-//!   value is written; the claimer's Release store of `InFlight` publishes
-//!   the entry's fields. A settle's CAS out of `InFlight` and a holder's
+//!   value was moved out, and claimed by an Acquire load (a home entry,
+//!   which only its receiver claims) or an Acquire CAS (a spare) before the
+//!   next value is written; the claimer's Release store of `InFlight`
+//!   publishes the entry's fields. A sole mover's ack loads the state
+//!   `Relaxed`: nobody else has moved the entry since its own receive,
+//!   which happens-before it. A settle's CAS out of `InFlight` and a holder's
 //!   CAS that lets go are `AcqRel`: they release the holder's reads of the
 //!   value and acquire the others' for whoever drops it. A CAS that ends a
 //!   transient phase, or that redelivers, is Release over the fields its
@@ -159,8 +180,11 @@
 //!   carry no data and are `Relaxed` (but for the SeqCst RMW on `acked`,
 //!   the key of an ack's wake-up, below); the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the
-//!   free-entry bound that an entry is made `Free` before its place is
-//!   given back (a receive that finds none free yet looks again).
+//!   free-spare bound that an entry is made `Free` before its place is
+//!   given back (a receive that finds none free yet looks again). The
+//!   `tag out` flag is set by a Relaxed RMW: it carries no data, and the
+//!   guard that reads it set it itself or got it back through whatever
+//!   ended the borrow that set it.
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
 //!   parking protocol in `wait.rs`, or, for a publish, a first delivery
@@ -176,16 +200,38 @@
 //!
 //! # Who writes what, per message
 //!
+//! With a free home entry and a guard that is its entry's sole mover (no
+//! lease), as in a pool of workers that ack what they receive:
+//!
 //! | line | publish | receive | ack | batch receive of k | batch ack of k |
 //! |---|---|---|---|---|---|
 //! | `tail` | CAS | — | — | — | — |
 //! | fresh slot | value, stamp | stamp (free) | — | each: stamp (free) | — |
 //! | `head` | — | CAS (reads `admit_below`) | — | one CAS (reads `admit_below`) | — |
-//! | entry | — | state CAS, fields, value, state store | state CAS, state store | each: as a receive | each: as an ack |
+//! | home entry | — | fields, value, state store | state store | each: as a receive | each: as an ack |
 //! | `acked` | — | — | fetch_add | — | one fetch_add(k) |
+//!
+//! So a message costs three RMWs from publish to ack (the `tail` and
+//! `head` claims, as a ring's push and pop, and the give-back of its
+//! prefetch place, which is also the key of the ack's wake-up), and in
+//! batches one, its publish's, plus two per batch. A spare entry adds a
+//! CAS to the receive; a lease, a handed-out tag or a second holder adds
+//! the settle's CAS to the ack (and its free is then a store by whoever
+//! lets go last).
 //!
 //! A batch's wake-ups are one keyed notification of `room` for a batch
 //! receive's run, and of `ready` for a batch ack (`batch`).
+//!
+//! # Waiting
+//!
+//! The blocking calls retry their try call under the queue's
+//! [`WaitStrategy`] ([`AckQueueBuilder::wait_strategy`]): `Spin` and
+//! `Backoff` never sleep, and every try scans for expired leases and due
+//! requeues as a `try_receive` does; `Park`, the default, spins and yields
+//! a few microseconds, then sleeps on `ready` or `room` until notified, or
+//! until a tick passes while leases or delayed requeues are pending (their
+//! deadlines pass without anyone to notify). Futures always sleep until
+//! notified (`future.rs`).
 //!
 //! # Leases without a thread
 //!

@@ -1,5 +1,6 @@
-//! Receiving: a first delivery moves a message from the fresh ring into a
-//! free table entry; a redelivery hands out a requeued entry again.
+//! Receiving: a first delivery moves a message from the fresh ring into its
+//! home entry (or a spare one, when that is busy); a redelivery hands out a
+//! requeued entry again.
 
 use core::time::Duration;
 
