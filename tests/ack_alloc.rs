@@ -124,7 +124,11 @@ fn owned_deliveries_do_not_allocate() {
 #[test]
 fn paths_without_a_lease_and_every_wait_strategy_do_not_allocate() {
     use ackring::WaitStrategy;
-    for strategy in [WaitStrategy::Spin, WaitStrategy::Backoff, WaitStrategy::Park] {
+    for strategy in [
+        WaitStrategy::Spin,
+        WaitStrategy::Backoff,
+        WaitStrategy::Park,
+    ] {
         let q = AckQueue::<u64>::builder()
             .capacity(4)
             .max_in_flight(4)
@@ -166,7 +170,10 @@ fn paths_without_a_lease_and_every_wait_strategy_do_not_allocate() {
                 q.receive_timeout(Duration::from_micros(50)),
                 Ok(None)
             ));
-            assert!(q.wait_settled(seq, Duration::from_millis(1)), "{strategy:?}");
+            assert!(
+                q.wait_settled(seq, Duration::from_millis(1)),
+                "{strategy:?}"
+            );
         }
         let after = ALLOCATIONS.with(Cell::get);
         assert_eq!(after - before, 0, "{strategy:?}: allocations");

@@ -154,7 +154,7 @@ impl<T> AckQueue<T> {
             self.scan_step(now);
             self.take_redeliveries(now, want, out);
             self.take_fresh_run(now, want - (out.len() - start), out);
-            if out.len() == start && self.scan_all(now) > 0 {
+            if out.len() == start && self.scan_when_dry(now) > 0 {
                 self.take_redeliveries(now, want, out);
             }
         } else {

@@ -238,8 +238,9 @@
 //! A `try_receive` checks a couple of entries for an expired lease or a
 //! due delayed requeue, at most once per `scan_interval` (a quarter of the
 //! lease over a whole pass) unless delayed requeues are pending, and a
-//! full pass runs before it reports nothing to receive;
-//! [`AckQueue::requeue_expired`] forces a full pass.
+//! full pass runs before it reports nothing to receive, unless nothing can
+//! be due (no delivery holds a prefetch place, no delayed requeue waits:
+//! `scan_when_dry`); [`AckQueue::requeue_expired`] forces a full pass.
 
 mod batch;
 mod builder;

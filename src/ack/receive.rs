@@ -58,7 +58,7 @@ impl<T> AckQueue<T> {
         if let Some(d) = self.take_fresh(now) {
             return Some(d);
         }
-        if self.scan_all(now) > 0 {
+        if self.scan_when_dry(now) > 0 {
             return self.take_redelivery(now);
         }
         None
