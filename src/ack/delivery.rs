@@ -58,8 +58,8 @@ pub struct Tag {
     pub(crate) queue: usize,
     pub(crate) index: u32,
     pub(crate) gen: u32,
-    /// The delivery count of this delivery (the state word keeps it
-    /// modulo 2^16).
+    /// The delivery count of this delivery (the state word keeps 16 bits
+    /// of it: `State::attempt_bits`).
     pub(crate) attempt: u32,
 }
 

@@ -24,7 +24,7 @@ use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicU32, AtomicU64, UnsafeCell};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
 
 /// Phase of an entry (the low 4 bits of its state word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,8 +100,7 @@ const HOLDERS_SHIFT: u32 = 12;
 /// The most deliveries that may hold one message at once.
 pub(crate) const HOLDERS_MAX: u64 = 0xFFF;
 const ATTEMPT_SHIFT: u32 = 24;
-/// Attempts are compared modulo 2^16.
-pub(crate) const ATTEMPT_MASK: u64 = 0xFFFF;
+const ATTEMPT_MASK: u64 = 0xFFFF;
 const GEN_SHIFT: u32 = 40;
 /// Generations are compared modulo 2^24.
 pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
@@ -116,8 +115,11 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 /// - `generation`: how many messages the entry held before this one
 ///   (modulo 2^24), so a tag of an earlier message never matches a later
 ///   one;
-/// - `attempt`: the delivery count modulo 2^16, so a tag of an earlier
-///   delivery of the same message is recognized as stale;
+/// - `attempt`: the delivery count below 2^16, and past it `2^15 + count
+///   % 2^15` ([`State::attempt_bits`]), so a tag of an earlier delivery of
+///   the same message is recognized as stale, and 1 means the first
+///   delivery (whose count the entry does not store: see
+///   [`Entry::delivery_count`]);
 /// - `holders`: live `Delivery` guards that may read the message;
 /// - `epoch`: bumped by every lease extension, so a scan that read the old
 ///   deadline fails its CAS;
@@ -169,11 +171,24 @@ impl State {
         debug_assert!(holders <= HOLDERS_MAX);
         State((self.0 & !(HOLDERS_MAX << HOLDERS_SHIFT)) | (holders << HOLDERS_SHIFT))
     }
-    pub(crate) fn with_attempt(self, attempt: u64) -> State {
+    /// The state with the `attempt` field of delivery count `count`.
+    pub(crate) fn with_attempt(self, count: u32) -> State {
         State(
             (self.0 & !(ATTEMPT_MASK << ATTEMPT_SHIFT))
-                | ((attempt & ATTEMPT_MASK) << ATTEMPT_SHIFT),
+                | (Self::attempt_bits(count) << ATTEMPT_SHIFT),
         )
+    }
+    /// The `attempt` field of delivery count `count`: the count below
+    /// 2^16, `2^15 + count % 2^15` from there on, so that it reads 1 only
+    /// for the first delivery.
+    #[inline(always)]
+    pub(crate) fn attempt_bits(count: u32) -> u64 {
+        let count = u64::from(count);
+        if count <= ATTEMPT_MASK {
+            count
+        } else {
+            0x8000 | (count & 0x7FFF)
+        }
     }
     /// Sets or clears the `expired` and `exhausted` flags.
     pub(crate) fn with_flags(self, expired: bool, exhausted: bool) -> State {
@@ -238,8 +253,9 @@ pub(crate) struct Entry<T> {
     pub(crate) deadline: AtomicU64,
     /// When the current delivery was handed out, on the queue's clock.
     pub(crate) delivered_at: AtomicU64,
-    /// The message's delivery count: exactly how many times it was
-    /// delivered.
+    /// The message's delivery count, exactly, once it was delivered more
+    /// than once (read it with [`delivery_count`](Entry::delivery_count)):
+    /// a first delivery, whose state says attempt 1, leaves it alone.
     pub(crate) deliveries: AtomicU32,
     /// Initialized from the end of `Receiving` until the message is moved
     /// out or dropped (by the thread that brings the entry back to
@@ -248,6 +264,20 @@ pub(crate) struct Entry<T> {
 }
 
 impl<T> Entry<T> {
+    /// The message's delivery count, for a `state` just read from this
+    /// entry: 1 when the state says the first delivery, else the stored
+    /// count (written, with a redelivery's fields, before its state).
+    #[inline]
+    pub(crate) fn delivery_count(&self, state: State) -> u32 {
+        if state.attempt() == 1 {
+            1
+        } else {
+            // Relaxed: ordered after the state the caller read, as the
+            // entry's other fields are (type docs).
+            self.deliveries.load(Ordering::Relaxed)
+        }
+    }
+
     fn new() -> Self {
         Self {
             state: AtomicU64::new(State::free(0).0),
@@ -392,6 +422,21 @@ mod tests {
                 );
                 assert_eq!(u64::from(table.home(seq)), seq % homes as u64);
             }
+        }
+    }
+
+    #[test]
+    fn attempt_bits_read_1_only_for_the_first_delivery() {
+        use super::State;
+        assert_eq!(State::attempt_bits(1), 1);
+        for count in [2_u32, 0x7FFF, 0x8000, 0xFFFF] {
+            assert_eq!(State::attempt_bits(count), u64::from(count));
+        }
+        for count in [0x1_0000_u32, 0x1_0001, 0x1_8001, u32::MAX] {
+            let bits = State::attempt_bits(count);
+            assert!((0x8000..=0xFFFF).contains(&bits), "count {count}");
+            assert_eq!(bits & 0x7FFF, u64::from(count) & 0x7FFF);
+            assert_eq!(State(0).with_attempt(count).attempt(), bits);
         }
     }
 

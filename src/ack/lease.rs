@@ -109,7 +109,7 @@ impl<T> AckQueue<T> {
                 if entry.deadline.load(Ordering::Relaxed) > now {
                     return false;
                 }
-                let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+                let exhausted = entry.delivery_count(state) >= self.max_deliveries;
                 let new = if exhausted {
                     Self::dead_state(state, state.holders(), true).with_flags(true, true)
                 } else {

@@ -127,10 +127,10 @@
 //! A tag is `(queue, index, generation, attempt)`, the attempt being the
 //! exact delivery count. A settle by tag (or by guard) checks, in order:
 //! the queue (`ForeignTag`); the generation, and a `Free`, `Receiving` or
-//! `Taking` phase (`AlreadySettled`); the attempt modulo 2^16 against the
+//! `Taking` phase (`AlreadySettled`); the attempt's 16 bits against the
 //! state word (`Stale`); then the phase: `InFlight` proceeds if the
 //! entry's delivery count equals the attempt (else `Stale`: a tag kept
-//! across 2^16 redeliveries), `Extending` waits for the extension to
+//! across 2^15 redeliveries or more), `Extending` waits for the extension to
 //! finish, `Settled` and `Delaying` are `AlreadySettled`, and `Redeliver`,
 //! `Delayed`, `DeadPending`, `Dead` are `Stale` if the attempt ended by
 //! lease expiry, else `AlreadySettled`. Only one CAS out of `InFlight` can

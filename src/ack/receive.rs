@@ -154,7 +154,7 @@ impl<T> AckQueue<T> {
         }
         // We popped the index, so the entry is ours in `Redeliver` (only
         // `holders` may change). Relaxed writes: published by the CAS below.
-        let count = entry.deliveries.load(Ordering::Relaxed).saturating_add(1);
+        let count = entry.delivery_count(state).saturating_add(1);
         entry.deliveries.store(count, Ordering::Relaxed);
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
@@ -165,7 +165,7 @@ impl<T> AckQueue<T> {
             let new = state
                 .with_phase(Phase::InFlight)
                 .with_holders(state.holders() + 1)
-                .with_attempt(u64::from(count))
+                .with_attempt(count)
                 .with_flags(false, false)
                 .tag_kept();
             // Release: publishes the fields written above (the deadline
@@ -244,7 +244,8 @@ impl<T> AckQueue<T> {
         // state saw that Release store.
         entry.value.with_mut(|p| unsafe { (*p).write(msg) });
         // Relaxed writes: published by the Release store of the state below.
-        entry.deliveries.store(1, Ordering::Relaxed);
+        // The delivery count is the state's attempt 1 (no store: see
+        // `Entry::delivery_count`).
         entry.delivered_at.store(now, Ordering::Relaxed);
         if let Some(lease) = self.lease {
             // Only a lease reads the deadline of an `InFlight` entry.

@@ -3,7 +3,7 @@
 
 use core::time::Duration;
 
-use super::entry::{Entry, Phase, State, ATTEMPT_MASK};
+use super::entry::{Entry, Phase, State};
 use super::{clock, AckQueue, Refusal, Settle, Tag};
 use crate::error::AckError;
 use crate::stats;
@@ -30,17 +30,18 @@ impl<T> AckQueue<T> {
             }
             _ => {}
         }
-        if state.attempt() != u64::from(tag.attempt) & ATTEMPT_MASK {
+        if state.attempt() != State::attempt_bits(tag.attempt) {
             return Err(Refusal::Err(AckError::Stale));
         }
         match state.phase() {
-            // The state word holds the attempt modulo 2^16; the exact count
-            // tells a tag kept across 2^16 redeliveries from the current
-            // one. Relaxed: written before the CAS into `InFlight` that the
-            // caller's Acquire load read; another count can only be seen
-            // once the entry moved on, which the second load tells (the
-            // caller then looks again).
-            Phase::InFlight if entry.deliveries.load(Ordering::Relaxed) != tag.attempt => {
+            // The state word holds the attempt in 16 bits (past 2^16, modulo
+            // 2^15); the exact count tells a tag kept across that many
+            // redeliveries from the current one. Relaxed (inside
+            // `delivery_count`): written before the CAS into `InFlight` that
+            // the caller's load read; another count can only be seen once
+            // the entry moved on, which the second load tells (the caller
+            // then looks again).
+            Phase::InFlight if entry.delivery_count(state) != tag.attempt => {
                 // Relaxed: only compared with the state the count was read
                 // under; no data is read after it.
                 if entry.state.load(Ordering::Relaxed) == state.0 {
@@ -102,7 +103,7 @@ impl<T> AckQueue<T> {
         let sole = state.is(Phase::InFlight)
             && state.holders() == 1
             && !state.tag_out()
-            && state.attempt() == u64::from(attempt) & ATTEMPT_MASK;
+            && state.attempt() == State::attempt_bits(attempt);
         if !sole {
             return None;
         }
@@ -181,7 +182,7 @@ impl<T> AckQueue<T> {
             let holders = state.holders() - u64::from(guard);
             // Relaxed: stable while this attempt is current, which our CAS
             // checks.
-            let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+            let exhausted = entry.delivery_count(state) >= self.max_deliveries;
             let new = match how {
                 Settle::Ack => state.with_phase(Phase::Settled),
                 Settle::Reject => Self::dead_state(state, holders, false),

@@ -53,7 +53,7 @@ impl<T> AckQueue<T> {
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         // Relaxed: written before the state that gave us the entry.
         let seq = entry.seq.load(Ordering::Relaxed);
-        let count = entry.deliveries.load(Ordering::Relaxed);
+        let count = entry.delivery_count(state);
         let reason = if state.exhausted() {
             DeadReason::MaxDeliveries
         } else {
