@@ -184,11 +184,8 @@ impl State {
     #[inline(always)]
     pub(crate) fn attempt_bits(count: u32) -> u64 {
         let count = u64::from(count);
-        if count <= ATTEMPT_MASK {
-            count
-        } else {
-            0x8000 | (count & 0x7FFF)
-        }
+        // 0x8000 | count % 2^15 past 2^16: the low 16 bits with bit 15 set.
+        (count & ATTEMPT_MASK) | (u64::from(count > ATTEMPT_MASK) << 15)
     }
     /// Sets or clears the `expired` and `exhausted` flags.
     pub(crate) fn with_flags(self, expired: bool, exhausted: bool) -> State {
