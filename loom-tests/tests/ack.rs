@@ -678,6 +678,47 @@ fn receive_claims_its_home_entry_a_guard_ack_is_freeing() {
 }
 
 #[test]
+fn older_guard_reads_while_its_messages_redelivery_is_acked() {
+    // A message requeued by tag while its guard lives is delivered again,
+    // so two guards hold it: the older one still reads it on another
+    // thread while the newer one acks. That ack is not its entry's sole
+    // mover (two holders): it settles by CAS, and the entry is freed, and
+    // taken by the next message, only once the older guard lets go. loom's
+    // cells report the next message's write racing the older guard's read
+    // otherwise.
+    explore(
+        &["next message in the home entry", "next message in a spare"],
+        || {
+            let q = Arc::new(queue(1, 2));
+            q.try_publish(7).unwrap();
+            let older = AckQueue::try_receive_owned(&q).unwrap();
+            q.nack(older.tag(), true).unwrap();
+            let newer = q.try_receive().expect("delivered again");
+            assert_eq!((*newer, newer.delivery_count()), (7, 2));
+            let reader = thread::spawn(move || {
+                let v = *older;
+                drop(older); // lets go: stale, nothing to requeue
+                v
+            });
+            newer.ack().unwrap();
+            q.try_publish(8).unwrap();
+            let next = q.try_receive().expect("a place is free");
+            assert_eq!(*next, 8);
+            let outcome = if entry_of(format!("{next:?}")) == 0 {
+                "next message in the home entry"
+            } else {
+                "next message in a spare"
+            };
+            assert_eq!(reader.join().unwrap(), 7);
+            next.ack().unwrap();
+            assert_eq!(q.settled_below().get(), 2);
+            assert_eq!(q.stats().acked, 2);
+            outcome
+        },
+    );
+}
+
+#[test]
 fn guard_ack_races_an_ack_by_its_handed_out_tag() {
     // A guard hands its tag out, and acks while another thread acks by
     // that tag. A guard whose tag is out settles by CAS, as the tag's
