@@ -41,7 +41,7 @@ impl Indices {
     /// the receive's look at an empty redelivery ring costs two loads.
     #[inline(always)]
     pub(crate) fn pop(&self) -> Option<u32> {
-        if !self.core.head_published() {
+        if !self.core.head_may_be_ready() {
             return None;
         }
         let pos = self.core.claim_pop::<false>(|_| true).ok()?;
