@@ -205,6 +205,8 @@ impl State {
     /// The bit of the `tag out` flag, for a guard that hands its tag out
     /// (`fetch_or`).
     pub(crate) const TAG_OUT: u64 = TAG_OUT;
+    /// The largest delivery count the `attempt` field holds as it is.
+    pub(crate) const ATTEMPT_MASK: u64 = ATTEMPT_MASK;
     /// Sets the `overflow` flag.
     pub(crate) fn with_overflow(self) -> State {
         State(self.0 | OVERFLOW)

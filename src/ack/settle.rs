@@ -89,7 +89,9 @@ impl<T> AckQueue<T> {
     /// holds the entry, so its generation is the guard's.
     #[inline]
     pub(super) fn take_sole(&self, index: u32, attempt: u32) -> Option<T> {
-        if self.lease.is_some() {
+        // A delivery count past 16 bits (`State::attempt_bits`) takes the
+        // CAS, so that the check below compares the count itself.
+        if self.lease.is_some() || u64::from(attempt) > State::ATTEMPT_MASK {
             return None;
         }
         // SAFETY: a guard's entry index is one the queue gave out.
@@ -103,7 +105,7 @@ impl<T> AckQueue<T> {
         let sole = state.is(Phase::InFlight)
             && state.holders() == 1
             && !state.tag_out()
-            && state.attempt() == State::attempt_bits(attempt);
+            && state.attempt() == u64::from(attempt);
         if !sole {
             return None;
         }
