@@ -367,7 +367,8 @@ impl<T> AckQueue<T> {
     /// next message, one generation on.
     pub(super) fn make_free(&self, entry: &Entry<T>, state: State) {
         // Release: orders the move out of the value before the next claim
-        // (its Acquire CAS in `claim_entry`) writes a new one.
+        // writes a new one: pairs with the Acquire load of `claim_home` and
+        // the Acquire CAS of `claim_spare`.
         entry
             .state
             .store(State::free(state.gen() + 1).0, Ordering::Release);
