@@ -98,9 +98,11 @@ impl<T> AckQueue<T> {
         let entry = unsafe { self.table.get_unchecked(index) };
         // Relaxed: only this guard has moved the entry since the receive
         // (or redelivery) that made it, which happens-before this call, as
-        // does the `tag out` flag of a `tag()` call on it; the other
-        // threads that write the word (the scan of delayed requeues, other
-        // entries' settles) do so only in phases this one is not in.
+        // does the `tag out` flag of a `tag()` call on it. The other
+        // writers of an `InFlight` entry's word need a handed-out tag (a
+        // settle by tag), a lease (the scan) or a second holder (its
+        // letting go), which the checks below rule out; `drain` takes only
+        // entries without holders.
         let state = State(entry.state.load(Ordering::Relaxed));
         let sole = state.is(Phase::InFlight)
             && state.holders() == 1
@@ -126,8 +128,9 @@ impl<T> AckQueue<T> {
         if self.lease.is_none() {
             // Relaxed: read by the guard itself, later in its own thread or
             // after whatever ended the borrow that called this; the bit
-            // carries no data. Every other writer of the word CASes, and
-            // retries on this change.
+            // carries no data. While a guard holds the entry, every other
+            // writer of the word CASes and retries on this change; the
+            // guard's own plain-store ack comes after this in its thread.
             self.table
                 .get(index)
                 .state
