@@ -222,7 +222,7 @@ mod tests {
         for cap in [1_u64, 2, 3, 7, 8, 1000] {
             for laps in [Laps::new(cap).unwrap(), Laps::with_mark_bit(cap).unwrap()] {
                 // Start a few positions before the wrap of usize.
-                let last_lap = u64::MAX & !(laps.one_lap() - 1);
+                let last_lap = !(laps.one_lap() - 1);
                 let start = laps.ahead(last_lap, cap - 1);
                 let mut pos = start;
                 for n in 0..cap * 4 {
@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn wrapping_positions_still_advance() {
         let laps = Laps::new(3).unwrap();
-        let last_lap = u64::MAX & !(laps.one_lap() - 1);
+        let last_lap = !(laps.one_lap() - 1);
         let pos = last_lap + 2; // { lap: max, index: 2 }
         assert_eq!(laps.advance(pos), 0);
         assert_eq!(laps.next_lap(last_lap), 0);

@@ -718,14 +718,7 @@ impl<T> Ring<T> {
         let Ok(run) = self.core.claim_push_run::<true>(want as u64) else {
             return 0;
         };
-        let laps = self.core.laps();
-        let mut pos = run.pos;
-        for value in items.drain(..run.len as usize) {
-            // SAFETY: `pos` lies in the run we claimed, written once.
-            unsafe { self.core.publish_at(pos, value) };
-            pos = laps.advance(pos);
-        }
-        self.core.pushed(run);
+        self.core.publish_run(run, items);
         self.after_push();
         run.len as usize
     }
@@ -756,16 +749,7 @@ impl<T> Ring<T> {
         let Ok(run) = self.core.claim_pop_run::<true>(want as u64, |_, n| n) else {
             return 0;
         };
-        let laps = self.core.laps();
-        let mut pos = run.pos;
-        for _ in 0..run.len {
-            // SAFETY: `pos` lies in the run we claimed, taken once.
-            let value = unsafe { self.core.take_at(pos) };
-            self.core.free_at(pos);
-            out.push(value); // cannot reallocate: reserved above
-            pos = laps.advance(pos);
-        }
-        self.core.popped(run);
+        self.core.take_run(run, out);
         self.after_pop();
         run.len as usize
     }

@@ -1,6 +1,7 @@
 //! A/B: this tree's `ackring` (A) against the crate at a git ref (B,
 //! linked as `ackring_base`), measured in one process, interleaved, many
-//! rounds, beside crossbeam's `ArrayQueue` as the peer to beat. Run it with
+//! rounds, beside a peer (crossbeam's `ArrayQueue`, the one to beat; rtrb
+//! for batches). Run it with
 //! `bash .ci/ab [REF] [FILTER...]`.
 //!
 //! Each round measures every workload once per contender, in an order that
@@ -14,6 +15,9 @@
 //!
 //! - `st/ring`: one thread, blocks of 64 `try_push` then 64 `try_pop`:
 //!   ns per push + pop.
+//! - `st/ring-batch16`: the same through `try_push_batch` /
+//!   `try_pop_batch` in batches of 16, beside rtrb's chunks (one producer,
+//!   one consumer, no per-slot sequences: the bound of a batch).
 //! - `st/ack`, `st/ack-batch16`: one thread, blocks of 64 `try_publish`,
 //!   then 64 `try_receive` + ack, or 4 × (`try_receive_batch(16)` +
 //!   `ack_batch`): ns per message.
@@ -56,6 +60,10 @@ trait Queue: Send + Sync + Sized + 'static {
     fn try_pop(&self) -> Option<u64>;
     fn push(&self, v: u64);
     fn pop(&self) -> u64;
+    /// Moves the front of `items` in with one batch call; returns how many.
+    fn try_push_batch(&self, items: &mut Vec<u64>) -> usize;
+    /// Appends up to `max` items to `out` with one batch call.
+    fn try_pop_batch(&self, out: &mut Vec<u64>, max: usize) -> usize;
 }
 
 /// An ack layer of `u64` as the loops see it.
@@ -93,6 +101,14 @@ macro_rules! ring_of {
             #[inline]
             fn pop(&self) -> u64 {
                 self.0.pop()
+            }
+            #[inline]
+            fn try_push_batch(&self, items: &mut Vec<u64>) -> usize {
+                self.0.try_push_batch(items)
+            }
+            #[inline]
+            fn try_pop_batch(&self, out: &mut Vec<u64>, max: usize) -> usize {
+                self.0.try_pop_batch(out, max)
             }
         }
     };
@@ -205,6 +221,91 @@ impl Queue for ArrayQueue {
             b.snooze();
         }
     }
+    /// One push each: it has no batch calls.
+    fn try_push_batch(&self, items: &mut Vec<u64>) -> usize {
+        let mut n = 0;
+        while n < items.len() && self.0.push(items[n]).is_ok() {
+            n += 1;
+        }
+        items.drain(..n);
+        n
+    }
+    fn try_pop_batch(&self, out: &mut Vec<u64>, max: usize) -> usize {
+        let start = out.len();
+        while out.len() - start < max {
+            match self.0.pop() {
+                Some(v) => out.push(v),
+                None => break,
+            }
+        }
+        out.len() - start
+    }
+}
+
+/// ns per message through rtrb's chunks (one producer, one consumer: the
+/// bound of batch calls without per-slot sequences), one thread, blocks of
+/// 64 in chunks of `batch`.
+fn rtrb_st(blocks: u64, batch: usize) -> f64 {
+    let (mut tx, mut rx) = rtrb::RingBuffer::<u64>::new(1024);
+    let mut items = Vec::with_capacity(BLOCK as usize);
+    let mut out = Vec::with_capacity(batch);
+    let mut sum = 0u64;
+    let t0 = Instant::now();
+    for b in 0..blocks {
+        items.extend((0..BLOCK).map(|i| black_box(b * BLOCK + i)));
+        while !items.is_empty() {
+            let n = batch.min(items.len());
+            let chunk = tx.write_chunk_uninit(n).expect("room");
+            chunk.fill_from_iter(items.drain(..n));
+        }
+        let mut left = BLOCK as usize;
+        while left > 0 {
+            out.clear();
+            let chunk = rx.read_chunk(batch.min(left)).expect("items");
+            let (x, y) = chunk.as_slices();
+            out.extend_from_slice(x);
+            out.extend_from_slice(y);
+            chunk.commit_all();
+            sum += out.iter().sum::<u64>();
+            left -= out.len();
+        }
+    }
+    let took = t0.elapsed();
+    let n = blocks * BLOCK;
+    assert_eq!(black_box(sum), n * (n - 1) / 2);
+    took.as_nanos() as f64 / n as f64
+}
+
+/// ns per push + pop through the batch calls, one thread, blocks of 64 in
+/// batches of `batch`.
+fn ring_st_batch<Q: Queue>(blocks: u64, batch: usize) -> f64 {
+    let q = Q::open(1024);
+    let mut items = Vec::with_capacity(BLOCK as usize);
+    let mut chunk = Vec::with_capacity(batch);
+    let mut out = Vec::with_capacity(batch);
+    let mut sum = 0u64;
+    let t0 = Instant::now();
+    for b in 0..blocks {
+        items.extend((0..BLOCK).map(|i| black_box(b * BLOCK + i)));
+        for part in items.chunks(batch) {
+            chunk.clear();
+            chunk.extend_from_slice(part);
+            assert_eq!(q.try_push_batch(&mut chunk), part.len(), "room");
+        }
+        items.clear();
+        let mut left = BLOCK as usize;
+        while left > 0 {
+            out.clear();
+            let n = q.try_pop_batch(&mut out, batch.min(left));
+            assert!(n > 0, "items");
+            sum += out.iter().sum::<u64>();
+            left -= n;
+        }
+    }
+    let took = t0.elapsed();
+    let n = blocks * BLOCK;
+    assert_eq!(black_box(sum), n * (n - 1) / 2);
+    took.as_nanos() as f64 / n as f64
 }
 
 /// How a try-loop waits after a failed try.
@@ -568,6 +669,15 @@ fn workloads(quick: bool) -> Vec<Workload> {
                     "ArrayQueue",
                     Box::new(move || ring_st::<ArrayQueue>(st_blocks)),
                 ),
+            ],
+        },
+        Workload {
+            name: "st/ring-batch16".into(),
+            unit: Unit::NsPerMsg,
+            runs: vec![
+                ("A", Box::new(move || ring_st_batch::<RingA>(st_blocks, 16))),
+                ("B", Box::new(move || ring_st_batch::<RingB>(st_blocks, 16))),
+                ("rtrb", Box::new(move || rtrb_st(st_blocks, 16))),
             ],
         },
         Workload {

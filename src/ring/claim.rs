@@ -556,12 +556,101 @@ impl<T, const LIN: bool> Core<T, LIN> {
         }
     }
 
+    /// The position `n` places after `pos`, for `n` up to a lap.
+    #[inline]
+    fn ahead(&self, pos: u64, n: u64) -> u64 {
+        if n == self.laps.capacity() {
+            // { lap: lap + 1, index }
+            self.laps.next_lap(pos)
+        } else {
+            self.laps.ahead(pos, n)
+        }
+    }
+
+    /// The slots of the `n` positions from `pos` (`n` up to a lap), as the
+    /// run of indices up to the lap's end and the run from index 0 of the
+    /// next lap, with the position of each run's first slot.
+    #[inline]
+    fn segments(&self, pos: u64, n: u64) -> [(u64, &[Slot<T>]); 2] {
+        let index = pos & self.index_mask;
+        let first = (self.laps.capacity() - index).min(n);
+        let (start, cut) = (index as usize, (index + first) as usize);
+        // { lap: lap + 1, index: 0 }
+        let next_lap = (pos - index).wrapping_add(self.laps.one_lap());
+        [
+            (pos, &self.slots[start..cut]),
+            (next_lap, &self.slots[..(n - first) as usize]),
+        ]
+    }
+
+    /// How many of the (up to `k`, at most a lap) slots from position
+    /// `pos` on, in a row, have `seq` equal to their position plus `offset`
+    /// (0: writable by a push; 1: readable by a pop), each loaded with
+    /// Acquire (as in `push` and `pop`), and the position after them.
+    #[inline]
+    fn count_run(&self, pos: u64, k: u64, offset: u64) -> (u64, u64) {
+        let mut n = 0;
+        for (first, slots) in self.segments(pos, k) {
+            for (p, slot) in (first..).zip(slots) {
+                if slot.seq.load(Ordering::Acquire) != p.wrapping_add(offset) {
+                    return (n, self.ahead(pos, n));
+                }
+                n += 1;
+            }
+        }
+        (n, self.ahead(pos, n))
+    }
+
+    /// Writes the first `run.len` values of `items` into the claimed push
+    /// run, in order, publishing each, and ends the run.
+    ///
+    /// # Panics
+    ///
+    /// If `items` holds fewer values than the run (a caller's bug: the
+    /// run would stay unpublished).
+    pub(crate) fn publish_run(&self, run: Run, items: &mut Vec<T>) {
+        let mut values = items.drain(..run.len as usize);
+        for (first, slots) in self.segments(run.pos, run.len) {
+            for (p, slot) in (first..).zip(slots) {
+                let value = values.next().expect("a value for every position");
+                // SAFETY: position `p` lies in the run this caller claimed
+                // (its CAS on `tail`), whose slots were writable, so no
+                // other thread touches the value until the seq store.
+                slot.value
+                    .with_mut(|v| unsafe { v.write(MaybeUninit::new(value)) });
+                // Release: as in `publish`.
+                slot.seq.store(p.wrapping_add(1), Ordering::Release);
+            }
+        }
+        self.pushed(run);
+    }
+
+    /// Moves the values of the claimed pop run out into `out`, in order,
+    /// freeing each slot, and ends the run. `out` must have room for
+    /// them (`Vec::reserve` before the claim), so that nothing allocates,
+    /// or fails to, between the claim and the frees.
+    pub(crate) fn take_run(&self, run: Run, out: &mut Vec<T>) {
+        debug_assert!(out.capacity() - out.len() >= run.len as usize);
+        let one_lap = self.laps.one_lap();
+        for (first, slots) in self.segments(run.pos, run.len) {
+            for (p, slot) in (first..).zip(slots) {
+                // SAFETY: position `p` lies in the run this caller claimed
+                // (its CAS on `head`), whose slots hold published values;
+                // each is moved out once, and its seq store below frees it.
+                let value = slot.value.with(|v| unsafe { v.read().assume_init() });
+                // Release: as in `free`.
+                slot.seq.store(p.wrapping_add(one_lap), Ordering::Release);
+                out.push(value);
+            }
+        }
+        self.popped(run);
+    }
+
     /// Claims a run of up to `k` consecutive writable positions from
     /// `tail` with one CAS (never more than a lap). With `WAIT`, as
     /// [`push`](Core::push) when not even the first is
-    /// writable. The caller writes and publishes each position
-    /// ([`publish_at`](Core::publish_at)), then calls
-    /// [`pushed`](Core::pushed) with the run.
+    /// writable. The caller then fills it with
+    /// [`publish_run`](Core::publish_run).
     pub(crate) fn claim_push_run<const WAIT: bool>(&self, k: u64) -> Result<Run, Refused> {
         debug_assert!(LIN || !WAIT, "only a linearizable core waits");
         let k = k.min(self.laps.capacity());
@@ -575,18 +664,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
             if tail & self.laps.mark() != 0 {
                 return Err(Refused::Closed);
             }
-            // Count the writable slots from `tail` on: each must have
-            // seq == its position (Acquire, as in `push`).
-            let mut n = 0;
-            let mut end = tail;
-            while n < k {
-                let (index, slot) = self.locate(end);
-                if slot.seq.load(Ordering::Acquire) != end {
-                    break;
-                }
-                n += 1;
-                end = self.after(end, index);
-            }
+            // The writable slots from `tail` on: seq == its position.
+            let (n, end) = self.count_run(tail, k, 0);
             if n == 0 {
                 // Relaxed: no value is touched after it (the count above
                 // runs again with its own Acquire loads).
@@ -631,8 +710,9 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// slots, asks `admit(head, count)` how many of them the caller may
     /// take, and claims those. With `WAIT`, as
     /// [`pop`](Core::pop) when not even the first is readable.
-    /// The caller reads and frees each position ([`free_at`](Core::free_at)),
-    /// then calls [`popped`](Core::popped) with the run.
+    /// The caller then empties it with [`take_run`](Core::take_run), or
+    /// takes and frees each position ([`take_at`](Core::take_at),
+    /// [`free_at`](Core::free_at)) and then calls [`popped`](Core::popped).
     pub(crate) fn claim_pop_run<const WAIT: bool>(
         &self,
         k: u64,
@@ -647,18 +727,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed: a hint, as in `push`.
         let mut head = self.head.at.load(Ordering::Relaxed);
         loop {
-            // Count the readable slots from `head` on (seq == position + 1,
-            // Acquire as in `pop`).
-            let mut n = 0;
-            let mut end = head;
-            while n < k {
-                let (index, slot) = self.locate(end);
-                if slot.seq.load(Ordering::Acquire) != end.wrapping_add(1) {
-                    break;
-                }
-                n += 1;
-                end = self.after(end, index);
-            }
+            // The readable slots from `head` on: seq == position + 1.
+            let (n, mut end) = self.count_run(head, k, 1);
             if n == 0 {
                 // Relaxed: no value is read after it (as in
                 // `claim_push_run`).
@@ -683,8 +753,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 return Err(Refused::Empty);
             }
             if m < n {
-                // { lap, index } of position count(head) + m, m < capacity.
-                end = self.laps.ahead(head, m);
+                end = self.ahead(head, m);
             }
             // SeqCst: as in `pop`; positions head..end are now ours.
             match self
@@ -751,24 +820,6 @@ impl<T, const LIN: bool> Core<T, LIN> {
         let seq = self.laps.next_lap(claim.pos);
         claim.slot.seq.store(seq, Ordering::Release);
         self.popped_to(claim.next);
-    }
-
-    /// Writes `value` into position `pos` of a claimed push run and
-    /// publishes it.
-    ///
-    /// # Safety
-    ///
-    /// `pos` lies in a run the caller claimed with
-    /// [`claim_push_run`](Core::claim_push_run), and was not written yet.
-    #[inline]
-    pub(crate) unsafe fn publish_at(&self, pos: u64, value: T) {
-        let slot = self.slot(pos);
-        // SAFETY: the caller owns the position (contract above), whose slot
-        // was writable, as in `write`.
-        slot.value
-            .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-        // Release: as in `publish`.
-        slot.seq.store(pos.wrapping_add(1), Ordering::Release);
     }
 
     /// Moves the value out of position `pos` of a claimed pop run.

@@ -31,6 +31,7 @@ mod ack;
 mod ack_one_way;
 mod asynch;
 mod broker;
+mod cost;
 mod held;
 mod one_way;
 mod owned;
@@ -46,6 +47,8 @@ use crate::Suite;
 use std::io;
 use std::path::Path;
 
+/// Id of the single-thread cost section.
+pub const COST: &str = "cost";
 /// Id of the throughput-by-shape section.
 pub const THROUGHPUT: &str = "throughput";
 /// Id of the ping-pong round-trip section.
@@ -105,6 +108,7 @@ pub trait Section {
 /// Every section, in report order.
 pub fn all() -> Vec<Box<dyn Section>> {
     vec![
+        Box::new(cost::Cost),
         Box::new(throughput::Throughput),
         Box::new(ping_pong::PingPong),
         Box::new(one_way::OneWay),

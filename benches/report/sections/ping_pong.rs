@@ -35,7 +35,8 @@ impl Section for PingPong {
             "**Ping-pong round trip** ({} timed round trips per round). Two pinned threads bounce \
              a value through two queues, spinning on the `try_` calls (where the wait strategy \
              plays no part: one `Ring` row); the floor is the same dance on two bare atomics on \
-             separate cache lines, measured in the same round. Each round trip is timed with \
+             separate cache lines, measured in the same round at four polling paces (0, 1, 8 \
+             and 32 spin hints between polls), the pace with the least p50 kept. Each round trip is timed with \
              `Instant` (a back-to-back `Instant::now()` pair costs p50 {} here, included in every \
              timed figure, floor too); the untimed mean comes from a block of {} round trips \
              timed as a whole.",
