@@ -115,3 +115,71 @@ fn owned_deliveries_do_not_allocate() {
     assert_eq!(q.stats().acked, 2000);
     assert_eq!(std::sync::Arc::strong_count(&q), 1);
 }
+
+/// Without a lease a guard that is its entry's sole mover acks by plain
+/// stores; a guard whose tag was handed out, or a message whose home entry
+/// is busy (it goes to a spare), takes the other paths. None allocates,
+/// nor do the blocking calls, under any wait strategy, waiting included
+/// (a receive that times out on an empty queue).
+#[test]
+fn paths_without_a_lease_and_every_wait_strategy_do_not_allocate() {
+    use ackring::WaitStrategy;
+    for strategy in [
+        WaitStrategy::Spin,
+        WaitStrategy::Backoff,
+        WaitStrategy::Park,
+    ] {
+        let q = AckQueue::<u64>::builder()
+            .capacity(4)
+            .max_in_flight(4)
+            .wait_strategy(strategy)
+            .build()
+            .unwrap();
+        let before = ALLOCATIONS.with(Cell::get);
+        let mut sum = 0;
+        for i in 0..500_u64 {
+            q.publish(i).unwrap();
+            let d = q.receive().unwrap();
+            let seq = d.seq();
+            sum += *d;
+            match i % 4 {
+                // The sole mover's ack.
+                0 => d.ack().unwrap(),
+                // A handed-out tag: the guard acks by CAS.
+                1 => {
+                    let _tag = d.tag();
+                    d.ack().unwrap();
+                }
+                // Held while the next publishes go round the ring: their
+                // home entry is busy, so one goes to a spare.
+                2 => {
+                    for j in 0..4 {
+                        q.try_publish(1000 + j).unwrap();
+                        let other = q.try_receive().unwrap();
+                        sum += *other;
+                        other.ack().unwrap();
+                    }
+                    d.ack().unwrap();
+                }
+                _ => {
+                    let tag = d.detach();
+                    q.ack(tag).unwrap();
+                }
+            }
+            assert!(matches!(
+                q.receive_timeout(Duration::from_micros(50)),
+                Ok(None)
+            ));
+            assert!(
+                q.wait_settled(seq, Duration::from_millis(1)),
+                "{strategy:?}"
+            );
+        }
+        let after = ALLOCATIONS.with(Cell::get);
+        assert_eq!(after - before, 0, "{strategy:?}: allocations");
+        let fresh: u64 = (0..500).sum();
+        let others: u64 = (0..125).map(|_| (1000..1004).sum::<u64>()).sum();
+        assert_eq!(sum, fresh + others, "{strategy:?}");
+        assert_eq!(q.settled_below().get(), q.stats().published, "{strategy:?}");
+    }
+}

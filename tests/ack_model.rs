@@ -7,13 +7,15 @@
 //! - the fresh ring as the list of messages waiting for their first
 //!   delivery (at most `capacity` of them: only those hold back a
 //!   publish);
-//! - the table of `max_in_flight + dead_letter_capacity` entries, each
-//!   holding one delivered message from its first delivery until it is
-//!   settled and no guard reads it any more. A first delivery of message
-//!   `seq` takes the first free entry from `seq % len` on, and an entry's
-//!   generation counts the times it became free again: both decide the
-//!   tags, and which entry a message is in decides the order in which a
-//!   scan finds redeliveries;
+//! - the table of `capacity` home entries and `max_in_flight +
+//!   dead_letter_capacity` spare ones, each holding one delivered message
+//!   from its first delivery until it is settled and no guard reads it any
+//!   more. A first delivery of message `seq` takes its home entry, `seq %
+//!   capacity`, if free, else the first free spare from spare `seq %
+//!   spares` on (the low 32 bits of `seq`), and an entry's generation
+//!   counts the times it became free again: both decide the tags, and
+//!   which entry a message is in decides the order in which a scan finds
+//!   redeliveries;
 //! - the places: a prefetch place for every delivered message from its
 //!   first delivery until its entry is freed, it is drained, or it becomes
 //!   a dead letter on a free dead-letter place (an *overflow* dead letter,
@@ -158,7 +160,8 @@ struct Model {
     /// Published, not yet delivered: (sequence number, value) in publish
     /// order.
     fresh: VecDeque<(u64, u32)>,
-    /// The `max_in_flight + dead_letter_capacity` entries of the table.
+    /// The `capacity` home entries, then the `max_in_flight +
+    /// dead_letter_capacity` spare ones.
     entries: Vec<Entry>,
     redeliver: VecDeque<usize>,
     dead: VecDeque<usize>,
@@ -222,7 +225,7 @@ impl Model {
             seq: 0,
             value: 0,
         };
-        let len = cfg.m + cfg.d;
+        let len = cfg.cap + cfg.m + cfg.d;
         Model {
             cap: cfg.cap,
             max_in_flight: cfg.m,
@@ -354,15 +357,20 @@ impl Model {
             return None;
         }
         let (seq, value) = self.fresh.pop_front().unwrap();
-        let n = self.entries.len();
-        let home = (seq % n as u64) as usize;
+        let home = (seq % self.cap as u64) as usize;
+        let spares = self.entries.len() - self.cap;
+        let first_spare = (u64::from(seq as u32) % spares as u64) as usize;
         // Entries with a place are at most `max_in_flight`, those with
         // a dead-letter place at most `dead_letter_capacity`: a free
-        // entry is left for a delivery that got a place.
-        let i = (0..n)
-            .map(|k| (home + k) % n)
-            .find(|&i| self.entries[i].phase == Phase::Free)
-            .expect("a free entry for a delivery within the prefetch limit");
+        // spare is left for a delivery that got a place.
+        let i = if self.entries[home].phase == Phase::Free {
+            home
+        } else {
+            (0..spares)
+                .map(|k| self.cap + (first_spare + k) % spares)
+                .find(|&i| self.entries[i].phase == Phase::Free)
+                .expect("a free spare for a delivery within the prefetch limit")
+        };
         self.places += 1;
         self.delivered += 1;
         let deadline = self.lease.map_or(u64::MAX, |l| self.now + l);
@@ -821,7 +829,12 @@ fn spare_seqs() -> &'static [Seq] {
 /// A tag's (index, generation, attempt), read from its `Debug` output
 /// (the fields are private).
 fn tag_fields(tag: Tag) -> (u64, u64, u64) {
-    let text = format!("{tag:?}");
+    fields_of_tag_in(&format!("{tag:?}"))
+}
+
+/// The (index, generation, attempt) of the tag that `text`, the `Debug`
+/// output of a tag or of a delivery, shows.
+fn fields_of_tag_in(text: &str) -> (u64, u64, u64) {
     let field = |name: &str| -> u64 {
         let at = text.find(&format!("{name}: ")).expect("tag field") + name.len() + 2;
         let digits: String = text[at..]
@@ -905,15 +918,33 @@ fn receive_watched<'q, R: Send + 'q>(
     })
 }
 
-/// A delivery as the model's outputs show it.
+/// A delivery as the model's outputs show it. Its tag is read from its
+/// `Debug` output, not taken with `tag()`, which would hand it out (a
+/// guard whose tag is out settles by CAS, one whose tag is not by plain
+/// stores: `run` takes the tags of every other delivery, so both kinds
+/// meet every operation).
 fn received(d: &Delivery<'_, u32>) -> Received {
     (
         d.seq().get(),
         d.delivery_count(),
         d.redelivered(),
         **d,
-        tag_fields(d.tag()),
+        fields_of_tag_in(&format!("{d:?}")),
     )
+}
+
+/// Hands out the tag of every other delivery (`tag()`) into `tags`, for
+/// the operations by tag; the other deliveries keep theirs.
+fn take_every_other_tag(
+    handed: &mut usize,
+    tags: &mut Vec<(Tag, MTag)>,
+    d: &Delivery<'_, u32>,
+    t: MTag,
+) {
+    if *handed % 2 == 0 {
+        tags.push((d.tag(), t));
+    }
+    *handed += 1;
 }
 
 fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -943,6 +974,8 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut m = Model::new(&cfg);
     let mut guards: Vec<(Delivery<'_, u32>, MTag)> = Vec::new();
     let mut tags: Vec<(Tag, MTag)> = Vec::new();
+    // Deliveries received so far: every other one's tag is handed out.
+    let mut handed = 0_usize;
     // The queue's own `Seq`s, by sequence number.
     let mut seqs: Vec<Seq> = Vec::new();
     let mut next_value = 0_u32;
@@ -972,7 +1005,7 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let r = real.as_ref().map(received);
                 let mo = model.map(|(i, t)| m.received(i, t));
                 if let (Some(d), Some((_, t))) = (real, model) {
-                    tags.push((d.tag(), t));
+                    take_every_other_tag(&mut handed, &mut tags, &d, t);
                     guards.push((d, t));
                 }
                 (Out::Received(r), Out::Received(mo))
@@ -990,7 +1023,7 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let mo = model.iter().map(|&(i, t)| m.received(i, t)).collect();
                 // Paired in order; a mismatch fails the case below.
                 for (d, &(_, t)) in real.into_iter().zip(&model) {
-                    tags.push((d.tag(), t));
+                    take_every_other_tag(&mut handed, &mut tags, &d, t);
                     guards.push((d, t));
                 }
                 (Out::ReceivedBatch(r), Out::ReceivedBatch(mo))

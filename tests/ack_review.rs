@@ -23,24 +23,37 @@ fn leased(clock: &ManualClock) -> AckQueue<u32> {
         .unwrap()
 }
 
-/// The attempt field of the state word counts deliveries modulo 2^16: a
-/// tag kept across 2^16 redeliveries must still be refused as stale, not
-/// taken for the current delivery.
+/// The attempt field of the state word keeps 16 bits of the delivery
+/// count (past 2^16, the count modulo 2^15 in its upper half): a tag kept
+/// across 2^16 redeliveries, or across 2^15 of them past that, must still
+/// be refused as stale, not taken for the current delivery.
 #[test]
 fn tag_kept_across_65536_redeliveries_is_stale() {
     let clock = ManualClock::new();
     let q = leased(&clock);
     q.try_publish(7).unwrap();
     let first = q.try_receive().unwrap().detach();
-    for _ in 0..(1 << 16) {
+    let mut kept = None;
+    for n in 2..=(1 << 16) + (1 << 15) + 1 {
         clock.advance(LEASE * 2);
         assert_eq!(q.requeue_expired(), 1);
-        let _ = q.try_receive().expect("redelivered").detach();
+        let d = q.try_receive().expect("redelivered");
+        assert_eq!(d.delivery_count(), n);
+        let tag = d.detach();
+        if n == (1 << 16) + 1 {
+            // The 65537th: the first of its 16 bits again, before the
+            // upper half; and the one the last shares its bits with.
+            kept = Some(tag);
+            assert_eq!(q.ack(first), Err(AckError::Stale));
+        }
     }
-    // The current delivery is the 65537th; the first one's tag is stale.
-    assert_eq!(q.ack(first), Err(AckError::Stale));
-    assert_eq!(q.nack(first, true), Err(AckError::Stale));
-    assert_eq!(q.extend_lease(first, LEASE), Err(AckError::Stale));
+    // The current delivery is the 98305th; the first one's tag and the
+    // 65537th's are stale.
+    for old in [first, kept.unwrap()] {
+        assert_eq!(q.ack(old), Err(AckError::Stale));
+        assert_eq!(q.nack(old, true), Err(AckError::Stale));
+        assert_eq!(q.extend_lease(old, LEASE), Err(AckError::Stale));
+    }
     assert_eq!(q.settled_below().get(), 0, "nothing was settled");
     assert_eq!(q.stats().acked, 0);
 }

@@ -28,7 +28,24 @@
 //!   hint and a yield every 64th failure, `blocking` uses the queue's own
 //!   `push` / `pop`. Mmsg/s, count and sum checked.
 //! - `ack/PxC/blocking` (1P1C, 2P2C, 1P3C, 4P1C): `publish` / `receive` +
-//!   ack, capacity 1024, prefetch 256. Mmsg/s, count and sum checked.
+//!   ack, capacity 1024, prefetch 256, pinned as above. Mmsg/s, count and
+//!   sum checked. `ack/PxC/try-snooze`: the same with the try calls in
+//!   the report's try-loop, which the blocking calls must not fall below.
+//! - `pool/PxC` (the same shapes): as `ack/PxC/blocking` with the threads
+//!   unpinned, as a user's pool, beside crossbeam-channel bounded (bare,
+//!   no acks) and the channel plus a `Mutex<HashMap>` of the messages in
+//!   flight (insert on receive, remove on ack), each with its own blocking
+//!   calls.
+//!
+//! With `st/ring` and an `st/ack` workload in the run, a second table
+//! gives each build's ack cost per message over its ring cost, within
+//! each round: the ack layer's targets.
+//!
+//! A filter word keeps the workloads whose name contains it, or, ending
+//! in `$`, the one so named (`st/ack$`). `AB_BLOCKS=N` sets the blocks of
+//! 64 of the single-thread workloads: the difference of two callgrind runs
+//! with `AB_ONLY` and two values of it is the instruction count per
+//! message.
 
 use std::hint::black_box;
 use std::sync::Barrier;
@@ -123,12 +140,35 @@ macro_rules! ack_of {
             }
             #[inline]
             fn try_take_batch(&self, max: usize, sum: &mut u64) -> usize {
-                let mut out = Vec::with_capacity(max);
-                let n = self.0.try_receive_batch(max, &mut out);
-                *sum += out.iter().map(|d| **d).sum::<u64>();
-                let mut errors = Vec::new();
-                assert_eq!(self.0.ack_batch(out, &mut errors), n);
-                n
+                thread_local! {
+                    /// This thread's delivery buffer between two batch calls,
+                    /// empty: a user's loop keeps its buffer too.
+                    static SPARE: std::cell::Cell<Vec<$krate::Delivery<'static, u64>>> =
+                        const { std::cell::Cell::new(Vec::new()) };
+                }
+                /// An empty vector of deliveries as one of another lifetime.
+                fn relabel<'a, 'b>(
+                    v: Vec<$krate::Delivery<'a, u64>>,
+                ) -> Vec<$krate::Delivery<'b, u64>> {
+                    assert!(v.is_empty(), "no delivery crosses the relabel");
+                    let mut v = std::mem::ManuallyDrop::new(v);
+                    let (ptr, cap) = (v.as_mut_ptr(), v.capacity());
+                    // SAFETY: the vector is empty, and the two element types
+                    // differ only in a lifetime, so (ptr, cap) is an
+                    // allocation of the same layout, freed once (the
+                    // ManuallyDrop keeps the old vector from freeing it).
+                    unsafe { Vec::from_raw_parts(ptr.cast(), 0, cap) }
+                }
+                SPARE.with(|spare| {
+                    let mut out = relabel(spare.take());
+                    out.reserve(max);
+                    let n = self.0.try_receive_batch(max, &mut out);
+                    *sum += out.iter().map(|d| **d).sum::<u64>();
+                    let mut errors = Vec::new();
+                    assert_eq!(self.0.ack_batch(out.drain(..), &mut errors), n);
+                    spare.set(relabel(out));
+                    n
+                })
             }
             #[inline]
             fn publish(&self, v: u64) {
@@ -312,9 +352,91 @@ impl Waiting {
     }
 }
 
+/// crossbeam-channel bounded, bare: no acks. Its blocking calls are its
+/// own; `try_take` is `try_recv`.
+struct Channel(
+    crossbeam_channel::Sender<u64>,
+    crossbeam_channel::Receiver<u64>,
+);
+impl Acks for Channel {
+    fn open(cap: usize, _prefetch: usize) -> Self {
+        let (s, r) = crossbeam_channel::bounded(cap);
+        Self(s, r)
+    }
+    fn try_publish(&self, v: u64) -> Result<(), u64> {
+        self.0.try_send(v).map_err(|e| e.into_inner())
+    }
+    fn try_take(&self) -> Option<u64> {
+        self.1.try_recv().ok()
+    }
+    fn try_take_batch(&self, _max: usize, _sum: &mut u64) -> usize {
+        unreachable!("no batch workload runs the channel")
+    }
+    fn publish(&self, v: u64) {
+        self.0.send(v).expect("open");
+    }
+    fn take(&self) -> u64 {
+        self.1.recv().expect("open")
+    }
+}
+
+/// What a user writes by hand: crossbeam-channel bounded, and a
+/// `Mutex<HashMap>` of the messages in flight (insert on receive, remove
+/// on ack), keyed by a delivery tag.
+struct ChannelTracker {
+    channel: Channel,
+    in_flight: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+    next_tag: std::sync::atomic::AtomicU64,
+}
+impl ChannelTracker {
+    fn track(&self, v: u64) -> u64 {
+        // Relaxed: only uniqueness; the mutex orders the map.
+        let tag = self
+            .next_tag
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.in_flight.lock().expect("not poisoned");
+        assert!(map.insert(tag, v).is_none(), "unique tags");
+        drop(map);
+        let acked = self.in_flight.lock().expect("not poisoned").remove(&tag);
+        acked.expect("tracked")
+    }
+}
+impl Acks for ChannelTracker {
+    fn open(cap: usize, prefetch: usize) -> Self {
+        Self {
+            channel: Channel::open(cap, prefetch),
+            in_flight: std::sync::Mutex::new(std::collections::HashMap::with_capacity(prefetch)),
+            next_tag: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+    fn try_publish(&self, v: u64) -> Result<(), u64> {
+        self.channel.try_publish(v)
+    }
+    fn try_take(&self) -> Option<u64> {
+        self.channel.try_take().map(|v| self.track(v))
+    }
+    fn try_take_batch(&self, _max: usize, _sum: &mut u64) -> usize {
+        unreachable!("no batch workload runs the tracker")
+    }
+    fn publish(&self, v: u64) {
+        self.channel.publish(v);
+    }
+    fn take(&self) -> u64 {
+        let v = self.channel.take();
+        self.track(v)
+    }
+}
+
 static CORES: std::sync::OnceLock<Vec<CoreId>> = std::sync::OnceLock::new();
 
+/// Whether the threads of the multi-threaded runs are pinned (off for
+/// the pool workloads: a user's pool is not).
+static PINNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 fn pin(slot: usize) {
+    if !PINNED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let cores = CORES.get().expect("read in main");
     if let Some(&c) = cores.get(slot % cores.len().max(1)) {
         let _ = core_affinity::set_for_current(c);
@@ -412,8 +534,9 @@ fn ring_mt<Q: Queue>(p: usize, c: usize, how: Wait, total: u64) -> f64 {
 }
 
 /// Mmsg/s of `total` messages through a fresh `A` (capacity 1024,
-/// prefetch 256) with its blocking calls.
-fn ack_mt<A: Acks>(p: usize, c: usize, total: u64) -> f64 {
+/// prefetch 256) with its blocking calls; threads pinned or not.
+fn ack_mt<A: Acks>(p: usize, c: usize, total: u64, pinned: bool) -> f64 {
+    PINNED.store(pinned, std::sync::atomic::Ordering::Relaxed);
     let q = A::open(1024, 256);
     let took = run_threads(
         p,
@@ -421,6 +544,45 @@ fn ack_mt<A: Acks>(p: usize, c: usize, total: u64) -> f64 {
         total,
         |first, n| (first..first + n).for_each(|v| q.publish(v)),
         |n| (0..n).map(|_| q.take()).sum(),
+    );
+    total as f64 / took.as_secs_f64() / 1e6
+}
+
+/// As `ack_mt`, pinned, with the try calls in the report's try-loop
+/// (`Backoff::snooze` between tries) instead of the blocking calls.
+fn ack_mt_try<A: Acks>(p: usize, c: usize, total: u64) -> f64 {
+    PINNED.store(true, std::sync::atomic::Ordering::Relaxed);
+    let q = A::open(1024, 256);
+    let took = run_threads(
+        p,
+        c,
+        total,
+        |first, n| {
+            let mut w = Waiting::new();
+            for v in first..first + n {
+                let mut v = v;
+                while let Err(back) = q.try_publish(v) {
+                    v = back;
+                    w.wait(Wait::Snooze);
+                }
+                w.reset();
+            }
+        },
+        |n| {
+            let mut w = Waiting::new();
+            let mut sum = 0;
+            for _ in 0..n {
+                loop {
+                    if let Some(v) = q.try_take() {
+                        sum += v;
+                        break;
+                    }
+                    w.wait(Wait::Snooze);
+                }
+                w.reset();
+            }
+            sum
+        },
     );
     total as f64 / took.as_secs_f64() / 1e6
 }
@@ -488,7 +650,12 @@ struct Workload {
 }
 
 fn workloads(quick: bool) -> Vec<Workload> {
-    let st_blocks = if quick { 200 } else { 4_000 };
+    // AB_BLOCKS sets the single-thread workloads' blocks of 64 (for
+    // instruction counts per message: the difference of two runs).
+    let st_blocks = std::env::var("AB_BLOCKS")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(if quick { 200 } else { 4_000 });
     let mt = if quick { 24_000 } else { 1_008_000 };
     let ack_mt_n = if quick { 24_000 } else { 240_000 };
     let mut w = vec![
@@ -557,11 +724,42 @@ fn workloads(quick: bool) -> Vec<Workload> {
         ("4P1C", 4, 1),
     ] {
         w.push(Workload {
+            name: format!("ack/{shape}/try-snooze"),
+            unit: Unit::Mmsgs,
+            runs: vec![
+                ("A", Box::new(move || ack_mt_try::<AckA>(p, c, ack_mt_n))),
+                ("B", Box::new(move || ack_mt_try::<AckB>(p, c, ack_mt_n))),
+            ],
+        });
+        w.push(Workload {
             name: format!("ack/{shape}/blocking"),
             unit: Unit::Mmsgs,
             runs: vec![
-                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n))),
-                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n))),
+                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n, true))),
+                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n, true))),
+            ],
+        });
+    }
+    for (shape, p, c) in [
+        ("1P1C", 1, 1),
+        ("2P2C", 2, 2),
+        ("1P3C", 1, 3),
+        ("4P1C", 4, 1),
+    ] {
+        w.push(Workload {
+            name: format!("pool/{shape}"),
+            unit: Unit::Mmsgs,
+            runs: vec![
+                ("A", Box::new(move || ack_mt::<AckA>(p, c, ack_mt_n, false))),
+                ("B", Box::new(move || ack_mt::<AckB>(p, c, ack_mt_n, false))),
+                (
+                    "channel",
+                    Box::new(move || ack_mt::<Channel>(p, c, ack_mt_n, false)),
+                ),
+                (
+                    "channel+map",
+                    Box::new(move || ack_mt::<ChannelTracker>(p, c, ack_mt_n, false)),
+                ),
             ],
         });
     }
@@ -576,6 +774,15 @@ fn summary(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 fn fmt3((m, lo, hi): (f64, f64, f64)) -> String {
     format!("{m:.2} ({lo:.2}–{hi:.2})")
+}
+
+/// Whether workload `name` matches `filter`: contains it, or equals it
+/// without its trailing `$` (`st/ack$` is `st/ack` alone).
+fn matches(name: &str, filter: &str) -> bool {
+    match filter.strip_suffix('$') {
+        Some(exact) => name == exact,
+        None => name.contains(filter),
+    }
 }
 
 fn main() {
@@ -594,9 +801,8 @@ fn main() {
             w.runs.retain(|(name, _)| *name == only);
         }
         all.retain(|w| !w.runs.is_empty());
-        let wanted = |w: &&Workload| {
-            filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str()))
-        };
+        let wanted =
+            |w: &&Workload| filters.is_empty() || filters.iter().any(|f| matches(&w.name, f));
         for w in all.iter().filter(wanted) {
             for (_, run) in &w.runs {
                 println!("{} {}: {:.2}", w.name, only, run());
@@ -606,7 +812,7 @@ fn main() {
     }
     let chosen: Vec<&Workload> = all
         .iter()
-        .filter(|w| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str())))
+        .filter(|w| filters.is_empty() || filters.iter().any(|f| matches(&w.name, f)))
         .collect();
     println!(
         "{} workload(s), {rounds} rounds, {} core(s); figures: median (min–max) over rounds; \
@@ -636,7 +842,7 @@ fn main() {
         eprintln!("round {}/{rounds} done", round + 1);
     }
     println!();
-    println!("| workload | unit | A | B | A ÷ B (better > 1) | A ÷ peer (better > 1) (peer) |");
+    println!("| workload | unit | A | B | A ÷ B (better > 1) | A ÷ each peer (better > 1) (peer) |");
     println!("|---|---|---|---|---|---|");
     for (w, f) in chosen.iter().zip(&figures) {
         // "Better" ratios: throughput A/B, cost B/A.
@@ -652,16 +858,21 @@ fn main() {
                     .collect(),
             ))
         };
-        let peer = (w.runs.len() > 2)
-            .then(|| {
+        let peers: Vec<String> = (2..w.runs.len())
+            .map(|j| {
                 format!(
-                    "{} ({} {})",
-                    ratio(0, 2),
-                    w.runs[2].0,
-                    fmt3(summary(f[2].clone()))
+                    "{}: {} ({})",
+                    w.runs[j].0,
+                    ratio(0, j),
+                    fmt3(summary(f[j].clone()))
                 )
             })
-            .unwrap_or_else(|| "–".into());
+            .collect();
+        let peer = if peers.is_empty() {
+            "–".to_string()
+        } else {
+            peers.join("; ")
+        };
         println!(
             "| {} | {} | {} | {} | {} | {} |",
             w.name,
@@ -674,5 +885,29 @@ fn main() {
             ratio(0, 1),
             peer
         );
+    }
+    // The ack layer's single-thread cost in units of the ring's, within
+    // each round, for each build: the targets' measure.
+    let ring = chosen.iter().position(|w| w.name == "st/ring");
+    let acks = chosen
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.name.starts_with("st/ack"));
+    if let Some(r) = ring {
+        println!();
+        println!("| cost ÷ `st/ring`, same build, same round | A | B |");
+        println!("|---|---|---|");
+        for (i, w) in acks {
+            let cost = |c: usize| {
+                fmt3(summary(
+                    figures[i][c]
+                        .iter()
+                        .zip(&figures[r][c])
+                        .map(|(&a, &r)| a / r)
+                        .collect(),
+                ))
+            };
+            println!("| {} | {} | {} |", w.name, cost(0), cost(1));
+        }
     }
 }

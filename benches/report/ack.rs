@@ -1,14 +1,17 @@
 //! publish → receive → ack, seen as a `Peer` whose `recv` is "receive one
 //! delivery, ack it, return its value", so the throughput and one-way
 //! latency loops measure the ack layers unchanged: `ackring::AckQueue`
-//! (with its blocking `publish` / `receive`), and the baselines.
+//! (with its blocking `publish` / `receive`, under each wait strategy),
+//! and the baselines.
 //!
-//! The baseline is what a user would hand-write: a crossbeam `ArrayQueue`
-//! for ready messages plus a `Mutex<HashMap>` of in-flight messages keyed
-//! by delivery tag (the message stays there, so it could be redelivered,
-//! until it is acked). With a lease, `receive` also stamps a deadline from
-//! the clock; nothing scans for expired leases (a reaper thread would only
-//! slow the baseline down further).
+//! The baselines are what a user would hand-write: a bounded channel (or a
+//! crossbeam `ArrayQueue`) for ready messages plus a `Mutex<HashMap>` of
+//! in-flight messages keyed by delivery tag (the message stays there, so
+//! it could be redelivered, until it is acked). The channel's form has the
+//! channel's blocking calls, which is what a user's pool calls; the
+//! `ArrayQueue` form has none. With a lease, `receive` also stamps a
+//! deadline from the clock; nothing scans for expired leases (a reaper
+//! thread would only slow the baseline down further).
 //!
 //! In batches (`Peer::BATCH`, the try-loop's batches of 16), a batch
 //! `recv` is `AckQueue::try_receive_batch` then one `ack_batch` of the
@@ -27,7 +30,7 @@
 //! that plus its guarantees.
 
 use crate::peers::{shared, Ends, Peer};
-use ackring::{AckQueue, Delivery, PublishError};
+use ackring::{AckQueue, Delivery, PublishError, WaitStrategy};
 use crossbeam_utils::CachePadded;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
@@ -156,21 +159,106 @@ impl<const L: bool> Peer for HandTracker<L> {
     }
 }
 
-/// Unacked deliveries the ack-layer runs allow at once (each consumer
-/// holds one at a time, so this never binds).
-const MAX_IN_FLIGHT: usize = 256;
+/// The bounded channel of the channel tracker.
+pub struct ChannelTracker {
+    ready_tx: crossbeam_channel::Sender<u64>,
+    ready_rx: crossbeam_channel::Receiver<u64>,
+    in_flight: Mutex<HashMap<u64, u64>>,
+    next_tag: AtomicU64,
+}
+
+impl ChannelTracker {
+    fn new(cap: usize) -> Self {
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded(cap);
+        ChannelTracker {
+            ready_tx,
+            ready_rx,
+            in_flight: Mutex::new(HashMap::with_capacity(MAX_IN_FLIGHT)),
+            next_tag: AtomicU64::new(0),
+        }
+    }
+
+    /// Tracks a received message until it is acked: inserts it into the
+    /// in-flight map under a new tag, then (the handler done) acks it by
+    /// removing it; returns it.
+    fn track_and_ack(&self, msg: u64) -> u64 {
+        // Relaxed: only uniqueness is needed; the map's mutex orders the
+        // entry itself.
+        let tag = self.next_tag.fetch_add(1, Ordering::Relaxed);
+        let fresh = self
+            .in_flight
+            .lock()
+            .expect("not poisoned")
+            .insert(tag, msg);
+        assert!(fresh.is_none(), "delivery tags are unique");
+        let settled = self.in_flight.lock().expect("not poisoned").remove(&tag);
+        settled.expect("acked a tracked tag")
+    }
+}
+
+/// crossbeam-channel bounded + `Mutex<HashMap>`: the tracker users write
+/// around a channel, with the channel's blocking `send` / `recv`.
+pub struct ChannelTrackerPeer;
+
+impl Peer for ChannelTrackerPeer {
+    const NAME: &'static str = "crossbeam-channel + Mutex<HashMap>";
+    const SLUG: &'static str = "channel-tracker";
+    const BLOCKING: bool = true;
+    type Tx = Arc<ChannelTracker>;
+    type Rx = Arc<ChannelTracker>;
+    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+        Some(shared(ChannelTracker::new(cap), p, c))
+    }
+    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+        tx.ready_tx.try_send(v).map_err(|e| e.into_inner())
+    }
+    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+        let msg = rx.ready_rx.try_recv().ok()?;
+        Some(rx.track_and_ack(msg))
+    }
+    fn send(tx: &mut Self::Tx, v: u64) {
+        tx.ready_tx.send(v).expect("a receiver lives");
+    }
+    fn recv(rx: &mut Self::Rx) -> u64 {
+        let msg = rx.ready_rx.recv().expect("a sender lives");
+        rx.track_and_ack(msg)
+    }
+}
+
+/// Unacked deliveries the ack-layer runs allow at once: the prefetch of a
+/// user's pool (each consumer holds one at a time, so this never binds).
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// `ackring::AckQueue`, without (`L = false`) or with (`L = true`) a
-/// lease.
-pub struct AckQueuePeer<const L: bool>;
+/// lease, its blocking calls waiting under one strategy (`W`: 0 = Spin,
+/// 1 = Backoff, 2 = Park, the default).
+pub struct AckQueuePeer<const L: bool, const W: u8 = 2>;
 
-impl<const L: bool> Peer for AckQueuePeer<L> {
-    const NAME: &'static str = if L {
-        "ackring AckQueue (lease)"
-    } else {
-        "ackring AckQueue"
+impl<const L: bool, const W: u8> AckQueuePeer<L, W> {
+    const STRATEGY: WaitStrategy = match W {
+        0 => WaitStrategy::Spin,
+        1 => WaitStrategy::Backoff,
+        _ => WaitStrategy::Park,
     };
-    const SLUG: &'static str = if L { "ackqueue-lease" } else { "ackqueue" };
+}
+
+impl<const L: bool, const W: u8> Peer for AckQueuePeer<L, W> {
+    const NAME: &'static str = match (L, W) {
+        (false, 0) => "ackring AckQueue (spin)",
+        (false, 1) => "ackring AckQueue (backoff)",
+        (false, _) => "ackring AckQueue",
+        (true, 0) => "ackring AckQueue (lease, spin)",
+        (true, 1) => "ackring AckQueue (lease, backoff)",
+        (true, _) => "ackring AckQueue (lease)",
+    };
+    const SLUG: &'static str = match (L, W) {
+        (false, 0) => "ackqueue-spin",
+        (false, 1) => "ackqueue-backoff",
+        (false, _) => "ackqueue",
+        (true, 0) => "ackqueue-lease-spin",
+        (true, 1) => "ackqueue-lease-backoff",
+        (true, _) => "ackqueue-lease",
+    };
     const BATCH: bool = true;
     const BLOCKING: bool = true;
     type Tx = Arc<AckQueue<u64>>;
@@ -178,7 +266,8 @@ impl<const L: bool> Peer for AckQueuePeer<L> {
     fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
         let builder = AckQueue::builder()
             .capacity(cap)
-            .max_in_flight(MAX_IN_FLIGHT);
+            .max_in_flight(MAX_IN_FLIGHT)
+            .wait_strategy(Self::STRATEGY);
         let builder = if L { builder.lease(LEASE) } else { builder };
         Some(shared(builder.build().expect("valid configuration"), p, c))
     }

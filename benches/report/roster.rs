@@ -11,7 +11,7 @@
 
 use crate::latency::{self, RoundTrip, RoundTrips};
 use crate::peers::{self, Calls, Peer};
-use crate::sections::{ACK, ACK_ONE_WAY, ONE_WAY, PING_PONG, THROUGHPUT};
+use crate::sections::{self, ACK, ACK_ONE_WAY, ONE_WAY, PING_PONG, POOL, THROUGHPUT};
 use crate::throughput::{self, Shape};
 use crate::{ack, Key};
 use hdrhistogram::Histogram;
@@ -41,6 +41,7 @@ pub struct Entry {
     transfer: fn(&Shape, Calls, usize, u64) -> Duration,
     ping_pong: fn(RoundTrips) -> RoundTrip,
     one_way: fn(u64, u64, u64) -> Histogram<u64>,
+    pool: fn(usize, usize, u64) -> Duration,
 }
 
 impl Entry {
@@ -62,6 +63,7 @@ impl Entry {
             transfer: throughput::transfer::<P>,
             ping_pong: latency::ping_pong::<P>,
             one_way: latency::one_way::<P>,
+            pool: sections::pool::run::<P>,
         }
     }
 
@@ -82,6 +84,9 @@ impl Entry {
         fn no_one_way(_: u64, _: u64, _: u64) -> Histogram<u64> {
             unreachable!("the floor is not a queue")
         }
+        fn no_pool(_: usize, _: usize, _: u64) -> Duration {
+            unreachable!("the floor is not a queue")
+        }
         Entry {
             name: "cache-line floor (two atomics)",
             slug: "floor",
@@ -94,6 +99,7 @@ impl Entry {
             transfer: no_transfer,
             ping_pong: latency::cache_line_floor,
             one_way: no_one_way,
+            pool: no_pool,
         }
     }
 
@@ -120,6 +126,12 @@ impl Entry {
     /// One one-way latency run.
     pub fn one_way(&self, rate: u64, count: u64, warm_up: u64) -> Histogram<u64> {
         (self.one_way)(rate, count, warm_up)
+    }
+
+    /// One worker-pool run: `producers` and `consumers` unpinned threads
+    /// (see `sections::pool::run`).
+    pub fn pool(&self, producers: usize, consumers: usize, total: u64) -> Duration {
+        (self.pool)(producers, consumers, total)
     }
 
     /// The throughput rows of this entry: (key, calls it was measured
@@ -159,11 +171,16 @@ pub const BASE: &str = "arrayqueue";
 /// that measure it, the calls its throughput rows use.
 pub fn all() -> Vec<Entry> {
     const QUEUE: &[&str] = &[THROUGHPUT, ONE_WAY];
-    const QUEUE_ACK: &[&str] = &[THROUGHPUT, ONE_WAY, ACK, ACK_ONE_WAY];
+    const QUEUE_ACK: &[&str] = &[THROUGHPUT, ONE_WAY, ACK];
+    const QUEUE_ACK_LATENCY: &[&str] = &[THROUGHPUT, ONE_WAY, ACK_ONE_WAY];
     const TRY_ROW: &[&str] = &[THROUGHPUT, PING_PONG, ACK];
     const PEER: &[&str] = &[THROUGHPUT, PING_PONG, ONE_WAY];
-    const PEER_ACK: &[&str] = &[THROUGHPUT, PING_PONG, ONE_WAY, ACK, ACK_ONE_WAY];
+    const PEER_POOL: &[&str] = &[THROUGHPUT, PING_PONG, ONE_WAY, POOL];
+    const PEER_ACK: &[&str] = &[THROUGHPUT, PING_PONG, ONE_WAY, ACK];
     const ACK_LAYER: &[&str] = &[ACK, ACK_ONE_WAY];
+    const ACK_LAYER_POOL: &[&str] = &[ACK, ACK_ONE_WAY, POOL];
+    const ACK_LATENCY: &[&str] = &[ACK_ONE_WAY];
+    const POOL_LATENCY: &[&str] = &[ACK_ONE_WAY, POOL];
     const BOTH: &[Calls] = &[Blocking, TryLoop];
     const OWN: &[Calls] = &[Blocking];
     const TRY: &[Calls] = &[TryLoop];
@@ -173,24 +190,27 @@ pub fn all() -> Vec<Entry> {
         Entry::floor(),
         // The wait strategy matters only to the blocking calls: one row per
         // strategy there, one "ackring Ring" row for the try calls.
-        Entry::of::<peers::AckRing<0>>("#ff7f0e", QUEUE, OWN),
+        Entry::of::<peers::AckRing<0>>("#ff7f0e", QUEUE_ACK_LATENCY, OWN),
         Entry::of::<peers::AckRing<1>>("#d62728", QUEUE_ACK, OWN),
         Entry::of::<peers::AckRing<2>>("#8c564b", QUEUE, OWN),
         Entry::of::<peers::AckRing<1>>("#d62728", TRY_ROW, TRY_SPIN).named("ackring Ring", "ring"),
         Entry::of::<peers::AckRingSlotOnly>("#ffbb78", &[THROUGHPUT, PING_PONG], TRY),
         Entry::of::<peers::ArrayQueue>("#1f77b4", PEER_ACK, TRY_SPIN),
-        Entry::of::<peers::CrossbeamChannel>("#17becf", PEER, BOTH),
+        Entry::of::<peers::CrossbeamChannel>("#17becf", PEER_POOL, BOTH),
         Entry::of::<peers::ConcurrentQueue>("#2ca02c", PEER, TRY),
         Entry::of::<peers::Flume>("#9467bd", PEER, BOTH),
         Entry::of::<peers::StdSyncChannel>("#7f7f7f", PEER, BOTH),
         Entry::of::<peers::MutexVecDeque>("#bcbd22", PEER, TRY),
         Entry::of::<peers::Rtrb>("#e377c2", PEER, TRY),
         Entry::of::<peers::StampedSpsc>("#f7b6d2", PEER, TRY),
-        Entry::of::<ack::AckQueuePeer<false>>("#ff9896", ACK_LAYER, BOTH),
+        Entry::of::<ack::AckQueuePeer<false, 0>>("#e7969c", ACK_LATENCY, OWN),
+        Entry::of::<ack::AckQueuePeer<false, 1>>("#ad494a", ACK_LATENCY, OWN),
+        Entry::of::<ack::AckQueuePeer<false>>("#ff9896", ACK_LAYER_POOL, BOTH),
         Entry::of::<ack::AckQueuePeer<true>>("#c5b0d5", ACK_LAYER, BOTH),
+        Entry::of::<ack::ChannelTrackerPeer>("#9edae5", POOL_LATENCY, OWN),
         Entry::of::<ack::HandTracker<false>>("#aec7e8", ACK_LAYER, TRY),
-        Entry::of::<ack::HandTracker<true>>("#98df8a", ACK_LAYER, TRY),
-        Entry::of::<ack::AckFloor>("#c49c94", ACK_LAYER, TRY),
+        Entry::of::<ack::HandTracker<true>>("#98df8a", &[ACK], TRY),
+        Entry::of::<ack::AckFloor>("#c49c94", &[ACK], TRY),
     ]
 }
 

@@ -584,42 +584,170 @@ fn two_receivers_race_for_last_prefetch_place() {
     });
 }
 
+/// The index of the table entry a delivery's tag names, read from its
+/// `Debug` output (the tag's fields are private): which entry a receive
+/// claimed.
+fn entry_of(debug: String) -> u32 {
+    let at = debug.find("index: ").expect("a tag in the output") + "index: ".len();
+    debug[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("an index")
+}
+
 #[test]
-fn receive_claims_the_entry_an_ack_is_freeing() {
-    // Two entries (one prefetch place, one dead-letter place): seq 0 is a
-    // dead letter in entry 0, seq 1 in flight in entry 1. Seq 2's receive
-    // needs the place that seq 1's ack gives back after freeing entry 1,
-    // and entry 1 is the only one it can claim. The ack's move of the old
-    // value out of entry 1 must happen-before the receive's write of the
-    // new one (the free's Release store, the claim's Acquire CAS): loom's
-    // cells report it otherwise. The receive that finds the place back at
-    // its first try runs no fence between reading the count and claiming
-    // the entry, so only that pair orders the two.
+fn receive_claims_the_spare_entry_an_ack_by_tag_is_freeing() {
+    // One fresh slot (so one home entry, 0), two prefetch places, one
+    // dead-letter place: three spare entries, 1 to 3, a receive of seq `s`
+    // whose home is busy looking from spare `1 + s % 3` on. Seq 0 is a
+    // dead letter in the home entry; seq 1 is in flight in spare 2 and is
+    // acked by tag on another thread; seqs 2 and 3 went through spares 3
+    // and 1. Seq 4's receive has a place whatever the ack does, and looks
+    // at spare 2 first: the ack's move of seq 1 out of it must
+    // happen-before the receive's write of seq 4 (the free's Release
+    // store, the spare claim's Acquire CAS), which loom's cells report
+    // otherwise. Nothing else orders the two: the receive reads no count
+    // the ack writes before it frees the entry.
     explore(
-        &["place back at the first try", "waited for the place"],
+        &["took the spare the ack freed", "took the next spare"],
         || {
-            let q = Arc::new(queue(3, 1));
+            let q = Arc::new(queue(1, 2));
             q.try_publish(0).unwrap();
             q.try_receive().unwrap().nack(false).unwrap();
             q.try_publish(1).unwrap();
-            let one = q.try_receive().unwrap().detach();
-            q.try_publish(2).unwrap();
+            let one = q.try_receive().unwrap();
+            assert_eq!(entry_of(format!("{one:?}")), 2);
+            let one = one.detach();
+            for seq in 2..4 {
+                q.try_publish(seq).unwrap();
+                q.try_receive().unwrap().ack().unwrap();
+            }
+            q.try_publish(4).unwrap();
             let acker = {
                 let q = q.clone();
                 thread::spawn(move || q.ack(one))
             };
-            let (two, outcome) = match q.try_receive() {
-                Some(d) => (d, "place back at the first try"),
-                None => (q.receive().unwrap(), "waited for the place"),
+            let four = q.try_receive().expect("a place is free");
+            assert_eq!((*four, four.seq().get()), (4, 4));
+            let outcome = match entry_of(format!("{four:?}")) {
+                2 => "took the spare the ack freed",
+                3 => "took the next spare",
+                other => panic!("seq 4 in entry {other}"),
             };
-            assert_eq!((*two, two.seq().get()), (2, 2));
             acker.join().unwrap().unwrap();
-            two.ack().unwrap();
+            four.ack().unwrap();
             assert_eq!(q.try_receive_dead_letter().unwrap().into_inner(), 0);
-            assert_eq!(q.settled_below().get(), 3);
+            assert_eq!(q.settled_below().get(), 5);
             outcome
         },
     );
+}
+
+#[test]
+fn receive_claims_its_home_entry_a_guard_ack_is_freeing() {
+    // One fresh slot, two prefetch places. Seq 0, in home entry 0, is
+    // acked by its guard on another thread, by plain stores (the guard is
+    // the entry's sole mover); seq 1's receive, which has a place either
+    // way, claims home entry 0 without a CAS if it sees it free, else a
+    // spare. The guard's move of seq 0 out must happen-before the
+    // receive's write of seq 1 (the ack's Release store of `Free`, the home
+    // claim's Acquire load): loom's cells report it otherwise.
+    explore(&["took the home entry", "took a spare"], || {
+        let q = Arc::new(queue(1, 2));
+        q.try_publish(0).unwrap();
+        let zero = AckQueue::try_receive_owned(&q).unwrap();
+        assert_eq!(entry_of(format!("{zero:?}")), 0);
+        let acker = thread::spawn(move || zero.ack());
+        thread::yield_now(); // let the ack go first at least once
+        q.try_publish(1).unwrap();
+        let one = q.try_receive().expect("a place is free");
+        assert_eq!(*one, 1);
+        let outcome = if entry_of(format!("{one:?}")) == 0 {
+            "took the home entry"
+        } else {
+            "took a spare"
+        };
+        acker.join().unwrap().unwrap();
+        one.ack().unwrap();
+        assert!(q.try_receive().is_none());
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}
+
+#[test]
+fn older_guard_reads_while_its_messages_redelivery_is_acked() {
+    // A message requeued by tag while its guard lives is delivered again,
+    // so two guards hold it: the older one still reads it on another
+    // thread while the newer one acks. That ack is not its entry's sole
+    // mover (two holders): it settles by CAS, and the entry is freed, and
+    // taken by the next message, only once the older guard lets go. loom's
+    // cells report the next message's write racing the older guard's read
+    // otherwise.
+    explore(
+        &["next message in the home entry", "next message in a spare"],
+        || {
+            let q = Arc::new(queue(1, 2));
+            q.try_publish(7).unwrap();
+            let older = AckQueue::try_receive_owned(&q).unwrap();
+            q.nack(older.tag(), true).unwrap();
+            let newer = q.try_receive().expect("delivered again");
+            assert_eq!((*newer, newer.delivery_count()), (7, 2));
+            let reader = thread::spawn(move || {
+                let v = *older;
+                drop(older); // lets go: stale, nothing to requeue
+                v
+            });
+            newer.ack().unwrap();
+            q.try_publish(8).unwrap();
+            let next = q.try_receive().expect("a place is free");
+            assert_eq!(*next, 8);
+            let outcome = if entry_of(format!("{next:?}")) == 0 {
+                "next message in the home entry"
+            } else {
+                "next message in a spare"
+            };
+            assert_eq!(reader.join().unwrap(), 7);
+            next.ack().unwrap();
+            assert_eq!(q.settled_below().get(), 2);
+            assert_eq!(q.stats().acked, 2);
+            outcome
+        },
+    );
+}
+
+#[test]
+fn guard_ack_races_an_ack_by_its_handed_out_tag() {
+    // A guard hands its tag out, and acks while another thread acks by
+    // that tag. A guard whose tag is out settles by CAS, as the tag's
+    // settle does: exactly one wins, the other is told the delivery is
+    // settled, and the place comes back once.
+    explore(&["the guard won", "the tag won"], || {
+        let q = Arc::new(queue(1, 1));
+        q.try_publish(7).unwrap();
+        let d = AckQueue::try_receive_owned(&q).unwrap();
+        let tag = d.tag();
+        let by_tag = {
+            let q = q.clone();
+            thread::spawn(move || q.ack(tag))
+        };
+        let by_guard = d.ack();
+        let outcome = match (by_guard, by_tag.join().unwrap()) {
+            (Ok(()), Err(AckError::AlreadySettled)) => "the guard won",
+            (Err(AckError::AlreadySettled), Ok(())) => "the tag won",
+            other => panic!("one ack wins, the other is refused: {other:?}"),
+        };
+        assert_eq!(q.stats().acked, 1, "acked once");
+        assert_eq!(q.settled_below().get(), 1);
+        q.try_publish(8).unwrap();
+        let next = q.try_receive().expect("the place came back");
+        assert_eq!(*next, 8);
+        next.ack().unwrap();
+        assert_eq!(q.stats().acked, 2);
+        outcome
+    });
 }
 
 #[test]

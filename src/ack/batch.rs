@@ -12,12 +12,15 @@
 //! as a single receive does, and publishers get one keyed `room`
 //! notification for the run.
 //!
-//! A batch settle checks and moves each item's entry with its own CAS, as
-//! a single settle does, so a stale, double or foreign item is reported at
-//! its index and the others go on. What the batch saves is the rest: the
+//! A batch settle checks and moves each item's entry as a single settle
+//! does (a guard that is its entry's sole mover by plain stores, any other
+//! item by its own CAS), so a stale, double or foreign item is reported at
+//! its index and the others go on. What the batch shares is the rest: the
 //! places of the entries a batch ack frees are given back with **one**
 //! `fetch_add` on `acked` and waiters are woken once, keyed by it. Each
-//! entry is made `Free` before that give-back, as for a single ack.
+//! entry is made `Free` before that give-back, as for a single ack. So a
+//! batch of guards received and acked costs two RMWs in all, the run's
+//! claim and the give-back, and none per message.
 //!
 //! Panics: a message's `Drop` runs when its entry is freed, before the
 //! batch's places are given back; if it panics, a guard gives back the
@@ -42,16 +45,27 @@ pub(super) mod sealed {
     /// What a batch settle needs of an item; implemented only in this
     /// crate, so [`BatchItem`](super::BatchItem) is sealed.
     pub trait Sealed {
-        /// The delivery the item names.
-        fn tag(&self) -> Tag;
+        /// The identity of the queue the item is of (its tag's).
+        fn queue_id(&self) -> usize;
 
-        /// Hands the item's place among its entry's holders, if it has one,
-        /// to the settle: the item's own `Drop` no longer requeues or lets
-        /// go. Returns whether it held one (a guard), which the settle then
-        /// gives up whatever its outcome.
-        fn take_hold(&mut self) -> bool;
+        /// Consumes the item without its own `Drop` (a guard's requeue):
+        /// a guard hands its place among its entry's holders to the
+        /// settle, which gives it up whatever its outcome.
+        fn into_item(self) -> Item;
+    }
+
+    /// An item taken apart for its settle.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Item {
+        /// A tag: no place among the holders.
+        Tag(Tag),
+        /// A guard of this queue: its entry and delivery count, and its
+        /// place among the entry's holders.
+        Guard { index: u32, attempt: u32 },
     }
 }
+
+use self::sealed::Item;
 
 /// An item of a batch settle ([`AckQueue::ack_batch`],
 /// [`AckQueue::nack_batch`]): a [`Tag`], or a [`Delivery`] or
@@ -61,36 +75,42 @@ pub(super) mod sealed {
 pub trait BatchItem: sealed::Sealed {}
 
 impl sealed::Sealed for Tag {
-    fn tag(&self) -> Tag {
-        *self
+    fn queue_id(&self) -> usize {
+        self.queue
     }
 
-    fn take_hold(&mut self) -> bool {
-        false
+    fn into_item(self) -> Item {
+        Item::Tag(self)
     }
 }
 
 impl BatchItem for Tag {}
 
 impl<T> sealed::Sealed for Delivery<'_, T> {
-    fn tag(&self) -> Tag {
-        self.tag
+    fn queue_id(&self) -> usize {
+        self.queue.table.id()
     }
 
-    fn take_hold(&mut self) -> bool {
-        core::mem::replace(&mut self.holding, false)
+    #[inline]
+    fn into_item(self) -> Item {
+        let (_, index, attempt) = self.into_parts();
+        Item::Guard { index, attempt }
     }
 }
 
 impl<T> BatchItem for Delivery<'_, T> {}
 
 impl<T> sealed::Sealed for OwnedDelivery<T> {
-    fn tag(&self) -> Tag {
-        self.tag
+    fn queue_id(&self) -> usize {
+        self.queue.table.id()
     }
 
-    fn take_hold(&mut self) -> bool {
-        core::mem::replace(&mut self.holding, false)
+    #[inline]
+    fn into_item(self) -> Item {
+        // The handle is dropped here: the caller of the batch settle
+        // borrows the queue for the whole call.
+        let (_, index, attempt) = self.into_parts();
+        Item::Guard { index, attempt }
     }
 }
 
@@ -134,7 +154,7 @@ impl<T> AckQueue<T> {
             self.scan_step(now);
             self.take_redeliveries(now, want, out);
             self.take_fresh_run(now, want - (out.len() - start), out);
-            if out.len() == start && self.scan_all(now) > 0 {
+            if out.len() == start && self.scan_when_dry(now) > 0 {
                 self.take_redeliveries(now, want, out);
             }
         } else {
@@ -243,12 +263,15 @@ impl<T> AckQueue<T> {
         else {
             return;
         };
+        let laps = self.fresh.laps();
         let mut pos = first;
-        for _ in 0..n {
+        let first_seq = laps.count(first);
+        for seq in first_seq..first_seq + n {
             // SAFETY: `claim_run` gave us the `n` positions from `first`
-            // on; each is delivered once, `pos` moving past it.
-            out.push(unsafe { self.deliver_fresh(pos, now) });
-            pos = self.fresh.laps().advance(pos);
+            // on; each is delivered once, `pos` moving past it, and `seq`
+            // is its count.
+            out.push(unsafe { self.deliver_fresh_at(pos, seq, now) });
+            pos = laps.advance(pos);
         }
         // Keyed by our `head` CAS in `claim_run` (the `wait` module docs).
         self.room.notify_keyed(n as usize);
@@ -391,16 +414,29 @@ impl<T> AckQueue<T> {
             moved: 0,
         };
         let mut settled = 0;
-        for (i, mut item) in items.into_iter().enumerate() {
-            let tag = sealed::Sealed::tag(&item);
-            if tag.queue != self.table.id() {
+        for (i, item) in items.into_iter().enumerate() {
+            if item.queue_id() != self.table.id() {
                 // Its guard, if any, stays armed: dropped here, it settles
                 // in its own queue.
                 errors.push((i, AckError::ForeignTag));
                 continue;
             }
-            let guard = item.take_hold();
-            drop(item);
+            let (tag, guard) = match item.into_item() {
+                Item::Tag(tag) => (tag, false),
+                Item::Guard { index, attempt } => {
+                    if matches!(how, Settle::Ack) {
+                        if let Some(value) = self.take_sole(index, attempt) {
+                            // As below: the entry is `Free`, its place is
+                            // the batch's to give back.
+                            settled += 1;
+                            owed.places += 1;
+                            drop(value);
+                            continue;
+                        }
+                    }
+                    (self.tag_of_holder(index, attempt), true)
+                }
+            };
             let new = match self.settle_cas(tag, how, guard) {
                 Ok(new) => new,
                 Err(e) => {

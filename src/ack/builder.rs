@@ -10,13 +10,13 @@ use crossbeam_utils::CachePadded;
 use super::clock::{self, Clock, MonotonicClock};
 use super::entry::Table;
 use super::fresh::Fresh;
+use super::indices::Indices;
 use super::lease::SCAN_STEP;
 use super::AckQueue;
 use crate::error::ConfigError;
-use crate::ring::Ring;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
-use crate::wait::Waiter;
+use crate::wait::{WaitStrategy, Waiter};
 
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
@@ -24,7 +24,8 @@ use crate::wait::Waiter;
 /// equal to the capacity, no lease, `max_deliveries`
 /// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES)
 /// (20: a poison message that fails every time goes to the dead letters
-/// instead of being delivered forever), the [`MonotonicClock`].
+/// instead of being delivered forever), the [`MonotonicClock`], and
+/// [`WaitStrategy::Park`] for the blocking calls.
 ///
 /// The three bounds are independent: a message waiting for its first
 /// delivery holds a place of `capacity`, a delivered unsettled one a place
@@ -38,6 +39,7 @@ pub struct AckQueueBuilder<T> {
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
     clock: Option<Box<dyn Clock>>,
+    wait_strategy: WaitStrategy,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -69,6 +71,7 @@ impl<T> AckQueue<T> {
             lease: None,
             max_deliveries: None,
             clock: None,
+            wait_strategy: WaitStrategy::Park,
             _marker: PhantomData,
         }
     }
@@ -84,6 +87,11 @@ impl<T> AckQueueBuilder<T> {
     /// How many published messages may wait for their first delivery: the
     /// only bound a publish waits for. Messages in flight, waiting for
     /// redelivery or in the dead letters do not count.
+    ///
+    /// Each place is a slot of the fresh ring and a table entry, the home
+    /// entry its messages move into when delivered (a cache line each);
+    /// `max_in_flight` and `dead_letter_capacity` add a spare entry per
+    /// place, for messages whose home entry is still busy.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self
@@ -137,15 +145,54 @@ impl<T> AckQueueBuilder<T> {
         self
     }
 
+    /// How a blocked thread waits in the blocking calls (`publish`,
+    /// `receive*`, `consume`, `wait_settled*`), as for
+    /// [`Ring`](crate::Ring) (see [`WaitStrategy`]):
+    ///
+    /// - [`Park`](WaitStrategy::Park), the default: spins and yields for a
+    ///   few microseconds, then sleeps until an operation that may unblock
+    ///   it wakes it (while leases or delayed requeues are pending, it also
+    ///   looks again every millisecond, since their deadlines pass without
+    ///   anyone to wake it). No CPU while a queue is idle.
+    /// - [`Spin`](WaitStrategy::Spin): tries again after each CPU spin
+    ///   hint, never sleeping: the lowest latency, at the price of a core
+    ///   per waiting thread. For latency-sensitive consumers with cores of
+    ///   their own.
+    /// - [`Backoff`](WaitStrategy::Backoff): spins with exponential
+    ///   backoff, then yields its time slice between tries, never
+    ///   sleeping.
+    ///
+    /// A future waits the same way whatever the strategy: it sleeps until
+    /// woken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, WaitStrategy};
+    ///
+    /// let q = AckQueue::builder().wait_strategy(WaitStrategy::Spin).build().unwrap();
+    /// assert_eq!(q.wait_strategy(), WaitStrategy::Spin);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| q.publish(7).unwrap());
+    ///     let d = q.receive().unwrap(); // spins until the publish lands
+    ///     assert_eq!(*d, 7);
+    ///     d.ack().unwrap();
+    /// });
+    /// ```
+    pub fn wait_strategy(mut self, strategy: WaitStrategy) -> Self {
+        self.wait_strategy = strategy;
+        self
+    }
+
     /// Builds the queue. All memory it will use is allocated here.
     ///
     /// # Errors
     ///
     /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
     /// `dead_letter_capacity`, `max_deliveries` or `lease` when given zero;
-    /// [`ConfigError::TooLarge`] when `capacity`, or `max_in_flight` plus
-    /// `dead_letter_capacity`, is too large to allocate (more than
-    /// `u32::MAX` places).
+    /// [`ConfigError::TooLarge`] when `capacity`, or `capacity` plus
+    /// `max_in_flight` plus `dead_letter_capacity`, is too large to
+    /// allocate (more than `u32::MAX` places).
     ///
     /// # Examples
     ///
@@ -180,17 +227,20 @@ impl<T> AckQueueBuilder<T> {
             return Err(too_large("capacity", cap));
         }
         let fresh = Fresh::new(cap as u64).ok_or(too_large("capacity", cap))?;
-        let entries = self
+        // A home entry per fresh slot, and a spare entry per place of the
+        // two other bounds (`entry.rs`).
+        let spares = self
             .max_in_flight
             .checked_add(dead_cap)
-            .filter(|&n| n <= u32::MAX as usize)
+            .filter(|&n| n <= u32::MAX as usize - cap)
             .ok_or(too_large("dead_letter_capacity", dead_cap))?;
-        let ring = |n| Ring::try_new(n).map_err(|_| too_large("dead_letter_capacity", n));
-        let redeliver: Ring<u32> = ring(entries)?;
+        let entries = cap + spares;
+        let ring = |n| Indices::new(n as u64).ok_or(too_large("dead_letter_capacity", n));
+        let redeliver = ring(entries)?;
         let dead = ring(entries)?;
         Ok(AckQueue {
             fresh,
-            table: Table::new(entries),
+            table: Table::new(cap, spares),
             acked: CachePadded::new(AtomicU64::new(0)),
             admit_below: CachePadded::new(AtomicU64::new(self.max_in_flight as u64)),
             released: CachePadded::new(AtomicU64::new(0)),
@@ -217,6 +267,7 @@ impl<T> AckQueueBuilder<T> {
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),
+            wait_strategy: self.wait_strategy,
         })
     }
 }
@@ -229,6 +280,7 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("dead_letter_capacity", &self.dead_letter_capacity)
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
+            .field("wait_strategy", &self.wait_strategy)
             .finish_non_exhaustive()
     }
 }

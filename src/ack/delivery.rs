@@ -58,8 +58,8 @@ pub struct Tag {
     pub(crate) queue: usize,
     pub(crate) index: u32,
     pub(crate) gen: u32,
-    /// The delivery count of this delivery (the state word keeps it
-    /// modulo 2^16).
+    /// The delivery count of this delivery (the state word keeps 16 bits
+    /// of it: `State::attempt_bits`).
     pub(crate) attempt: u32,
 }
 
@@ -90,35 +90,68 @@ pub struct Tag {
 #[must_use = "a delivery dropped without ack or nack is requeued"]
 pub struct Delivery<'q, T> {
     pub(crate) queue: &'q AckQueue<T>,
-    pub(crate) tag: Tag,
-    pub(crate) seq: u64,
+    /// The entry holding the message.
+    pub(crate) index: u32,
+    /// The delivery count, which is also the tag's attempt.
     pub(crate) count: u32,
-    /// Still counted among the entry's holders.
-    pub(crate) holding: bool,
 }
 
 /// Writes the API that [`Delivery`] and
 /// [`OwnedDelivery`](super::OwnedDelivery) share, from one source: the
 /// accessors, the settles, `detach`, `Deref`, the requeue on drop, and
 /// `Debug`. Both guards have the same fields and differ only in how they
-/// hold the queue (`&'q AckQueue<T>` or `Arc<AckQueue<T>>`), which
-/// `self.queue` derefs through alike; so every guarantee of one is a
-/// guarantee of the other.
+/// hold the queue (`&'q AckQueue<T>` or `Arc<AckQueue<T>>`, the `$queue`
+/// type), which `self.queue` derefs through alike; so every guarantee of
+/// one is a guarantee of the other.
+///
+/// A guard is the queue handle, its entry's index and its delivery count:
+/// two words, which a receive hands back in registers. The rest of its tag
+/// and its sequence number are read from the entry, which cannot change
+/// them while the guard is one of its holders (an entry is freed, and its
+/// generation bumped, only once its holders are gone; the sequence number
+/// is written only by the receive that fills it). A guard counts among
+/// its entry's holders from its receive until it is consumed: `ack`,
+/// `nack`, `detach` and the batch settles take it apart without its
+/// `Drop` (`into_parts`), which otherwise requeues.
 ///
 /// An owned guard's `Arc` is a field, dropped after `Drop::drop` has run:
 /// the requeue of an unsettled guard reaches the queue before the last
 /// handle, if this is it, drops the queue and every value still in it.
+/// A consumed owned guard's `Arc` is dropped after its settle, likewise.
 macro_rules! delivery_api {
-    ($guard:ident $(<$lt:lifetime>)?) => {
+    ($guard:ident $(<$lt:lifetime>)?, $queue:ty) => {
         impl<$($lt,)? T> $guard<$($lt,)? T> {
-            /// The tag naming this delivery.
+            /// The tag naming this delivery, to settle it by tag
+            /// ([`AckQueue::ack`](crate::AckQueue::ack) and the like),
+            /// possibly from another thread while this guard lives. (The
+            /// guard's own settles then take a CAS they otherwise skip.)
             pub fn tag(&self) -> $crate::ack::Tag {
-                self.tag
+                self.queue.hand_out_tag(self.index);
+                self.own_tag()
+            }
+
+            /// The tag, kept inside the crate (not handed out).
+            #[inline]
+            pub(crate) fn own_tag(&self) -> $crate::ack::Tag {
+                self.queue.tag_of_holder(self.index, self.count)
+            }
+
+            /// Takes the guard apart without its `Drop`: the queue handle,
+            /// the entry index and the delivery count. The caller owes the
+            /// guard's place among the entry's holders: a settle or a
+            /// `release_holder`.
+            #[inline(always)]
+            pub(crate) fn into_parts(self) -> ($queue, u32, u32) {
+                let this = ::core::mem::ManuallyDrop::new(self);
+                // SAFETY: `this` is neither used nor dropped after this
+                // read, so the queue handle is moved out exactly once.
+                let queue = unsafe { ::core::ptr::read(&this.queue) };
+                (queue, this.index, this.count)
             }
 
             /// The message's publish sequence number.
             pub fn seq(&self) -> $crate::ack::Seq {
-                $crate::ack::Seq(self.seq)
+                $crate::ack::Seq(self.queue.seq_of_holder(self.index))
             }
 
             /// How many times the message has been delivered, this time
@@ -142,9 +175,10 @@ macro_rules! delivery_api {
             /// dead-lettered);
             /// [`AckError::AlreadySettled`](crate::AckError::AlreadySettled)
             /// if it was settled by tag meanwhile.
-            pub fn ack(mut self) -> Result<(), $crate::AckError> {
-                self.holding = false;
-                self.queue.settle(self.tag, $crate::ack::Settle::Ack, true)
+            #[inline]
+            pub fn ack(self) -> Result<(), $crate::AckError> {
+                let (queue, index, count) = self.into_parts();
+                queue.ack_guarded(index, count)
             }
 
             /// Rejects the message: with `requeue`, it is delivered again
@@ -154,14 +188,15 @@ macro_rules! delivery_api {
             /// # Errors
             ///
             /// As [`ack`](Self::ack).
-            pub fn nack(mut self, requeue: bool) -> Result<(), $crate::AckError> {
-                self.holding = false;
+            pub fn nack(self, requeue: bool) -> Result<(), $crate::AckError> {
                 let how = if requeue {
                     $crate::ack::Settle::Requeue(None)
                 } else {
                     $crate::ack::Settle::Reject
                 };
-                self.queue.settle(self.tag, how, true)
+                let tag = self.own_tag();
+                let (queue, _, _) = self.into_parts();
+                queue.settle(tag, how, true)
             }
 
             /// Requeues the message, to be delivered again no sooner than
@@ -172,10 +207,10 @@ macro_rules! delivery_api {
             /// # Errors
             ///
             /// As [`ack`](Self::ack).
-            pub fn nack_after(mut self, delay: ::core::time::Duration) -> Result<(), $crate::AckError> {
-                self.holding = false;
-                self.queue
-                    .settle(self.tag, $crate::ack::Settle::delayed(delay), true)
+            pub fn nack_after(self, delay: ::core::time::Duration) -> Result<(), $crate::AckError> {
+                let tag = self.own_tag();
+                let (queue, _, _) = self.into_parts();
+                queue.settle(tag, $crate::ack::Settle::delayed(delay), true)
             }
 
             /// Extends the lease so that it ends no sooner than `by` from
@@ -186,24 +221,27 @@ macro_rules! delivery_api {
             ///
             /// As [`ack`](Self::ack).
             pub fn extend_lease(&self, by: ::core::time::Duration) -> Result<(), $crate::AckError> {
-                self.queue.extend_lease(self.tag, by)
+                self.queue.extend_lease(self.own_tag(), by)
             }
 
             /// Gives up the guard without settling: the delivery stays in
             /// flight (its lease, if any, keeps running) and is settled
             /// later by tag, possibly from another thread.
-            pub fn detach(mut self) -> $crate::ack::Tag {
-                self.holding = false;
-                self.queue.release_holder(self.tag.index);
-                self.tag
+            pub fn detach(self) -> $crate::ack::Tag {
+                let tag = self.own_tag();
+                let (queue, index, _) = self.into_parts();
+                queue.release_holder(index);
+                tag
             }
         }
 
         impl<$($lt,)? T> ::core::ops::Deref for $guard<$($lt,)? T> {
             type Target = T;
 
+            #[inline]
             fn deref(&self) -> &T {
-                let entry = self.queue.table.get(self.tag.index);
+                // SAFETY: a guard's entry index is one the queue gave out.
+                let entry = unsafe { self.queue.table.get_unchecked(self.index) };
                 // SAFETY: this guard is counted in the entry's holders, and
                 // an entry's value is dropped or moved out only once its
                 // holders reach zero (module docs of `ack`), so the value
@@ -215,22 +253,20 @@ macro_rules! delivery_api {
 
         impl<$($lt,)? T> Drop for $guard<$($lt,)? T> {
             fn drop(&mut self) {
-                if self.holding {
-                    self.holding = false;
-                    // The result only says whether the requeue happened; a
-                    // stale guard just lets go of the message.
-                    let _ = self
-                        .queue
-                        .settle(self.tag, $crate::ack::Settle::Requeue(None), true);
-                }
+                // Not consumed (`into_parts`), so still a holder: requeue.
+                // The result only says whether the requeue happened; a
+                // stale guard just lets go of the message.
+                let _ = self
+                    .queue
+                    .settle(self.own_tag(), $crate::ack::Settle::Requeue(None), true);
             }
         }
 
         impl<$($lt,)? T> ::core::fmt::Debug for $guard<$($lt,)? T> {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.debug_struct(stringify!($guard))
-                    .field("tag", &self.tag)
-                    .field("seq", &self.seq)
+                    .field("tag", &self.own_tag())
+                    .field("seq", &self.seq().get())
                     .field("delivery_count", &self.count)
                     .finish_non_exhaustive()
             }
@@ -239,7 +275,7 @@ macro_rules! delivery_api {
 }
 pub(super) use delivery_api;
 
-delivery_api!(Delivery<'q>);
+delivery_api!(Delivery<'q>, &'q AckQueue<T>);
 
 /// Why a message went to the dead letters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

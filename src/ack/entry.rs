@@ -3,13 +3,28 @@
 //! encoding of an entry's state word. The transitions themselves live in
 //! the files named for them (`receive`, `settle`, `lease`, `shutdown`);
 //! the state diagram is in the module docs of `ack`.
+//!
+//! The table has two regions:
+//!
+//! - **home entries**, one per fresh slot: entry `i` is where the message
+//!   published in fresh slot `i` goes first. Only the receive that won
+//!   that slot's position on `head` claims it, between that claim and its
+//!   free of the slot; the next receive of the slot comes after that free
+//!   (through the slot's `seq`, as in any ring), so a home entry found
+//!   `Free` is the receiver's alone, and it is claimed without a CAS;
+//! - **spare entries**, `max_in_flight + dead_letter_capacity` of them,
+//!   claimed by CAS: where a message goes when its home entry still holds
+//!   an earlier message (one held for a long time, requeued or dead).
+//!   Every message holding a place of either bound may sit in a spare
+//!   entry, so a receive that got a prefetch place always finds one free
+//!   (or being freed): a held message holds back nothing but itself.
 
 use core::fmt;
 use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicU32, AtomicU64, UnsafeCell};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell};
 
 /// Phase of an entry (the low 4 bits of its state word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,13 +92,15 @@ const EXHAUSTED: u64 = 1 << 5;
 /// place (instead of a dead-letter place) until it is taken.
 const OVERFLOW: u64 = 1 << 6;
 const EPOCH_SHIFT: u32 = 7;
-const EPOCH_MASK: u64 = 0x1F;
+const EPOCH_MASK: u64 = 0xF;
+/// The delivery's tag was handed out ([`Delivery::tag`](super::Delivery::tag)):
+/// a settle by tag may race the guard's own, so the guard settles by CAS.
+const TAG_OUT: u64 = 1 << 11;
 const HOLDERS_SHIFT: u32 = 12;
 /// The most deliveries that may hold one message at once.
 pub(crate) const HOLDERS_MAX: u64 = 0xFFF;
 const ATTEMPT_SHIFT: u32 = 24;
-/// Attempts are compared modulo 2^16.
-pub(crate) const ATTEMPT_MASK: u64 = 0xFFFF;
+const ATTEMPT_MASK: u64 = 0xFFFF;
 const GEN_SHIFT: u32 = 40;
 /// Generations are compared modulo 2^24.
 pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
@@ -91,19 +108,22 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 /// An entry's state word, decoded:
 ///
 /// ```text
-/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 | 11 .. 7 |    6     |     5     |    4    | 3 .. 0
-///  generation  | attempt  | holders  |  epoch  | overflow | exhausted | expired | phase
+/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 |   11    | 10 .. 7 |    6     |     5     |    4    | 3 .. 0
+///  generation  | attempt  | holders  | tag out |  epoch  | overflow | exhausted | expired | phase
 /// ```
 ///
 /// - `generation`: how many messages the entry held before this one
 ///   (modulo 2^24), so a tag of an earlier message never matches a later
 ///   one;
-/// - `attempt`: the delivery count modulo 2^16, so a tag of an earlier
-///   delivery of the same message is recognized as stale;
+/// - `attempt`: the delivery count below 2^16, and past it `2^15 + count
+///   % 2^15` ([`State::attempt_bits`]), so a tag of an earlier delivery of
+///   the same message is recognized as stale, and 1 means the first
+///   delivery (whose count the entry does not store: see
+///   [`Entry::delivery_count`]);
 /// - `holders`: live `Delivery` guards that may read the message;
 /// - `epoch`: bumped by every lease extension, so a scan that read the old
 ///   deadline fails its CAS;
-/// - `overflow`, `exhausted`, `expired`: see the constants.
+/// - `tag out`, `overflow`, `exhausted`, `expired`: see the constants.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct State(pub(crate) u64);
 
@@ -115,6 +135,12 @@ impl State {
 
     pub(crate) fn phase(self) -> Phase {
         Phase::from_bits(self.0 & PHASE_MASK)
+    }
+    /// Whether the phase is `phase`: `phase() == phase` without the
+    /// decoding.
+    #[inline(always)]
+    pub(crate) fn is(self, phase: Phase) -> bool {
+        self.0 & PHASE_MASK == phase as u64
     }
     pub(crate) fn gen(self) -> u64 {
         self.0 >> GEN_SHIFT
@@ -134,6 +160,9 @@ impl State {
     pub(crate) fn overflow(self) -> bool {
         self.0 & OVERFLOW != 0
     }
+    pub(crate) fn tag_out(self) -> bool {
+        self.0 & TAG_OUT != 0
+    }
 
     pub(crate) fn with_phase(self, phase: Phase) -> State {
         State((self.0 & !PHASE_MASK) | phase as u64)
@@ -142,11 +171,21 @@ impl State {
         debug_assert!(holders <= HOLDERS_MAX);
         State((self.0 & !(HOLDERS_MAX << HOLDERS_SHIFT)) | (holders << HOLDERS_SHIFT))
     }
-    pub(crate) fn with_attempt(self, attempt: u64) -> State {
+    /// The state with the `attempt` field of delivery count `count`.
+    pub(crate) fn with_attempt(self, count: u32) -> State {
         State(
             (self.0 & !(ATTEMPT_MASK << ATTEMPT_SHIFT))
-                | ((attempt & ATTEMPT_MASK) << ATTEMPT_SHIFT),
+                | (Self::attempt_bits(count) << ATTEMPT_SHIFT),
         )
+    }
+    /// The `attempt` field of delivery count `count`: the count below
+    /// 2^16, `2^15 + count % 2^15` from there on, so that it reads 1 only
+    /// for the first delivery.
+    #[inline(always)]
+    pub(crate) fn attempt_bits(count: u32) -> u64 {
+        let count = u64::from(count);
+        // 0x8000 | count % 2^15 past 2^16: the low 16 bits with bit 15 set.
+        (count & ATTEMPT_MASK) | (u64::from(count > ATTEMPT_MASK) << 15)
     }
     /// Sets or clears the `expired` and `exhausted` flags.
     pub(crate) fn with_flags(self, expired: bool, exhausted: bool) -> State {
@@ -159,11 +198,20 @@ impl State {
         }
         State(bits)
     }
+    /// Clears the `tag out` flag: a new delivery's tag is the guard's own.
+    pub(crate) fn tag_kept(self) -> State {
+        State(self.0 & !TAG_OUT)
+    }
+    /// The bit of the `tag out` flag, for a guard that hands its tag out
+    /// (`fetch_or`).
+    pub(crate) const TAG_OUT: u64 = TAG_OUT;
+    /// The largest delivery count the `attempt` field holds as it is.
+    pub(crate) const ATTEMPT_MASK: u64 = ATTEMPT_MASK;
     /// Sets the `overflow` flag.
     pub(crate) fn with_overflow(self) -> State {
         State(self.0 | OVERFLOW)
     }
-    /// The epoch plus one (modulo 32).
+    /// The epoch plus one (modulo 16).
     pub(crate) fn next_epoch(self) -> State {
         let epoch = ((self.0 >> EPOCH_SHIFT) + 1) & EPOCH_MASK;
         State((self.0 & !(EPOCH_MASK << EPOCH_SHIFT)) | (epoch << EPOCH_SHIFT))
@@ -179,6 +227,7 @@ impl fmt::Debug for State {
             .field("holders", &self.holders())
             .field("expired", &self.expired())
             .field("exhausted", &self.exhausted())
+            .field("tag_out", &self.tag_out())
             .finish()
     }
 }
@@ -203,8 +252,9 @@ pub(crate) struct Entry<T> {
     pub(crate) deadline: AtomicU64,
     /// When the current delivery was handed out, on the queue's clock.
     pub(crate) delivered_at: AtomicU64,
-    /// The message's delivery count: exactly how many times it was
-    /// delivered.
+    /// The message's delivery count, exactly, once it was delivered more
+    /// than once (read it with [`delivery_count`](Entry::delivery_count)):
+    /// a first delivery, whose state says attempt 1, leaves it alone.
     pub(crate) deliveries: AtomicU32,
     /// Initialized from the end of `Receiving` until the message is moved
     /// out or dropped (by the thread that brings the entry back to
@@ -213,6 +263,20 @@ pub(crate) struct Entry<T> {
 }
 
 impl<T> Entry<T> {
+    /// The message's delivery count, for a `state` just read from this
+    /// entry: 1 when the state says the first delivery, else the stored
+    /// count (written, with a redelivery's fields, before its state).
+    #[inline]
+    pub(crate) fn delivery_count(&self, state: State) -> u32 {
+        if state.attempt() == 1 {
+            1
+        } else {
+            // Relaxed: ordered after the state the caller read, as the
+            // entry's other fields are (type docs).
+            self.deliveries.load(Ordering::Relaxed)
+        }
+    }
+
     fn new() -> Self {
         Self {
             state: AtomicU64::new(State::free(0).0),
@@ -225,26 +289,36 @@ impl<T> Entry<T> {
     }
 }
 
-/// The fixed table of entries; entries are cache-line padded because
-/// different consumers settle neighbouring entries at once.
+/// The fixed table of entries: the home entries first, then the spare
+/// ones (module docs). Entries are cache-line padded because different
+/// consumers settle neighbouring entries at once.
 pub(crate) struct Table<T> {
     entries: Box<[CachePadded<Entry<T>>]>,
-    /// `u64::MAX / len + 1`: the reciprocal that turns `home`'s remainder
-    /// into two multiplications (Lemire's "fastmod"), exact for 32-bit
-    /// numerators; a 64-bit division on every receive cost more than
-    /// the rest of the probe.
+    /// How many home entries: the fresh ring's capacity.
+    homes: u32,
+    /// How many spare entries.
+    spares: u32,
+    /// `u64::MAX / spares + 1`: the reciprocal that turns `spare_start`'s
+    /// remainder into two multiplications (Lemire's "fastmod"), exact for
+    /// 32-bit numerators.
     reciprocal: u64,
     /// This queue's identity in tags, unique in the process.
     id: usize,
 }
 
 impl<T> Table<T> {
-    /// A table of `len` free entries, `len` in `1..=u32::MAX`.
-    pub(crate) fn new(len: usize) -> Self {
-        debug_assert!(len >= 1 && len <= u32::MAX as usize);
+    /// A table of `homes` home entries and `spares` spare ones, all free;
+    /// both at least 1, and `homes + spares <= u32::MAX`.
+    pub(crate) fn new(homes: usize, spares: usize) -> Self {
+        debug_assert!(homes >= 1 && spares >= 1);
+        debug_assert!(homes + spares <= u32::MAX as usize);
         Self {
-            entries: (0..len).map(|_| CachePadded::new(Entry::new())).collect(),
-            reciprocal: (u64::MAX / len as u64).wrapping_add(1),
+            entries: (0..homes + spares)
+                .map(|_| CachePadded::new(Entry::new()))
+                .collect(),
+            homes: homes as u32,
+            spares: spares as u32,
+            reciprocal: (u64::MAX / spares as u64).wrapping_add(1),
             id: crate::sync::unique_id(),
         }
     }
@@ -259,6 +333,19 @@ impl<T> Table<T> {
         &self.entries[index as usize]
     }
 
+    /// The entry at `index`, without the bounds check: for the indices
+    /// the queue made itself (a home entry's, a guard's).
+    ///
+    /// # Safety
+    ///
+    /// `index < self.len()`.
+    #[inline(always)]
+    pub(crate) unsafe fn get_unchecked(&self, index: u32) -> &Entry<T> {
+        debug_assert!((index as usize) < self.entries.len());
+        // SAFETY: the caller's contract.
+        unsafe { self.entries.get_unchecked(index as usize) }
+    }
+
     /// The index of entry `index + 1`, wrapping to 0 past the end.
     #[inline]
     pub(crate) fn next(&self, index: u32) -> u32 {
@@ -269,13 +356,32 @@ impl<T> Table<T> {
         }
     }
 
-    /// The entry a receive of message `seq` looks at first: the low 32
-    /// bits of `seq` modulo the length, so in-order receives and acks find
-    /// it free. (Only a hint: any start finds a free entry.)
-    #[inline]
+    /// The home entry of message `seq`: the one paired with the fresh
+    /// slot it was published in (`seq` modulo the capacity). Where
+    /// `is_settled` looks first; a receive finds it from the position.
     pub(crate) fn home(&self, seq: u64) -> u32 {
+        (seq % u64::from(self.homes)) as u32
+    }
+
+    /// The spare entry a receive of message `seq` whose home entry is
+    /// busy looks at first: the low 32 bits of `seq` modulo the spares, so
+    /// that receives spread over them. (Only a hint: any start finds a
+    /// free spare.)
+    #[inline]
+    pub(crate) fn spare_start(&self, seq: u64) -> u32 {
         let low = self.reciprocal.wrapping_mul(u64::from(seq as u32));
-        ((u128::from(low) * self.entries.len() as u128) >> 64) as u32
+        self.homes + ((u128::from(low) * u128::from(self.spares)) >> 64) as u32
+    }
+
+    /// The spare entry after spare entry `index`, wrapping to the first
+    /// spare past the end.
+    #[inline]
+    pub(crate) fn next_spare(&self, index: u32) -> u32 {
+        if index as usize + 1 < self.entries.len() {
+            index + 1
+        } else {
+            self.homes
+        }
     }
 
     /// The queue's identity in its tags, never reused in the process.
@@ -289,9 +395,16 @@ mod tests {
     use super::Table;
 
     #[test]
-    fn home_is_the_remainder_of_the_low_32_bits() {
-        for len in [1_usize, 2, 3, 7, 64, 257, 1280, 65_537] {
-            let table = Table::<()>::new(len);
+    fn spare_start_is_a_spare_at_the_low_32_bits_modulo_the_spares() {
+        for (homes, spares) in [
+            (1_usize, 1_usize),
+            (3, 2),
+            (7, 7),
+            (64, 257),
+            (1024, 1280),
+            (5, 65_537),
+        ] {
+            let table = Table::<()>::new(homes, spares);
             let seqs = (0..5000_u64).chain([
                 u64::from(u32::MAX) - 1,
                 u64::from(u32::MAX),
@@ -300,9 +413,37 @@ mod tests {
                 u64::MAX,
             ]);
             for seq in seqs {
-                let expected = u64::from(seq as u32) % len as u64;
-                assert_eq!(u64::from(table.home(seq)), expected, "len {len} seq {seq}");
+                let expected = homes as u64 + u64::from(seq as u32) % spares as u64;
+                assert_eq!(
+                    u64::from(table.spare_start(seq)),
+                    expected,
+                    "homes {homes} spares {spares} seq {seq}"
+                );
+                assert_eq!(u64::from(table.home(seq)), seq % homes as u64);
             }
         }
+    }
+
+    #[test]
+    fn attempt_bits_read_1_only_for_the_first_delivery() {
+        use super::State;
+        assert_eq!(State::attempt_bits(1), 1);
+        for count in [2_u32, 0x7FFF, 0x8000, 0xFFFF] {
+            assert_eq!(State::attempt_bits(count), u64::from(count));
+        }
+        for count in [0x1_0000_u32, 0x1_0001, 0x1_8001, u32::MAX] {
+            let bits = State::attempt_bits(count);
+            assert!((0x8000..=0xFFFF).contains(&bits), "count {count}");
+            assert_eq!(bits & 0x7FFF, u64::from(count) & 0x7FFF);
+            assert_eq!(State(0).with_attempt(count).attempt(), bits);
+        }
+    }
+
+    #[test]
+    fn next_spare_wraps_inside_the_spares() {
+        let table = Table::<()>::new(3, 2);
+        assert_eq!(table.next_spare(3), 4);
+        assert_eq!(table.next_spare(4), 3);
+        assert_eq!(table.next(4), 0);
     }
 }

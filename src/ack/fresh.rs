@@ -71,9 +71,9 @@ impl<T> Fresh<T> {
     }
 
     /// After a publish found no room: see
-    /// [`Core::wait_for_room_ahead`].
-    pub(crate) fn wait_for_room_ahead(&self) {
-        self.core.wait_for_room_ahead(false);
+    /// [`Core::wait_for_room_ahead`] (`spin`: spinning only).
+    pub(crate) fn wait_for_room_ahead(&self, spin: bool) {
+        self.core.wait_for_room_ahead(spin);
     }
 
     /// Whether a publisher that found no room may sleep: `capacity`

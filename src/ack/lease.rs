@@ -2,7 +2,7 @@
 //! expired deliveries and releases due delayed requeues.
 
 use super::entry::{Phase, State};
-use super::{push_index, AckQueue};
+use super::AckQueue;
 use crate::stats;
 use crate::sync::Ordering;
 
@@ -75,6 +75,19 @@ impl<T> AckQueue<T> {
         }
     }
 
+    /// The full pass a receive that found nothing makes before it says so
+    /// ([`scan_all`](AckQueue::scan_all)), skipped when nothing can be due:
+    /// no delayed requeue pending and no delivery holding a prefetch place
+    /// (every `InFlight` entry holds one). A receive polling an idle queue
+    /// then costs a few loads, not a pass over the table.
+    pub(super) fn scan_when_dry(&self, now: u64) -> usize {
+        // Relaxed: a hint, as in `timed`.
+        if self.delayed.load(Ordering::Relaxed) == 0 && self.places_held() == 0 {
+            return 0;
+        }
+        self.scan_all(now)
+    }
+
     pub(super) fn scan_all(&self, now: u64) -> usize {
         (0..self.table.len() as u32)
             .filter(|&i| self.scan_entry(i, now))
@@ -96,7 +109,7 @@ impl<T> AckQueue<T> {
                 if entry.deadline.load(Ordering::Relaxed) > now {
                     return false;
                 }
-                let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+                let exhausted = entry.delivery_count(state) >= self.max_deliveries;
                 let new = if exhausted {
                     Self::dead_state(state, state.holders(), true).with_flags(true, true)
                 } else {
@@ -120,7 +133,7 @@ impl<T> AckQueue<T> {
                 if exhausted {
                     self.dead_lettered(index, new);
                 } else {
-                    push_index(&self.redeliver, index);
+                    self.redeliver.push(index);
                 }
                 self.ready.notify(1);
                 true
@@ -145,7 +158,7 @@ impl<T> AckQueue<T> {
                 }
                 // Relaxed: a count (see `delayed`).
                 self.delayed.fetch_sub(1, Ordering::Relaxed);
-                push_index(&self.redeliver, index);
+                self.redeliver.push(index);
                 self.ready.notify(1);
                 true
             }

@@ -12,10 +12,14 @@
 //!   so `capacity` bounds waiting messages only, and a publish waits only
 //!   for those. A batch receive ([`batch`]) claims a run of positions with
 //!   one CAS on `head` and does the same for each;
-//! - the table ([`entry`]): `max_in_flight + dead_letter_capacity`
-//!   entries, each holding one delivered message until it is settled, with
-//!   its state word (the diagram below). A receive of message `seq` claims
-//!   the first free entry from `seq % len` on ([`Table::home`]), by CAS;
+//! - the table ([`entry`]): entries each holding one delivered message
+//!   until it is settled, with its state word (the diagram below). A
+//!   *home entry* per fresh slot, which a receive from that slot claims
+//!   without a CAS when it is free (the receives of one slot come one
+//!   after another, through the slot's `seq`, so a free home entry is the
+//!   receiver's alone), and `max_in_flight + dead_letter_capacity` *spare
+//!   entries*, claimed by CAS, for a message whose home entry still holds
+//!   an earlier one (held, requeued, delayed or dead);
 //! - prefetch places ([`prefetch`]): at most `max_in_flight` delivered
 //!   messages are unsettled at once (in flight, waiting for redelivery,
 //!   delayed, or held by an expired delivery that still reads them).
@@ -31,23 +35,29 @@
 //!   letter that finds them all taken keeps its prefetch place (the
 //!   `overflow` flag) until it is taken itself: nothing is lost, and once
 //!   `max_in_flight` such letters are untaken, receives wait for a take;
-//! - two `Ring<u32>`s of entry indices: `redeliver` (requeued, waiting
-//!   for a receiver) and `dead` (dead letters, in the order they died).
-//!   Each has the table's length as capacity and an index is in at most
-//!   one of them at a time, so a push never fails for room (it can only
-//!   wait, through `Backoff`, for a concurrent pop of the same slot to
-//!   finish).
+//! - two rings of entry indices ([`indices`]): `redeliver` (requeued,
+//!   waiting for a receiver) and `dead` (dead letters, in the order they
+//!   died). Each has the table's length as capacity and an index is in at
+//!   most one of them at a time, so a push never fails for room (it can
+//!   only wait, through `Backoff`, for a concurrent pop of the same slot
+//!   to finish).
 //!
-//! Busy entries never outnumber the table: entries with a prefetch place
+//! Busy entries never outnumber the spares: entries with a prefetch place
 //! are at most `max_in_flight`, entries with a dead-letter place at most
 //! `dead_letter_capacity`, and an entry is made `Free` before its place is
-//! given back. So a receive that got a place always finds a free entry.
+//! given back. So a receive that got a place and found its home entry
+//! busy always finds a free spare (or one being freed), and a message held
+//! for a long time costs the messages of its slot a spare each, never a
+//! wait.
 //!
 //! # Entry state machine
 //!
 //! Every entry has a state word `generation | attempt | holders | epoch |
-//! flags | phase` ([`State`]); every transition is one CAS (or a store by
-//! the entry's sole owner). `holders` counts the `Delivery` guards that
+//! flags | phase` ([`State`]); every transition is one CAS, or a store by
+//! the entry's sole owner: the receive that claims a free home entry, and
+//! the ack of a guard that is its entry's *sole mover* (no lease, so no
+//! scan expires it; its only holder; its tag not handed out, so no settle
+//! by tag races it). `holders` counts the `Delivery` guards that
 //! may read the message: a message whose lease expired may be read by the
 //! expired holder and by the new one at once, so the value is dropped or
 //! moved out only when the entry is settled (or dead) **and** `holders`
@@ -55,22 +65,25 @@
 //! tag of an earlier message of the entry never matches.
 //!
 //! ```text
-//!          receive: claim head, CAS Free → Receiving, write the message,
-//!          store {InFlight, attempt 1, holders 1}, free the fresh slot
+//!          receive: claim head; its slot's home entry if Free, else a
+//!          spare (CAS Free → Receiving); write the message, store
+//!          {InFlight, attempt 1, holders 1}, free the fresh slot
 //!   Free ─────────────────────────────────────────────────► InFlight ◄───┐
-//!    ▲                                                       │  │  ▲ │   │
-//!    │            extend_lease: CAS → Extending,             │  │  └─┘   │
-//!    │            write deadline, CAS → InFlight, epoch+1    │  │        │
-//!    │                                                       │  │        │
-//!    │   ack: CAS → Settled {holders - 1}                    │  │ nack(requeue) / drop /
-//!    │  ┌────────────────────────────────────────────────────┘  │ lease expiry (scan):
-//!    │  ▼                                                       │ CAS → Redeliver, push
-//!   Settled ── last holder leaves (CAS holders → 0) ──► free    │ redeliver ring
-//!    │ (holders 0: move the value out, store Free, give the     ▼
-//!    │  place back, drop the value)                        Redeliver ── receive: pop,
-//!    │                                                          ▲       CAS → InFlight
-//!    │   nack_after: CAS → Delaying, write not-before,          │       {attempt + 1,
-//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ────────┘        holders + 1}
+//!    ▲ ▲                                                     │ │ │  ▲ │  │
+//!    │ └── ack by the entry's sole mover: move the value ────┘ │ │  └─┘  │
+//!    │     out, store Free, give the place back                │ │ extend_lease:
+//!    │                                                         │ │ CAS → Extending, write
+//!    │   ack: CAS → Settled {holders - 1}                      │ │ deadline, CAS → InFlight,
+//!    │  ┌──────────────────────────────────────────────────────┘ │ epoch + 1
+//!    │  ▼                                                        │
+//!   Settled ── last holder leaves (CAS holders → 0) ──► free     │ nack(requeue) / drop /
+//!    │ (holders 0: move the value out, store Free, give the      │ lease expiry (scan):
+//!    │  place back, drop the value)                              │ CAS → Redeliver, push
+//!    │                                                           ▼ redeliver ring
+//!    │                                                      Redeliver ── receive: pop,
+//!    │                                                           ▲       CAS → InFlight
+//!    │   nack_after: CAS → Delaying, write not-before,           │       {attempt + 1,
+//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────────┘        holders + 1}
 //!    │
 //!    │   nack(false), or requeue/expiry at max_deliveries:
 //!    │   CAS → Dead (holders 0: take a dead-letter place or set overflow, push dead ring)
@@ -84,7 +97,9 @@
 //!
 //! | from | to | by | how |
 //! |---|---|---|---|
-//! | `Free` | `Receiving` → `InFlight` | the receiver that claimed the message on `head` | CAS, writes, Release store |
+//! | `Free` (home) | `InFlight` | the receiver that claimed a position of its slot on `head` | Acquire load, writes, Release store |
+//! | `Free` (spare) | `Receiving` → `InFlight` | the receiver that claimed the message on `head` | CAS, writes, Release store |
+//! | `InFlight` | `Free` | the ack of a guard that is the entry's sole mover | move out, Release store |
 //! | `InFlight` | `Settled` | ack (guard or tag) | CAS |
 //! | `InFlight` | `Redeliver` | nack(true), a dropped guard, the lease scan | CAS, then push `redeliver` |
 //! | `InFlight` | `Delaying` → `Delayed` | `nack_after` | CAS, deadline write, CAS |
@@ -97,22 +112,25 @@
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |
 //! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, move out, Release store |
 //!
-//! Ownership: an entry that a thread claimed (`Receiving`), or popped from
-//! a ring (`redeliver`, `dead`), belongs to it for the fields other than
-//! `holders`; an entry in a transient phase (`Extending`, `Delaying`,
-//! `Taking`, `Settled` with zero holders) belongs to the thread that moved
-//! it there. Other threads may only decrement `holders` of an entry they
-//! do not own.
+//! Ownership: an entry that a thread claimed (a free home entry, or a spare
+//! moved to `Receiving`), or popped from a ring (`redeliver`, `dead`),
+//! belongs to it for the fields other than `holders`; an entry in a
+//! transient phase (`Extending`, `Delaying`, `Taking`, `Settled` with zero
+//! holders) belongs to the thread that moved it there; on a queue without
+//! a lease, an `InFlight` entry whose only holder is a guard that never
+//! handed out its tag belongs to that guard. Other threads may only
+//! decrement `holders` of an entry they do not own, or set its `tag out`
+//! flag (`Delivery::tag`, called on one of its holders).
 //!
 //! # Tags and errors
 //!
 //! A tag is `(queue, index, generation, attempt)`, the attempt being the
 //! exact delivery count. A settle by tag (or by guard) checks, in order:
 //! the queue (`ForeignTag`); the generation, and a `Free`, `Receiving` or
-//! `Taking` phase (`AlreadySettled`); the attempt modulo 2^16 against the
+//! `Taking` phase (`AlreadySettled`); the attempt's 16 bits against the
 //! state word (`Stale`); then the phase: `InFlight` proceeds if the
 //! entry's delivery count equals the attempt (else `Stale`: a tag kept
-//! across 2^16 redeliveries), `Extending` waits for the extension to
+//! across 2^15 redeliveries or more), `Extending` waits for the extension to
 //! finish, `Settled` and `Delaying` are `AlreadySettled`, and `Redeliver`,
 //! `Delayed`, `DeadPending`, `Dead` are `Stale` if the attempt ended by
 //! lease expiry, else `AlreadySettled`. Only one CAS out of `InFlight` can
@@ -140,9 +158,12 @@
 //!   publisher's Acquire load, and with the confirmations' Acquire loads.
 //!   The cursors' CASes are Relaxed: they only decide who owns a position.
 //! - State words: an entry is made `Free` by a Release store after its
-//!   value was moved out, and claimed by an Acquire CAS before the next
-//!   value is written; the claimer's Release store of `InFlight` publishes
-//!   the entry's fields. A settle's CAS out of `InFlight` and a holder's
+//!   value was moved out, and claimed by an Acquire load (a home entry,
+//!   which only its receiver claims) or an Acquire CAS (a spare) before the
+//!   next value is written; the claimer's Release store of `InFlight`
+//!   publishes the entry's fields. A sole mover's ack loads the state
+//!   `Relaxed`: nobody else has moved the entry since its own receive,
+//!   which happens-before it. A settle's CAS out of `InFlight` and a holder's
 //!   CAS that lets go are `AcqRel`: they release the holder's reads of the
 //!   value and acquire the others' for whoever drops it. A CAS that ends a
 //!   transient phase, or that redelivers, is Release over the fields its
@@ -159,8 +180,11 @@
 //!   carry no data and are `Relaxed` (but for the SeqCst RMW on `acked`,
 //!   the key of an ack's wake-up, below); the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the
-//!   free-entry bound that an entry is made `Free` before its place is
-//!   given back (a receive that finds none free yet looks again).
+//!   free-spare bound that an entry is made `Free` before its place is
+//!   given back (a receive that finds none free yet looks again). The
+//!   `tag out` flag is set by a Relaxed RMW: it carries no data, and the
+//!   guard that reads it set it itself or got it back through whatever
+//!   ended the borrow that set it.
 //! - Wake-ups: every operation that may unblock a waiter ends with
 //!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
 //!   parking protocol in the `wait` module, or, for a publish, a first delivery
@@ -180,24 +204,47 @@
 //!
 //! # Who writes what, per message
 //!
+//! With a free home entry and a guard that is its entry's sole mover (no
+//! lease), as in a pool of workers that ack what they receive:
+//!
 //! | line | publish | receive | ack | batch receive of k | batch ack of k |
 //! |---|---|---|---|---|---|
 //! | `tail` | CAS | — | — | — | — |
 //! | fresh slot | value, stamp | stamp (free) | — | each: stamp (free) | — |
 //! | `head` | — | CAS (reads `admit_below`) | — | one CAS (reads `admit_below`) | — |
-//! | entry | — | state CAS, fields, value, state store | state CAS, state store | each: as a receive | each: as an ack |
+//! | home entry | — | fields, value, state store | state store | each: as a receive | each: as an ack |
 //! | `acked` | — | — | fetch_add | — | one fetch_add(k) |
+//!
+//! So a message costs three RMWs from publish to ack (the `tail` and
+//! `head` claims, as a ring's push and pop, and the give-back of its
+//! prefetch place, which is also the key of the ack's wake-up), and in
+//! batches one, its publish's, plus two per batch. A spare entry adds a
+//! CAS to the receive; a lease, a handed-out tag or a second holder adds
+//! the settle's CAS to the ack (and its free is then a store by whoever
+//! lets go last).
 //!
 //! A batch's wake-ups are one keyed notification of `room` for a batch
 //! receive's run, and of `ready` for a batch ack (`batch`).
+//!
+//! # Waiting
+//!
+//! The blocking calls retry their try call under the queue's
+//! [`WaitStrategy`] ([`AckQueueBuilder::wait_strategy`]): `Spin` and
+//! `Backoff` never sleep, and every try scans for expired leases and due
+//! requeues as a `try_receive` does; `Park`, the default, spins and yields
+//! a few microseconds, then sleeps on `ready` or `room` until notified, or
+//! until a tick passes while leases or delayed requeues are pending (their
+//! deadlines pass without anyone to notify). Futures always sleep until
+//! notified (`future.rs`).
 //!
 //! # Leases without a thread
 //!
 //! A `try_receive` checks a couple of entries for an expired lease or a
 //! due delayed requeue, at most once per `scan_interval` (a quarter of the
 //! lease over a whole pass) unless delayed requeues are pending, and a
-//! full pass runs before it reports nothing to receive;
-//! [`AckQueue::requeue_expired`] forces a full pass.
+//! full pass runs before it reports nothing to receive, unless nothing can
+//! be due (no delivery holds a prefetch place, no delayed requeue waits:
+//! `scan_when_dry`); [`AckQueue::requeue_expired`] forces a full pass.
 
 mod batch;
 mod builder;
@@ -208,6 +255,7 @@ mod entry;
 mod fresh;
 mod future;
 mod handles;
+mod indices;
 mod lease;
 mod owned;
 mod prefetch;
@@ -236,9 +284,9 @@ pub use self::future::{
 #[cfg(feature = "stream")]
 pub use self::handles::WorkerStream;
 pub use self::handles::{Deliveries, OwnedDeliveries, Publisher, Worker};
+use self::indices::Indices;
 pub use self::owned::OwnedDelivery;
-use crate::error::{AckError, Full};
-use crate::ring::Ring;
+use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
 use crate::wait::{self, WaitStrategy, Waiter, ALL};
@@ -343,9 +391,9 @@ pub struct AckQueue<T> {
     /// the watermark: see [`AckQueue::settled_below`]).
     below: CachePadded<AtomicU64>,
     /// Entries requeued and waiting for a receiver.
-    redeliver: Ring<u32>,
+    redeliver: Indices,
     /// Dead letters.
-    dead: Ring<u32>,
+    dead: Indices,
     /// Dead letters holding a dead-letter place.
     dead_held: AtomicUsize,
     /// Entries in `Delaying` or `Delayed`.
@@ -381,6 +429,8 @@ pub struct AckQueue<T> {
     /// `u32::MAX` when unlimited.
     max_deliveries: u32,
     clock: Box<dyn Clock>,
+    /// How the blocking calls wait (`wait_for`).
+    wait_strategy: WaitStrategy,
 }
 
 // SAFETY: the queue moves `T` values between threads (publish on one,
@@ -395,21 +445,6 @@ unsafe impl<T: Send + Sync> Sync for AckQueue<T> {}
 // SAFETY: the queue owns its `T`s; moving it moves them, which `T: Send`
 // allows. (Spelled out because loom's `UnsafeCell` is not `Send`.)
 unsafe impl<T: Send> Send for AckQueue<T> {}
-
-/// Pushes an entry index into one of the index rings. The ring always has
-/// room for it (module docs); a `Full` can only mean a pop of that very
-/// slot is between its two steps, so we back off and try again. (The index
-/// rings use the slot-only calls, which never wait inside the ring: a
-/// receive that finds a requeue half pushed takes a fresh message, or
-/// nothing, and finds the requeued one next time.)
-fn push_index(ring: &Ring<u32>, index: u32) {
-    let backoff = Backoff::new();
-    let mut result = ring.try_push_if_free(index);
-    while let Err(Full(index)) = result {
-        backoff.snooze();
-        result = ring.try_push_if_free(index);
-    }
-}
 
 impl<T> AckQueue<T> {
     /// How many messages may wait for their first delivery.
@@ -428,6 +463,12 @@ impl<T> AckQueue<T> {
         self.dead_letter_capacity
     }
 
+    /// How the blocking calls wait (see
+    /// [`AckQueueBuilder::wait_strategy`]).
+    pub fn wait_strategy(&self) -> WaitStrategy {
+        self.wait_strategy
+    }
+
     /// The queue clock's reading, in nanoseconds.
     #[inline]
     fn now(&self) -> u64 {
@@ -442,9 +483,11 @@ impl<T> AckQueue<T> {
         self.lease.is_some() || self.delayed.load(crate::sync::Ordering::Relaxed) != 0
     }
 
-    /// Retries `attempt` until it returns `Some` or `deadline` passes:
-    /// spins with backoff first, then sleeps on `waiter`, waking at least
-    /// every `PARK_TICK` while leases or delays are pending (nobody
+    /// Retries `attempt` until it returns `Some` or `deadline` passes,
+    /// with the queue's wait strategy. `Spin` and `Backoff` never sleep
+    /// (each try scans for expired leases and due requeues itself);
+    /// `Park` spins with backoff first, then sleeps on `waiter`, waking at
+    /// least every `PARK_TICK` while leases or delays are pending (nobody
     /// notifies those), else every `IDLE_TICK`. `may_sleep` is the keyed
     /// waiter's check (the `wait` module docs, "Keyed notifications").
     fn wait_for<R>(
@@ -454,6 +497,9 @@ impl<T> AckQueue<T> {
         mut attempt: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
     ) -> Option<R> {
+        if self.wait_strategy != WaitStrategy::Park {
+            return wait::wait_until(self.wait_strategy, waiter, deadline, attempt, may_sleep);
+        }
         let backoff = Backoff::new();
         while !backoff.is_completed() {
             if let Some(r) = attempt() {

@@ -20,7 +20,7 @@
 //! the queue happen-before that drop.
 
 use super::delivery::delivery_api;
-use super::{AckQueue, Delivery, Tag};
+use super::{AckQueue, Delivery};
 use crate::error::Closed;
 use crate::sync::Arc;
 use core::time::Duration;
@@ -62,32 +62,27 @@ use core::time::Duration;
 #[must_use = "a delivery dropped without ack or nack is requeued"]
 pub struct OwnedDelivery<T> {
     pub(crate) queue: Arc<AckQueue<T>>,
-    pub(crate) tag: Tag,
-    pub(crate) seq: u64,
+    /// As in [`Delivery`].
+    pub(crate) index: u32,
     pub(crate) count: u32,
-    /// Still counted among the entry's holders.
-    pub(crate) holding: bool,
 }
 
-delivery_api!(OwnedDelivery);
+delivery_api!(OwnedDelivery, Arc<AckQueue<T>>);
 
 impl<T> OwnedDelivery<T> {
     /// Takes over `delivery`'s place among its entry's holders, with a
     /// handle to `queue`, the queue it came from.
     #[inline(always)]
-    pub(super) fn adopt(mut delivery: Delivery<'_, T>, queue: &Arc<AckQueue<T>>) -> Self {
+    pub(super) fn adopt(delivery: Delivery<'_, T>, queue: &Arc<AckQueue<T>>) -> Self {
         debug_assert!(core::ptr::eq(delivery.queue, &**queue));
-        let owned = OwnedDelivery {
+        // The place among the holders is `owned`'s now: the borrowed guard
+        // is taken apart without its drop.
+        let (_, index, count) = delivery.into_parts();
+        OwnedDelivery {
             queue: Arc::clone(queue),
-            tag: delivery.tag,
-            seq: delivery.seq,
-            count: delivery.count,
-            holding: delivery.holding,
-        };
-        // The place is `owned`'s now: the borrowed guard's drop does
-        // nothing.
-        delivery.holding = false;
-        owned
+            index,
+            count,
+        }
     }
 }
 

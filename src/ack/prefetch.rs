@@ -68,6 +68,21 @@ impl<T> AckQueue<T> {
         bound
     }
 
+    /// How many prefetch places are held, at least: every delivery that
+    /// held one since before the call and still holds one is counted.
+    /// (The count of `head` is read first and the given-back counts after,
+    /// all of them monotonic, so a place taken and given back in between
+    /// is at worst counted as given back.)
+    pub(super) fn places_held(&self) -> u64 {
+        let taken = self.fresh.laps().count(self.fresh.head());
+        // Relaxed: monotonic counts read for their value (see
+        // `recount_places`).
+        let given_back = self.acked.load(Ordering::Relaxed)
+            + self.released.load(Ordering::Relaxed)
+            + self.counters.drained.load(Ordering::Relaxed);
+        taken.saturating_sub(given_back)
+    }
+
     /// Gives back the prefetch places of `n` messages whose entries acks
     /// freed (one for an ack, the whole batch's for a batch ack).
     #[inline]

@@ -3,6 +3,7 @@
 
 use super::{AckQueue, Seq};
 use crate::error::PublishError;
+use crate::wait::WaitStrategy;
 
 impl<T> AckQueue<T> {
     /// Publishes `msg` if fewer than [`capacity`](AckQueue::capacity)
@@ -35,8 +36,9 @@ impl<T> AckQueue<T> {
         Ok(Seq(self.fresh.laps().count(pos)))
     }
 
-    /// Publishes `msg`, waiting for room (spinning briefly, then sleeping)
-    /// while `capacity` messages wait for their first delivery.
+    /// Publishes `msg`, waiting for room while `capacity` messages wait
+    /// for their first delivery, with the queue's
+    /// [wait strategy](crate::AckQueueBuilder::wait_strategy).
     ///
     /// # Errors
     ///
@@ -47,7 +49,8 @@ impl<T> AckQueue<T> {
             Err(PublishError::Full(msg)) => msg,
             other => return other,
         };
-        self.fresh.wait_for_room_ahead();
+        self.fresh
+            .wait_for_room_ahead(self.wait_strategy() == WaitStrategy::Spin);
         let mut slot = Some(msg);
         let outcome = self.wait_for(
             &self.room,

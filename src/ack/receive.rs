@@ -1,10 +1,11 @@
-//! Receiving: a first delivery moves a message from the fresh ring into a
-//! free table entry; a redelivery hands out a requeued entry again.
+//! Receiving: a first delivery moves a message from the fresh ring into its
+//! home entry (or a spare one, when that is busy); a redelivery hands out a
+//! requeued entry again.
 
 use core::time::Duration;
 
-use super::entry::{Phase, State, HOLDERS_MAX};
-use super::{push_index, AckQueue, Delivery, Tag};
+use super::entry::{Entry, Phase, State, HOLDERS_MAX};
+use super::{AckQueue, Delivery, Tag};
 use crate::error::Closed;
 use crate::stats;
 use crate::sync::{Backoff, Instant, Ordering};
@@ -57,7 +58,7 @@ impl<T> AckQueue<T> {
         if let Some(d) = self.take_fresh(now) {
             return Some(d);
         }
-        if self.scan_all(now) > 0 {
+        if self.scan_when_dry(now) > 0 {
             return self.take_redelivery(now);
         }
         None
@@ -131,7 +132,7 @@ impl<T> AckQueue<T> {
     /// Takes the next requeued message, if any.
     #[inline]
     pub(super) fn take_redelivery(&self, now: u64) -> Option<Delivery<'_, T>> {
-        let index = self.redeliver.try_pop_if_ready()?;
+        let index = self.redeliver.pop()?;
         self.redeliver_entry(index, now)
     }
 
@@ -148,26 +149,25 @@ impl<T> AckQueue<T> {
             // Too many expired deliveries still read the message: leave it
             // waiting, untouched, until one of them lets go. Only we could
             // add a holder, so the count can only fall from here.
-            push_index(&self.redeliver, index);
+            self.redeliver.push(index);
             return None;
         }
         // We popped the index, so the entry is ours in `Redeliver` (only
         // `holders` may change). Relaxed writes: published by the CAS below.
-        let count = entry.deliveries.load(Ordering::Relaxed).saturating_add(1);
+        let count = entry.delivery_count(state).saturating_add(1);
         entry.deliveries.store(count, Ordering::Relaxed);
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);
-        // Relaxed: written before the state that gave us the entry.
-        let seq = entry.seq.load(Ordering::Relaxed);
-        let new = loop {
+        loop {
             debug_assert_eq!(state.phase(), Phase::Redeliver);
             debug_assert!(state.holders() < HOLDERS_MAX);
             let new = state
                 .with_phase(Phase::InFlight)
                 .with_holders(state.holders() + 1)
-                .with_attempt(u64::from(count))
-                .with_flags(false, false);
+                .with_attempt(count)
+                .with_flags(false, false)
+                .tag_kept();
             // Release: publishes the fields written above (the deadline
             // above all) to whoever acquires this state (the scan, drain);
             // fails only if an old holder left meanwhile (Relaxed: we only
@@ -179,12 +179,12 @@ impl<T> AckQueue<T> {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break new,
+                Ok(_) => break,
                 Err(current) => state = State(current),
             }
-        };
+        }
         stats::bump(&self.counters.redelivered);
-        Some(self.delivery(index, new, seq, count))
+        Some(self.delivery(index, count))
     }
 
     /// Takes a fresh message, if any and if the prefetch limit allows: moves
@@ -199,10 +199,10 @@ impl<T> AckQueue<T> {
         Some(delivery)
     }
 
-    /// Moves the message at fresh position `pos` into a free entry, makes
-    /// it `InFlight` with one holder, then frees its fresh slot; returns
-    /// its first delivery. The caller notifies `room`, keyed by its CAS on
-    /// `head`.
+    /// Moves the message at fresh position `pos` into its home entry, or
+    /// a spare one if that is busy, makes it `InFlight` with one holder,
+    /// then frees its fresh slot; returns its first delivery. The caller
+    /// notifies `room`, keyed by its CAS on `head`.
     ///
     /// # Safety
     ///
@@ -211,21 +211,48 @@ impl<T> AckQueue<T> {
     #[inline(always)]
     pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Delivery<'_, T> {
         let seq = self.fresh.laps().count(pos);
-        let (index, free) = self.claim_entry(seq);
-        let entry = self.table.get(index);
+        // SAFETY: the caller's contract; `seq` is the count of `pos`.
+        unsafe { self.deliver_fresh_at(pos, seq, now) }
+    }
+
+    /// [`deliver_fresh`](AckQueue::deliver_fresh) given the count of
+    /// `pos`, `seq` (which a run counts up as it goes).
+    ///
+    /// # Safety
+    ///
+    /// As `deliver_fresh`, and `seq` is `laps.count(pos)`.
+    #[inline(always)]
+    pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Delivery<'_, T> {
+        debug_assert_eq!(seq, self.fresh.laps().count(pos));
+        let home = self.fresh.laps().index(pos) as u32;
+        // SAFETY: a slot's index is below the capacity, the number of home
+        // entries, which come first in the table.
+        let home_entry = unsafe { self.table.get_unchecked(home) };
+        let (index, entry, free) = match Self::claim_home(home_entry) {
+            Some(free) => (home, home_entry, free),
+            None => {
+                let (index, free) = self.claim_spare(seq);
+                (index, self.table.get(index), free)
+            }
+        };
         // SAFETY: the caller claimed `pos` and has not taken it (contract
         // above); we take it once.
         let msg = unsafe { self.fresh.take(pos) };
-        // SAFETY: our CAS moved the entry from `Free` to `Receiving`, so it
-        // is ours and its value uninitialized (the thread that made it
-        // `Free` moved the previous value out first, and our Acquire CAS
-        // saw that store).
+        // SAFETY: the entry is ours (`claim_home`, `claim_spare`) and its
+        // value uninitialized: the thread that made it `Free` moved the
+        // previous value out first, and our Acquire load or CAS of the
+        // state saw that Release store.
         entry.value.with_mut(|p| unsafe { (*p).write(msg) });
         // Relaxed writes: published by the Release store of the state below.
-        entry.deliveries.store(1, Ordering::Relaxed);
+        // The delivery count is the state's attempt 1 (no store: see
+        // `Entry::delivery_count`).
         entry.delivered_at.store(now, Ordering::Relaxed);
-        let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
-        entry.deadline.store(deadline, Ordering::Relaxed);
+        if let Some(lease) = self.lease {
+            // Only a lease reads the deadline of an `InFlight` entry.
+            entry
+                .deadline
+                .store(now.saturating_add(lease), Ordering::Relaxed);
+        }
         entry.seq.store(seq, Ordering::Relaxed);
         let state = free
             .with_phase(Phase::InFlight)
@@ -236,18 +263,35 @@ impl<T> AckQueue<T> {
         // confirmations.
         entry.state.store(state.0, Ordering::Release);
         // After the state store: whoever sees the slot free sees the
-        // message in the table (module docs, "Confirmations").
+        // message in the table (module docs, "Confirmations"), and the
+        // next receive of this slot, which comes after the free, sees our
+        // claim of the home entry (`entry.rs`).
         self.fresh.free(pos);
-        self.delivery(index, state, seq, 1)
+        self.delivery(index, 1)
     }
 
-    /// Claims a free entry for message `seq`: the first `Free` one from its
-    /// home on, moved to `Receiving` by CAS. Returns its index and the free
-    /// state it had. One is free or being freed (module docs: busy entries
-    /// never outnumber the table once the caller holds a prefetch place).
-    fn claim_entry(&self, seq: u64) -> (u32, State) {
-        let home = self.table.home(seq);
-        let mut index = home;
+    /// The home entry for the message the caller is receiving, if it is
+    /// free: the caller's alone (`entry.rs`: only the receive of a
+    /// position of its fresh slot claims it, and the receives of one slot
+    /// come one after another), so no CAS. Returns its free state.
+    #[inline(always)]
+    fn claim_home(entry: &Entry<T>) -> Option<State> {
+        // Acquire: pairs with the Release store (or CAS) that made the
+        // entry `Free`, so the previous value's move out happens-before
+        // our write. Nobody else writes the state of a `Free` home entry.
+        let state = State(entry.state.load(Ordering::Acquire));
+        state.is(Phase::Free).then_some(state)
+    }
+
+    /// Claims a free spare entry for message `seq`, whose home entry is
+    /// busy: the first `Free` one from `spare_start` on, moved to
+    /// `Receiving` by CAS. Returns its index and the free state it had.
+    /// One is free or being freed (module docs: the spares outnumber the
+    /// busy entries once the caller holds a prefetch place).
+    #[cold]
+    fn claim_spare(&self, seq: u64) -> (u32, State) {
+        let start = self.table.spare_start(seq);
+        let mut index = start;
         let backoff = Backoff::new();
         loop {
             let entry = self.table.get(index);
@@ -269,33 +313,50 @@ impl<T> AckQueue<T> {
             {
                 return (index, state);
             }
-            index = self.table.next(index);
-            if index == home {
+            index = self.table.next_spare(index);
+            if index == start {
                 // A whole pass found none free yet: an entry is being freed.
                 backoff.snooze();
             }
         }
     }
 
-    #[inline]
-    pub(super) fn delivery(
-        &self,
-        index: u32,
-        state: State,
-        seq: u64,
-        count: u32,
-    ) -> Delivery<'_, T> {
+    /// The guard of delivery `count` of the message in entry `index`, of
+    /// which the caller made it a holder.
+    #[inline(always)]
+    pub(super) fn delivery(&self, index: u32, count: u32) -> Delivery<'_, T> {
         Delivery {
             queue: self,
-            tag: Tag {
-                queue: self.table.id(),
-                index,
-                gen: state.gen() as u32,
-                attempt: count,
-            },
-            seq,
+            index,
             count,
-            holding: true,
         }
+    }
+
+    /// The tag of delivery `count` of entry `index`, for one of its
+    /// holders (a guard): the generation is read from the entry, which
+    /// cannot be freed, and so cannot change it, while the guard holds it.
+    #[inline]
+    pub(crate) fn tag_of_holder(&self, index: u32, count: u32) -> Tag {
+        // SAFETY: a guard's entry index is one the queue gave out.
+        let entry = unsafe { self.table.get_unchecked(index) };
+        // Relaxed: the generation was written before the state that made
+        // the guard a holder (its receive), which happens-before this.
+        let gen = State(entry.state.load(Ordering::Relaxed)).gen() as u32;
+        Tag {
+            queue: self.table.id(),
+            index,
+            gen,
+            attempt: count,
+        }
+    }
+
+    /// The sequence number of the message in entry `index`, for one of its
+    /// holders (a guard): written by the receive that filled the entry.
+    pub(crate) fn seq_of_holder(&self, index: u32) -> u64 {
+        // SAFETY: a guard's entry index is one the queue gave out.
+        let entry = unsafe { self.table.get_unchecked(index) };
+        // Relaxed: written before the state store that made the guard a
+        // holder, which happens-before this.
+        entry.seq.load(Ordering::Relaxed)
     }
 }

@@ -3,8 +3,8 @@
 
 use core::time::Duration;
 
-use super::entry::{Entry, Phase, State, ATTEMPT_MASK};
-use super::{clock, push_index, AckQueue, Refusal, Settle, Tag};
+use super::entry::{Entry, Phase, State};
+use super::{clock, AckQueue, Refusal, Settle, Tag};
 use crate::error::AckError;
 use crate::stats;
 use crate::sync::{Backoff, Ordering};
@@ -30,17 +30,18 @@ impl<T> AckQueue<T> {
             }
             _ => {}
         }
-        if state.attempt() != u64::from(tag.attempt) & ATTEMPT_MASK {
+        if state.attempt() != State::attempt_bits(tag.attempt) {
             return Err(Refusal::Err(AckError::Stale));
         }
         match state.phase() {
-            // The state word holds the attempt modulo 2^16; the exact count
-            // tells a tag kept across 2^16 redeliveries from the current
-            // one. Relaxed: written before the CAS into `InFlight` that the
-            // caller's Acquire load read; another count can only be seen
-            // once the entry moved on, which the second load tells (the
-            // caller then looks again).
-            Phase::InFlight if entry.deliveries.load(Ordering::Relaxed) != tag.attempt => {
+            // The state word holds the attempt in 16 bits (past 2^16, modulo
+            // 2^15); the exact count tells a tag kept across that many
+            // redeliveries from the current one. Relaxed (inside
+            // `delivery_count`): written before the CAS into `InFlight` that
+            // the caller's load read; another count can only be seen once
+            // the entry moved on, which the second load tells (the caller
+            // then looks again).
+            Phase::InFlight if entry.delivery_count(state) != tag.attempt => {
                 // Relaxed: only compared with the state the count was read
                 // under; no data is read after it.
                 if entry.state.load(Ordering::Relaxed) == state.0 {
@@ -57,6 +58,83 @@ impl<T> AckQueue<T> {
                 Err(Refusal::Err(AckError::Stale))
             }
             _ => Err(Refusal::Err(AckError::AlreadySettled)),
+        }
+    }
+
+    /// Acks the delivery of a guard (entry `index`, delivery count
+    /// `attempt`), which the call consumes: its place in `holders` is
+    /// given up either way. Without a CAS when the guard is the entry's
+    /// sole mover (`take_sole`).
+    #[inline]
+    pub(crate) fn ack_guarded(&self, index: u32, attempt: u32) -> Result<(), AckError> {
+        match self.take_sole(index, attempt) {
+            Some(value) => {
+                self.give_back_and_drop(value);
+                Ok(())
+            }
+            None => self.settle(self.tag_of_holder(index, attempt), Settle::Ack, true),
+        }
+    }
+
+    /// Acks the delivery of a guard by plain stores, if the guard is the
+    /// only thread that can move its entry: the queue has no lease (no
+    /// scan expires an `InFlight` entry), the guard is the entry's only
+    /// holder (no other guard lets go of it), and its tag was not handed
+    /// out (no settle by tag races it). Then nothing but this guard writes
+    /// the state word until the entry is `Free`: moves the value out,
+    /// makes the entry `Free` and returns the value, whose prefetch place
+    /// is the caller's to give back. `None` (nothing done) otherwise.
+    ///
+    /// `index` and `attempt` are those of a guard of this queue, which
+    /// holds the entry, so its generation is the guard's.
+    #[inline]
+    pub(super) fn take_sole(&self, index: u32, attempt: u32) -> Option<T> {
+        // A delivery count past 16 bits (`State::attempt_bits`) takes the
+        // CAS, so that the check below compares the count itself.
+        if self.lease.is_some() || u64::from(attempt) > State::ATTEMPT_MASK {
+            return None;
+        }
+        // SAFETY: a guard's entry index is one the queue gave out.
+        let entry = unsafe { self.table.get_unchecked(index) };
+        // Relaxed: only this guard has moved the entry since the receive
+        // (or redelivery) that made it, which happens-before this call, as
+        // does the `tag out` flag of a `tag()` call on it. The other
+        // writers of an `InFlight` entry's word need a handed-out tag (a
+        // settle by tag), a lease (the scan) or a second holder (its
+        // letting go), which the checks below rule out; `drain` takes only
+        // entries without holders.
+        let state = State(entry.state.load(Ordering::Relaxed));
+        let sole = state.is(Phase::InFlight)
+            && state.holders() == 1
+            && !state.tag_out()
+            && state.attempt() == u64::from(attempt);
+        if !sole {
+            return None;
+        }
+        // SAFETY: the entry is `InFlight` with this guard as its only
+        // holder, and nobody else may move it (above): its value is
+        // initialized, nobody else reads it, and it is moved out once,
+        // here, before the entry is made `Free`.
+        let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        self.make_free(entry, state);
+        Some(value)
+    }
+
+    /// Marks the delivery of a guard whose tag is being handed out
+    /// (`Delivery::tag`): from now on its settles race settles by tag, and
+    /// the guard settles by CAS (`take_sole`). Only a queue without a
+    /// lease needs to know.
+    pub(crate) fn hand_out_tag(&self, index: u32) {
+        if self.lease.is_none() {
+            // Relaxed: read by the guard itself, later in its own thread or
+            // after whatever ended the borrow that called this; the bit
+            // carries no data. While a guard holds the entry, every other
+            // writer of the word CASes and retries on this change; the
+            // guard's own plain-store ack comes after this in its thread.
+            self.table
+                .get(index)
+                .state
+                .fetch_or(State::TAG_OUT, Ordering::Relaxed);
         }
     }
 
@@ -111,7 +189,7 @@ impl<T> AckQueue<T> {
             let holders = state.holders() - u64::from(guard);
             // Relaxed: stable while this attempt is current, which our CAS
             // checks.
-            let exhausted = entry.deliveries.load(Ordering::Relaxed) >= self.max_deliveries;
+            let exhausted = entry.delivery_count(state) >= self.max_deliveries;
             let new = match how {
                 Settle::Ack => state.with_phase(Phase::Settled),
                 Settle::Reject => Self::dead_state(state, holders, false),
@@ -155,7 +233,7 @@ impl<T> AckQueue<T> {
             }
             Phase::Redeliver => {
                 stats::bump(&self.counters.nacked);
-                push_index(&self.redeliver, index);
+                self.redeliver.push(index);
             }
             Phase::Delaying => {
                 stats::bump(&self.counters.nacked);
@@ -296,7 +374,8 @@ impl<T> AckQueue<T> {
     /// next message, one generation on.
     pub(super) fn make_free(&self, entry: &Entry<T>, state: State) {
         // Release: orders the move out of the value before the next claim
-        // (its Acquire CAS in `claim_entry`) writes a new one.
+        // writes a new one: pairs with the Acquire load of `claim_home` and
+        // the Acquire CAS of `claim_spare`.
         entry
             .state
             .store(State::free(state.gen() + 1).0, Ordering::Release);

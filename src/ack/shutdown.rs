@@ -2,7 +2,7 @@
 //! drain.
 
 use super::entry::{Phase, State};
-use super::{push_index, AckQueue, DeadLetter, DeadReason};
+use super::{AckQueue, DeadLetter, DeadReason};
 use crate::stats;
 use crate::sync::{Backoff, Ordering};
 
@@ -21,7 +21,7 @@ impl<T> AckQueue<T> {
                 .state
                 .store(state.with_overflow().0, Ordering::Relaxed);
         }
-        push_index(&self.dead, index);
+        self.dead.push(index);
     }
 
     /// Takes the oldest dead letter, if any, settling it.
@@ -39,7 +39,7 @@ impl<T> AckQueue<T> {
     /// assert_eq!(q.settled_below().get(), 1);
     /// ```
     pub fn try_receive_dead_letter(&self) -> Option<DeadLetter<T>> {
-        let index = self.dead.try_pop_if_ready()?;
+        let index = self.dead.pop()?;
         let entry = self.table.get(index);
         // Relaxed: the pop (Acquire) synchronized with the push, which came
         // after the CAS into `Dead` with no holders left (that CAS acquired
@@ -53,7 +53,7 @@ impl<T> AckQueue<T> {
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         // Relaxed: written before the state that gave us the entry.
         let seq = entry.seq.load(Ordering::Relaxed);
-        let count = entry.deliveries.load(Ordering::Relaxed);
+        let count = entry.delivery_count(state);
         let reason = if state.exhausted() {
             DeadReason::MaxDeliveries
         } else {
@@ -157,7 +157,7 @@ impl<T> AckQueue<T> {
             backoff.snooze();
         }
         let mut kept = Vec::new();
-        while let Some(index) = self.redeliver.try_pop_if_ready() {
+        while let Some(index) = self.redeliver.pop() {
             // Acquire: pairs with the AcqRel CAS of the last old holder to
             // leave after the requeue's push, so its reads of the value
             // happen-before our move out and the entry's next claim. (The
@@ -174,7 +174,7 @@ impl<T> AckQueue<T> {
             }
         }
         for index in kept {
-            push_index(&self.redeliver, index);
+            self.redeliver.push(index);
         }
         while let Some(dead) = self.try_receive_dead_letter() {
             out.push(dead.into_inner());

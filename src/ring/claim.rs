@@ -500,6 +500,21 @@ impl<T, const LIN: bool> Core<T, LIN> {
         self.claim_pop_slow::<WAIT>(admit).map(|claim| claim.pos)
     }
 
+    /// Whether a slot-only pop may find an item: `false` when the slot at
+    /// `head` is not published for that position, which a slot-only claim
+    /// reports as empty; `true` otherwise, also when `head` was read stale
+    /// (the slot is a lap ahead), where the claim loop reads `head` again.
+    /// A look that claims nothing, for a caller that polls a ring which is
+    /// mostly empty and would rather not enter the claim loop.
+    #[inline(always)]
+    pub(crate) fn head_may_be_ready(&self) -> bool {
+        // Relaxed, both: a hint; the claim that follows loads both again,
+        // the slot with Acquire.
+        let head = self.head.at.load(Ordering::Relaxed);
+        let seq = self.slot(head).seq.load(Ordering::Relaxed);
+        (seq.wrapping_sub(head.wrapping_add(1)) as i64) >= 0
+    }
+
     /// The claim loop of a pop that did not succeed at its first look.
     #[inline]
     fn claim_pop_slow<const WAIT: bool>(

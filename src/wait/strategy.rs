@@ -14,7 +14,9 @@
 //!
 //! A waiting future sleeps in the wait list until woken, whatever the
 //! strategy: the strategy is how a blocked *thread* waits. An
-//! [`AckQueue`](crate::AckQueue) always waits as `Park` does.
+//! [`AckQueue`](crate::AckQueue) takes one too, `Park` unless its builder
+//! says otherwise
+//! ([`AckQueueBuilder::wait_strategy`](crate::AckQueueBuilder::wait_strategy)).
 
 use core::time::Duration;
 

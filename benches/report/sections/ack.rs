@@ -1,10 +1,11 @@
 //! The ack layer: publish → receive → ack against raw queues, the
-//! hand-written tracker and the ack floor, throughput and one-way latency.
+//! hand-written tracker and the ack floor, pinned throughput. (Worker
+//! pools are `pool.rs`; latency through the layer is `ack_one_way.rs`.)
 
-use super::{Context, Section, ACK, ACK_ONE_WAY, THROUGHPUT};
+use super::{Context, Section, ACK, THROUGHPUT};
 use crate::figure::{Goal, Target};
 use crate::peers::Calls;
-use crate::results::{Key, Lats, Rows};
+use crate::results::{Key, Rows};
 use crate::roster::{self, BASE};
 use crate::tables::{self, Base};
 use crate::throughput::SHAPES;
@@ -52,11 +53,6 @@ impl Section for Ack {
                 });
             }
         }
-        for e in rotated(&roster::of_section(ACK_ONE_WAY), round - 1) {
-            suite.latency(ACK_ONE_WAY, round, e.name, e.slug, |p| {
-                (e.one_way(p.rate, p.one_way, p.one_way_warm_up), None)
-            });
-        }
     }
 
     fn method(&self, _cx: &Context) -> String {
@@ -92,14 +88,6 @@ impl Section for Ack {
                     got: rows.ratio(aq(calls), ring(calls)),
                 });
             }
-            t.push(Target {
-                what: format!(
-                    "{name} publish→receive→ack, `AckQueue` ÷ ArrayQueue + `Mutex<HashMap>`"
-                ),
-                calls: try_.label(),
-                goal: Some(Goal::AtLeast(10.0)),
-                got: rows.ratio(aq(try_), Key::new("tracker", try_, 1)),
-            });
             let aq16 = Key::new("ackqueue", try_, 16);
             t.push(Target {
                 what: format!(
@@ -109,15 +97,6 @@ impl Section for Ack {
                 calls: try_.label(),
                 goal: Some(Goal::AtLeast(0.5)),
                 got: rows.ratio(aq16, ring(try_)),
-            });
-            t.push(Target {
-                what: format!(
-                    "{name} publish→batch receive→batch ack, `AckQueue` batches of 16 ÷ \
-                     ArrayQueue + `Mutex<HashMap>` batches of 16"
-                ),
-                calls: try_.label(),
-                goal: Some(Goal::AtLeast(10.0)),
-                got: rows.ratio(aq16, Key::new("tracker", try_, 16)),
             });
             t.push(Target {
                 what: format!(
@@ -147,12 +126,6 @@ impl Section for Ack {
                 tables::throughput(o, "Layer", &rows, &entries, calls, &BASES);
             }
         }
-        let _ = writeln!(
-            o,
-            "### One-way latency through the ack layer at {} msg/s (1P1C)\n",
-            cx.plan.rate
-        );
-        tables::latency(o, &Lats::of(r, ACK_ONE_WAY), BASE, None);
         let shapes: Vec<(&str, Rows)> = SHAPES_ACK
             .iter()
             .map(|s| (s.name, Rows::of(r, ACK, s.name)))

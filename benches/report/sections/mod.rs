@@ -29,6 +29,7 @@
 //! crates by joins it there.
 
 mod ack;
+mod ack_one_way;
 mod asynch;
 mod broker;
 mod cost;
@@ -36,6 +37,7 @@ mod held;
 mod one_way;
 mod owned;
 mod ping_pong;
+pub mod pool;
 mod throughput;
 
 use crate::figure::Target;
@@ -58,8 +60,10 @@ pub const ONE_WAY: &str = "one-way";
 pub const ACK: &str = "ack";
 /// Id of the held-message section: a worker pool with one message held.
 pub const HELD: &str = "held";
-/// Id of the ack section's one-way latency figure.
+/// Id of the one-way latency through the ack layer.
 pub const ACK_ONE_WAY: &str = "ack-one-way";
+/// Id of the worker-pool section: the ack layer ÷ channels, unpinned.
+pub const POOL: &str = "pool";
 /// Id of the owned-delivery section: owned ÷ borrowed deliveries.
 pub const OWNED: &str = "owned";
 /// Id of the async section: futures on tokio ÷ the best async channel.
@@ -110,6 +114,8 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(ping_pong::PingPong),
         Box::new(one_way::OneWay),
         Box::new(ack::Ack),
+        Box::new(pool::Pool),
+        Box::new(ack_one_way::AckOneWay),
         Box::new(held::Held),
         Box::new(owned::Owned),
         Box::new(asynch::Async),
