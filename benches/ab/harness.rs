@@ -94,11 +94,15 @@ macro_rules! ring_of {
             fn try_pop(&self) -> Option<u64> {
                 self.0.try_pop()
             }
+            // `push` / `pop`: the blocking calls every ref has (a base ref
+            // may predate `send` / `recv`); the rings here are never closed.
             #[inline]
+            #[allow(deprecated)]
             fn push(&self, v: u64) {
                 self.0.push(v)
             }
             #[inline]
+            #[allow(deprecated)]
             fn pop(&self) -> u64 {
                 self.0.pop()
             }
