@@ -519,7 +519,7 @@ fn blocked_receive_is_woken_by_a_publish_in_transit() {
     // A receiver on an empty queue sleeps until a publish wakes it. The
     // publish notifies without a fence, keyed by its `tail` CAS: a
     // receiver that arms after that CAS but before the slot's stamp store
-    // must see the publish under way and wait awake (`wait.rs`, "Keyed
+    // must see the publish under way and wait awake (`wait/mod.rs`, "Keyed
     // notifications"). A lost wake-up leaves it asleep: loom reports the
     // deadlock.
     explore(

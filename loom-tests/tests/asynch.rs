@@ -1,6 +1,6 @@
 //! Loom models of the async waits: the futures and `poll_*` calls of `Ring`
 //! and `AckQueue`, whose tasks register in the same wait lists as the
-//! threads that park (`src/wait.rs`): lost wake-ups between a registering
+//! threads that park (`src/wait/`): lost wake-ups between a registering
 //! task and a notifier, tasks and threads woken by one notification, a
 //! woken or registered future dropped, and close.
 //!

@@ -21,7 +21,7 @@ const SHAPES_ACK: [crate::throughput::Shape; 2] = [SHAPES[0], SHAPES[1]];
 
 const RAW_RING: Base = Base {
     label: "raw Ring",
-    blocking: "ring-backoff",
+    blocking: "ring-park",
     try_loop: "ring",
 };
 
