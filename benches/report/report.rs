@@ -309,9 +309,9 @@ pub fn write(
     let _ = writeln!(
         o,
         "Ratios measured within each round, median (min – max) over rounds; *Calls* says how \
-         the threads wait. `Ring` rows with blocking calls use the `Backoff` strategy (the \
-         default, `Park`, is in the headline); every strategy is in the tables below. Rows \
-         without a target give context.\n"
+         the threads wait. `Ring` rows with blocking calls use its default strategy, `Park`, \
+         as `AckQueue`'s do; every strategy is in the tables below. Rows without a target give \
+         context.\n"
     );
     targets_table(&mut o, &targets);
 

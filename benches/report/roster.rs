@@ -191,8 +191,10 @@ pub fn all() -> Vec<Entry> {
         // The wait strategy matters only to the blocking calls: one row per
         // strategy there, one "ackring Ring" row for the try calls.
         Entry::of::<peers::AckRing<0>>("#ff7f0e", QUEUE_ACK_LATENCY, OWN),
-        Entry::of::<peers::AckRing<1>>("#d62728", QUEUE_ACK, OWN),
-        Entry::of::<peers::AckRing<2>>("#8c564b", QUEUE, OWN),
+        Entry::of::<peers::AckRing<1>>("#d62728", QUEUE, OWN),
+        // The default strategy: the ack section's raw `Ring` with blocking
+        // calls, beside `AckQueue`'s default.
+        Entry::of::<peers::AckRing<2>>("#8c564b", QUEUE_ACK, OWN),
         Entry::of::<peers::AckRing<1>>("#d62728", TRY_ROW, TRY_SPIN).named("ackring Ring", "ring"),
         Entry::of::<peers::AckRingSlotOnly>("#ffbb78", &[THROUGHPUT, PING_PONG], TRY),
         Entry::of::<peers::ArrayQueue>("#1f77b4", PEER_ACK, TRY_SPIN),
