@@ -359,5 +359,33 @@ fn main() {
             "ackring bench: done in {:.1} s; every run's count and sum checked",
             suite.results.wall.as_secs_f64()
         );
+        if suite.filter.is_none() {
+            every_target_measured(&suite.results, &plan, &machine, &dir, &sections);
+        }
     }
+}
+
+/// Panics unless every target row of an unfiltered run has rounds: a row
+/// "not measured" in a full run is a roster or key mistake (the broker's
+/// rows leave themselves out without a broker).
+fn every_target_measured(
+    results: &Results,
+    plan: &Plan,
+    machine: &machine::Machine,
+    dir: &std::path::Path,
+    sections: &[Box<dyn sections::Section>],
+) {
+    let cx = sections::Context {
+        results,
+        plan,
+        machine,
+        dir,
+    };
+    let missing: Vec<String> = sections
+        .iter()
+        .flat_map(|s| s.targets(&cx))
+        .filter(|t| t.got.median().is_none())
+        .map(|t| format!("{} ({})", t.what, t.calls))
+        .collect();
+    assert!(missing.is_empty(), "targets not measured: {missing:#?}");
 }
