@@ -32,7 +32,6 @@
 use core::time::Duration;
 
 use self::sealed::Sealed as _;
-use super::receive::UNSTAMPED;
 use super::{AckQueue, Delivery, OwnedDelivery, Settle, Tag};
 use crate::error::{AckError, Closed};
 use crate::sync::Instant;
@@ -159,9 +158,10 @@ impl<T> AckQueue<T> {
             }
         } else {
             // As `try_receive`: without a lease or a delayed requeue the
-            // deliveries are left `UNSTAMPED`.
-            self.take_redeliveries(UNSTAMPED, want, out);
-            self.take_fresh_run(UNSTAMPED, want - (out.len() - start), out);
+            // deliveries are left `UNSTAMPED`, unless latency is recorded.
+            let now = self.receive_stamp();
+            self.take_redeliveries(now, want, out);
+            self.take_fresh_run(now, want - (out.len() - start), out);
         }
         out.len() - start
     }

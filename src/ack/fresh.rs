@@ -24,7 +24,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::PublishError;
 use crate::pos::Laps;
 use crate::ring::claim::{Core, Refused};
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{fence, AtomicU64, Ordering};
 
 /// Where a published message is, as its fresh slot tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,11 @@ pub(crate) enum Whereabouts {
 pub(crate) struct Fresh<T> {
     /// The slots and cursors; slot-only claims (no `done` hints).
     core: Core<T, false>,
+    /// With latency recording on: the publish time of each slot's
+    /// message, on the queue's clock, by slot index. Written by the
+    /// publisher between its write and its publish (`Core::push_with`),
+    /// so a receive, or a look that sees the slot published, sees it.
+    stamps: Option<Box<[AtomicU64]>>,
     /// A position below which every slot has been freed (a cache for
     /// [`Fresh::freed_below`]).
     freed: CachePadded<AtomicU64>,
@@ -47,9 +52,12 @@ pub(crate) struct Fresh<T> {
 impl<T> Fresh<T> {
     /// A ring of `capacity` free slots, or `None` if they cannot be
     /// allocated.
-    pub(crate) fn new(capacity: u64) -> Option<Self> {
+    /// `stamped`: keep each message's publish time
+    /// ([`try_push_stamped`](Fresh::try_push_stamped)).
+    pub(crate) fn new(capacity: u64, stamped: bool) -> Option<Self> {
         Some(Self {
             core: Core::new(capacity)?,
+            stamps: stamped.then(|| (0..capacity).map(|_| AtomicU64::new(0)).collect()),
             freed: CachePadded::new(AtomicU64::new(0)),
         })
     }
@@ -68,6 +76,69 @@ impl<T> Fresh<T> {
                 Refused::Closed => PublishError::Closed(msg),
                 _ => PublishError::Full(msg),
             })
+    }
+
+    /// [`try_push`](Fresh::try_push) for a ring built `stamped`: the
+    /// message's publish time, `now`, goes with it.
+    #[inline]
+    pub(crate) fn try_push_stamped(&self, msg: T, now: u64) -> Result<u64, PublishError<T>> {
+        let laps = self.core.laps();
+        let stamps = self.stamps.as_deref().unwrap_or(&[]);
+        self.core
+            .push_with::<false>(msg, |pos| {
+                if let Some(stamp) = stamps.get(laps.index(pos) as usize) {
+                    // Release: pairs with the fence in `oldest_stamp`, so a
+                    // look that read this stamp then sees the slot freed by
+                    // the previous lap (which our claim acquired). A
+                    // receive needs no more than Relaxed: the Release store
+                    // of the slot's seq publishes it (`Core::push_with`).
+                    stamp.store(now, Ordering::Release);
+                }
+            })
+            .map_err(|(msg, why)| match why {
+                Refused::Closed => PublishError::Closed(msg),
+                _ => PublishError::Full(msg),
+            })
+    }
+
+    /// Whether the ring keeps publish times.
+    #[inline(always)]
+    pub(crate) fn stamped(&self) -> bool {
+        self.stamps.is_some()
+    }
+
+    /// The publish time of the message at `pos`, for the receive that
+    /// claimed it and has not freed it; 0 for a ring not `stamped`.
+    #[inline]
+    pub(crate) fn stamp(&self, pos: u64) -> u64 {
+        let index = self.core.laps().index(pos) as usize;
+        // Relaxed: the claim's Acquire load of the slot's seq saw the
+        // publish, which came after the store (`try_push_stamped`).
+        self.stamps
+            .as_deref()
+            .and_then(|s| s.get(index))
+            .map_or(0, |s| s.load(Ordering::Relaxed))
+    }
+
+    /// The publish time of the oldest message waiting in the ring, if the
+    /// ring is `stamped` and one waits (a look while others work: `None`
+    /// also when the head moves on under it).
+    pub(crate) fn oldest_stamp(&self) -> Option<u64> {
+        let stamps = self.stamps.as_deref()?;
+        let head = self.core.head();
+        let stamp = stamps.get(self.core.laps().index(head) as usize)?;
+        // Acquire (in `published`): pairs with the publish, so the stamp
+        // read next is at least the one of `head`'s message.
+        if !self.core.published(head) {
+            return None;
+        }
+        // Relaxed, then the Acquire fence: a seqlock's read. The fence
+        // pairs with the Release store of a stamp, so if the load read a
+        // stamp of a publish one lap later, the second look sees the slot
+        // freed before that publish and answers `None`.
+        let at = stamp.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        self.core.published(head).then_some(at)
     }
 
     /// After a publish found no room: see

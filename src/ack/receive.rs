@@ -39,11 +39,13 @@ impl<T> AckQueue<T> {
             return self.try_receive_timed();
         }
         // Without a lease or a delayed requeue nothing depends on the
-        // clock: the delivery's time is left `UNSTAMPED` (see `stats`).
-        if let Some(d) = self.take_redelivery(UNSTAMPED) {
+        // clock: the delivery's time is left `UNSTAMPED` (see `stats`),
+        // unless latency is recorded.
+        let now = self.receive_stamp();
+        if let Some(d) = self.take_redelivery(now) {
             return Some(d);
         }
-        self.take_fresh(UNSTAMPED)
+        self.take_fresh(now)
     }
 
     /// `try_receive` with a lease or a delayed requeue pending: reads the
@@ -247,6 +249,7 @@ impl<T> AckQueue<T> {
         // The delivery count is the state's attempt 1 (no store: see
         // `Entry::delivery_count`).
         entry.delivered_at.store(now, Ordering::Relaxed);
+        self.note_first_delivery(entry, pos, now);
         if let Some(lease) = self.lease {
             // Only a lease reads the deadline of an `InFlight` entry.
             entry
