@@ -109,6 +109,8 @@ pub mod amqp;
 pub mod api;
 pub mod channel;
 mod error;
+#[cfg(feature = "metrics")]
+pub mod export;
 pub mod future;
 mod histogram;
 mod pos;

@@ -16,7 +16,7 @@
 
 use super::entry::{Entry, State};
 use super::receive::UNSTAMPED;
-use super::{AckQueue, Settle};
+use super::{AckQueue, Delivery, Settle};
 use crate::histogram::{Histogram, HistogramSnapshot};
 use crate::sync::Ordering;
 
@@ -121,6 +121,24 @@ impl<T> AckQueue<T> {
         })
     }
 
+    /// Whether latency is recorded.
+    #[inline(always)]
+    pub(super) fn records_latency(&self) -> bool {
+        self.latency.is_some()
+    }
+
+    /// `try_receive` without a lease or a delayed requeue, with latency
+    /// recorded: stamps the delivery with the clock (no scan: nothing can
+    /// expire).
+    #[inline(never)]
+    pub(super) fn try_receive_stamped(&self) -> Option<Delivery<'_, T>> {
+        let now = self.now();
+        if let Some(d) = self.take_redelivery(now) {
+            return Some(d);
+        }
+        self.take_fresh(now)
+    }
+
     /// The clock reading a receive without a lease or a delayed requeue
     /// stamps its deliveries with: none (`UNSTAMPED`) unless latency is
     /// recorded.
@@ -133,9 +151,10 @@ impl<T> AckQueue<T> {
         }
     }
 
-    /// For a first delivery at `now` of the message at fresh position
-    /// `pos` into `entry`, which the caller owns and publishes later:
-    /// records the waiting time and keeps the publish time in the entry.
+    /// For a first delivery at `now` (a clock reading) of the message at
+    /// fresh position `pos` into `entry`, which the caller owns and
+    /// publishes later: records the waiting time and keeps the publish
+    /// time in the entry.
     #[inline(always)]
     pub(super) fn note_first_delivery(&self, entry: &Entry<T>, pos: u64, now: u64) {
         if let Some(l) = self.latency.as_deref() {
@@ -149,9 +168,7 @@ impl<T> AckQueue<T> {
         // Relaxed: published with the entry's other fields by the
         // receive's Release store of the state.
         entry.published_at.store(published_at, Ordering::Relaxed);
-        if now != UNSTAMPED {
-            l.waiting.record(now.saturating_sub(published_at));
-        }
+        l.waiting.record(now.saturating_sub(published_at));
     }
 
     /// The timing fields of `entry`, whose `state` the caller just read
@@ -168,6 +185,21 @@ impl<T> AckQueue<T> {
             published_at: entry.published_at.load(Ordering::Relaxed),
             count: entry.delivery_count(state),
         })
+    }
+
+    /// For an ack by `take_sole` of `entry` in `state`, just before it
+    /// frees the entry: records the ack.
+    #[inline(always)]
+    pub(super) fn note_sole_ack(&self, entry: &Entry<T>, state: State) {
+        if self.latency.is_some() {
+            self.record_sole_ack(entry, state);
+        }
+    }
+
+    #[inline(never)]
+    fn record_sole_ack(&self, entry: &Entry<T>, state: State) {
+        let timing = self.settle_timing(entry, state);
+        self.note_settle(timing, Settle::Ack);
     }
 
     /// Records a settle (`how`) of a delivery whose entry's fields were

@@ -30,12 +30,21 @@ impl<T> AckQueue<T> {
     /// held.ack().unwrap();
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        let pos = if self.fresh.stamped() {
-            self.fresh.try_push_stamped(msg, self.now())?
-        } else {
-            self.fresh.try_push(msg)?
-        };
+        if self.fresh.stamped() {
+            return self.try_publish_stamped(msg);
+        }
+        let pos = self.fresh.try_push(msg)?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
+        self.ready.notify_keyed(1);
+        Ok(Seq(self.fresh.laps().count(pos)))
+    }
+
+    /// `try_publish` with latency recorded: the message's publish time goes
+    /// with it (`latency.rs`).
+    #[inline(never)]
+    fn try_publish_stamped(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let pos = self.fresh.try_push_stamped(msg, self.now())?;
+        // Keyed by the `tail` CAS in `try_push_stamped`, as above.
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
     }

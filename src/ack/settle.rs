@@ -116,9 +116,8 @@ impl<T> AckQueue<T> {
         // initialized, nobody else reads it, and it is moved out once,
         // here, before the entry is made `Free`.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
-        let timing = self.settle_timing(entry, state);
+        self.note_sole_ack(entry, state);
         self.make_free(entry, state);
-        self.note_settle(timing, Settle::Ack);
         Some(value)
     }
 
