@@ -34,11 +34,12 @@
 //! | `ackring_delivery_count` | histogram | [`LatencySnapshot::delivery_count`] |
 //!
 //! The RabbitMQ backend's figures, with the `amqp` feature
-//! ([`Exporter::record_amqp`]): `ackring_waiting` and
-//! `ackring_consumers` (gauges, from the broker), `ackring_published_total`,
-//! `ackring_confirmed_total`, `ackring_delivered_total`,
-//! `ackring_acked_total`, `ackring_nacked_total` (counters, counted by the
-//! handle) and `ackring_recoveries_total`.
+//! (`Exporter::record_amqp`): `ackring_waiting`, `ackring_consumers` and
+//! `ackring_dead_letters` (gauges, from the broker),
+//! `ackring_published_total`, `ackring_confirmed_total`,
+//! `ackring_delivered_total`, `ackring_redelivered_total`,
+//! `ackring_acked_total`, `ackring_nacked_total` and
+//! `ackring_recoveries_total` (counters, counted by the handle).
 //!
 //! A histogram's values reach the facade as the midpoints of the queue's
 //! buckets (within 1/32 of the values recorded: see
@@ -216,18 +217,26 @@ impl Exporter {
         }
     }
 
-    /// Sets the figures of a RabbitMQ queue: what the broker said of it in
-    /// `stats`, and what this handle counted.
+    /// Sets the figures of a RabbitMQ queue: what this handle counted
+    /// ([`AmqpQueue::stats`](crate::amqp::AmqpQueue::stats)) and, if
+    /// given, what the broker said of the queue
+    /// ([`AmqpQueue::broker_figures`](crate::amqp::AmqpQueue::broker_figures)).
     #[cfg(feature = "amqp")]
-    pub fn record_amqp(&self, stats: &crate::amqp::AmqpStats) {
-        if let Some(queue) = &stats.queue {
-            self.gauge("ackring_waiting", f64::from(queue.messages));
-            self.gauge("ackring_consumers", f64::from(queue.consumers));
+    pub fn record_amqp(
+        &self,
+        stats: &crate::amqp::AmqpStats,
+        broker: Option<&crate::amqp::BrokerFigures>,
+    ) {
+        if let Some(broker) = broker {
+            self.gauge("ackring_waiting", f64::from(broker.waiting));
+            self.gauge("ackring_consumers", f64::from(broker.consumers));
+            self.gauge("ackring_dead_letters", f64::from(broker.dead_letters));
         }
         for (name, value) in [
             ("ackring_published_total", stats.published),
             ("ackring_confirmed_total", stats.confirmed),
             ("ackring_delivered_total", stats.delivered),
+            ("ackring_redelivered_total", stats.redelivered),
             ("ackring_acked_total", stats.acked),
             ("ackring_nacked_total", stats.nacked),
             ("ackring_recoveries_total", stats.recoveries),

@@ -123,7 +123,7 @@ impl<T> AckQueue<T> {
 
     /// Whether latency is recorded.
     #[inline(always)]
-    pub(super) fn records_latency(&self) -> bool {
+    pub(crate) fn records_latency(&self) -> bool {
         self.latency.is_some()
     }
 
