@@ -67,7 +67,10 @@ fn broker_figures_and_the_handles_counters_follow_a_scripted_run() {
     assert_eq!(acked, 9, "10 published, 1 dead");
     let s = q.stats();
     assert_eq!((s.acked, s.redelivered), (9, 1), "{s:?}");
-    assert_eq!(s.delivered, 11, "10 first deliveries and 1 redelivery: {s:?}");
+    assert_eq!(
+        s.delivered, 11,
+        "10 first deliveries and 1 redelivery: {s:?}"
+    );
     let f = q.broker_figures().unwrap();
     assert_eq!(f.waiting, 0);
     drop(q);

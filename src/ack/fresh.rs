@@ -24,7 +24,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::PublishError;
 use crate::pos::Laps;
 use crate::ring::claim::{Core, Refused};
-use crate::sync::{fence, AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 /// Where a published message is, as its fresh slot tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,12 +87,10 @@ impl<T> Fresh<T> {
         self.core
             .push_with::<false>(msg, |pos| {
                 if let Some(stamp) = stamps.get(laps.index(pos) as usize) {
-                    // Release: pairs with the fence in `oldest_stamp`, so a
-                    // look that read this stamp then sees the slot freed by
-                    // the previous lap (which our claim acquired). A
-                    // receive needs no more than Relaxed: the Release store
-                    // of the slot's seq publishes it (`Core::push_with`).
-                    stamp.store(now, Ordering::Release);
+                    // Relaxed: published with the message by the Release
+                    // store of the slot's seq (`Core::push_with`), for the
+                    // receive and for `oldest_stamp`.
+                    stamp.store(now, Ordering::Relaxed);
                 }
             })
             .map_err(|(msg, why)| match why {
@@ -121,24 +119,25 @@ impl<T> Fresh<T> {
     }
 
     /// The publish time of the oldest message waiting in the ring, if the
-    /// ring is `stamped` and one waits (a look while others work: `None`
-    /// also when the head moves on under it).
+    /// ring is `stamped` and one waits at `head` (a look while others
+    /// work).
+    ///
+    /// The stamp read is that of `head`'s message or of a later one: if
+    /// the message is received and its slot published again meanwhile,
+    /// the later message is the one waiting (or about to), and its
+    /// younger age is the right answer.
     pub(crate) fn oldest_stamp(&self) -> Option<u64> {
         let stamps = self.stamps.as_deref()?;
         let head = self.core.head();
         let stamp = stamps.get(self.core.laps().index(head) as usize)?;
-        // Acquire (in `published`): pairs with the publish, so the stamp
-        // read next is at least the one of `head`'s message.
+        // Acquire (in `published`): pairs with the Release store of the
+        // slot's seq in the publish, so the stamp read next is not one of
+        // an earlier lap's message.
         if !self.core.published(head) {
             return None;
         }
-        // Relaxed, then the Acquire fence: a seqlock's read. The fence
-        // pairs with the Release store of a stamp, so if the load read a
-        // stamp of a publish one lap later, the second look sees the slot
-        // freed before that publish and answers `None`.
-        let at = stamp.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        self.core.published(head).then_some(at)
+        // Relaxed: ordered by the Acquire above.
+        Some(stamp.load(Ordering::Relaxed))
     }
 
     /// After a publish found no room: see
