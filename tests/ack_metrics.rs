@@ -297,6 +297,7 @@ fn counters_meet_the_identity_after_concurrent_work() {
 fn rates_divide_the_counters_by_the_time_between_snapshots() {
     let clock = ManualClock::new();
     let q = queue(&clock);
+    clock.advance(Duration::from_secs(5)); // rates count from the earlier snapshot
     let before = q.stats();
     for i in 0..12 {
         q.try_publish(i).unwrap();
