@@ -43,7 +43,7 @@
 //!
 //! A histogram's values reach the facade as the midpoints of the queue's
 //! buckets (within 1/32 of the values recorded: see
-//! [`HistogramSnapshot`](crate::HistogramSnapshot)), each export passing
+//! [`HistogramSnapshot`]), each export passing
 //! on what was recorded since the last one.
 
 use std::borrow::Cow;
