@@ -353,3 +353,23 @@ fn since_gives_the_latencies_of_an_interval() {
     let delta = q.latency().unwrap().since(&first);
     only(&delta.waiting, 2 * MS, "waiting of the interval");
 }
+
+#[test]
+fn the_handles_read_the_queues_figures() {
+    let clock = ManualClock::new();
+    let (publisher, worker) = AckQueue::builder()
+        .clock(clock.clone())
+        .latency(true)
+        .build_handles()
+        .unwrap();
+    publisher.try_publish(1_u64).unwrap();
+    clock.advance(Duration::from_millis(3));
+    worker.try_receive().unwrap().ack().unwrap();
+    for (stats, latency) in [
+        (publisher.stats(), publisher.latency()),
+        (worker.stats(), worker.latency()),
+    ] {
+        assert_eq!((stats.published, stats.acked), (1, 1));
+        only(&latency.unwrap().end_to_end, 3 * MS, "end to end");
+    }
+}
