@@ -2,6 +2,12 @@
 //! latencies in, from any thread, with one `fetch_add` per value and no
 //! lock, and the [`HistogramSnapshot`] a reader takes of it.
 //!
+//! Why not hdrhistogram, which the benchmarks use: its `Histogram`
+//! records through `&mut`, so a queue shared by threads would put it
+//! behind a lock, and a recorder preempted while holding it would stall
+//! every settle. Here recording takes no lock, and about half the
+//! instructions of a `Mutex<hdrhistogram::Histogram>` record.
+//!
 //! # Buckets
 //!
 //! Values below 16 have a bucket each. From there on each power of two
