@@ -166,7 +166,7 @@ fn concurrent_acks_each_count_in_the_histograms() {
 }
 
 #[test]
-fn a_stamped_publish_takes_the_slot_a_receive_is_freeing() {
+fn a_timed_publish_takes_the_slot_a_receive_is_freeing() {
     // A publish that keeps its publish time claims the slot by its own
     // path (`Core::push_with`): its write of the message must come after
     // the receive's take of the slot's previous message (loom checks the
@@ -207,9 +207,9 @@ fn a_stamped_publish_takes_the_slot_a_receive_is_freeing() {
 }
 
 #[test]
-fn a_stamped_publish_wakes_a_parked_receiver() {
+fn a_timed_publish_wakes_a_parked_receiver() {
     // A receiver that found nothing sleeps on the queue's wait list; the
-    // stamped publish's CAS on `tail` is the key of its wake-up, as a
+    // publish's CAS (one that keeps its time) on `tail` is the key of its wake-up, as a
     // plain publish's (the `wait` module docs). A lost wake-up leaves the
     // receiver asleep: loom reports the deadlock.
     explore(&["received"], || {

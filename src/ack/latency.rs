@@ -164,7 +164,7 @@ impl<T> AckQueue<T> {
 
     #[inline(never)]
     fn record_first_delivery(&self, l: &Latency, entry: &Entry<T>, pos: u64, now: u64) {
-        let published_at = self.fresh.stamp(pos);
+        let published_at = self.fresh.publish_time(pos);
         // Relaxed: published with the entry's other fields by the
         // receive's Release store of the state.
         entry.published_at.store(published_at, Ordering::Relaxed);

@@ -30,8 +30,8 @@ impl<T> AckQueue<T> {
     /// held.ack().unwrap();
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        if self.fresh.stamped() {
-            return self.try_publish_stamped(msg);
+        if self.fresh.keeps_publish_times() {
+            return self.try_publish_timed(msg);
         }
         let pos = self.fresh.try_push(msg)?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
@@ -42,9 +42,9 @@ impl<T> AckQueue<T> {
     /// `try_publish` with latency recorded: the message's publish time goes
     /// with it (`latency.rs`).
     #[inline(never)]
-    fn try_publish_stamped(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        let pos = self.fresh.try_push_stamped(msg, self.now())?;
-        // Keyed by the `tail` CAS in `try_push_stamped`, as above.
+    fn try_publish_timed(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let pos = self.fresh.try_push_timed(msg, self.now())?;
+        // Keyed by the `tail` CAS in `try_push_timed`, as above.
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
     }

@@ -42,10 +42,10 @@ impl<T> AckQueue<T> {
         let requeued = self.redeliver.len();
         let delayed = self.delayed.load(Ordering::Relaxed);
         let now = self.now();
-        let stamped = self.latency.is_some();
+        let timed = self.latency.is_some();
         // The oldest publish time among the waiting messages: the fresh
         // ring's head, and (below) the requeued entries.
-        let mut oldest_published = self.fresh.oldest_stamp().filter(|_| fresh > 0);
+        let mut oldest_published = self.fresh.oldest_publish_time().filter(|_| fresh > 0);
         let mut in_flight = 0;
         // Acked while a guard still reads them: counted from the ack on.
         let mut acked_held = 0;
@@ -56,7 +56,7 @@ impl<T> AckQueue<T> {
                 if state.phase() == Phase::Settled {
                     acked_held += 1;
                 }
-                if stamped && state.phase() == Phase::Redeliver {
+                if timed && state.phase() == Phase::Redeliver {
                     // Relaxed: a statistic; kept from the first delivery,
                     // written before the state store we read (or a later
                     // one: an age a little short, never a wrong message's
