@@ -29,6 +29,7 @@ impl<T> AckQueue<T> {
     /// assert_eq!(q.try_publish(3).unwrap().get(), 1);
     /// held.ack().unwrap();
     /// ```
+    #[inline]
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
         if self.fresh.keeps_publish_times() {
             return self.try_publish_timed(msg);
