@@ -109,7 +109,10 @@ pub mod amqp;
 pub mod api;
 pub mod channel;
 mod error;
+#[cfg(feature = "metrics")]
+pub mod export;
 pub mod future;
+mod histogram;
 mod pos;
 mod ring;
 mod stats;
@@ -120,13 +123,15 @@ mod wait;
 pub use ack::WorkerStream;
 pub use ack::{
     AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Deliveries, Delivery,
-    ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Seq, Tag, Worker,
+    LatencySnapshot, ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Seq,
+    Tag, Worker,
 };
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,
 };
+pub use histogram::HistogramSnapshot;
 pub use ring::{IntoIter, Iter, Ring, TryIter};
-pub use stats::Stats;
+pub use stats::{Rates, Stats};
 pub use wait::{WaitSlot, WaitStrategy};
 
 /// The README's examples, compiled and run as doctests.

@@ -10,11 +10,17 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU64, Ordering};
 
-/// A snapshot of a queue's state and lifetime totals.
+/// A snapshot of a queue's state and lifetime totals: its length (what
+/// waits, what is in flight, what is delayed, what is dead, and how old
+/// the oldest waiting and in-flight messages are) and its cumulative
+/// counters, which [`rates`](Stats::rates) turns into throughput between
+/// two snapshots.
 ///
 /// The counts "now" are read one after another while other threads work,
 /// so under concurrency they are approximate; once the queue is quiescent
-/// they are exact.
+/// they are exact, and the accounting identity holds:
+///
+/// `published == acked + dead_taken + drained + unsettled()`.
 ///
 /// # Examples
 ///
@@ -23,16 +29,24 @@ use crate::sync::{AtomicU64, Ordering};
 ///
 /// let q = AckQueue::builder().build().unwrap();
 /// q.try_publish("job").unwrap();
+/// q.try_publish("next").unwrap();
 /// q.try_receive().unwrap().ack().unwrap();
 /// let stats = q.stats();
-/// assert_eq!((stats.published, stats.delivered, stats.acked), (1, 1, 1));
-/// assert_eq!(stats.in_flight, 0);
+/// assert_eq!((stats.published, stats.delivered, stats.acked), (2, 1, 1));
+/// assert_eq!((stats.waiting, stats.in_flight), (1, 0));
+/// assert_eq!(stats.published, stats.acked + stats.dead_taken + stats.drained + stats.unsettled());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Messages ready to be delivered now or later: fresh ones, and
-    /// requeued ones waiting for redelivery (including delayed ones).
+    /// Messages ready to be delivered now or later: `waiting` plus
+    /// `delayed`.
     pub ready: usize,
+    /// Messages a receive may take now: fresh ones waiting for their
+    /// first delivery, and requeued ones waiting for redelivery.
+    pub waiting: usize,
+    /// Requeued messages waiting out a delay
+    /// ([`nack_after`](crate::Delivery::nack_after)) before redelivery.
+    pub delayed: usize,
     /// Deliveries not yet acked, nacked or expired.
     pub in_flight: usize,
     /// Messages in the dead letters, not yet taken.
@@ -52,15 +66,116 @@ pub struct Stats {
     pub expired: u64,
     /// Total messages moved to the dead letters.
     pub dead_lettered: u64,
+    /// Total dead letters taken out (by `try_receive_dead_letter` or
+    /// `drain`).
+    pub dead_taken: u64,
+    /// Total messages `drain` took out that were not dead letters
+    /// (waiting, requeued or delayed ones).
+    pub drained: u64,
+    /// How long ago the oldest message waiting to be received (for its
+    /// first delivery, or requeued for redelivery) was published, on the
+    /// queue's clock; `None` when nothing waits, and always `None` unless
+    /// the queue records latency
+    /// ([`AckQueueBuilder::latency`](crate::AckQueueBuilder::latency)),
+    /// which keeps each message's publish time.
+    pub oldest_waiting: Option<Duration>,
     /// How long ago the oldest delivery still in flight was handed out,
     /// on the queue's clock; `None` when nothing is in flight.
     ///
-    /// A queue with a lease (or a delayed requeue waiting) reads its clock
-    /// on every receive, and the age is exact. Without one, receives read
-    /// no clock, and a delivery's age counts from the first `stats` call
-    /// that sees it in flight: polled regularly, the figure is short by at
-    /// most the polling interval.
+    /// A queue with a lease, a delayed requeue waiting, or latency
+    /// recording reads its clock on every receive, and the age is exact.
+    /// Without, receives read no clock, and a delivery's age counts from
+    /// the first `stats` call that sees it in flight: polled regularly,
+    /// the figure is short by at most the polling interval.
     pub oldest_in_flight: Option<Duration>,
+    /// When the snapshot was taken, on the queue's clock: what
+    /// [`rates`](Stats::rates) divides by.
+    pub taken_at: Duration,
+}
+
+impl Stats {
+    /// The messages published and not settled: waiting, delayed, in
+    /// flight or dead letters.
+    pub fn unsettled(&self) -> u64 {
+        (self.waiting + self.delayed + self.in_flight + self.dead_letters) as u64
+    }
+
+    /// The throughput between `earlier`, a snapshot of the same queue,
+    /// and this one: each counter's increase divided by the time between
+    /// the two ([`taken_at`](Stats::taken_at)), per second. All zero when
+    /// no time passed on the queue's clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    /// let before = q.stats();
+    /// for i in 0..10 {
+    ///     q.try_publish(i).unwrap();
+    /// }
+    /// clock.advance(Duration::from_secs(2));
+    /// let rates = q.stats().rates(&before);
+    /// assert_eq!(rates.published, 5.0); // 10 in 2 s
+    /// assert_eq!(rates.acked, 0.0);
+    /// ```
+    pub fn rates(&self, earlier: &Stats) -> Rates {
+        let secs = self.taken_at.saturating_sub(earlier.taken_at).as_secs_f64();
+        let per_sec = |now: u64, then: u64| {
+            if secs > 0.0 {
+                now.saturating_sub(then) as f64 / secs
+            } else {
+                0.0
+            }
+        };
+        Rates {
+            published: per_sec(self.published, earlier.published),
+            delivered: per_sec(self.delivered, earlier.delivered),
+            redelivered: per_sec(self.redelivered, earlier.redelivered),
+            acked: per_sec(self.acked, earlier.acked),
+            nacked: per_sec(self.nacked, earlier.nacked),
+            expired: per_sec(self.expired, earlier.expired),
+            dead_lettered: per_sec(self.dead_lettered, earlier.dead_lettered),
+            elapsed: self.taken_at.saturating_sub(earlier.taken_at),
+        }
+    }
+}
+
+/// Events per second between two [`Stats`] snapshots, from
+/// [`Stats::rates`]: each field is the rate of the counter of the same
+/// name.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::Stats;
+/// use std::time::Duration;
+///
+/// let before = Stats::default();
+/// let after = Stats { acked: 300, taken_at: Duration::from_secs(3), ..before };
+/// assert_eq!(after.rates(&before).acked, 100.0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rates {
+    /// Publishes per second.
+    pub published: f64,
+    /// Deliveries per second, first ones and redeliveries.
+    pub delivered: f64,
+    /// Redeliveries per second.
+    pub redelivered: f64,
+    /// Acks per second.
+    pub acked: f64,
+    /// Nacks per second.
+    pub nacked: f64,
+    /// Lease expiries per second.
+    pub expired: f64,
+    /// Dead-letterings per second.
+    pub dead_lettered: f64,
+    /// The time between the two snapshots.
+    pub elapsed: Duration,
 }
 
 /// The totals, one cache line each: different threads bump different

@@ -64,6 +64,37 @@ fn hot_paths_do_not_allocate() {
     assert_eq!(q.settled_below().get(), q.stats().published);
 }
 
+/// With latency recorded: the publish stamp, the histograms and `stats`
+/// allocate nothing after `build()` (`latency()` copies its snapshot, and
+/// is not a hot path).
+#[test]
+fn latency_recording_does_not_allocate() {
+    let clock = ManualClock::new();
+    let q = AckQueue::<u64>::builder()
+        .capacity(16)
+        .max_in_flight(4)
+        .clock(clock.clone())
+        .latency(true)
+        .build()
+        .unwrap();
+    let before = ALLOCATIONS.with(Cell::get);
+    for i in 0..2000_u64 {
+        q.try_publish(i).unwrap();
+        clock.advance(Duration::from_micros(i));
+        let d = q.try_receive().unwrap();
+        if i % 3 == 0 {
+            d.nack(true).unwrap();
+            q.try_receive().unwrap().ack().unwrap();
+        } else {
+            d.ack().unwrap();
+        }
+        let _ = q.stats();
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+    assert_eq!(after - before, 0, "allocations with latency recorded");
+    assert_eq!(q.latency().unwrap().end_to_end.count(), 2000);
+}
+
 /// Owned deliveries too: their `Arc` clone is a reference count, so
 /// receiving them (all three calls), acking, nacking, dropping, detaching
 /// and extending their leases allocates nothing after `build()`.

@@ -21,6 +21,8 @@
 //! - `st/ack`, `st/ack-batch16`: one thread, blocks of 64 `try_publish`,
 //!   then 64 `try_receive` + ack, or 4 × (`try_receive_batch(16)` +
 //!   `ack_batch`): ns per message.
+//! - `st/ack-latency`: `st/ack` with latency recording on (A) against
+//!   this tree with it off (B, not the ref): the cost of recording.
 //! - `PxC/try-snooze`, `PxC/try-spin1`, `PxC/blocking` (1P1C, 4P4C, 8P1C):
 //!   producers and consumers pinned round-robin to the cores, moving
 //!   `1..=N` through a ring of 1024; `try-snooze` waits between tries with
@@ -119,7 +121,7 @@ macro_rules! ring_of {
 }
 
 macro_rules! ack_of {
-    ($krate:ident, $name:ident) => {
+    ($krate:ident, $name:ident $(, $setting:ident($value:expr))*) => {
         struct $name($krate::AckQueue<u64>);
         impl Acks for $name {
             fn open(cap: usize, prefetch: usize) -> Self {
@@ -127,6 +129,7 @@ macro_rules! ack_of {
                     $krate::AckQueue::builder()
                         .capacity(cap)
                         .max_in_flight(prefetch)
+                        $(.$setting($value))*
                         .build()
                         .expect("a valid queue"),
                 )
@@ -193,6 +196,8 @@ ring_of!(ackring, RingA);
 ring_of!(ackring_base, RingB);
 ack_of!(ackring, AckA);
 ack_of!(ackring_base, AckB);
+// This tree with latency recording on (`st/ack-latency`).
+ack_of!(ackring, AckLatencyA, latency(true));
 
 /// crossbeam's `ArrayQueue`, the incumbent; its blocking calls are the
 /// report's try-loop (it has none of its own).
@@ -690,6 +695,15 @@ fn workloads(quick: bool) -> Vec<Workload> {
             runs: vec![
                 ("A", Box::new(move || ack_st::<AckA>(st_blocks, 1))),
                 ("B", Box::new(move || ack_st::<AckB>(st_blocks, 1))),
+            ],
+        },
+        // B here is this tree with latency off: the cost of recording.
+        Workload {
+            name: "st/ack-latency".into(),
+            unit: Unit::NsPerMsg,
+            runs: vec![
+                ("A", Box::new(move || ack_st::<AckLatencyA>(st_blocks, 1))),
+                ("B", Box::new(move || ack_st::<AckA>(st_blocks, 1))),
             ],
         },
         Workload {

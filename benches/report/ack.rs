@@ -231,10 +231,11 @@ pub const MAX_IN_FLIGHT: usize = 256;
 
 /// `ackring::AckQueue`, without (`L = false`) or with (`L = true`) a
 /// lease, its blocking calls waiting under one strategy (`W`: 0 = Spin,
-/// 1 = Backoff, 2 = Park, the default).
-pub struct AckQueuePeer<const L: bool, const W: u8 = 2>;
+/// 1 = Backoff, 2 = Park, the default), recording latency histograms or
+/// not (`M`: `AckQueueBuilder::latency`, off by default).
+pub struct AckQueuePeer<const L: bool, const W: u8 = 2, const M: bool = false>;
 
-impl<const L: bool, const W: u8> AckQueuePeer<L, W> {
+impl<const L: bool, const W: u8, const M: bool> AckQueuePeer<L, W, M> {
     const STRATEGY: WaitStrategy = match W {
         0 => WaitStrategy::Spin,
         1 => WaitStrategy::Backoff,
@@ -242,8 +243,9 @@ impl<const L: bool, const W: u8> AckQueuePeer<L, W> {
     };
 }
 
-impl<const L: bool, const W: u8> Peer for AckQueuePeer<L, W> {
+impl<const L: bool, const W: u8, const M: bool> Peer for AckQueuePeer<L, W, M> {
     const NAME: &'static str = match (L, W) {
+        _ if M => "ackring AckQueue (latency recorded)",
         (false, 0) => "ackring AckQueue (spin)",
         (false, 1) => "ackring AckQueue (backoff)",
         (false, _) => "ackring AckQueue",
@@ -252,6 +254,7 @@ impl<const L: bool, const W: u8> Peer for AckQueuePeer<L, W> {
         (true, _) => "ackring AckQueue (lease)",
     };
     const SLUG: &'static str = match (L, W) {
+        _ if M => "ackqueue-latency",
         (false, 0) => "ackqueue-spin",
         (false, 1) => "ackqueue-backoff",
         (false, _) => "ackqueue",
@@ -267,7 +270,8 @@ impl<const L: bool, const W: u8> Peer for AckQueuePeer<L, W> {
         let builder = AckQueue::builder()
             .capacity(cap)
             .max_in_flight(MAX_IN_FLIGHT)
-            .wait_strategy(Self::STRATEGY);
+            .wait_strategy(Self::STRATEGY)
+            .latency(M);
         let builder = if L { builder.lease(LEASE) } else { builder };
         Some(shared(builder.build().expect("valid configuration"), p, c))
     }

@@ -159,9 +159,10 @@ impl<T> AckQueue<T> {
             }
         } else {
             // As `try_receive`: without a lease or a delayed requeue the
-            // deliveries are left `UNSTAMPED`.
-            self.take_redeliveries(UNSTAMPED, want, out);
-            self.take_fresh_run(UNSTAMPED, want - (out.len() - start), out);
+            // deliveries are left `UNSTAMPED`, unless latency is recorded.
+            let now = self.receive_stamp();
+            self.take_redeliveries(now, want, out);
+            self.take_fresh_run(now, want - (out.len() - start), out);
         }
         out.len() - start
     }
@@ -263,18 +264,41 @@ impl<T> AckQueue<T> {
         else {
             return;
         };
+        // Two copies of the loop: in the one without a clock reading,
+        // the delivery's test of `now` folds away.
+        if now == UNSTAMPED {
+            // SAFETY: `claim_run` gave us these positions, untaken.
+            unsafe { self.deliver_run(first, n, UNSTAMPED, out) };
+        } else {
+            // SAFETY: as above.
+            unsafe { self.deliver_run(first, n, now, out) };
+        }
+        // Keyed by our `head` CAS in `claim_run` (the `wait` module docs).
+        self.room.notify_keyed(n as usize);
+    }
+
+    /// Delivers the `n` claimed positions from `first` on, at `now`.
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed them (`claim_run`) and has taken none.
+    #[inline(always)]
+    unsafe fn deliver_run<'q>(
+        &'q self,
+        first: u64,
+        n: u64,
+        now: u64,
+        out: &mut Vec<Delivery<'q, T>>,
+    ) {
         let laps = self.fresh.laps();
         let mut pos = first;
         let first_seq = laps.count(first);
         for seq in first_seq..first_seq + n {
-            // SAFETY: `claim_run` gave us the `n` positions from `first`
-            // on; each is delivered once, `pos` moving past it, and `seq`
-            // is its count.
+            // SAFETY: the caller's contract: each of the `n` positions is
+            // delivered once, `pos` moving past it, and `seq` is its count.
             out.push(unsafe { self.deliver_fresh_at(pos, seq, now) });
             pos = laps.advance(pos);
         }
-        // Keyed by our `head` CAS in `claim_run` (the `wait` module docs).
-        self.room.notify_keyed(n as usize);
     }
 }
 

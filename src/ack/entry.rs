@@ -252,6 +252,9 @@ pub(crate) struct Entry<T> {
     pub(crate) deadline: AtomicU64,
     /// When the current delivery was handed out, on the queue's clock.
     pub(crate) delivered_at: AtomicU64,
+    /// With latency recording on: when the message was published, on the
+    /// queue's clock (`latency.rs`).
+    pub(crate) published_at: AtomicU64,
     /// The message's delivery count, exactly, once it was delivered more
     /// than once (read it with [`delivery_count`](Entry::delivery_count)):
     /// a first delivery, whose state says attempt 1, leaves it alone.
@@ -283,6 +286,7 @@ impl<T> Entry<T> {
             seq: AtomicU64::new(0),
             deadline: AtomicU64::new(0),
             delivered_at: AtomicU64::new(0),
+            published_at: AtomicU64::new(0),
             deliveries: AtomicU32::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }

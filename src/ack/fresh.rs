@@ -39,6 +39,11 @@ pub(crate) enum Whereabouts {
 pub(crate) struct Fresh<T> {
     /// The slots and cursors; slot-only claims (no `done` hints).
     core: Core<T, false>,
+    /// With latency recording on: the publish time of each slot's
+    /// message, on the queue's clock, by slot index. Written by the
+    /// publisher between its write and its publish (`Core::push_with`),
+    /// so a receive, or a look that sees the slot published, sees it.
+    publish_times: Option<Box<[AtomicU64]>>,
     /// A position below which every slot has been freed (a cache for
     /// [`Fresh::freed_below`]).
     freed: CachePadded<AtomicU64>,
@@ -46,10 +51,12 @@ pub(crate) struct Fresh<T> {
 
 impl<T> Fresh<T> {
     /// A ring of `capacity` free slots, or `None` if they cannot be
-    /// allocated.
-    pub(crate) fn new(capacity: u64) -> Option<Self> {
+    /// allocated; `timed`: it keeps each message's publish time
+    /// ([`try_push_timed`](Fresh::try_push_timed)).
+    pub(crate) fn new(capacity: u64, timed: bool) -> Option<Self> {
         Some(Self {
             core: Core::new(capacity)?,
+            publish_times: timed.then(|| (0..capacity).map(|_| AtomicU64::new(0)).collect()),
             freed: CachePadded::new(AtomicU64::new(0)),
         })
     }
@@ -68,6 +75,68 @@ impl<T> Fresh<T> {
                 Refused::Closed => PublishError::Closed(msg),
                 _ => PublishError::Full(msg),
             })
+    }
+
+    /// [`try_push`](Fresh::try_push) for a ring built `timed`: the
+    /// message's publish time, `now`, goes with it.
+    #[inline]
+    pub(crate) fn try_push_timed(&self, msg: T, now: u64) -> Result<u64, PublishError<T>> {
+        let laps = self.core.laps();
+        let publish_times = self.publish_times.as_deref().unwrap_or(&[]);
+        self.core
+            .push_with::<false>(msg, |pos| {
+                if let Some(time) = publish_times.get(laps.index(pos) as usize) {
+                    // Relaxed: published with the message by the Release
+                    // store of the slot's seq (`Core::push_with`), for the
+                    // receive and for `oldest_publish_time`.
+                    time.store(now, Ordering::Relaxed);
+                }
+            })
+            .map_err(|(msg, why)| match why {
+                Refused::Closed => PublishError::Closed(msg),
+                _ => PublishError::Full(msg),
+            })
+    }
+
+    /// Whether the ring keeps publish times.
+    #[inline(always)]
+    pub(crate) fn keeps_publish_times(&self) -> bool {
+        self.publish_times.is_some()
+    }
+
+    /// The publish time of the message at `pos`, for the receive that
+    /// claimed it and has not freed it; 0 for a ring not `timed`.
+    #[inline]
+    pub(crate) fn publish_time(&self, pos: u64) -> u64 {
+        let index = self.core.laps().index(pos) as usize;
+        // Relaxed: the claim's Acquire load of the slot's seq saw the
+        // publish, which came after the store (`try_push_timed`).
+        self.publish_times
+            .as_deref()
+            .and_then(|s| s.get(index))
+            .map_or(0, |s| s.load(Ordering::Relaxed))
+    }
+
+    /// The publish time of the oldest message waiting in the ring, if the
+    /// ring is `timed` and one waits at `head` (a look while others
+    /// work).
+    ///
+    /// The time read is that of `head`'s message or of a later one: if
+    /// the message is received and its slot published again meanwhile,
+    /// the later message is the one waiting (or about to), and its
+    /// younger age is the right answer.
+    pub(crate) fn oldest_publish_time(&self) -> Option<u64> {
+        let publish_times = self.publish_times.as_deref()?;
+        let head = self.core.head();
+        let time = publish_times.get(self.core.laps().index(head) as usize)?;
+        // Acquire (in `published`): pairs with the Release store of the
+        // slot's seq in the publish, so the time read next is not one of
+        // an earlier lap's message.
+        if !self.core.published(head) {
+            return None;
+        }
+        // Relaxed: ordered by the Acquire above.
+        Some(time.load(Ordering::Relaxed))
     }
 
     /// After a publish found no room: see

@@ -14,6 +14,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use super::LatencySnapshot;
 use super::{AckQueue, AckQueueBuilder, BatchItem, DeadLetter, Delivery, OwnedDelivery, Seq};
 use crate::channel::HandleCount;
 use crate::error::{AckError, Closed, ConfigError, PublishError};
@@ -214,6 +215,12 @@ macro_rules! common {
             /// The queue's counters (see [`AckQueue::stats`]).
             pub fn stats(&self) -> Stats {
                 self.queue.stats()
+            }
+
+            /// The queue's latency histograms, if it records them (see
+            /// [`AckQueue::latency`]).
+            pub fn latency(&self) -> Option<LatencySnapshot> {
+                self.queue.latency()
             }
 
             /// How many [`Publisher`]s of this queue are alive: a snapshot.

@@ -256,6 +256,7 @@ mod fresh;
 mod future;
 mod handles;
 mod indices;
+mod latency;
 mod lease;
 mod owned;
 mod prefetch;
@@ -285,6 +286,8 @@ pub use self::future::{
 pub use self::handles::WorkerStream;
 pub use self::handles::{Deliveries, OwnedDeliveries, Publisher, Worker};
 use self::indices::Indices;
+use self::latency::Latency;
+pub use self::latency::LatencySnapshot;
 pub use self::owned::OwnedDelivery;
 use crate::error::AckError;
 use crate::stats::Counters;
@@ -431,6 +434,8 @@ pub struct AckQueue<T> {
     clock: Box<dyn Clock>,
     /// How the blocking calls wait (`wait_for`).
     wait_strategy: WaitStrategy,
+    /// The latency histograms, if recorded (`latency.rs`).
+    latency: Option<Box<Latency>>,
 }
 
 // SAFETY: the queue moves `T` values between threads (publish on one,

@@ -29,9 +29,23 @@ impl<T> AckQueue<T> {
     /// assert_eq!(q.try_publish(3).unwrap().get(), 1);
     /// held.ack().unwrap();
     /// ```
+    #[inline]
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        if self.fresh.keeps_publish_times() {
+            return self.try_publish_timed(msg);
+        }
         let pos = self.fresh.try_push(msg)?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
+        self.ready.notify_keyed(1);
+        Ok(Seq(self.fresh.laps().count(pos)))
+    }
+
+    /// `try_publish` with latency recorded: the message's publish time goes
+    /// with it (`latency.rs`).
+    #[inline(never)]
+    fn try_publish_timed(&self, msg: T) -> Result<Seq, PublishError<T>> {
+        let pos = self.fresh.try_push_timed(msg, self.now())?;
+        // Keyed by the `tail` CAS in `try_push_timed`, as above.
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
     }

@@ -38,8 +38,12 @@ impl<T> AckQueue<T> {
         if self.timed() {
             return self.try_receive_timed();
         }
-        // Without a lease or a delayed requeue nothing depends on the
-        // clock: the delivery's time is left `UNSTAMPED` (see `stats`).
+        if self.records_latency() {
+            return self.try_receive_stamped();
+        }
+        // Without a lease, a delayed requeue or latency recording nothing
+        // depends on the clock: the delivery's time is left `UNSTAMPED`
+        // (see `stats`).
         if let Some(d) = self.take_redelivery(UNSTAMPED) {
             return Some(d);
         }
@@ -190,7 +194,7 @@ impl<T> AckQueue<T> {
     /// Takes a fresh message, if any and if the prefetch limit allows: moves
     /// it into a free entry, then frees its fresh slot.
     #[inline(always)]
-    fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
+    pub(super) fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
         let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
         // SAFETY: we claimed `pos` on the fresh ring's head just now.
         let delivery = unsafe { self.deliver_fresh(pos, now) };
@@ -247,6 +251,10 @@ impl<T> AckQueue<T> {
         // The delivery count is the state's attempt 1 (no store: see
         // `Entry::delivery_count`).
         entry.delivered_at.store(now, Ordering::Relaxed);
+        if now != UNSTAMPED {
+            // (Folded away where the caller passes `UNSTAMPED`.)
+            self.note_first_delivery(entry, pos, now);
+        }
         if let Some(lease) = self.lease {
             // Only a lease reads the deadline of an `InFlight` entry.
             entry

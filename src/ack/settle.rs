@@ -116,6 +116,7 @@ impl<T> AckQueue<T> {
         // initialized, nobody else reads it, and it is moved out once,
         // here, before the entry is made `Free`.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
+        self.note_sole_ack(entry, state);
         self.make_free(entry, state);
         Some(value)
     }
@@ -198,6 +199,7 @@ impl<T> AckQueue<T> {
                 Settle::Requeue(Some(_)) => state.with_phase(Phase::Delaying),
             }
             .with_holders(holders);
+            let timing = self.settle_timing(entry, state);
             // AcqRel: the one CAS out of `InFlight` for this attempt;
             // acquires the holders' releases (before a drop) and the
             // previous owners' writes, releases ours. On failure we only
@@ -208,7 +210,10 @@ impl<T> AckQueue<T> {
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok(new),
+                Ok(_) => {
+                    self.note_settle(timing, how);
+                    return Ok(new);
+                }
                 Err(current) => state = State(current),
             }
         }

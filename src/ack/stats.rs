@@ -10,7 +10,28 @@ use crate::sync::Ordering;
 
 impl<T> AckQueue<T> {
     /// A snapshot of counts and totals (see [`Stats`]); scans the table
-    /// for the oldest delivery.
+    /// for the oldest delivery (and, with latency recorded, the oldest
+    /// requeued message).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder().clock(clock.clone()).latency(true).build().unwrap();
+    /// q.try_publish("a").unwrap();
+    /// q.try_publish("b").unwrap();
+    /// clock.advance(Duration::from_secs(1));
+    /// let a = q.try_receive().unwrap();
+    /// clock.advance(Duration::from_secs(2));
+    /// let s = q.stats();
+    /// assert_eq!((s.waiting, s.in_flight), (1, 1));
+    /// assert_eq!(s.oldest_waiting, Some(Duration::from_secs(3))); // "b"
+    /// assert_eq!(s.oldest_in_flight, Some(Duration::from_secs(2))); // "a"
+    /// a.ack().unwrap();
+    /// ```
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         let laps = self.fresh.laps();
@@ -18,8 +39,13 @@ impl<T> AckQueue<T> {
         let taken = laps.count(self.fresh.head());
         let fresh = published.saturating_sub(taken) as usize;
         // Relaxed everywhere: statistics.
-        let waiting = self.redeliver.len() + self.delayed.load(Ordering::Relaxed);
+        let requeued = self.redeliver.len();
+        let delayed = self.delayed.load(Ordering::Relaxed);
         let now = self.now();
+        let timed = self.latency.is_some();
+        // The oldest publish time among the waiting messages: the fresh
+        // ring's head, and (below) the requeued entries.
+        let mut oldest_published = self.fresh.oldest_publish_time().filter(|_| fresh > 0);
         let mut in_flight = 0;
         // Acked while a guard still reads them: counted from the ack on.
         let mut acked_held = 0;
@@ -29,6 +55,15 @@ impl<T> AckQueue<T> {
                 let state = State(entry.state.load(Ordering::Relaxed));
                 if state.phase() == Phase::Settled {
                     acked_held += 1;
+                }
+                if timed && state.phase() == Phase::Redeliver {
+                    // Relaxed: a statistic; kept from the first delivery,
+                    // written before the state store we read (or a later
+                    // one: an age a little short, never a wrong message's
+                    // older one, since an entry is refilled only after
+                    // this message is settled).
+                    let at = entry.published_at.load(Ordering::Relaxed);
+                    oldest_published = Some(oldest_published.map_or(at, |o: u64| o.min(at)));
                 }
                 if !matches!(state.phase(), Phase::InFlight | Phase::Extending) {
                     return None;
@@ -54,8 +89,11 @@ impl<T> AckQueue<T> {
             .max()
             .map(Duration::from_nanos);
         let dead_lettered = stats::read(&c.dead_lettered);
+        let drained = stats::read(&c.drained) + stats::read(&c.drained_delivered);
         Stats {
-            ready: fresh + waiting,
+            ready: fresh + requeued + delayed,
+            waiting: fresh + requeued,
+            delayed,
             in_flight,
             dead_letters: dead_lettered.saturating_sub(stats::read(&c.dead_taken)) as usize,
             published,
@@ -65,7 +103,11 @@ impl<T> AckQueue<T> {
             nacked: stats::read(&c.nacked),
             expired: stats::read(&c.expired),
             dead_lettered,
+            dead_taken: stats::read(&c.dead_taken),
+            drained,
+            oldest_waiting: oldest_published.map(|at| Duration::from_nanos(now.saturating_sub(at))),
             oldest_in_flight: oldest,
+            taken_at: Duration::from_nanos(now),
         }
     }
 }

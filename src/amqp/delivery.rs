@@ -54,7 +54,10 @@ impl Shared {
             return Err(Error::Ack(AckError::Stale));
         }
         match block_on_until(link.settle(tag, how), after(SETTLE_WAIT)) {
-            Some(Ok(())) => Ok(()),
+            Some(Ok(())) => {
+                self.traffic.settled(how, 1);
+                Ok(())
+            }
             Some(Err(e)) => {
                 self.check(link, e);
                 Err(Error::Ack(AckError::Stale))

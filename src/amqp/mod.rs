@@ -130,11 +130,13 @@ pub use self::codec::Json;
 pub use self::codec::{Codec, CodecError, Raw};
 pub use self::delivery::AmqpDelivery;
 use self::shared::Shared;
-pub use self::stats::AmqpStats;
+pub use self::stats::{AmqpStats, BrokerFigures};
 use crate::ack::{DeadLetter, Seq};
 #[cfg(doc)]
 use crate::api::Acknowledge;
-use crate::api::{Capabilities, Consumer, Drain, Error, Producer, Queue, Scope, SendError};
+use crate::api::{
+    Capabilities, Consumer, Drain, Error, Figures, Producer, Queue, Scope, SendError,
+};
 
 /// The header that carries a message's sequence number.
 pub const SEQ_HEADER: &str = "ackring-seq";
@@ -281,6 +283,20 @@ impl<M: Send, C: Codec<M>> Queue for AmqpQueue<M, C> {
             drain: Drain::Stored,
             durable: true,
             dead_letter_counts: false,
+            figures: Figures {
+                // From the broker (`broker_figures`).
+                waiting: true,
+                in_flight: false,
+                delayed: false,
+                dead_letters: true,
+                consumers: true,
+                oldest_waiting: false,
+                oldest_in_flight: false,
+                latency: false,
+                // Counted by the handle (`stats`).
+                confirmed: true,
+                queue_wide_counters: false,
+            },
         }
     }
 

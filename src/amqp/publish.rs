@@ -60,6 +60,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
                 Err(e) if shared.check(&link, e.clone()).is_unreachable() => continue,
                 Err(e) => return Err(SendError::new(e, msg)),
             };
+            shared.traffic.published();
             if sent_before {
                 shared.count_republish();
             }
@@ -74,7 +75,8 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
             };
             let error = match confirmed {
                 Ok(Confirmation::Ack(None)) | Ok(Confirmation::NotRequested) => {
-                    return Ok(Seq(seq.unwrap_or_default()))
+                    shared.traffic.confirmed();
+                    return Ok(Seq(seq.unwrap_or_default()));
                 }
                 Ok(Confirmation::Ack(Some(ret))) => {
                     refused(Some(ret.reply_code), ret.reply_text.as_str())

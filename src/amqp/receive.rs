@@ -35,15 +35,18 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
         let tag = d.delivery_tag;
         let redelivered = d.redelivered || count > 1;
         match self.codec.decode(d.data) {
-            Ok(msg) => Ok(AmqpDelivery {
-                shared: &self.shared,
-                link: Arc::clone(link),
-                msg,
-                tag,
-                seq,
-                count,
-                redelivered,
-                settled: false,
+            Ok(msg) => Ok({
+                self.shared.traffic.delivered(redelivered);
+                AmqpDelivery {
+                    shared: &self.shared,
+                    link: Arc::clone(link),
+                    msg,
+                    tag,
+                    seq,
+                    count,
+                    redelivered,
+                    settled: false,
+                }
             }),
             Err(_) => Err(tag),
         }
@@ -173,7 +176,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
         };
         if whole && tags.len() > 1 {
             return match send(last, true) {
-                Ok(()) => tags.len(),
+                Ok(()) => shared.traffic.settled(how, tags.len()),
                 Err(e) => {
                     errors.extend(tags.iter().map(|&(i, _)| (i, e.clone())));
                     0
@@ -187,6 +190,6 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
                 Err(e) => errors.push((i, e)),
             }
         }
-        settled
+        shared.traffic.settled(how, settled)
     }
 }

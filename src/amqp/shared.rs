@@ -28,7 +28,7 @@ use super::builder::Settings;
 use super::error::{unreachable, Why};
 use super::link::Link;
 use super::recovery;
-use super::stats::AmqpStats;
+use super::stats::{AmqpStats, Traffic};
 use crate::api::Error;
 
 /// Locks `m`; a panic while it was held left plain data (a state, a
@@ -73,6 +73,8 @@ pub(super) struct Shared {
     pub(super) next_seq: async_lock::Mutex<u64>,
     recoveries: AtomicU64,
     republished: AtomicU64,
+    /// What the handle counted of its own traffic (`stats.rs`).
+    pub(super) traffic: Traffic,
     last_error: Mutex<Option<Error>>,
 }
 
@@ -90,6 +92,7 @@ impl Shared {
             next_seq: async_lock::Mutex::new(0),
             recoveries: AtomicU64::new(0),
             republished: AtomicU64::new(0),
+            traffic: Traffic::default(),
             last_error: Mutex::new(None),
         })
     }
@@ -236,14 +239,22 @@ impl Shared {
             State::Recovering => (false, true),
             State::Failed(_) => (false, false),
         };
-        AmqpStats {
+        let mut stats = AmqpStats {
             connected,
             recovering,
             // Relaxed: counts for display, each exact on its own.
             recoveries: self.recoveries.load(Ordering::Relaxed),
             republished: self.republished.load(Ordering::Relaxed),
+            published: 0,
+            confirmed: 0,
+            delivered: 0,
+            redelivered: 0,
+            acked: 0,
+            nacked: 0,
             last_error: lock(&self.last_error).clone(),
-        }
+        };
+        self.traffic.fill(&mut stats);
+        stats
     }
 
     /// The handle is being dropped: no more recovery; the link that is up

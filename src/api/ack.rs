@@ -6,7 +6,9 @@ use core::future::Future;
 use core::time::Duration;
 use std::time::Instant;
 
-use super::{Acknowledge, Capabilities, Consumer, Drain, Error, Producer, Queue, Scope, SendError};
+use super::{
+    Acknowledge, Capabilities, Consumer, Drain, Error, Figures, Producer, Queue, Scope, SendError,
+};
 use crate::ack::{AckQueue, DeadLetter, Delivery, OwnedDelivery, Seq};
 use crate::error::{AckError, PublishError};
 
@@ -48,6 +50,19 @@ impl<T: Send + Sync> Queue for AckQueue<T> {
             drain: Drain::Unheld,
             durable: false,
             dead_letter_counts: true,
+            figures: Figures {
+                waiting: true,
+                in_flight: true,
+                delayed: true,
+                dead_letters: true,
+                consumers: false,
+                // With `AckQueueBuilder::latency` on.
+                oldest_waiting: self.records_latency(),
+                oldest_in_flight: true,
+                latency: self.records_latency(),
+                confirmed: false,
+                queue_wide_counters: true,
+            },
         }
     }
 

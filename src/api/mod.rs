@@ -132,6 +132,48 @@ pub struct Capabilities {
     /// [`MaxDeliveries`](crate::DeadReason::MaxDeliveries) only, and 0 for
     /// [`Rejected`](crate::DeadReason::Rejected)).
     pub dead_letter_counts: bool,
+    /// Which figures of the queue the backend reports, through its own
+    /// type (`AckQueue::stats`, `AckQueue::latency`; `AmqpQueue::stats`,
+    /// `AmqpQueue::broker_figures`).
+    pub figures: Figures,
+}
+
+/// Which figures a backend reports (in [`Capabilities::figures`]): each
+/// field says whether the figure of that name is there.
+///
+/// # Examples
+///
+/// ```
+/// use ackring::api::Queue;
+///
+/// let q = ackring::AckQueue::<u8>::builder().build().unwrap();
+/// assert!(q.capabilities().figures.oldest_in_flight);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Figures {
+    /// Messages waiting to be received.
+    pub waiting: bool,
+    /// Deliveries in flight (delivered, not settled), across the queue.
+    pub in_flight: bool,
+    /// Requeued messages waiting out a delay.
+    pub delayed: bool,
+    /// Dead letters not yet taken.
+    pub dead_letters: bool,
+    /// How many consumers the queue has.
+    pub consumers: bool,
+    /// The age of the oldest waiting message.
+    pub oldest_waiting: bool,
+    /// The age of the oldest delivery in flight.
+    pub oldest_in_flight: bool,
+    /// Latency histograms (waiting, processing, end to end, delivery
+    /// count).
+    pub latency: bool,
+    /// Publish confirmations counted (`true`), beyond publishes.
+    pub confirmed: bool,
+    /// The counters (published, delivered, acked, …) are the queue's,
+    /// from every handle (`true`), or the handle's own (`false`).
+    pub queue_wide_counters: bool,
 }
 
 /// The error behind an [`Error`] from a backend, shared so that the error

@@ -311,6 +311,52 @@ impl<T, const LIN: bool> Core<T, LIN> {
         }
     }
 
+    /// [`push`](Core::push), calling `before` with the position taken
+    /// after the value is written and before it is published: what
+    /// `before` stores (with any ordering) is seen by whoever pops the
+    /// value, through the Release store of the slot's seq.
+    #[inline]
+    pub(crate) fn push_with<const WAIT: bool>(
+        &self,
+        value: T,
+        before: impl FnOnce(u64),
+    ) -> Result<u64, (T, Refused)> {
+        let claim = match self.claim_push_fast() {
+            Some(claim) => claim,
+            None => match self.claim_push_slow::<WAIT>() {
+                Ok(claim) => claim,
+                Err(why) => return Err((value, why)),
+            },
+        };
+        let pos = claim.pos;
+        self.write(&claim, value);
+        before(pos);
+        self.publish(claim);
+        Ok(pos)
+    }
+
+    /// The claim of [`push_fast`](Core::push_fast), without the write.
+    #[inline(always)]
+    fn claim_push_fast(&self) -> Option<Claim<'_, T>> {
+        // Relaxed, Acquire, SeqCst: as in `push_fast`.
+        let tail = self.tail.at.load(Ordering::Relaxed);
+        let (index, slot) = self.locate(tail);
+        if slot.seq.load(Ordering::Acquire) != tail {
+            return None;
+        }
+        let next = self.after(tail, index);
+        self.tail
+            .at
+            .compare_exchange_weak(tail, next, Ordering::SeqCst, Ordering::Relaxed)
+            .ok()?;
+        self.note_push(tail);
+        Some(Claim {
+            slot,
+            pos: tail,
+            next,
+        })
+    }
+
     /// The first look of [`push`](Core::push): pushes `value` if the slot
     /// at the tail is writable and the CAS succeeds; gives it back
     /// otherwise, for [`push_slow`](Core::push_slow). Inlined into the
@@ -1187,6 +1233,15 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // sees the slot freed then sees what its freer wrote before.
         let seq = self.slot(pos).seq.load(Ordering::Acquire);
         (seq.wrapping_sub(self.laps.next_lap(pos)) as i64) >= 0
+    }
+
+    /// Whether the slot of `pos` holds the value published at `pos`, not
+    /// yet freed.
+    pub(crate) fn published(&self, pos: u64) -> bool {
+        // Acquire: pairs with the Release store in `publish`, so a caller
+        // that sees the value published sees what its publisher wrote
+        // before (`push_with`).
+        self.slot(pos).seq.load(Ordering::Acquire) == pos.wrapping_add(1)
     }
 
     /// The number of items: a consistent snapshot of the two cursors,

@@ -60,12 +60,13 @@ impl Row {
 type Ring = AckRing<1>;
 type Acks = AckQueuePeer<false>;
 
-const ROWS: [Row; 5] = [
+const ROWS: [Row; 6] = [
     Row::of::<ArrayQueue>(1, "push + pop"),
     Row::of::<Ring>(1, "push + pop"),
     Row::of::<Ring>(16, "push + pop, batches of 16"),
     Row::of::<Acks>(1, "publish + receive + ack"),
     Row::of::<Acks>(16, "publish, then receive + ack in batches of 16"),
+    Row::of::<AckQueuePeer<false, 2, true>>(1, "publish + receive + ack, latency recorded"),
 ];
 
 /// Moves `total` messages through a fresh `P` of 1024 on this thread:
@@ -157,7 +158,7 @@ impl Section for Cost {
         let rows = Rows::of(cx.results, COST, SHAPE);
         // A cost ratio X ÷ Y is the rate ratio Y ÷ X.
         let cost = |x: Row, y: Row| rows.ratio(y.key(), x.key());
-        let [aq, ring, ring16, acks, acks16] = ROWS;
+        let [aq, ring, ring16, acks, acks16, _] = ROWS;
         vec![
             Target {
                 what: "Single thread, ns per push + pop, `Ring` ÷ ArrayQueue".into(),
