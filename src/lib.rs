@@ -120,7 +120,8 @@ mod wait;
 pub use ack::WorkerStream;
 pub use ack::{
     AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Deliveries, Delivery,
-    ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Seq, Tag, Worker,
+    ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Redelivery, Seq, Tag,
+    Worker,
 };
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,

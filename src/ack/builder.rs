@@ -12,7 +12,7 @@ use super::entry::Table;
 use super::fresh::Fresh;
 use super::indices::Indices;
 use super::lease::SCAN_STEP;
-use super::AckQueue;
+use super::{AckQueue, Redelivery};
 use crate::error::ConfigError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
@@ -38,6 +38,7 @@ pub struct AckQueueBuilder<T> {
     dead_letter_capacity: Option<usize>,
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
+    redelivery: Redelivery,
     clock: Option<Box<dyn Clock>>,
     wait_strategy: WaitStrategy,
     _marker: PhantomData<fn() -> T>,
@@ -70,6 +71,7 @@ impl<T> AckQueue<T> {
             dead_letter_capacity: None,
             lease: None,
             max_deliveries: None,
+            redelivery: Redelivery::immediate(),
             clock: None,
             wait_strategy: WaitStrategy::Park,
             _marker: PhantomData,
@@ -136,6 +138,38 @@ impl<T> AckQueueBuilder<T> {
     /// `u32::MAX` delivers a message for as long as it is requeued.
     pub fn max_deliveries(mut self, k: u32) -> Self {
         self.max_deliveries = Some(k);
+        self
+    }
+
+    /// How long a message requeued without a delay of its own waits before
+    /// it is delivered again: after `nack(true)`, a delivery dropped or
+    /// unwound by a panic, an expired lease. Defaults to
+    /// [`Redelivery::immediate`]; see [`Redelivery`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ManualClock, Redelivery};
+    /// use std::time::Duration;
+    ///
+    /// let s = Duration::from_secs;
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder()
+    ///     .redelivery(Redelivery::schedule([s(1), s(10)]))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// q.try_publish(1).unwrap();
+    /// q.try_receive().unwrap().nack(true).unwrap();
+    /// clock.advance(s(1));
+    /// q.try_receive().unwrap().nack(true).unwrap();
+    /// clock.advance(s(9));
+    /// assert!(q.try_receive().is_none());
+    /// clock.advance(s(1));
+    /// assert_eq!(q.try_receive().unwrap().delivery_count(), 3);
+    /// ```
+    pub fn redelivery(mut self, policy: Redelivery) -> Self {
+        self.redelivery = policy;
         self
     }
 
@@ -264,6 +298,7 @@ impl<T> AckQueueBuilder<T> {
             dead_letter_capacity: dead_cap,
             lease: self.lease.map(clock::nanos),
             max_deliveries: self.max_deliveries.unwrap_or(Self::DEFAULT_MAX_DELIVERIES),
+            redelivery: self.redelivery,
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),
@@ -280,6 +315,7 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("dead_letter_capacity", &self.dead_letter_capacity)
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
+            .field("redelivery", &self.redelivery)
             .field("wait_strategy", &self.wait_strategy)
             .finish_non_exhaustive()
     }

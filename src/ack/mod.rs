@@ -82,8 +82,9 @@
 //!    │                                                           ▼ redeliver ring
 //!    │                                                      Redeliver ── receive: pop,
 //!    │                                                           ▲       CAS → InFlight
-//!    │   nack_after: CAS → Delaying, write not-before,           │       {attempt + 1,
-//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────────┘        holders + 1}
+//!    │   nack_after, or a requeue the Redelivery policy delays:  │       {attempt + 1,
+//!    │   CAS → Delaying, write not-before,                       │        holders + 1}
+//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────────┘
 //!    │
 //!    │   nack(false), or requeue/expiry at max_deliveries:
 //!    │   CAS → Dead (holders 0: take a dead-letter place or set overflow, push dead ring)
@@ -102,7 +103,7 @@
 //! | `InFlight` | `Free` | the ack of a guard that is the entry's sole mover | move out, Release store |
 //! | `InFlight` | `Settled` | ack (guard or tag) | CAS |
 //! | `InFlight` | `Redeliver` | nack(true), a dropped guard, the lease scan | CAS, then push `redeliver` |
-//! | `InFlight` | `Delaying` → `Delayed` | `nack_after` | CAS, deadline write, CAS |
+//! | `InFlight` | `Delaying` → `Delayed` | `nack_after`; nack(true), a dropped guard, the lease scan when the [`Redelivery`] policy names a delay | CAS, deadline write, CAS |
 //! | `Delayed` | `Redeliver` | the scan, once due | CAS, then push |
 //! | `InFlight` | `Extending` → `InFlight` | `extend_lease` | CAS, deadline write, CAS |
 //! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
@@ -261,6 +262,7 @@ mod owned;
 mod prefetch;
 mod publish;
 mod receive;
+mod redelivery;
 mod settle;
 mod shutdown;
 mod stats;
@@ -286,6 +288,7 @@ pub use self::handles::WorkerStream;
 pub use self::handles::{Deliveries, OwnedDeliveries, Publisher, Worker};
 use self::indices::Indices;
 pub use self::owned::OwnedDelivery;
+pub use self::redelivery::Redelivery;
 use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
@@ -305,16 +308,17 @@ const IDLE_TICK: Duration = Duration::from_millis(50);
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Settle {
     Ack,
-    /// Requeue, after a delay if any.
+    /// Requeue after the given delay (zero: at once), or, if none, after
+    /// the queue's [`Redelivery`] delay.
     Requeue(Option<Duration>),
     /// Dead-letter now.
     Reject,
 }
 
 impl Settle {
-    /// A requeue after `delay` (none if zero).
+    /// A requeue after `delay` (at once if zero), whatever the policy.
     fn delayed(delay: Duration) -> Settle {
-        Settle::Requeue((!delay.is_zero()).then_some(delay))
+        Settle::Requeue(Some(delay))
     }
 }
 
@@ -428,6 +432,8 @@ pub struct AckQueue<T> {
     lease: Option<u64>,
     /// `u32::MAX` when unlimited.
     max_deliveries: u32,
+    /// The delay of a requeue that names none.
+    redelivery: Redelivery,
     clock: Box<dyn Clock>,
     /// How the blocking calls wait (`wait_for`).
     wait_strategy: WaitStrategy,

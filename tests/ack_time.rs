@@ -1,0 +1,215 @@
+//! Time in the ack layer, driven by a `ManualClock`: the redelivery
+//! policy's exact due times for every kind of requeue, its override by
+//! `nack_after`, and messages backing off never holding back due ones.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use ackring::{AckError, AckQueue, DeadReason, ManualClock, Redelivery};
+
+const NS: Duration = Duration::from_nanos(1);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn with_policy(clock: &ManualClock, policy: Redelivery) -> AckQueue<u32> {
+    AckQueue::builder()
+        .capacity(8)
+        .max_in_flight(4)
+        .redelivery(policy)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+/// Advances `clock` to one nanosecond before `due`, checks that nothing is
+/// delivered (a full scan runs first), then to `due`, and returns what is
+/// delivered then.
+fn receive_exactly_at<'q>(
+    q: &'q AckQueue<u32>,
+    clock: &ManualClock,
+    due: Duration,
+) -> ackring::Delivery<'q, u32> {
+    clock.advance(due - NS - clock_now(clock));
+    assert_eq!(q.requeue_expired(), 0, "released before {due:?}");
+    assert!(q.try_receive().is_none(), "delivered before {due:?}");
+    clock.advance(NS);
+    q.try_receive()
+        .unwrap_or_else(|| panic!("not delivered at {due:?}"))
+}
+
+fn clock_now(clock: &ManualClock) -> Duration {
+    use ackring::Clock;
+    clock.now()
+}
+
+#[test]
+fn each_redelivery_of_a_schedule_is_due_exactly_at_its_delay() {
+    let clock = ManualClock::new();
+    let q = with_policy(&clock, Redelivery::schedule([ms(10), ms(30), ms(100)]));
+    q.try_publish(7).unwrap();
+    let mut d = q.try_receive().unwrap();
+    let mut now = Duration::ZERO;
+    // The fourth and fifth redeliveries repeat the last delay.
+    for (n, delay) in [ms(10), ms(30), ms(100), ms(100), ms(100)]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(d.delivery_count(), n as u32 + 1);
+        d.nack(true).unwrap();
+        now += delay;
+        d = receive_exactly_at(&q, &clock, now);
+        assert_eq!(*d, 7);
+        assert!(d.redelivered());
+    }
+    assert_eq!(d.delivery_count(), 6);
+    d.ack().unwrap();
+    let s = q.stats();
+    assert_eq!((s.acked, s.nacked, s.redelivered), (1, 5, 5));
+}
+
+#[test]
+fn exponential_policy_doubles_to_its_cap_for_dropped_deliveries() {
+    let clock = ManualClock::new();
+    let q = with_policy(&clock, Redelivery::exponential(ms(1), ms(5)));
+    q.try_publish(1).unwrap();
+    let mut d = q.try_receive().unwrap();
+    let mut now = Duration::ZERO;
+    for delay in [ms(1), ms(2), ms(4), ms(5), ms(5)] {
+        drop(d);
+        now += delay;
+        d = receive_exactly_at(&q, &clock, now);
+    }
+    assert_eq!(d.delivery_count(), 6);
+    d.ack().unwrap();
+}
+
+#[test]
+fn a_panicking_workers_message_waits_for_the_first_backoff() {
+    let clock = ManualClock::new();
+    let q = with_policy(&clock, Redelivery::schedule([ms(50)]));
+    q.try_publish(9).unwrap();
+    let unwound = catch_unwind(AssertUnwindSafe(|| {
+        let d = q.try_receive().unwrap();
+        assert_eq!(*d, 9);
+        panic!("handler failed");
+    }));
+    assert!(unwound.is_err());
+    assert!(q.try_receive().is_none(), "redelivered at once");
+    let d = receive_exactly_at(&q, &clock, ms(50));
+    assert_eq!((*d, d.delivery_count()), (9, 2));
+    d.ack().unwrap();
+}
+
+#[test]
+fn an_expired_lease_backs_off_and_its_late_ack_is_stale() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .capacity(4)
+        .max_in_flight(2)
+        .lease(ms(100))
+        .redelivery(Redelivery::schedule([ms(20)]))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    q.try_publish(3_u32).unwrap();
+    let tag = q.try_receive().unwrap().detach();
+    clock.advance(ms(100));
+    assert_eq!(q.requeue_expired(), 1);
+    assert_eq!(q.stats().expired, 1);
+    // Backing off: the expired delivery's ack is stale, nothing is ready.
+    assert_eq!(q.ack(tag), Err(AckError::Stale));
+    assert!(q.try_receive().is_none());
+    let d = receive_exactly_at(&q, &clock, ms(120));
+    assert_eq!(d.delivery_count(), 2);
+    d.ack().unwrap();
+}
+
+#[test]
+fn nack_after_overrides_the_policy_even_with_zero() {
+    let clock = ManualClock::new();
+    let q = with_policy(&clock, Redelivery::schedule([ms(500)]));
+    q.try_publish(1).unwrap();
+    q.try_receive().unwrap().nack_after(Duration::ZERO).unwrap();
+    let d = q.try_receive().expect("nack_after(0) requeues at once");
+    d.nack_after(ms(5)).unwrap();
+    let d = receive_exactly_at(&q, &clock, ms(5));
+    assert_eq!(d.delivery_count(), 3);
+    // By tag as well.
+    let tag = d.detach();
+    q.nack_after(tag, ms(7)).unwrap();
+    let d = receive_exactly_at(&q, &clock, ms(12));
+    d.ack().unwrap();
+}
+
+#[test]
+fn the_delivery_limit_dead_letters_without_a_delay() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .max_deliveries(2)
+        .redelivery(Redelivery::schedule([ms(10)]))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    q.try_publish(5_u32).unwrap();
+    q.try_receive().unwrap().nack(true).unwrap();
+    clock.advance(ms(10));
+    q.try_receive().unwrap().nack(true).unwrap();
+    let dead = q.try_receive_dead_letter().expect("dead at once");
+    assert_eq!(dead.reason(), DeadReason::MaxDeliveries);
+    assert_eq!(dead.delivery_count(), 2);
+}
+
+#[test]
+fn messages_backing_off_never_stop_fresh_ones() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .capacity(4)
+        .max_in_flight(8)
+        .redelivery(Redelivery::schedule([Duration::from_secs(3600)]))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // Seven messages back off for an hour, holding seven prefetch places.
+    for i in 0..7 {
+        q.try_publish(i).unwrap();
+        q.try_receive().unwrap().nack(true).unwrap();
+    }
+    // Fresh messages keep flowing through the eighth place, far more than
+    // the capacity of the fresh ring.
+    let mut sum = 0;
+    for i in 100..200 {
+        q.try_publish(i).unwrap();
+        let d = q.try_receive().unwrap();
+        sum += *d;
+        d.ack().unwrap();
+    }
+    assert_eq!(sum, (100..200).sum::<u32>());
+    clock.advance(Duration::from_secs(3600));
+    let mut back: Vec<u32> = std::iter::from_fn(|| {
+        q.try_receive().map(|d| {
+            let v = *d;
+            d.ack().unwrap();
+            v
+        })
+    })
+    .collect();
+    back.sort_unstable();
+    assert_eq!(back, (0..7).collect::<Vec<_>>());
+    let s = q.stats();
+    assert_eq!(s.published, 107);
+    assert_eq!(s.acked, 107);
+    assert_eq!(q.settled_below().get(), 107);
+}
+
+#[test]
+fn jittered_delays_are_the_ones_the_policy_reports() {
+    let clock = ManualClock::new();
+    let policy = Redelivery::exponential(ms(100), ms(100)).jitter();
+    let q = with_policy(&clock, policy.clone());
+    let seq = q.try_publish(1).unwrap();
+    q.try_receive().unwrap().nack(true).unwrap();
+    let d = receive_exactly_at(&q, &clock, policy.delay(1, seq.get()));
+    d.ack().unwrap();
+}
