@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use ackring::{AckQueue, ManualClock};
+use ackring::{AckQueue, ManualClock, Redelivery};
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -182,4 +182,41 @@ fn paths_without_a_lease_and_every_wait_strategy_do_not_allocate() {
         assert_eq!(sum, fresh + others, "{strategy:?}");
         assert_eq!(q.settled_below().get(), q.stats().published, "{strategy:?}");
     }
+}
+
+/// Requeues delayed by a redelivery policy (nack, drop, expired lease),
+/// their release by the scan, and their redelivery allocate nothing.
+#[test]
+fn redelivery_policy_paths_do_not_allocate() {
+    let clock = ManualClock::new();
+    let ms = Duration::from_millis;
+    let q = AckQueue::<u64>::builder()
+        .capacity(16)
+        .max_in_flight(4)
+        .lease(ms(100))
+        .max_deliveries(4)
+        .redelivery(Redelivery::exponential(ms(1), ms(8)).jitter())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let before = ALLOCATIONS.with(Cell::get);
+    for i in 0..500_u64 {
+        q.try_publish(i).unwrap();
+        let d = q.try_receive().unwrap();
+        match i % 3 {
+            0 => d.nack(true).unwrap(),
+            1 => drop(d),
+            _ => {
+                let _tag = d.detach();
+                clock.advance(ms(100));
+                assert_eq!(q.requeue_expired(), 1);
+            }
+        }
+        assert!(q.try_receive().is_none());
+        clock.advance(ms(8));
+        q.try_receive().unwrap().ack().unwrap();
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+    assert_eq!(after - before, 0, "allocations on the redelivery paths");
+    assert_eq!(q.settled_below().get(), 500);
 }
