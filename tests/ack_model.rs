@@ -34,7 +34,9 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use ackring::{AckError, AckQueue, DeadReason, Delivery, ManualClock, PublishError, Seq, Tag};
+use ackring::{
+    AckError, AckQueue, DeadReason, Delivery, ManualClock, PublishError, Redelivery, Seq, Tag,
+};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -154,6 +156,8 @@ struct Model {
     dead_cap: usize,
     lease: Option<u64>,
     max_deliveries: u32,
+    /// The redelivery schedule, in clock units (empty: at once).
+    backoff: Vec<u64>,
     now: u64,
     closed: bool,
     next_seq: u64,
@@ -225,13 +229,14 @@ impl Model {
             seq: 0,
             value: 0,
         };
-        let len = cfg.cap + cfg.m + cfg.d;
+        let len = cfg.cap + cfg.m + cfg.d + cfg.s;
         Model {
             cap: cfg.cap,
             max_in_flight: cfg.m,
             dead_cap: cfg.d,
             lease: cfg.lease,
             max_deliveries: cfg.k.unwrap_or(u32::MAX),
+            backoff: cfg.backoff.clone(),
             now: 0,
             closed: false,
             next_seq: 0,
@@ -428,10 +433,9 @@ impl Model {
                 if e.deliveries >= self.max_deliveries {
                     self.make_dead(i, true, true);
                 } else {
-                    let e = &mut self.entries[i];
-                    e.phase = Phase::Redeliver;
-                    e.expired = true;
-                    self.redeliver.push_back(i);
+                    let delay = self.backoff_of(e.deliveries);
+                    self.entries[i].expired = true;
+                    self.requeue(i, delay);
                 }
                 true
             }
@@ -442,6 +446,25 @@ impl Model {
                 true
             }
             _ => false,
+        }
+    }
+
+    /// The redelivery schedule's delay after delivery `n`, in clock units.
+    fn backoff_of(&self, n: u32) -> u64 {
+        let k = (n.max(1) as usize - 1).min(self.backoff.len().saturating_sub(1));
+        self.backoff.get(k).copied().unwrap_or(0)
+    }
+
+    /// Requeues entry `i` (its state set but the phase) after `delay`
+    /// clock units.
+    fn requeue(&mut self, i: usize, delay: u64) {
+        if delay == 0 {
+            self.entries[i].phase = Phase::Redeliver;
+            self.redeliver.push_back(i);
+        } else {
+            self.delayed += 1;
+            self.entries[i].phase = Phase::Delayed;
+            self.entries[i].deadline = self.now + delay;
         }
     }
 
@@ -520,11 +543,10 @@ impl Model {
         }
     }
 
-    /// how: 0 ack, 1 requeue, 2 reject, 3 delayed requeue (delay; a zero
-    /// delay is a plain requeue).
+    /// how: 0 ack, 1 requeue (after the schedule's delay), 2 reject, 3
+    /// delayed requeue (delay; zero: at once, whatever the schedule).
     fn settle(&mut self, t: MTag, how: u8, delay: u64, guard: bool) -> Result<(), AckError> {
         let i = t.0;
-        let how = if how == 3 && delay == 0 { 1 } else { how };
         if let Err(e) = self.classify(t) {
             if guard {
                 self.release_holder(i);
@@ -556,14 +578,12 @@ impl Model {
             }
             1 => {
                 self.nacked += 1;
-                self.entries[i].phase = Phase::Redeliver;
-                self.redeliver.push_back(i);
+                let delay = self.backoff_of(self.entries[i].deliveries);
+                self.requeue(i, delay);
             }
             _ => {
                 self.nacked += 1;
-                self.delayed += 1;
-                self.entries[i].phase = Phase::Delayed;
-                self.entries[i].deadline = self.now + delay;
+                self.requeue(i, delay);
             }
         }
         Ok(())
@@ -792,6 +812,10 @@ struct Config {
     d: usize,
     lease: Option<u64>,
     k: Option<u32>,
+    /// `delay_capacity`.
+    s: usize,
+    /// The redelivery schedule, in clock units.
+    backoff: Vec<u64>,
 }
 
 fn config() -> impl Strategy<Value = Config> {
@@ -801,13 +825,17 @@ fn config() -> impl Strategy<Value = Config> {
         1..4_usize,
         prop::option::of(1..5_u64),
         prop::option::of(1..4_u32),
+        0..3_usize,
+        prop::collection::vec(0..3_u64, 0..3),
     )
-        .prop_map(|(cap, m, d, lease, k)| Config {
+        .prop_map(|(cap, m, d, lease, k, s, backoff)| Config {
             cap,
             m,
             d,
             lease,
             k,
+            s,
+            backoff,
         })
 }
 
@@ -954,6 +982,10 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
         .capacity(cfg.cap)
         .max_in_flight(cfg.m)
         .dead_letter_capacity(cfg.d)
+        .delay_capacity(cfg.s)
+        .redelivery(Redelivery::schedule(
+            cfg.backoff.iter().map(|&d| unit * d as u32),
+        ))
         .clock(clock.clone());
     if let Some(l) = cfg.lease {
         b = b.lease(unit * l as u32);

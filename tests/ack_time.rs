@@ -213,3 +213,129 @@ fn jittered_delays_are_the_ones_the_policy_reports() {
     let d = receive_exactly_at(&q, &clock, policy.delay(1, seq.get()));
     d.ack().unwrap();
 }
+
+fn scheduler(clock: &ManualClock, delay_capacity: usize) -> AckQueue<u32> {
+    AckQueue::builder()
+        .capacity(4)
+        .max_in_flight(4)
+        .delay_capacity(delay_capacity)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn delayed_publishes_come_in_due_order_never_early_while_due_ones_flow_past() {
+    let clock = ManualClock::new();
+    let q = scheduler(&clock, 8);
+    // Scheduled out of due order; two share a due time (then scheduling
+    // order decides).
+    for (msg, at) in [(5, 40), (1, 10), (3, 30), (2, 20), (4, 30)] {
+        q.try_publish_at(msg, ms(at)).unwrap();
+    }
+    assert_eq!(q.scheduled(), 5);
+    // Far more due messages than the fresh ring holds pass them.
+    for i in 100..150 {
+        q.try_publish(i).unwrap();
+        let d = q.try_receive().unwrap();
+        assert_eq!(*d, i);
+        d.ack().unwrap();
+    }
+    // Each exactly at its due time, not a nanosecond before.
+    let mut got = Vec::new();
+    for at in [10, 20] {
+        let d = receive_exactly_at(&q, &clock, ms(at));
+        got.push(*d);
+        d.ack().unwrap();
+    }
+    // Several due at one look: published in due order.
+    clock.advance(ms(40) - clock_now(&clock));
+    while let Some(d) = q.try_receive() {
+        got.push(*d);
+        d.ack().unwrap();
+    }
+    assert_eq!(got, [1, 2, 3, 4, 5]);
+    assert_eq!(q.scheduled(), 0);
+    let s = q.stats();
+    assert_eq!((s.published, s.acked), (55, 55));
+    assert_eq!(q.settled_below().get(), 55);
+}
+
+#[test]
+fn a_full_delay_capacity_refuses_with_the_message_and_frees_when_due() {
+    let clock = ManualClock::new();
+    let q = scheduler(&clock, 2);
+    q.try_publish_after(1, ms(5)).unwrap();
+    q.try_publish_after(2, ms(5)).unwrap();
+    let err = q.try_publish_after(3, ms(5)).unwrap_err();
+    assert!(matches!(err, ackring::PublishError::Full(3)));
+    clock.advance(ms(5));
+    assert_eq!(*q.try_receive().unwrap(), 1);
+    // Both were published by that receive's scan: two places free.
+    q.try_publish_after(3, ms(1)).unwrap();
+    q.try_publish_after(4, ms(1)).unwrap();
+    q.close();
+    let err = q.try_publish_after(5, ms(1)).unwrap_err();
+    assert!(matches!(err, ackring::PublishError::Closed(5)));
+}
+
+#[test]
+fn a_due_delayed_publish_waits_for_room_in_the_fresh_ring() {
+    let clock = ManualClock::new();
+    let q = scheduler(&clock, 2);
+    q.try_publish_after(9, ms(1)).unwrap();
+    for i in 0..4 {
+        q.try_publish(i).unwrap();
+    }
+    clock.advance(ms(1));
+    assert_eq!(q.requeue_expired(), 0, "the fresh ring is full");
+    assert_eq!(q.scheduled(), 1);
+    let mut got = Vec::new();
+    while let Some(d) = q.try_receive() {
+        got.push(*d);
+        d.ack().unwrap();
+    }
+    assert_eq!(got, [0, 1, 2, 3, 9]);
+}
+
+#[test]
+fn close_then_drain_returns_delayed_publishes_and_receivers_finish() {
+    let clock = ManualClock::new();
+    let q = scheduler(&clock, 4);
+    q.try_publish_after(1, ms(10)).unwrap();
+    q.try_publish_after(2, ms(1)).unwrap();
+    q.try_publish(3).unwrap();
+    q.close();
+    clock.advance(ms(5));
+    // The due one finds the queue closed: never published.
+    q.receive().unwrap().ack().unwrap();
+    assert!(
+        q.receive_timeout(ms(500)).is_err(),
+        "a closed queue with only delayed publishes is finished"
+    );
+    let mut drained = q.drain();
+    drained.sort_unstable();
+    assert_eq!(drained, [1, 2]);
+    assert_eq!(q.scheduled(), 0);
+}
+
+#[test]
+fn a_blocked_delayed_publisher_gets_the_place_a_due_message_frees() {
+    let clock = ManualClock::new();
+    let q = scheduler(&clock, 1);
+    q.try_publish_after(1, ms(1)).unwrap();
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| q.publish_after(2, ms(1)));
+        std::thread::sleep(ms(20));
+        assert!(!waiter.is_finished());
+        clock.advance(ms(1));
+        let d = q.try_receive().unwrap();
+        assert_eq!(*d, 1);
+        d.ack().unwrap();
+        waiter.join().unwrap().unwrap();
+    });
+    clock.advance(ms(1));
+    let d = q.try_receive().unwrap();
+    assert_eq!(*d, 2);
+    d.ack().unwrap();
+}

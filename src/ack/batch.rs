@@ -155,7 +155,9 @@ impl<T> AckQueue<T> {
             self.take_redeliveries(now, want, out);
             self.take_fresh_run(now, want - (out.len() - start), out);
             if out.len() == start && self.scan_when_dry(now) > 0 {
+                // Requeues, or delayed publishes now in the fresh ring.
                 self.take_redeliveries(now, want, out);
+                self.take_fresh_run(now, want - (out.len() - start), out);
             }
         } else {
             // As `try_receive`: without a lease or a delayed requeue the

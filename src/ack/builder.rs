@@ -36,6 +36,7 @@ pub struct AckQueueBuilder<T> {
     capacity: usize,
     max_in_flight: usize,
     dead_letter_capacity: Option<usize>,
+    delay_capacity: usize,
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
     redelivery: Redelivery,
@@ -69,6 +70,7 @@ impl<T> AckQueue<T> {
             capacity: 1024,
             max_in_flight: 256,
             dead_letter_capacity: None,
+            delay_capacity: 64,
             lease: None,
             max_deliveries: None,
             redelivery: Redelivery::immediate(),
@@ -120,6 +122,33 @@ impl<T> AckQueueBuilder<T> {
     /// `max_in_flight` such letters wait.
     pub fn dead_letter_capacity(mut self, n: usize) -> Self {
         self.dead_letter_capacity = Some(n);
+        self
+    }
+
+    /// How many delayed publishes
+    /// ([`try_publish_after`](AckQueue::try_publish_after) and the like)
+    /// may wait for their due time, each on a place of its own: a delayed
+    /// message holds neither a place of `capacity` nor of `max_in_flight`
+    /// until it is due, so messages due now pass it. Defaults to 64; zero
+    /// turns delayed publishes off (they fail with
+    /// [`PublishError::Full`](crate::PublishError::Full)).
+    ///
+    /// Each place is a spare entry of the table (a cache line).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = ackring::AckQueue::builder().delay_capacity(1).build().unwrap();
+    /// q.try_publish_after(1, Duration::from_secs(9)).unwrap();
+    /// let full = q.try_publish_after(2, Duration::from_secs(9));
+    /// assert_eq!(full.unwrap_err().into_inner(), 2);
+    /// q.try_publish(3).unwrap(); // the fresh ring has room of its own
+    /// # q.close(); let _ = q.drain();
+    /// ```
+    pub fn delay_capacity(mut self, n: usize) -> Self {
+        self.delay_capacity = n;
         self
     }
 
@@ -262,10 +291,11 @@ impl<T> AckQueueBuilder<T> {
         }
         let fresh = Fresh::new(cap as u64).ok_or(too_large("capacity", cap))?;
         // A home entry per fresh slot, and a spare entry per place of the
-        // two other bounds (`entry.rs`).
+        // three other bounds (`entry.rs`).
         let spares = self
             .max_in_flight
             .checked_add(dead_cap)
+            .and_then(|n| n.checked_add(self.delay_capacity))
             .filter(|&n| n <= u32::MAX as usize - cap)
             .ok_or(too_large("dead_letter_capacity", dead_cap))?;
         let entries = cap + spares;
@@ -283,6 +313,8 @@ impl<T> AckQueueBuilder<T> {
             dead,
             dead_held: AtomicUsize::new(0),
             delayed: AtomicUsize::new(0),
+            scheduled: AtomicUsize::new(0),
+            schedule_order: AtomicU64::new(0),
             closed: AtomicUsize::new(0),
             scan_cursor: AtomicUsize::new(0),
             scan_due: CachePadded::new(AtomicU64::new(0)),
@@ -293,9 +325,11 @@ impl<T> AckQueueBuilder<T> {
             ready: Waiter::new(),
             settled: Waiter::new(),
             room: CachePadded::new(Waiter::new()),
+            scheduling: Waiter::new(),
             counters: Counters::new(),
             max_in_flight: self.max_in_flight,
             dead_letter_capacity: dead_cap,
+            delay_capacity: self.delay_capacity,
             lease: self.lease.map(clock::nanos),
             max_deliveries: self.max_deliveries.unwrap_or(Self::DEFAULT_MAX_DELIVERIES),
             redelivery: self.redelivery,
@@ -313,6 +347,7 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("capacity", &self.capacity)
             .field("max_in_flight", &self.max_in_flight)
             .field("dead_letter_capacity", &self.dead_letter_capacity)
+            .field("delay_capacity", &self.delay_capacity)
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
             .field("redelivery", &self.redelivery)

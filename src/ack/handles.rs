@@ -317,6 +317,59 @@ impl<T> Publisher<T> {
         self.queue.publish_async(msg)
     }
 
+    /// Publishes `msg` once `delay` has passed, without waiting for a
+    /// place (see [`AckQueue::try_publish_after`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Full`] while `delay_capacity` delayed messages
+    /// wait; [`PublishError::Closed`] once every worker is gone (or the
+    /// queue was closed). Either holds `msg`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (publisher, worker) = ackring::AckQueue::builder().build().unwrap().into_handles();
+    /// publisher.try_publish_after(1, Duration::from_millis(1)).unwrap();
+    /// worker.receive().unwrap().ack().unwrap();
+    /// ```
+    pub fn try_publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+        self.queue.try_publish_after(msg, delay)
+    }
+
+    /// Publishes `msg` once `delay` has passed, waiting for a place (see
+    /// [`AckQueue::publish_after`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Closed`], with `msg`, once every worker is gone (or
+    /// the queue was closed).
+    pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+        self.queue.publish_after(msg, delay)
+    }
+
+    /// Publishes `msg` when the queue's clock reads `at`, without waiting
+    /// for a place (see [`AckQueue::try_publish_at`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_publish_after`](Publisher::try_publish_after).
+    pub fn try_publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+        self.queue.try_publish_at(msg, at)
+    }
+
+    /// Publishes `msg` when the queue's clock reads `at`, waiting for a
+    /// place (see [`AckQueue::publish_at`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish_after`](Publisher::publish_after).
+    pub fn publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+        self.queue.publish_at(msg, at)
+    }
+
     /// Closes the queue now, as dropping the last publisher does: publishes
     /// fail from then on, workers receive what is left, then see it
     /// closed. Idempotent. The handle stays usable for

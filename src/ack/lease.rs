@@ -150,6 +150,11 @@ impl<T> AckQueue<T> {
                 self.ready.notify(1);
                 true
             }
+            Phase::Delayed if Self::is_scheduled(state) => {
+                // Relaxed: as below; the scheduler wrote it before its
+                // Release store of `Delayed`.
+                entry.deadline.load(Ordering::Relaxed) <= now && self.release_due(now) > 0
+            }
             Phase::Delayed => {
                 // Relaxed: as above; the nacker wrote it before its Release
                 // CAS into `Delayed`.

@@ -17,7 +17,7 @@
 //!   *home entry* per fresh slot, which a receive from that slot claims
 //!   without a CAS when it is free (the receives of one slot come one
 //!   after another, through the slot's `seq`, so a free home entry is the
-//!   receiver's alone), and `max_in_flight + dead_letter_capacity` *spare
+//!   receiver's alone), and `max_in_flight + dead_letter_capacity + delay_capacity` *spare
 //!   entries*, claimed by CAS, for a message whose home entry still holds
 //!   an earlier one (held, requeued, delayed or dead);
 //! - prefetch places ([`prefetch`]): at most `max_in_flight` delivered
@@ -35,6 +35,12 @@
 //!   letter that finds them all taken keeps its prefetch place (the
 //!   `overflow` flag) until it is taken itself: nothing is lost, and once
 //!   `max_in_flight` such letters are untaken, receives wait for a take;
+//! - delay places ([`schedule`]): at most `delay_capacity` delayed
+//!   publishes wait for their due time, each in a spare entry, `Delayed`
+//!   with delivery count 0, holding neither a fresh slot nor a prefetch
+//!   place; the scan publishes a due one into the fresh ring (earliest due
+//!   first) and gives its place back, and from there it is an ordinary
+//!   message;
 //! - two rings of entry indices ([`indices`]): `redeliver` (requeued,
 //!   waiting for a receiver) and `dead` (dead letters, in the order they
 //!   died). Each has the table's length as capacity and an index is in at
@@ -44,7 +50,8 @@
 //!
 //! Busy entries never outnumber the spares: entries with a prefetch place
 //! are at most `max_in_flight`, entries with a dead-letter place at most
-//! `dead_letter_capacity`, and an entry is made `Free` before its place is
+//! `dead_letter_capacity`, entries with a delay place at most
+//! `delay_capacity`, and an entry is made `Free` before its place is
 //! given back. So a receive that got a place and found its home entry
 //! busy always finds a free spare (or one being freed), and a message held
 //! for a long time costs the messages of its slot a spare each, never a
@@ -112,6 +119,8 @@
 //! | `Settled` | `Free` | whoever brings holders to 0 | CAS, move out, Release store, drop |
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |
 //! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, move out, Release store |
+//! | `Free` (spare) | `Receiving` → `Delayed` (count 0) | a delayed publish | CAS, writes, Release store |
+//! | `Delayed` (count 0) | `Taking` → `Free` (or back to `Delayed`) | the scan, once due: publishes it into the fresh ring | CAS, move out, push, Release store |
 //!
 //! Ownership: an entry that a thread claimed (a free home entry, or a spare
 //! moved to `Receiving`), or popped from a ring (`redeliver`, `dead`),
@@ -263,6 +272,7 @@ mod prefetch;
 mod publish;
 mod receive;
 mod redelivery;
+mod schedule;
 mod settle;
 mod shutdown;
 mod stats;
@@ -400,8 +410,14 @@ pub struct AckQueue<T> {
     dead: Indices,
     /// Dead letters holding a dead-letter place.
     dead_held: AtomicUsize,
-    /// Entries in `Delaying` or `Delayed`.
+    /// Entries in `Delaying` or `Delayed`: requeues waiting for their
+    /// delay, and delayed publishes (`schedule.rs`).
     delayed: AtomicUsize,
+    /// Delayed publishes waiting for their due time: places of
+    /// `delay_capacity` held.
+    scheduled: AtomicUsize,
+    /// Counts delayed publishes: their order among equal due times.
+    schedule_order: AtomicU64,
     /// 1 once `close` has marked the fresh ring's `tail`: what a waiting
     /// receiver reads on every try, instead of the line publishers write.
     closed: AtomicUsize,
@@ -425,9 +441,14 @@ pub struct AckQueue<T> {
     /// Blocked publishers sleep here; a first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
     room: CachePadded<Waiter>,
+    /// Blocked delayed publishers sleep here; a delayed publish released
+    /// (one), `drain` and `close` (all) notify it.
+    scheduling: Waiter,
     counters: Counters,
     max_in_flight: usize,
     dead_letter_capacity: usize,
+    /// How many delayed publishes may wait for their due time.
+    delay_capacity: usize,
     /// Lease length in nanoseconds, if leases are on.
     lease: Option<u64>,
     /// `u32::MAX` when unlimited.

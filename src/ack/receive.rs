@@ -59,7 +59,8 @@ impl<T> AckQueue<T> {
             return Some(d);
         }
         if self.scan_when_dry(now) > 0 {
-            return self.take_redelivery(now);
+            // Requeues, or delayed publishes now in the fresh ring.
+            return self.take_redelivery(now).or_else(|| self.take_fresh(now));
         }
         None
     }
@@ -289,7 +290,7 @@ impl<T> AckQueue<T> {
     /// One is free or being freed (module docs: the spares outnumber the
     /// busy entries once the caller holds a prefetch place).
     #[cold]
-    fn claim_spare(&self, seq: u64) -> (u32, State) {
+    pub(super) fn claim_spare(&self, seq: u64) -> (u32, State) {
         let start = self.table.spare_start(seq);
         let mut index = start;
         let backoff = Backoff::new();
