@@ -295,14 +295,19 @@ impl Model {
             return Some(r);
         }
         if timed && self.scan_all() > 0 {
-            return self.take_redelivery(timed);
+            // A requeue it found, or a fresh message the prefetch place of
+            // one it dead-lettered admits.
+            return self
+                .take_redelivery(timed)
+                .or_else(|| self.take_fresh(timed));
         }
         None
     }
 
     /// A batch receive of up to `k`: one scan step, requeued messages
     /// first, then fresh ones while the prefetch limit allows (a batch
-    /// takes at most `max_in_flight`), and a full scan if it found nothing.
+    /// takes at most `max_in_flight`), and a full scan if it found nothing,
+    /// then the same again.
     fn receive_batch(&mut self, k: usize) -> Vec<(usize, MTag)> {
         let want = k.min(self.max_in_flight);
         let mut got = Vec::new();
@@ -326,6 +331,12 @@ impl Model {
         if got.is_empty() && timed && self.scan_all() > 0 {
             while got.len() < want {
                 match self.take_redelivery(timed) {
+                    Some(r) => got.push(r),
+                    None => break,
+                }
+            }
+            while got.len() < want {
+                match self.take_fresh(timed) {
                     Some(r) => got.push(r),
                     None => break,
                 }

@@ -24,13 +24,16 @@ use crate::wait::{WaitStrategy, Waiter};
 /// equal to the capacity, no lease, `max_deliveries`
 /// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES)
 /// (20: a poison message that fails every time goes to the dead letters
-/// instead of being delivered forever), the [`MonotonicClock`], and
-/// [`WaitStrategy::Park`] for the blocking calls.
+/// instead of being delivered forever), redelivery at once
+/// ([`Redelivery::immediate`]), no delayed publishes (`delay_capacity`
+/// 0), the [`MonotonicClock`], and [`WaitStrategy::Park`] for the
+/// blocking calls.
 ///
-/// The three bounds are independent: a message waiting for its first
+/// The bounds are independent: a message waiting for its first
 /// delivery holds a place of `capacity`, a delivered unsettled one a place
 /// of `max_in_flight`, an untaken dead letter a place of
-/// `dead_letter_capacity`, and none of them ever needs a place of another
+/// `dead_letter_capacity`, a delayed publish not yet due a place of
+/// `delay_capacity`, and none of them ever needs a place of another
 /// bound.
 pub struct AckQueueBuilder<T> {
     capacity: usize,
@@ -70,7 +73,7 @@ impl<T> AckQueue<T> {
             capacity: 1024,
             max_in_flight: 256,
             dead_letter_capacity: None,
-            delay_capacity: 64,
+            delay_capacity: 0,
             lease: None,
             max_deliveries: None,
             redelivery: Redelivery::immediate(),
@@ -129,11 +132,13 @@ impl<T> AckQueueBuilder<T> {
     /// ([`try_publish_after`](AckQueue::try_publish_after) and the like)
     /// may wait for their due time, each on a place of its own: a delayed
     /// message holds neither a place of `capacity` nor of `max_in_flight`
-    /// until it is due, so messages due now pass it. Defaults to 64; zero
-    /// turns delayed publishes off (they fail with
-    /// [`PublishError::Full`](crate::PublishError::Full)).
+    /// until it is due, so messages due now pass it. Defaults to 0:
+    /// delayed publishes are off (they fail with
+    /// [`PublishError::Full`](crate::PublishError::Full)) and cost
+    /// nothing.
     ///
-    /// Each place is a spare entry of the table (a cache line).
+    /// Each place is a spare entry of the table (a cache line), which the
+    /// scan and the watermark pass over.
     ///
     /// # Examples
     ///

@@ -331,7 +331,10 @@ impl<T> Publisher<T> {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let (publisher, worker) = ackring::AckQueue::builder().build().unwrap().into_handles();
+    /// let (publisher, worker) = ackring::AckQueue::builder()
+    ///     .delay_capacity(8)
+    ///     .build_handles()
+    ///     .unwrap();
     /// publisher.try_publish_after(1, Duration::from_millis(1)).unwrap();
     /// worker.receive().unwrap().ack().unwrap();
     /// ```

@@ -54,7 +54,11 @@ impl<T> AckQueue<T> {
     /// use std::time::Duration;
     ///
     /// let clock = ManualClock::new();
-    /// let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    /// let q = AckQueue::builder()
+    ///     .delay_capacity(8)
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
     /// q.try_publish_after("later", Duration::from_secs(5)).unwrap();
     /// q.try_publish("now").unwrap();
     /// let d = q.try_receive().unwrap();
@@ -85,7 +89,11 @@ impl<T> AckQueue<T> {
     /// use std::time::Duration;
     ///
     /// let clock = ManualClock::new();
-    /// let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    /// let q = AckQueue::builder()
+    ///     .delay_capacity(8)
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
     /// q.try_publish_at(2, Duration::from_secs(20)).unwrap();
     /// q.try_publish_at(1, Duration::from_secs(10)).unwrap();
     /// clock.advance(Duration::from_secs(30));
@@ -114,7 +122,11 @@ impl<T> AckQueue<T> {
     /// use std::time::Duration;
     ///
     /// let clock = ManualClock::new();
-    /// let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    /// let q = AckQueue::builder()
+    ///     .delay_capacity(8)
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
     /// q.publish_after(1, Duration::from_millis(1)).unwrap();
     /// clock.advance(Duration::from_millis(1));
     /// q.receive().unwrap().ack().unwrap();
@@ -136,7 +148,7 @@ impl<T> AckQueue<T> {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// let q = ackring::AckQueue::builder().delay_capacity(8).build().unwrap();
     /// let at = q.clock_now() + Duration::from_millis(2);
     /// q.publish_at(7, at).unwrap();
     /// assert_eq!(*q.receive().unwrap(), 7); // about 2 ms later
@@ -171,7 +183,7 @@ impl<T> AckQueue<T> {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let q = ackring::AckQueue::builder().build().unwrap();
+    /// let q = ackring::AckQueue::builder().delay_capacity(8).build().unwrap();
     /// q.try_publish_after(1, Duration::from_secs(60)).unwrap();
     /// assert_eq!(q.scheduled(), 1);
     /// # q.close(); let _ = q.drain();
