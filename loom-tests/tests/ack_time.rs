@@ -1,0 +1,117 @@
+//! Loom models of time in `AckQueue<T>`: a lease expiry that backs off
+//! under a redelivery policy racing the ack of the same delivery, and a
+//! due delayed publish racing `close`.
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use ackring::{AckError, AckQueue, ManualClock, Redelivery};
+use loom::sync::Arc;
+use loom::thread;
+
+mod util;
+use util::explore;
+
+const LEASE: Duration = Duration::from_millis(10);
+const BACKOFF: Duration = Duration::from_millis(5);
+
+#[test]
+fn ack_races_lease_expiry_into_backoff() {
+    explore(&["ack won", "expiry won"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(1)
+                .lease(LEASE)
+                .redelivery(Redelivery::schedule([BACKOFF]))
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        q.try_publish(7_u32).unwrap();
+        let tag = q.try_receive().unwrap().detach();
+        clock.advance(LEASE); // expired, not yet found by a scan
+        let acker = {
+            let q = q.clone();
+            thread::spawn(move || q.ack(tag))
+        };
+        let requeued = q.requeue_expired();
+        let acked = acker.join().unwrap();
+        match acked {
+            Ok(()) => {
+                assert_eq!(requeued, 0, "an acked message is not requeued");
+                clock.advance(BACKOFF);
+                assert!(q.try_receive().is_none());
+                assert_eq!(q.settled_below().get(), 1);
+                "ack won"
+            }
+            Err(e) => {
+                assert_eq!(e, AckError::Stale, "the expired holder's ack is stale");
+                assert_eq!(requeued, 1);
+                assert!(q.try_receive().is_none(), "backing off, not redelivered yet");
+                clock.advance(BACKOFF);
+                let again = q.try_receive().expect("redelivered after the backoff");
+                assert_eq!((*again, again.delivery_count()), (7, 2));
+                again.ack().unwrap();
+                assert_eq!(q.settled_below().get(), 1);
+                "expiry won"
+            }
+        }
+    });
+}
+
+#[test]
+fn due_delayed_publish_races_close() {
+    explore(
+        &[
+            "published, then received after close",
+            "closed first, drained from its place",
+        ],
+        || {
+            let clock = ManualClock::new();
+            let q = Arc::new(
+                AckQueue::builder()
+                    .capacity(1)
+                    .max_in_flight(1)
+                    .dead_letter_capacity(1)
+                    .delay_capacity(1)
+                    .clock(clock.clone())
+                    .build()
+                    .unwrap(),
+            );
+            q.try_publish_after(5_u32, BACKOFF).unwrap();
+            clock.advance(BACKOFF); // due, not yet published
+            let scanner = {
+                let q = q.clone();
+                thread::spawn(move || q.requeue_expired())
+            };
+            q.close();
+            let released = scanner.join().unwrap();
+            let received = q.try_receive().map(|d| {
+                let v = *d;
+                d.ack().unwrap();
+                v
+            });
+            let drained = q.drain();
+            assert_eq!(q.scheduled(), 0, "its delay place is given back");
+            assert!(q.try_receive().is_none());
+            match received {
+                Some(v) => {
+                    assert_eq!((v, released), (5, 1));
+                    assert!(drained.is_empty(), "exactly once");
+                    assert_eq!(q.stats().published, 1);
+                    assert_eq!(q.settled_below().get(), 1);
+                    "published, then received after close"
+                }
+                None => {
+                    assert_eq!(released, 0, "a closed queue publishes nothing");
+                    assert_eq!(drained, [5], "never lost");
+                    assert_eq!(q.stats().published, 0);
+                    "closed first, drained from its place"
+                }
+            }
+        },
+    );
+}
