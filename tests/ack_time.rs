@@ -339,3 +339,142 @@ fn a_blocked_delayed_publisher_gets_the_place_a_due_message_frees() {
     assert_eq!(*d, 2);
     d.ack().unwrap();
 }
+
+fn expiring(clock: &ManualClock, ttl: Option<Duration>, drop: bool) -> AckQueue<u32> {
+    let mut b = AckQueue::builder()
+        .capacity(8)
+        .max_in_flight(4)
+        .drop_expired(drop)
+        .clock(clock.clone());
+    if let Some(ttl) = ttl {
+        b = b.ttl(ttl);
+    }
+    b.build().unwrap()
+}
+
+#[test]
+fn a_message_waiting_past_its_ttl_is_dead_lettered_as_expired() {
+    let clock = ManualClock::new();
+    let q = expiring(&clock, Some(ms(100)), false);
+    q.try_publish(1).unwrap();
+    clock.advance(ms(50));
+    q.try_publish(2).unwrap();
+    // 1 ns before the first one's end: still delivered.
+    clock.advance(ms(50) - NS);
+    let d = q.try_receive().unwrap();
+    assert_eq!((*d, d.delivery_count()), (1, 1));
+    d.ack().unwrap();
+    // The second one expires at 150 ms exactly.
+    clock.advance(ms(50) + NS);
+    assert!(q.try_receive().is_none());
+    let dead = q.try_receive_dead_letter().unwrap();
+    assert_eq!(dead.reason(), DeadReason::Expired);
+    assert_eq!((*dead, dead.delivery_count(), dead.seq().get()), (2, 0, 1));
+    let s = q.stats();
+    assert_eq!((s.published, s.acked, s.dead_lettered), (2, 1, 1));
+    assert_eq!(q.settled_below().get(), 2);
+}
+
+#[test]
+fn ttl_ends_at_the_first_delivery_so_held_and_requeued_messages_never_expire() {
+    let clock = ManualClock::new();
+    let q = expiring(&clock, Some(ms(10)), false);
+    q.try_publish(1).unwrap();
+    let d = q.try_receive().unwrap();
+    clock.advance(ms(100));
+    // Held past its time to live: still acked by its holder...
+    let tag = d.detach();
+    q.nack(tag, true).unwrap();
+    // ...and requeued past it: delivered again.
+    let d = q.try_receive().unwrap();
+    assert_eq!((*d, d.delivery_count()), (1, 2));
+    d.ack().unwrap();
+    assert!(q.try_receive_dead_letter().is_none());
+}
+
+#[test]
+fn a_messages_own_ttl_replaces_the_queues() {
+    let clock = ManualClock::new();
+    let q = expiring(&clock, Some(ms(10)), false);
+    q.try_publish_with_ttl(1, ms(100)).unwrap();
+    q.try_publish_with_ttl(2, ms(5)).unwrap();
+    q.try_publish(3).unwrap();
+    clock.advance(ms(10));
+    let d = q.try_receive().unwrap();
+    assert_eq!(*d, 1);
+    d.ack().unwrap();
+    assert!(q.try_receive().is_none());
+    let dead: Vec<u32> = std::iter::from_fn(|| q.try_receive_dead_letter().map(|d| *d)).collect();
+    assert_eq!(dead, [2, 3]);
+}
+
+#[test]
+fn a_per_message_ttl_works_on_a_queue_without_time_settings() {
+    let clock = ManualClock::new();
+    let q = expiring(&clock, None, false);
+    q.try_publish_with_ttl(1, ms(5)).unwrap();
+    q.try_publish(2).unwrap();
+    clock.advance(ms(5));
+    let mut out = Vec::new();
+    assert_eq!(
+        q.try_receive_batch(4, &mut out),
+        1,
+        "the batch skips the expired one"
+    );
+    assert_eq!(*out[0], 2);
+    assert_eq!(q.ack_batch(out.drain(..), &mut Vec::new()), 1);
+    assert_eq!(
+        q.try_receive_dead_letter().unwrap().reason(),
+        DeadReason::Expired
+    );
+}
+
+#[test]
+fn dropped_expired_messages_count_as_settled_in_the_accounting() {
+    let clock = ManualClock::new();
+    let q = expiring(&clock, Some(ms(10)), true);
+    let mut seqs = Vec::new();
+    for i in 0..6 {
+        seqs.push(q.try_publish(i).unwrap());
+    }
+    let first = q.try_receive().unwrap(); // 0: held past the ttl
+    clock.advance(ms(10));
+    q.try_publish(6).unwrap();
+    let d = q.try_receive().unwrap();
+    assert_eq!(*d, 6, "1..=5 expired and were dropped");
+    d.ack().unwrap();
+    first.ack().unwrap();
+    assert!(q.try_receive_dead_letter().is_none());
+    assert_eq!(q.dropped_expired(), 5);
+    let s = q.stats();
+    // published = acked + dead letters taken + drained + dropped + unsettled
+    assert_eq!(s.published, s.acked + q.dropped_expired());
+    assert!(seqs.iter().all(|&seq| q.is_settled(seq)));
+    assert_eq!(q.settled_below().get(), 7);
+}
+
+#[test]
+fn expiry_frees_the_prefetch_place_the_receive_took() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .capacity(8)
+        .max_in_flight(1)
+        .dead_letter_capacity(8)
+        .ttl(ms(1))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for i in 0..5_u32 {
+        q.try_publish(i).unwrap();
+    }
+    clock.advance(ms(1));
+    q.try_publish_with_ttl(9, ms(100)).unwrap();
+    let d = q
+        .try_receive()
+        .expect("five expired messages cost no prefetch place");
+    assert_eq!(*d, 9);
+    d.ack().unwrap();
+    let dead = std::iter::from_fn(|| q.try_receive_dead_letter()).count();
+    assert_eq!(dead, 5);
+    assert_eq!(q.settled_below().get(), 6);
+}

@@ -272,7 +272,9 @@ impl<T> AckQueue<T> {
             // SAFETY: `claim_run` gave us the `n` positions from `first`
             // on; each is delivered once, `pos` moving past it, and `seq`
             // is its count.
-            out.push(unsafe { self.deliver_fresh_at(pos, seq, now) });
+            if let Some(d) = unsafe { self.deliver_fresh_at(pos, seq, now) } {
+                out.push(d);
+            }
             pos = laps.advance(pos);
         }
         // Keyed by our `head` CAS in `claim_run` (the `wait` module docs).

@@ -43,6 +43,8 @@ pub struct AckQueueBuilder<T> {
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
     redelivery: Redelivery,
+    ttl: Option<Duration>,
+    drop_expired: bool,
     clock: Option<Box<dyn Clock>>,
     wait_strategy: WaitStrategy,
     _marker: PhantomData<fn() -> T>,
@@ -77,6 +79,8 @@ impl<T> AckQueue<T> {
             lease: None,
             max_deliveries: None,
             redelivery: Redelivery::immediate(),
+            ttl: None,
+            drop_expired: false,
             clock: None,
             wait_strategy: WaitStrategy::Park,
             _marker: PhantomData,
@@ -207,6 +211,49 @@ impl<T> AckQueueBuilder<T> {
         self
     }
 
+    /// Every message published without a time to live of its own
+    /// ([`try_publish_with_ttl`](AckQueue::try_publish_with_ttl)) expires
+    /// if it is not delivered within `ttl` of its publish (a delayed
+    /// publish: of its due time): it goes to the dead letters with
+    /// [`DeadReason::Expired`](crate::DeadReason::Expired) and delivery
+    /// count 0, or is dropped ([`drop_expired`](AckQueueBuilder::drop_expired)).
+    ///
+    /// The time to live ends at the first delivery, not at the settle:
+    /// once a consumer holds a message, the lease and the delivery count
+    /// govern it (RabbitMQ's rule as well). An expired message is found
+    /// by the receive that reaches it, so it holds its place of
+    /// `capacity` until then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, DeadReason, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder()
+    ///     .ttl(Duration::from_secs(30))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// q.try_publish("stale").unwrap();
+    /// clock.advance(Duration::from_secs(30));
+    /// assert!(q.try_receive().is_none());
+    /// assert_eq!(q.try_receive_dead_letter().unwrap().reason(), DeadReason::Expired);
+    /// ```
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// With `true`, an expired message is dropped (and counts as settled:
+    /// [`AckQueue::dropped_expired`]) instead of going to the dead
+    /// letters.
+    pub fn drop_expired(mut self, drop: bool) -> Self {
+        self.drop_expired = drop;
+        self
+    }
+
     /// The time source for leases and delayed requeues.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Some(Box::new(clock));
@@ -257,7 +304,8 @@ impl<T> AckQueueBuilder<T> {
     /// # Errors
     ///
     /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
-    /// `dead_letter_capacity`, `max_deliveries` or `lease` when given zero;
+    /// `dead_letter_capacity`, `max_deliveries`, `lease` or `ttl` when
+    /// given zero;
     /// [`ConfigError::TooLarge`] when `capacity`, or `capacity` plus
     /// `max_in_flight` plus `dead_letter_capacity`, is too large to
     /// allocate (more than `u32::MAX` places).
@@ -289,6 +337,9 @@ impl<T> AckQueueBuilder<T> {
         }
         if self.lease == Some(Duration::ZERO) {
             return Err(zero("lease"));
+        }
+        if self.ttl == Some(Duration::ZERO) {
+            return Err(zero("ttl"));
         }
         let cap = self.capacity;
         if cap > u32::MAX as usize {
@@ -338,6 +389,9 @@ impl<T> AckQueueBuilder<T> {
             lease: self.lease.map(clock::nanos),
             max_deliveries: self.max_deliveries.unwrap_or(Self::DEFAULT_MAX_DELIVERIES),
             redelivery: self.redelivery,
+            ttl: self.ttl.map(clock::nanos),
+            drop_expired: self.drop_expired,
+            dropped_expired: AtomicU64::new(0),
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),
@@ -356,6 +410,8 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
             .field("redelivery", &self.redelivery)
+            .field("ttl", &self.ttl)
+            .field("drop_expired", &self.drop_expired)
             .field("wait_strategy", &self.wait_strategy)
             .finish_non_exhaustive()
     }

@@ -327,6 +327,11 @@ impl<T> Table<T> {
         self.entries.len()
     }
 
+    /// How many home entries (they come first).
+    pub(crate) fn homes(&self) -> u32 {
+        self.homes
+    }
+
     /// The entry at `index` (checked indexing).
     #[inline]
     pub(crate) fn get(&self, index: u32) -> &Entry<T> {

@@ -36,9 +36,19 @@ pub(crate) enum Whereabouts {
     Taken,
 }
 
+/// A message in a fresh slot, with the clock reading at which it expires
+/// (its time to live, `ttl.rs`): [`NEVER`] for none.
+pub(crate) struct Stamped<T> {
+    pub(crate) msg: T,
+    pub(crate) expires: u64,
+}
+
+/// The `expires` of a message without a time to live.
+pub(crate) const NEVER: u64 = u64::MAX;
+
 pub(crate) struct Fresh<T> {
     /// The slots and cursors; slot-only claims (no `done` hints).
-    core: Core<T, false>,
+    core: Core<Stamped<T>, false>,
     /// A position below which every slot has been freed (a cache for
     /// [`Fresh::freed_below`]).
     freed: CachePadded<AtomicU64>,
@@ -58,13 +68,13 @@ impl<T> Fresh<T> {
         self.core.laps()
     }
 
-    /// Publishes `msg` at the tail if its slot is free; returns the
-    /// position.
+    /// Publishes `msg`, expiring at clock reading `expires` ([`NEVER`]:
+    /// never), at the tail if its slot is free; returns the position.
     #[inline(always)]
-    pub(crate) fn try_push(&self, msg: T) -> Result<u64, PublishError<T>> {
+    pub(crate) fn try_push(&self, msg: T, expires: u64) -> Result<u64, PublishError<T>> {
         self.core
-            .push::<false>(msg)
-            .map_err(|(msg, why)| match why {
+            .push::<false>(Stamped { msg, expires })
+            .map_err(|(Stamped { msg, .. }, why)| match why {
                 Refused::Closed => PublishError::Closed(msg),
                 _ => PublishError::Full(msg),
             })
@@ -139,7 +149,7 @@ impl<T> Fresh<T> {
     /// The caller claimed `pos` ([`claim`](Fresh::claim) or
     /// [`claim_run`](Fresh::claim_run)) and has not taken it yet.
     #[inline(always)]
-    pub(crate) unsafe fn take(&self, pos: u64) -> T {
+    pub(crate) unsafe fn take(&self, pos: u64) -> Stamped<T> {
         // SAFETY: the caller's contract, which is the core's.
         unsafe { self.core.take_at(pos) }
     }

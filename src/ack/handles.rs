@@ -317,6 +317,26 @@ impl<T> Publisher<T> {
         self.queue.publish_async(msg)
     }
 
+    /// Publishes `msg` with a time to live of `ttl`, without waiting (see
+    /// [`AckQueue::try_publish_with_ttl`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_publish`](Publisher::try_publish).
+    pub fn try_publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+        self.queue.try_publish_with_ttl(msg, ttl)
+    }
+
+    /// Publishes `msg` with a time to live of `ttl`, waiting for room (see
+    /// [`AckQueue::publish_with_ttl`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Publisher::publish).
+    pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+        self.queue.publish_with_ttl(msg, ttl)
+    }
+
     /// Publishes `msg` once `delay` has passed, without waiting for a
     /// place (see [`AckQueue::try_publish_after`]).
     ///

@@ -5,7 +5,9 @@
 //! # Parts, and the bound each one keeps
 //!
 //! - the fresh ring ([`fresh`]): `capacity` slots of messages waiting for
-//!   their first delivery, in publish order, with cursors `tail`
+//!   their first delivery, in publish order, each with the clock reading
+//!   at which it expires ([`ttl`]: a receive that finds it expired
+//!   dead-letters or drops it), with cursors `tail`
 //!   (publishes, and the `CLOSED` bit) and `head` (first deliveries). A
 //!   message's sequence number is the count of its position. A receive
 //!   moves the message out of its slot into the table and frees the slot,
@@ -119,6 +121,7 @@
 //! | `Settled` | `Free` | whoever brings holders to 0 | CAS, move out, Release store, drop |
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |
 //! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, move out, Release store |
+//! | `Free` (home) / `Receiving` (spare) | `Dead` (count 0) | the receiver that claimed an expired message (`ttl`) | writes, Release store, push `dead` |
 //! | `Free` (spare) | `Receiving` → `Delayed` (count 0) | a delayed publish | CAS, writes, Release store |
 //! | `Delayed` (count 0) | `Taking` → `Free` (or back to `Delayed`) | the scan, once due: publishes it into the fresh ring | CAS, move out, push, Release store |
 //!
@@ -276,6 +279,7 @@ mod schedule;
 mod settle;
 mod shutdown;
 mod stats;
+mod ttl;
 
 use core::fmt;
 use core::time::Duration;
@@ -455,6 +459,12 @@ pub struct AckQueue<T> {
     max_deliveries: u32,
     /// The delay of a requeue that names none.
     redelivery: Redelivery,
+    /// The queue's time to live of a message, in nanoseconds (`ttl.rs`).
+    ttl: Option<u64>,
+    /// Expired messages are dropped, not dead-lettered.
+    drop_expired: bool,
+    /// Expired messages dropped.
+    dropped_expired: AtomicU64,
     clock: Box<dyn Clock>,
     /// How the blocking calls wait (`wait_for`).
     wait_strategy: WaitStrategy,

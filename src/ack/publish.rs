@@ -30,7 +30,7 @@ impl<T> AckQueue<T> {
     /// held.ack().unwrap();
     /// ```
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        let pos = self.fresh.try_push(msg)?;
+        let pos = self.fresh.try_push(msg, self.expiry())?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))

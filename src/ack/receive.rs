@@ -5,6 +5,7 @@
 use core::time::Duration;
 
 use super::entry::{Entry, Phase, State, HOLDERS_MAX};
+use super::fresh::{Stamped, NEVER};
 use super::{AckQueue, Delivery, Tag};
 use crate::error::Closed;
 use crate::stats;
@@ -192,12 +193,17 @@ impl<T> AckQueue<T> {
     /// it into a free entry, then frees its fresh slot.
     #[inline(always)]
     fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
-        let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
-        // SAFETY: we claimed `pos` on the fresh ring's head just now.
-        let delivery = unsafe { self.deliver_fresh(pos, now) };
-        // Keyed by our `head` CAS in `claim` (the `wait` module docs).
-        self.room.notify_keyed(1);
-        Some(delivery)
+        loop {
+            let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
+            // SAFETY: we claimed `pos` on the fresh ring's head just now.
+            let delivery = unsafe { self.deliver_fresh(pos, now) };
+            // Keyed by our `head` CAS in `claim` (the `wait` module docs).
+            self.room.notify_keyed(1);
+            if delivery.is_some() {
+                return delivery;
+            }
+            // The message had expired (`ttl.rs`): try the next one.
+        }
     }
 
     /// Moves the message at fresh position `pos` into its home entry, or
@@ -210,7 +216,7 @@ impl<T> AckQueue<T> {
     /// The caller claimed `pos` on the fresh ring's head and has not taken
     /// it yet.
     #[inline(always)]
-    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Delivery<'_, T> {
+    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Option<Delivery<'_, T>> {
         let seq = self.fresh.laps().count(pos);
         // SAFETY: the caller's contract; `seq` is the count of `pos`.
         unsafe { self.deliver_fresh_at(pos, seq, now) }
@@ -223,7 +229,12 @@ impl<T> AckQueue<T> {
     ///
     /// As `deliver_fresh`, and `seq` is `laps.count(pos)`.
     #[inline(always)]
-    pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Delivery<'_, T> {
+    pub(super) unsafe fn deliver_fresh_at(
+        &self,
+        pos: u64,
+        seq: u64,
+        now: u64,
+    ) -> Option<Delivery<'_, T>> {
         debug_assert_eq!(seq, self.fresh.laps().count(pos));
         let home = self.fresh.laps().index(pos) as u32;
         // SAFETY: a slot's index is below the capacity, the number of home
@@ -238,7 +249,13 @@ impl<T> AckQueue<T> {
         };
         // SAFETY: the caller claimed `pos` and has not taken it (contract
         // above); we take it once.
-        let msg = unsafe { self.fresh.take(pos) };
+        let Stamped { msg, expires } = unsafe { self.fresh.take(pos) };
+        if expires != NEVER && self.has_expired(expires, now) {
+            // SAFETY: as for the delivery below: the entry is ours, `free`
+            // its state when claimed, and `pos` ours, taken just now.
+            unsafe { self.expire_fresh(pos, seq, index, free, msg) };
+            return None;
+        }
         // SAFETY: the entry is ours (`claim_home`, `claim_spare`) and its
         // value uninitialized: the thread that made it `Free` moved the
         // previous value out first, and our Acquire load or CAS of the
@@ -268,7 +285,7 @@ impl<T> AckQueue<T> {
         // next receive of this slot, which comes after the free, sees our
         // claim of the home entry (`entry.rs`).
         self.fresh.free(pos);
-        self.delivery(index, 1)
+        Some(self.delivery(index, 1))
     }
 
     /// The home entry for the message the caller is receiving, if it is

@@ -316,7 +316,7 @@ impl<T> AckQueue<T> {
         // its value is initialized (`schedule`) and moved out once here,
         // or written back below.
         let msg = entry.value.with(|p| unsafe { (*p).assume_init_read() });
-        match self.fresh.try_push(msg) {
+        match self.fresh.try_push(msg, self.expiry()) {
             Ok(_) => {
                 self.make_free(entry, state);
                 // Relaxed: counts (see `delayed`, `take_delay_place`), after

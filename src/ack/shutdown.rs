@@ -54,7 +54,10 @@ impl<T> AckQueue<T> {
         // Relaxed: written before the state that gave us the entry.
         let seq = entry.seq.load(Ordering::Relaxed);
         let count = entry.delivery_count(state);
-        let reason = if state.exhausted() {
+        let reason = if state.attempt() == 0 {
+            // Never delivered: dead at its first delivery (`ttl.rs`).
+            DeadReason::Expired
+        } else if state.exhausted() {
             DeadReason::MaxDeliveries
         } else {
             DeadReason::Rejected
@@ -159,7 +162,7 @@ impl<T> AckQueue<T> {
             while let Some(pos) = self.fresh.claim(|_| true) {
                 stats::bump(&self.counters.drained);
                 // SAFETY: we claimed `pos` and take it once.
-                out.push(unsafe { self.fresh.take(pos) });
+                out.push(unsafe { self.fresh.take(pos) }.msg);
                 self.fresh.free(pos);
             }
             let (tail, closed) = self.fresh.tail();
