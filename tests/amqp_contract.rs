@@ -50,6 +50,9 @@ impl Rabbit {
         if let Some(k) = config.max_deliveries {
             builder = builder.max_deliveries(k);
         }
+        if let Some(ttl) = config.ttl {
+            builder = builder.ttl(ttl);
+        }
         builder
     }
 

@@ -17,7 +17,8 @@
 //! | ack, nack(requeue), nack(false), drop | `basic.ack`, `basic.nack(requeue=true)`, `basic.nack(requeue=false)`, `basic.nack(requeue=true)` |
 //! | batch ack, batch nack | one `basic.ack` / `basic.nack` with `multiple` when the batch covers every unsettled delivery of the handle up to its last one, else one per delivery |
 //! | `max_deliveries` = k | `x-delivery-limit` = k − 1 (the broker delivers k times, then dead-letters) |
-//! | dead letters | `x-dead-letter-exchange`: a fanout exchange `<queue>.dlx` bound to the quorum queue `<queue>.dead`; the reason is `x-first-death-reason` (`rejected`, `delivery_limit`) |
+//! | `ttl` (a message's time to live until its first delivery) | `x-message-ttl` in whole milliseconds (the broker expires a message while it waits) |
+//! | dead letters | `x-dead-letter-exchange`: a fanout exchange `<queue>.dlx` bound to the quorum queue `<queue>.dead`; the reason is `x-first-death-reason` (`rejected`, `delivery_limit`, `expired`) |
 //! | close | `basic.cancel`, and the prefetched deliveries not handed out go back (`basic.nack(requeue=true)`) |
 //! | drain | `basic.get` until empty, on the queue and its dead letters |
 //! | a crashed consumer | the broker requeues what its connection held when the connection drops |
@@ -26,7 +27,8 @@
 //! What RabbitMQ does not offer is said by
 //! [`capabilities`](crate::api::Queue::capabilities): no per-message
 //! leases (its `consumer_timeout` closes the whole channel), no delayed
-//! requeue, no "processed" confirmations or watermark (a publisher confirm
+//! requeue, no redelivery backoff (a requeue is delivered again at once),
+//! no delayed publish (only with the delayed-message plugin), no "processed" confirmations or watermark (a publisher confirm
 //! says the broker has the message, not that a consumer settled it),
 //! sequence numbers per producing handle, prefetch and close per handle,
 //! and no delivery count in a rejected dead letter (RabbitMQ 3.10 drops
@@ -281,6 +283,9 @@ impl<M: Send, C: Codec<M>> Queue for AmqpQueue<M, C> {
             drain: Drain::Stored,
             durable: true,
             dead_letter_counts: false,
+            message_ttl: true,
+            redelivery_backoff: false,
+            delayed_publish: false,
         }
     }
 
