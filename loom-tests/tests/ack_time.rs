@@ -1,11 +1,12 @@
 //! Loom models of time in `AckQueue<T>`: a lease expiry that backs off
-//! under a redelivery policy racing the ack of the same delivery, and a
-//! due delayed publish racing `close`.
+//! under a redelivery policy racing the ack of the same delivery, a due
+//! delayed publish racing `close`, and a message's time to live running
+//! out while a receive takes it.
 #![cfg(loom)]
 
 use std::time::Duration;
 
-use ackring::{AckError, AckQueue, ManualClock, Redelivery};
+use ackring::{AckError, AckQueue, DeadReason, ManualClock, Redelivery};
 use loom::sync::Arc;
 use loom::thread;
 
@@ -14,6 +15,7 @@ use util::explore;
 
 const LEASE: Duration = Duration::from_millis(10);
 const BACKOFF: Duration = Duration::from_millis(5);
+const TTL: Duration = Duration::from_millis(20);
 
 #[test]
 fn ack_races_lease_expiry_into_backoff() {
@@ -114,4 +116,51 @@ fn due_delayed_publish_races_close() {
             }
         },
     );
+}
+
+#[test]
+fn ttl_expiry_races_a_receive_of_the_same_message() {
+    explore(&["received in time", "expired first"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(1)
+                .ttl(TTL)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        let seq = q.try_publish(3_u32).unwrap();
+        let receiver = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let d = q.try_receive()?;
+                let v = (*d, d.delivery_count());
+                d.ack().unwrap();
+                Some(v)
+            })
+        };
+        clock.advance(TTL); // races the receive's clock reading
+        let received = receiver.join().unwrap();
+        let dead = q.try_receive_dead_letter();
+        assert!(q.try_receive().is_none());
+        match received {
+            Some(v) => {
+                assert_eq!(v, (3, 1));
+                assert!(dead.is_none(), "delivered once, never also expired");
+                assert_eq!(q.settled_below().get(), 1);
+                "received in time"
+            }
+            None => {
+                let dead = dead.expect("an expired message goes to the dead letters");
+                assert_eq!((*dead, dead.delivery_count()), (3, 0));
+                assert_eq!(dead.reason(), DeadReason::Expired);
+                drop(dead);
+                assert!(q.is_settled(seq), "taken from the dead letters: settled");
+                "expired first"
+            }
+        }
+    });
 }
