@@ -42,6 +42,8 @@ use proptest::prelude::*;
 #[derive(Clone, Debug)]
 enum Op {
     Publish,
+    /// A publish with a time to live of its own, in clock units.
+    PublishTtl(u64),
     Receive,
     Ack(usize),
     Nack(usize, bool),
@@ -76,6 +78,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         14 => Just(Op::Publish),
+        3 => (1..4_u64).prop_map(Op::PublishTtl),
         14 => Just(Op::Receive),
         6 => any::<usize>().prop_map(Op::Ack),
         5 => (any::<usize>(), any::<bool>()).prop_map(|(g, r)| Op::Nack(g, r)),
@@ -158,12 +161,17 @@ struct Model {
     max_deliveries: u32,
     /// The redelivery schedule, in clock units (empty: at once).
     backoff: Vec<u64>,
+    /// The queue's time to live, in clock units, and whether expired
+    /// messages are dropped (else dead-lettered).
+    ttl: Option<u64>,
+    drop_expired: bool,
+    dropped: u64,
     now: u64,
     closed: bool,
     next_seq: u64,
-    /// Published, not yet delivered: (sequence number, value) in publish
-    /// order.
-    fresh: VecDeque<(u64, u32)>,
+    /// Published, not yet delivered: (sequence number, value, when it
+    /// expires) in publish order.
+    fresh: VecDeque<(u64, u32, Option<u64>)>,
     /// The `capacity` home entries, then the `max_in_flight +
     /// dead_letter_capacity` spare ones.
     entries: Vec<Entry>,
@@ -237,6 +245,9 @@ impl Model {
             lease: cfg.lease,
             max_deliveries: cfg.k.unwrap_or(u32::MAX),
             backoff: cfg.backoff.clone(),
+            ttl: cfg.ttl,
+            drop_expired: cfg.drop_expired,
+            dropped: 0,
             now: 0,
             closed: false,
             next_seq: 0,
@@ -263,7 +274,8 @@ impl Model {
         }
     }
 
-    fn publish(&mut self, v: u32) -> Result<u64, (bool, u32)> {
+    /// A publish with the queue's time to live, or `ttl` if given.
+    fn publish(&mut self, v: u32, ttl: Option<u64>) -> Result<u64, (bool, u32)> {
         if self.closed {
             return Err((true, v));
         }
@@ -273,7 +285,8 @@ impl Model {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.fresh.push_back((seq, v));
+        let expires = ttl.or(self.ttl).map(|t| self.now + t);
+        self.fresh.push_back((seq, v, expires));
         Ok(seq)
     }
 
@@ -322,12 +335,7 @@ impl Model {
                 None => break,
             }
         }
-        while got.len() < want {
-            match self.take_fresh(timed) {
-                Some(r) => got.push(r),
-                None => break,
-            }
-        }
+        self.take_run(want - got.len(), timed, &mut got);
         if got.is_empty() && timed && self.scan_all() > 0 {
             while got.len() < want {
                 match self.take_redelivery(timed) {
@@ -335,12 +343,7 @@ impl Model {
                     None => break,
                 }
             }
-            while got.len() < want {
-                match self.take_fresh(timed) {
-                    Some(r) => got.push(r),
-                    None => break,
-                }
-            }
+            self.take_run(want - got.len(), timed, &mut got);
         }
         got
     }
@@ -367,12 +370,44 @@ impl Model {
         }
     }
 
-    /// A first delivery, if a message waits and the prefetch limit allows.
+    /// A first delivery, if a message waits and the prefetch limit allows:
+    /// expired messages on the way are dead-lettered (or dropped).
     fn take_fresh(&mut self, timed: bool) -> Option<(usize, MTag)> {
-        if self.fresh.is_empty() || self.places >= self.max_in_flight {
+        loop {
+            if self.fresh.is_empty() || self.places >= self.max_in_flight {
+                return None;
+            }
+            if let Some(r) = self.first_delivery(timed) {
+                return Some(r);
+            }
+        }
+    }
+
+    /// A batch's run: the messages that wait, at most `k` and as many as
+    /// the prefetch limit admits, claimed at once; the expired ones among
+    /// them are dead-lettered (or dropped), not replaced.
+    fn take_run(&mut self, k: usize, timed: bool, got: &mut Vec<(usize, MTag)>) {
+        let n = k
+            .min(self.fresh.len())
+            .min(self.max_in_flight.saturating_sub(self.places));
+        for _ in 0..n {
+            if let Some(r) = self.first_delivery(timed) {
+                got.push(r);
+            }
+        }
+    }
+
+    /// Takes the first waiting message with a prefetch place: delivers it,
+    /// or, if it expired, dead-letters it with delivery count 0 (or drops
+    /// it) and returns `None`.
+    fn first_delivery(&mut self, timed: bool) -> Option<(usize, MTag)> {
+        let (seq, value, expires) = self.fresh.pop_front().unwrap();
+        if expires.is_some_and(|at| self.now >= at) && self.drop_expired {
+            self.delivered += 1;
+            self.dropped += 1;
+            self.settled.insert(seq);
             return None;
         }
-        let (seq, value) = self.fresh.pop_front().unwrap();
         let home = (seq % self.cap as u64) as usize;
         let spares = self.entries.len() - self.cap;
         let first_spare = (u64::from(seq as u32) % spares as u64) as usize;
@@ -389,6 +424,26 @@ impl Model {
         };
         self.places += 1;
         self.delivered += 1;
+        if expires.is_some_and(|at| self.now >= at) {
+            let e = &mut self.entries[i];
+            *e = Entry {
+                phase: Phase::Dead,
+                gen: e.gen,
+                attempt: 0,
+                holders: 0,
+                expired: false,
+                exhausted: false,
+                overflow: false,
+                deadline: 0,
+                delivered_at: None,
+                deliveries: 0,
+                seq,
+                value,
+            };
+            self.dead_lettered += 1;
+            self.enter_dead(i);
+            return None;
+        }
         let deadline = self.lease.map_or(u64::MAX, |l| self.now + l);
         let at = self.stamp(timed);
         let e = &mut self.entries[i];
@@ -656,7 +711,9 @@ impl Model {
         }
         self.settled.insert(e.seq);
         self.dead_taken += 1;
-        let reason = if e.exhausted {
+        let reason = if e.deliveries == 0 {
+            DeadReason::Expired
+        } else if e.exhausted {
             DeadReason::MaxDeliveries
         } else {
             DeadReason::Rejected
@@ -677,7 +734,7 @@ impl Model {
     /// that nobody holds, by index.
     fn drain(&mut self) -> Vec<u32> {
         let mut out = Vec::new();
-        while let Some((seq, v)) = self.fresh.pop_front() {
+        while let Some((seq, v, _)) = self.fresh.pop_front() {
             self.settled.insert(seq);
             out.push(v);
         }
@@ -784,7 +841,7 @@ impl Model {
             }
         }
         let mut unsettled = BTreeSet::new();
-        for &(seq, _) in &self.fresh {
+        for &(seq, _, _) in &self.fresh {
             assert!(unsettled.insert(seq));
         }
         for e in &self.entries {
@@ -827,6 +884,9 @@ struct Config {
     s: usize,
     /// The redelivery schedule, in clock units.
     backoff: Vec<u64>,
+    /// The queue's time to live, in clock units.
+    ttl: Option<u64>,
+    drop_expired: bool,
 }
 
 fn config() -> impl Strategy<Value = Config> {
@@ -836,18 +896,26 @@ fn config() -> impl Strategy<Value = Config> {
         1..4_usize,
         prop::option::of(1..5_u64),
         prop::option::of(1..4_u32),
-        0..3_usize,
-        prop::collection::vec(0..3_u64, 0..3),
+        (
+            0..3_usize,
+            prop::collection::vec(0..3_u64, 0..3),
+            prop::option::of(1..5_u64),
+            any::<bool>(),
+        ),
     )
-        .prop_map(|(cap, m, d, lease, k, s, backoff)| Config {
-            cap,
-            m,
-            d,
-            lease,
-            k,
-            s,
-            backoff,
-        })
+        .prop_map(
+            |(cap, m, d, lease, k, (s, backoff, ttl, drop_expired))| Config {
+                cap,
+                m,
+                d,
+                lease,
+                k,
+                s,
+                backoff,
+                ttl,
+                drop_expired,
+            },
+        )
 }
 
 /// Most operations one case runs, hence most messages it publishes.
@@ -994,6 +1062,7 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
         .max_in_flight(cfg.m)
         .dead_letter_capacity(cfg.d)
         .delay_capacity(cfg.s)
+        .drop_expired(cfg.drop_expired)
         .redelivery(Redelivery::schedule(
             cfg.backoff.iter().map(|&d| unit * d as u32),
         ))
@@ -1003,6 +1072,9 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     }
     if let Some(k) = cfg.k {
         b = b.max_deliveries(k);
+    }
+    if let Some(t) = cfg.ttl {
+        b = b.ttl(unit * t as u32);
     }
     let q = b.build().unwrap();
     prop_assert_eq!(
@@ -1035,7 +1107,23 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Err(PublishError::Closed(v)) => Err((true, v)),
                     Err(PublishError::Full(v)) => Err((false, v)),
                 };
-                (Out::Published(real), Out::Published(m.publish(next_value)))
+                (
+                    Out::Published(real),
+                    Out::Published(m.publish(next_value, None)),
+                )
+            }
+            Op::PublishTtl(t) => {
+                next_value += 1;
+                let real = match q.try_publish_with_ttl(next_value, unit * t as u32) {
+                    Ok(s) => {
+                        seqs.push(s);
+                        Ok(s.get())
+                    }
+                    Err(PublishError::Closed(v)) => Err((true, v)),
+                    Err(PublishError::Full(v)) => Err((false, v)),
+                };
+                let model = m.publish(next_value, Some(t));
+                (Out::Published(real), Out::Published(model))
             }
             Op::Receive => {
                 let table_full = m.entries.iter().all(|e| e.phase != Phase::Free);
