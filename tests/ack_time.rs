@@ -227,7 +227,8 @@ fn scheduler(clock: &ManualClock, delay_capacity: usize) -> AckQueue<u32> {
 #[test]
 fn delayed_publishes_come_in_due_order_never_early_while_due_ones_flow_past() {
     let clock = ManualClock::new();
-    let q = scheduler(&clock, 8);
+    // Every delay place taken: due messages still flow.
+    let q = scheduler(&clock, 5);
     // Scheduled out of due order; two share a due time (then scheduling
     // order decides).
     for (msg, at) in [(5, 40), (1, 10), (3, 30), (2, 20), (4, 30)] {
@@ -477,4 +478,63 @@ fn expiry_frees_the_prefetch_place_the_receive_took() {
     let dead = std::iter::from_fn(|| q.try_receive_dead_letter()).count();
     assert_eq!(dead, 5);
     assert_eq!(q.settled_below().get(), 6);
+}
+
+/// A receive task waiting with a timer (as for leases) is reached by a
+/// delayed publish coming due and by a redelivery after its backoff, on an
+/// otherwise idle queue: nothing notifies it, its timer makes it look.
+#[test]
+fn a_delayed_publish_and_a_backoff_reach_a_receive_task_waiting_with_a_timer() {
+    use std::sync::Arc;
+    let clock = ManualClock::new();
+    let q = Arc::new(
+        AckQueue::<u32>::builder()
+            .delay_capacity(1)
+            .redelivery(Redelivery::schedule([ms(50)]))
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let spawn = |nack: bool| {
+        let q = q.clone();
+        rt.spawn(async move {
+            let d = q
+                .receive_async()
+                .with_timer(tokio::time::sleep)
+                .await
+                .unwrap();
+            let got = (*d, d.delivery_count());
+            if nack {
+                d.nack(true).unwrap();
+            } else {
+                d.ack().unwrap();
+            }
+            got
+        })
+    };
+    let finish = |task: tokio::task::JoinHandle<(u32, u32)>| {
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("the due message never reached the waiting task")
+                .unwrap()
+        })
+    };
+    q.try_publish_after(7_u32, ms(20)).unwrap();
+    let task = spawn(true);
+    std::thread::sleep(ms(30));
+    assert!(!task.is_finished(), "delivered before due");
+    clock.advance(ms(20));
+    assert_eq!(finish(task), (7, 1));
+    let task = spawn(false);
+    std::thread::sleep(ms(30));
+    assert!(!task.is_finished(), "redelivered before its backoff");
+    clock.advance(ms(50));
+    assert_eq!(finish(task), (7, 2));
+    assert_eq!(q.settled_below().get(), 1);
 }
