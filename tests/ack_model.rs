@@ -44,6 +44,8 @@ enum Op {
     Publish,
     /// A publish with a time to live of its own, in clock units.
     PublishTtl(u64),
+    /// A delayed publish, due after this many clock units.
+    PublishAfter(u64),
     Receive,
     Ack(usize),
     Nack(usize, bool),
@@ -79,6 +81,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         14 => Just(Op::Publish),
         3 => (1..4_u64).prop_map(Op::PublishTtl),
+        3 => (0..4_u64).prop_map(Op::PublishAfter),
         14 => Just(Op::Receive),
         6 => any::<usize>().prop_map(Op::Ack),
         5 => (any::<usize>(), any::<bool>()).prop_map(|(g, r)| Op::Nack(g, r)),
@@ -166,6 +169,11 @@ struct Model {
     ttl: Option<u64>,
     drop_expired: bool,
     dropped: u64,
+    /// `delay_capacity`, the delay places held, and the delayed publishes
+    /// made (their order among equal due times).
+    delay_cap: usize,
+    scheduled: usize,
+    schedule_order: u64,
     now: u64,
     closed: bool,
     next_seq: u64,
@@ -206,6 +214,7 @@ type Received = (u64, u32, bool, u32, (u64, u64, u64));
 #[derive(Debug, PartialEq, Eq)]
 enum Out {
     Published(Result<u64, (bool, u32)>),
+    Scheduled(Result<(), (bool, u32)>),
     Received(Option<Received>),
     ReceivedBatch(Vec<Received>),
     /// A batch settle: how many settled, and the failures by index.
@@ -248,6 +257,9 @@ impl Model {
             ttl: cfg.ttl,
             drop_expired: cfg.drop_expired,
             dropped: 0,
+            delay_cap: cfg.s,
+            scheduled: 0,
+            schedule_order: 0,
             now: 0,
             closed: false,
             next_seq: 0,
@@ -288,6 +300,73 @@ impl Model {
         let expires = ttl.or(self.ttl).map(|t| self.now + t);
         self.fresh.push_back((seq, v, expires));
         Ok(seq)
+    }
+
+    /// A delayed publish: a delay place and a spare entry (the first free
+    /// one from spare `order % spares` on), `Delayed` with delivery count
+    /// 0 until due.
+    fn publish_after(&mut self, v: u32, delay: u64) -> Result<(), (bool, u32)> {
+        if self.closed {
+            return Err((true, v));
+        }
+        if self.scheduled == self.delay_cap {
+            return Err((false, v));
+        }
+        let order = self.schedule_order;
+        self.schedule_order += 1;
+        let spares = self.entries.len() - self.cap;
+        let first_spare = (u64::from(order as u32) % spares as u64) as usize;
+        let i = (0..spares)
+            .map(|k| self.cap + (first_spare + k) % spares)
+            .find(|&i| self.entries[i].phase == Phase::Free)
+            .expect("a free spare for a delayed publish");
+        self.scheduled += 1;
+        self.delayed += 1;
+        let e = &mut self.entries[i];
+        *e = Entry {
+            phase: Phase::Delayed,
+            gen: e.gen,
+            attempt: 0,
+            holders: 0,
+            expired: false,
+            exhausted: false,
+            overflow: false,
+            deadline: self.now + delay,
+            delivered_at: Some(order),
+            deliveries: 0,
+            seq: u64::MAX,
+            value: v,
+        };
+        Ok(())
+    }
+
+    fn is_scheduled(e: &Entry) -> bool {
+        e.phase == Phase::Delayed && e.attempt == 0
+    }
+
+    /// Publishes every due delayed publish, earliest due (then earliest
+    /// made) first, while the fresh ring takes them.
+    fn release_due(&mut self) -> usize {
+        let mut released = 0;
+        loop {
+            let best = (0..self.entries.len())
+                .filter(|&i| Self::is_scheduled(&self.entries[i]))
+                .filter(|&i| self.entries[i].deadline <= self.now)
+                .min_by_key(|&i| (self.entries[i].deadline, self.entries[i].delivered_at));
+            let Some(i) = best else { return released };
+            if self.closed || self.fresh.len() == self.cap {
+                return released;
+            }
+            let value = self.entries[i].value;
+            self.free_entry(i);
+            self.delayed -= 1;
+            self.scheduled -= 1;
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let expires = self.ttl.map(|t| self.now + t);
+            self.fresh.push_back((seq, value, expires));
+            released += 1;
+        }
     }
 
     fn timed(&self) -> bool {
@@ -505,6 +584,7 @@ impl Model {
                 }
                 true
             }
+            Phase::Delayed if e.attempt == 0 => e.deadline <= now && self.release_due() > 0,
             Phase::Delayed if e.deadline <= now => {
                 self.entries[i].phase = Phase::Redeliver;
                 self.delayed -= 1;
@@ -752,7 +832,12 @@ impl Model {
         }
         for i in 0..self.entries.len() {
             let e = &self.entries[i];
-            if e.holders == 0 && matches!(e.phase, Phase::InFlight | Phase::Delayed) {
+            if Self::is_scheduled(e) {
+                out.push(e.value);
+                self.free_entry(i);
+                self.delayed -= 1;
+                self.scheduled -= 1;
+            } else if e.holders == 0 && matches!(e.phase, Phase::InFlight | Phase::Delayed) {
                 if e.phase == Phase::Delayed {
                     self.delayed -= 1;
                 }
@@ -811,14 +896,16 @@ impl Model {
         assert!(self.fresh.len() <= self.cap);
         let count = |f: &dyn Fn(&Entry) -> bool| self.entries.iter().filter(|e| f(e)).count();
         let prefetch = count(&|e| {
-            matches!(
-                e.phase,
-                Phase::InFlight
-                    | Phase::Delayed
-                    | Phase::Redeliver
-                    | Phase::Settled
-                    | Phase::DeadPending
-            ) || (e.phase == Phase::Dead && e.overflow)
+            !Self::is_scheduled(e)
+                && matches!(
+                    e.phase,
+                    Phase::InFlight
+                        | Phase::Delayed
+                        | Phase::Redeliver
+                        | Phase::Settled
+                        | Phase::DeadPending
+                )
+                || (e.phase == Phase::Dead && e.overflow)
         });
         assert_eq!(self.places, prefetch, "prefetch places");
         assert!(self.places <= self.max_in_flight);
@@ -826,6 +913,8 @@ impl Model {
         assert_eq!(self.dead_held, dead_places, "dead-letter places");
         assert!(self.dead_held <= self.dead_cap);
         assert_eq!(self.delayed, count(&|e| e.phase == Phase::Delayed));
+        assert_eq!(self.scheduled, count(&|e| Self::is_scheduled(e)));
+        assert!(self.scheduled <= self.delay_cap);
         assert_eq!(
             self.dead_lettered - self.dead_taken,
             count(&|e| matches!(e.phase, Phase::Dead | Phase::DeadPending)) as u64
@@ -847,6 +936,8 @@ impl Model {
         for e in &self.entries {
             match e.phase {
                 Phase::Free => assert_eq!(e.holders, 0),
+                // No sequence number until it is published.
+                Phase::Delayed if e.attempt == 0 => assert_eq!(e.seq, u64::MAX),
                 Phase::Settled => {
                     assert!(e.holders > 0);
                     assert!(self.settled.contains(&e.seq));
@@ -1112,6 +1203,16 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     Out::Published(m.publish(next_value, None)),
                 )
             }
+            Op::PublishAfter(t) => {
+                next_value += 1;
+                let real = match q.try_publish_after(next_value, unit * t as u32) {
+                    Ok(()) => Ok(()),
+                    Err(PublishError::Closed(v)) => Err((true, v)),
+                    Err(PublishError::Full(v)) => Err((false, v)),
+                };
+                let model = m.publish_after(next_value, t);
+                (Out::Scheduled(real), Out::Scheduled(model))
+            }
             Op::PublishTtl(t) => {
                 next_value += 1;
                 let real = match q.try_publish_with_ttl(next_value, unit * t as u32) {
@@ -1287,8 +1388,8 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::IsSettled(k) => {
                 // A published message, or one of the next two not yet
                 // published (never settled).
-                let n = k % (seqs.len() + 2);
-                let seq = seqs.get(n).copied().unwrap_or(spare[n]);
+                let n = k % (m.next_seq as usize + 2);
+                let seq = spare[n];
                 (
                     Out::IsSettled(seq.get(), q.is_settled(seq)),
                     Out::IsSettled(n as u64, m.is_settled(n as u64)),
@@ -1318,16 +1419,16 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
         // Before `settled_below`, which refreshes the watermark that
         // `is_settled` looks at first.
-        for (n, &seq) in seqs.iter().enumerate() {
+        for &seq in &seqs {
             prop_assert_eq!(
                 q.is_settled(seq),
-                m.is_settled(n as u64),
+                m.is_settled(seq.get()),
                 "is_settled({}) after {:?}",
-                n,
+                seq.get(),
                 op
             );
         }
-        prop_assert!(!q.is_settled(spare[seqs.len()]));
+        prop_assert!(!q.is_settled(spare[m.next_seq as usize]));
         prop_assert_eq!(q.settled_below().get(), m.below(), "after {:?}", op);
     }
     // Nothing lost: drop the guards (requeue), then close and drain; every
@@ -1348,7 +1449,8 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
     prop_assert_eq!(&real[..3], &[0, 0, 0]);
     prop_assert!(seqs.iter().all(|&s| q.is_settled(s)));
     prop_assert_eq!(q.settled_below().get(), m.next_seq);
-    prop_assert_eq!(m.next_seq, seqs.len() as u64);
+    // Delayed publishes take their sequence numbers when published.
+    prop_assert!(m.next_seq >= seqs.len() as u64);
     Ok(())
 }
 
