@@ -164,3 +164,44 @@ fn ttl_expiry_races_a_receive_of_the_same_message() {
         }
     });
 }
+
+#[test]
+fn delayed_publish_due_at_once_races_a_receive() {
+    explore(&["received at once", "received after"], || {
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(1)
+                .delay_capacity(1)
+                .clock(ManualClock::new())
+                .build()
+                .unwrap(),
+        );
+        let scheduler = {
+            let q = q.clone();
+            thread::spawn(move || q.try_publish_after(6_u32, Duration::ZERO).unwrap())
+        };
+        let first = q.try_receive().map(|d| {
+            let v = *d;
+            d.ack().unwrap();
+            v
+        });
+        scheduler.join().unwrap();
+        let outcome = match first {
+            Some(v) => {
+                assert_eq!(v, 6);
+                "received at once"
+            }
+            None => {
+                let d = q.try_receive().expect("due at once, so delivered now");
+                assert_eq!(*d, 6);
+                d.ack().unwrap();
+                "received after"
+            }
+        };
+        assert_eq!(q.scheduled(), 0);
+        assert_eq!(q.settled_below().get(), 1);
+        outcome
+    });
+}
