@@ -272,8 +272,8 @@ impl<T> AckQueue<T> {
             // SAFETY: `claim_run` gave us the `n` positions from `first`
             // on; each is delivered once, `pos` moving past it, and `seq`
             // is its count.
-            if let Some(d) = unsafe { self.deliver_fresh_at(pos, seq, now) } {
-                out.push(d);
+            if let Some(index) = unsafe { self.deliver_fresh_at(pos, seq, now) } {
+                out.push(self.delivery(index, 1));
             }
             pos = laps.advance(pos);
         }

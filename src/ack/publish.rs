@@ -29,6 +29,7 @@ impl<T> AckQueue<T> {
     /// assert_eq!(q.try_publish(3).unwrap().get(), 1);
     /// held.ack().unwrap();
     /// ```
+    #[inline]
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
         let pos = self.fresh.try_push(msg, self.expiry())?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).

@@ -196,11 +196,14 @@ impl<T> AckQueue<T> {
         loop {
             let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
             // SAFETY: we claimed `pos` on the fresh ring's head just now.
-            let delivery = unsafe { self.deliver_fresh(pos, now) };
+            let index = unsafe { self.deliver_fresh(pos, now) };
             // Keyed by our `head` CAS in `claim` (the `wait` module docs).
             self.room.notify_keyed(1);
-            if delivery.is_some() {
-                return delivery;
+            // The guard is made here, from an index in a register: a guard
+            // (which has a `Drop`) carried through the loop would go
+            // through memory (see `try_receive`).
+            if let Some(index) = index {
+                return Some(self.delivery(index, 1));
             }
             // The message had expired (`ttl.rs`): try the next one.
         }
@@ -208,7 +211,9 @@ impl<T> AckQueue<T> {
 
     /// Moves the message at fresh position `pos` into its home entry, or
     /// a spare one if that is busy, makes it `InFlight` with one holder,
-    /// then frees its fresh slot; returns its first delivery. The caller
+    /// then frees its fresh slot; returns the entry's index, the caller's
+    /// to make the first delivery's guard of (`None`: the message had
+    /// expired and is dead-lettered or dropped, `ttl.rs`). The caller
     /// notifies `room`, keyed by its CAS on `head`.
     ///
     /// # Safety
@@ -216,7 +221,7 @@ impl<T> AckQueue<T> {
     /// The caller claimed `pos` on the fresh ring's head and has not taken
     /// it yet.
     #[inline(always)]
-    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Option<Delivery<'_, T>> {
+    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Option<u32> {
         let seq = self.fresh.laps().count(pos);
         // SAFETY: the caller's contract; `seq` is the count of `pos`.
         unsafe { self.deliver_fresh_at(pos, seq, now) }
@@ -229,12 +234,7 @@ impl<T> AckQueue<T> {
     ///
     /// As `deliver_fresh`, and `seq` is `laps.count(pos)`.
     #[inline(always)]
-    pub(super) unsafe fn deliver_fresh_at(
-        &self,
-        pos: u64,
-        seq: u64,
-        now: u64,
-    ) -> Option<Delivery<'_, T>> {
+    pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Option<u32> {
         debug_assert_eq!(seq, self.fresh.laps().count(pos));
         let home = self.fresh.laps().index(pos) as u32;
         // SAFETY: a slot's index is below the capacity, the number of home
@@ -285,7 +285,7 @@ impl<T> AckQueue<T> {
         // next receive of this slot, which comes after the free, sees our
         // claim of the home entry (`entry.rs`).
         self.fresh.free(pos);
-        Some(self.delivery(index, 1))
+        Some(index)
     }
 
     /// The home entry for the message the caller is receiving, if it is

@@ -159,8 +159,14 @@ impl<T> AckQueue<T> {
     pub(super) fn expiry(&self) -> u64 {
         match self.ttl {
             None => NEVER,
-            Some(ttl) => self.now().saturating_add(ttl),
+            Some(ttl) => self.expiry_after(ttl),
         }
+    }
+
+    /// `now + ttl`: the clock reading, out of the publish's line.
+    #[inline(never)]
+    fn expiry_after(&self, ttl: u64) -> u64 {
+        self.now().saturating_add(ttl)
     }
 
     /// Whether a message that expires at `expires` has expired at `now`
