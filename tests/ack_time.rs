@@ -538,3 +538,39 @@ fn a_delayed_publish_and_a_backoff_reach_a_receive_task_waiting_with_a_timer() {
     assert_eq!(finish(task), (7, 2));
     assert_eq!(q.settled_below().get(), 1);
 }
+
+/// An async delayed publish waiting for a delay place gets the one a due
+/// message gives back, woken by it (no timer needed: the release notifies).
+#[test]
+fn an_async_delayed_publish_waits_for_a_delay_place() {
+    use std::sync::Arc;
+    let clock = ManualClock::new();
+    let q = Arc::new(scheduler(&clock, 1));
+    q.try_publish_after(1, ms(5)).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let task = {
+        let q = q.clone();
+        rt.spawn(async move { q.publish_after_async(2, ms(5)).await })
+    };
+    std::thread::sleep(ms(30));
+    assert!(!task.is_finished(), "scheduled without a place");
+    clock.advance(ms(5));
+    let d = q.try_receive().unwrap(); // publishes 1, which frees its place
+    assert_eq!(*d, 1);
+    d.ack().unwrap();
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the freed place never reached the waiting publish")
+            .unwrap()
+            .unwrap()
+    });
+    clock.advance(ms(5));
+    let d = q.try_receive().unwrap();
+    assert_eq!(*d, 2);
+    d.ack().unwrap();
+}

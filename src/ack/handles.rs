@@ -18,7 +18,9 @@ use super::{AckQueue, AckQueueBuilder, BatchItem, DeadLetter, Delivery, OwnedDel
 use crate::channel::HandleCount;
 use crate::error::{AckError, Closed, ConfigError, PublishError};
 use crate::future::SettledFuture;
-use crate::future::{PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture};
+use crate::future::{
+    PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
+};
 use crate::stats::Stats;
 use crate::sync::Arc;
 
@@ -371,6 +373,13 @@ impl<T> Publisher<T> {
     /// the queue was closed).
     pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
         self.queue.publish_after(msg, delay)
+    }
+
+    /// Publishes `msg` once `delay` has passed, waiting for a place
+    /// without blocking the thread (see [`AckQueue::publish_after_async`]).
+    /// Not cancel safe for the message.
+    pub fn publish_after_async(&self, msg: T, delay: Duration) -> PublishLaterFuture<'_, T> {
+        self.queue.publish_after_async(msg, delay)
     }
 
     /// Publishes `msg` when the queue's clock reads `at`, without waiting

@@ -295,7 +295,8 @@ use self::fresh::Fresh;
 #[cfg(feature = "stream")]
 pub use self::future::DeliveryStream;
 pub use self::future::{
-    PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture, SettledFuture,
+    PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
+    SettledFuture,
 };
 #[cfg(feature = "stream")]
 pub use self::handles::WorkerStream;

@@ -219,7 +219,7 @@ impl<T> AckQueue<T> {
 
     /// Takes a delay place and a spare entry, and leaves `msg` there
     /// `Delayed` until `due` (nanoseconds on the queue's clock).
-    fn schedule(&self, msg: T, due: u64) -> Result<(), PublishError<T>> {
+    pub(super) fn schedule(&self, msg: T, due: u64) -> Result<(), PublishError<T>> {
         if self.is_closed() {
             return Err(PublishError::Closed(msg));
         }
