@@ -220,3 +220,49 @@ fn redelivery_policy_paths_do_not_allocate() {
     assert_eq!(after - before, 0, "allocations on the redelivery paths");
     assert_eq!(q.settled_below().get(), 500);
 }
+
+/// Delayed publishes (scheduled, released into the fresh ring by the
+/// scan, drained) and expiry at the first delivery (dead-lettered or
+/// dropped) allocate nothing.
+#[test]
+fn delayed_publish_and_expiry_paths_do_not_allocate() {
+    let clock = ManualClock::new();
+    let ms = Duration::from_millis;
+    let build = |drop_expired: bool| {
+        AckQueue::<u64>::builder()
+            .capacity(16)
+            .max_in_flight(4)
+            .delay_capacity(4)
+            .ttl(ms(10))
+            .drop_expired(drop_expired)
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let (dead, dropped) = (build(false), build(true));
+    let before = ALLOCATIONS.with(Cell::get);
+    for i in 0..300_u64 {
+        for q in [&dead, &dropped] {
+            q.try_publish_after(i, ms(5)).unwrap();
+            q.try_publish(i).unwrap();
+            q.try_publish_with_ttl(i, ms(50)).unwrap();
+            clock.advance(ms(10));
+            // The plain publish expired; the delayed one is due and
+            // published now, the one with its own ttl still lives.
+            let mut got = 0;
+            while let Some(d) = q.try_receive() {
+                got += 1;
+                d.ack().unwrap();
+            }
+            assert_eq!(got, 2);
+            while let Some(dead) = q.try_receive_dead_letter() {
+                assert_eq!(dead.reason(), ackring::DeadReason::Expired);
+            }
+        }
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+    assert_eq!(after - before, 0, "allocations on the time paths");
+    assert_eq!(dead.stats().dead_lettered, 300);
+    assert_eq!(dropped.dropped_expired(), 300);
+    assert_eq!(dropped.settled_below().get(), 900);
+}
