@@ -258,6 +258,10 @@
 //! full pass runs before it reports nothing to receive, unless nothing can
 //! be due (no delivery holds a prefetch place, no delayed requeue waits:
 //! `scan_when_dry`); [`AckQueue::requeue_expired`] forces a full pass.
+//! The same scan releases requeues delayed by the [`Redelivery`] policy
+//! and publishes due delayed publishes ([`schedule`]); a message's time
+//! to live needs no scan: the receive that reaches it checks it
+//! ([`ttl`]).
 
 mod batch;
 mod builder;
