@@ -1,6 +1,7 @@
 //! Loom models of time in `AckQueue<T>`: a lease expiry that backs off
 //! under a redelivery policy racing the ack of the same delivery, a due
-//! delayed publish racing `close`, and a message's time to live running
+//! delayed publish racing `close`, delayed publishes due at once racing
+//! the receive that publishes them, and a message's time to live running
 //! out while a receive takes it.
 #![cfg(loom)]
 
@@ -202,6 +203,46 @@ fn delayed_publish_due_at_once_races_a_receive() {
         };
         assert_eq!(q.scheduled(), 0);
         assert_eq!(q.settled_below().get(), 1);
+        outcome
+    });
+}
+
+#[test]
+fn two_delayed_publishes_due_at_once_race_a_receive_that_releases_both() {
+    explore(&["both published", "one published"], || {
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(2)
+                .max_in_flight(1)
+                .dead_letter_capacity(1)
+                .delay_capacity(2)
+                .clock(ManualClock::new())
+                .build()
+                .unwrap(),
+        );
+        let scheduler = {
+            let q = q.clone();
+            thread::spawn(move || q.try_publish_after(8_u32, Duration::ZERO).unwrap())
+        };
+        q.try_publish_after(7_u32, Duration::ZERO).unwrap();
+        // The first look publishes every due delayed message it finds,
+        // reading the other thread's entry through the release's own load.
+        let first = q.try_receive().expect("ours is due at once");
+        let v = *first;
+        first.ack().unwrap();
+        scheduler.join().unwrap();
+        let outcome = if q.scheduled() == 0 {
+            "both published"
+        } else {
+            "one published"
+        };
+        let second = q.try_receive().expect("the other is due at once too");
+        let mut got = [v, *second];
+        second.ack().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [7, 8]);
+        assert_eq!(q.scheduled(), 0);
+        assert_eq!(q.settled_below().get(), 2);
         outcome
     });
 }
