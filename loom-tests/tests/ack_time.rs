@@ -1,7 +1,8 @@
 //! Loom models of time in `AckQueue<T>`: a lease expiry that backs off
 //! under a redelivery policy racing the ack of the same delivery, a due
 //! delayed publish racing `close`, delayed publishes due at once racing
-//! the receive that publishes them, and a message's time to live running
+//! the receive that publishes them, a release the full fresh ring refused
+//! racing another, and a message's time to live running
 //! out while a receive takes it.
 #![cfg(loom)]
 
@@ -241,6 +242,56 @@ fn two_delayed_publishes_due_at_once_race_a_receive_that_releases_both() {
         second.ack().unwrap();
         got.sort_unstable();
         assert_eq!(got, [7, 8]);
+        assert_eq!(q.scheduled(), 0);
+        assert_eq!(q.settled_below().get(), 2);
+        outcome
+    });
+}
+
+#[test]
+fn refused_delayed_publish_is_published_by_another_receive() {
+    explore(&["published by the other receive", "published later"], || {
+        let clock = ManualClock::new();
+        let q = Arc::new(
+            AckQueue::builder()
+                .capacity(1)
+                .max_in_flight(1)
+                .dead_letter_capacity(1)
+                .delay_capacity(1)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        q.try_publish(1_u32).unwrap(); // the fresh ring is full
+        q.try_publish_after(2_u32, BACKOFF).unwrap();
+        clock.advance(BACKOFF);
+        // A scan that finds the fresh ring full puts the message back.
+        let scanner = {
+            let q = q.clone();
+            thread::spawn(move || q.requeue_expired())
+        };
+        let d = q.try_receive().expect("the fresh message");
+        assert_eq!(*d, 1);
+        d.ack().unwrap();
+        // A receive with room publishes it, whoever put it back.
+        let second = q.try_receive().map(|d| {
+            let v = *d;
+            d.ack().unwrap();
+            v
+        });
+        scanner.join().unwrap();
+        let outcome = match second {
+            Some(v) => {
+                assert_eq!(v, 2);
+                "published by the other receive"
+            }
+            None => {
+                let d = q.try_receive().expect("published once the scan is done");
+                assert_eq!(*d, 2);
+                d.ack().unwrap();
+                "published later"
+            }
+        };
         assert_eq!(q.scheduled(), 0);
         assert_eq!(q.settled_below().get(), 2);
         outcome

@@ -300,15 +300,18 @@ impl<T> AckQueue<T> {
     /// it did, `Some(false)` if the fresh ring refused it (left as it was),
     /// `None` if another thread took it first.
     fn release_one(&self, entry: &Entry<T>, state: State) -> Option<bool> {
-        // Relaxed: the scan's Acquire load of this very state acquired the
-        // scheduler's writes, and a success is on that state; races other
-        // scans and `drain`, of which exactly one wins.
+        // Acquire: a release the fresh ring refused puts the entry back in
+        // the very state it read (its Release store below), so this CAS
+        // may succeed on that later store rather than on the one our
+        // Acquire load read; it must acquire the value written back with
+        // it. Races other scans and `drain`, of which exactly one wins. On
+        // failure we only give up (Relaxed).
         entry
             .state
             .compare_exchange(
                 state.0,
                 state.with_phase(Phase::Taking).0,
-                Ordering::Relaxed,
+                Ordering::Acquire,
                 Ordering::Relaxed,
             )
             .ok()?;
@@ -334,8 +337,9 @@ impl<T> AckQueue<T> {
                 // moved out above and is written back once.
                 entry.value.with_mut(|p| unsafe { (*p).write(msg) });
                 // Release: publishes the value written back, as the
-                // scheduler's store did; nobody else writes a `Taking`
-                // entry's state.
+                // scheduler's store did, to the next release's Acquire CAS
+                // and `drain`'s; nobody else writes a `Taking` entry's
+                // state.
                 entry.state.store(state.0, Ordering::Release);
                 Some(false)
             }
