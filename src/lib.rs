@@ -123,8 +123,8 @@ mod wait;
 pub use ack::WorkerStream;
 pub use ack::{
     AckQueue, AckQueueBuilder, BatchItem, Clock, DeadLetter, DeadReason, Deliveries, Delivery,
-    LatencySnapshot, ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher, Seq,
-    Tag, Worker,
+    LatencySnapshot, ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher,
+    Redelivery, Seq, Tag, Worker,
 };
 pub use error::{
     AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,

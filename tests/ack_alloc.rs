@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use ackring::{AckQueue, ManualClock};
+use ackring::{AckQueue, ManualClock, Redelivery};
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -213,4 +213,87 @@ fn paths_without_a_lease_and_every_wait_strategy_do_not_allocate() {
         assert_eq!(sum, fresh + others, "{strategy:?}");
         assert_eq!(q.settled_below().get(), q.stats().published, "{strategy:?}");
     }
+}
+
+/// Requeues delayed by a redelivery policy (nack, drop, expired lease),
+/// their release by the scan, and their redelivery allocate nothing.
+#[test]
+fn redelivery_policy_paths_do_not_allocate() {
+    let clock = ManualClock::new();
+    let ms = Duration::from_millis;
+    let q = AckQueue::<u64>::builder()
+        .capacity(16)
+        .max_in_flight(4)
+        .lease(ms(100))
+        .max_deliveries(4)
+        .redelivery(Redelivery::exponential(ms(1), ms(8)).jitter())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let before = ALLOCATIONS.with(Cell::get);
+    for i in 0..500_u64 {
+        q.try_publish(i).unwrap();
+        let d = q.try_receive().unwrap();
+        match i % 3 {
+            0 => d.nack(true).unwrap(),
+            1 => drop(d),
+            _ => {
+                let _tag = d.detach();
+                clock.advance(ms(100));
+                assert_eq!(q.requeue_expired(), 1);
+            }
+        }
+        assert!(q.try_receive().is_none());
+        clock.advance(ms(8));
+        q.try_receive().unwrap().ack().unwrap();
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+    assert_eq!(after - before, 0, "allocations on the redelivery paths");
+    assert_eq!(q.settled_below().get(), 500);
+}
+
+/// Delayed publishes (scheduled, released into the fresh ring by the
+/// scan, drained) and expiry at the first delivery (dead-lettered or
+/// dropped) allocate nothing.
+#[test]
+fn delayed_publish_and_expiry_paths_do_not_allocate() {
+    let clock = ManualClock::new();
+    let ms = Duration::from_millis;
+    let build = |drop_expired: bool| {
+        AckQueue::<u64>::builder()
+            .capacity(16)
+            .max_in_flight(4)
+            .delay_capacity(4)
+            .ttl(ms(10))
+            .drop_expired(drop_expired)
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let (dead, dropped) = (build(false), build(true));
+    let before = ALLOCATIONS.with(Cell::get);
+    for i in 0..300_u64 {
+        for q in [&dead, &dropped] {
+            q.try_publish_after(i, ms(5)).unwrap();
+            q.try_publish(i).unwrap();
+            q.try_publish_with_ttl(i, ms(50)).unwrap();
+            clock.advance(ms(10));
+            // The plain publish expired; the delayed one is due and
+            // published now, the one with its own ttl still lives.
+            let mut got = 0;
+            while let Some(d) = q.try_receive() {
+                got += 1;
+                d.ack().unwrap();
+            }
+            assert_eq!(got, 2);
+            while let Some(dead) = q.try_receive_dead_letter() {
+                assert_eq!(dead.reason(), ackring::DeadReason::Expired);
+            }
+        }
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+    assert_eq!(after - before, 0, "allocations on the time paths");
+    assert_eq!(dead.stats().dead_lettered, 300);
+    assert_eq!(dropped.dropped_expired(), 300);
+    assert_eq!(dropped.settled_below().get(), 900);
 }

@@ -22,6 +22,9 @@ impl Fixture for InProcess {
         if let Some(k) = config.max_deliveries {
             builder = builder.max_deliveries(k);
         }
+        if let Some(ttl) = config.ttl {
+            builder = builder.ttl(ttl);
+        }
         Arc::new(builder.build().expect("valid configuration"))
     }
 

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ackring::amqp::{AmqpQueue, AmqpQueueBuilder};
-use ackring::api::{Acknowledge, Consumer, Error, Producer};
+use ackring::api::{Acknowledge, Consumer, Error, Producer, Queue};
 use ackring::AckError;
 use broker::{authority, delete_queues, required, unique_name, wait_for, Relay, URL_VAR};
 use contract::{Config, Fixture};
@@ -49,6 +49,9 @@ impl Rabbit {
             .max_backoff(Duration::from_millis(200));
         if let Some(k) = config.max_deliveries {
             builder = builder.max_deliveries(k);
+        }
+        if let Some(ttl) = config.ttl {
+            builder = builder.ttl(ttl);
         }
         builder
     }
@@ -122,6 +125,41 @@ fn authority_of_urls() {
         "127.0.0.1:5672"
     );
     assert_eq!(authority("amqp://localhost").0, "localhost:5672");
+}
+
+/// A message's own time to live (`expiration`): not delivered in time, it
+/// goes to the dead letters with reason `Expired`, while one published
+/// beside it without a time to live waits as long as it must.
+#[test]
+fn a_messages_own_ttl_expires_it_on_the_broker() {
+    let Some(fx) = rabbit() else { return };
+    let q = fx.queue(Config {
+        prefetch: 1,
+        ..Config::default()
+    });
+    q.publish(contract::msg(0)).expect("publish");
+    let held = q
+        .receive_timeout(fx.patience())
+        .expect("receive")
+        .expect("a delivery");
+    q.publish_with_ttl(contract::msg(1), Duration::from_millis(200))
+        .expect("publish with a time to live");
+    q.publish(contract::msg(2)).expect("publish");
+    std::thread::sleep(Duration::from_millis(500));
+    held.ack().expect("ack");
+    let d = q
+        .receive_timeout(fx.patience())
+        .expect("receive")
+        .expect("the message without a time to live");
+    assert_eq!(contract::num(&d), 2);
+    d.ack().expect("ack");
+    let dead = q
+        .receive_dead_letter_timeout(fx.patience())
+        .expect("dead letters")
+        .expect("the expired message");
+    assert_eq!(contract::num(&dead), 1);
+    assert_eq!(dead.reason(), ackring::DeadReason::Expired);
+    q.close();
 }
 
 /// Waits for the handle to be connected again after `recoveries` earlier

@@ -20,7 +20,9 @@
 //!   one consumer, no per-slot sequences: the bound of a batch).
 //! - `st/ack`, `st/ack-batch16`: one thread, blocks of 64 `try_publish`,
 //!   then 64 `try_receive` + ack, or 4 × (`try_receive_batch(16)` +
-//!   `ack_batch`): ns per message.
+//!   `ack_batch`): ns per message. `st/ack-redelivery`: `st/ack` with
+//!   A built with an exponential redelivery policy (nothing is requeued:
+//!   the policy's cost where it is not used), B as in `st/ack`.
 //! - `st/ack-latency`: `st/ack` with latency recording on (A) against
 //!   this tree with it off (B, not the ref): the cost of recording.
 //! - `PxC/try-snooze`, `PxC/try-spin1`, `PxC/blocking` (1P1C, 4P4C, 8P1C):
@@ -121,17 +123,24 @@ macro_rules! ring_of {
 }
 
 macro_rules! ack_of {
-    ($krate:ident, $name:ident $(, $setting:ident($value:expr))*) => {
+    ($krate:ident, $name:ident) => {
+        ack_of!($krate, $name, |b| b);
+    };
+    ($krate:ident, $name:ident, $configure:expr) => {
         struct $name($krate::AckQueue<u64>);
         impl Acks for $name {
             fn open(cap: usize, prefetch: usize) -> Self {
+                let configure: fn(
+                    $krate::AckQueueBuilder<u64>,
+                ) -> $krate::AckQueueBuilder<u64> = $configure;
                 Self(
-                    $krate::AckQueue::builder()
-                        .capacity(cap)
-                        .max_in_flight(prefetch)
-                        $(.$setting($value))*
-                        .build()
-                        .expect("a valid queue"),
+                    configure(
+                        $krate::AckQueue::builder()
+                            .capacity(cap)
+                            .max_in_flight(prefetch),
+                    )
+                    .build()
+                    .expect("a valid queue"),
                 )
             }
             #[inline]
@@ -197,7 +206,11 @@ ring_of!(ackring_base, RingB);
 ack_of!(ackring, AckA);
 ack_of!(ackring_base, AckB);
 // This tree with latency recording on (`st/ack-latency`).
-ack_of!(ackring, AckLatencyA, latency(true));
+ack_of!(ackring, AckLatencyA, |b| b.latency(true));
+// This tree's queue with a redelivery policy, for `st/ack-redelivery`.
+ack_of!(ackring, AckPolicyA, |b| b.redelivery(
+    ackring::Redelivery::exponential(Duration::from_millis(1), Duration::from_secs(1)).jitter()
+));
 
 /// crossbeam's `ArrayQueue`, the incumbent; its blocking calls are the
 /// report's try-loop (it has none of its own).
@@ -704,6 +717,14 @@ fn workloads(quick: bool) -> Vec<Workload> {
             runs: vec![
                 ("A", Box::new(move || ack_st::<AckLatencyA>(st_blocks, 1))),
                 ("B", Box::new(move || ack_st::<AckA>(st_blocks, 1))),
+            ],
+        },
+        Workload {
+            name: "st/ack-redelivery".into(),
+            unit: Unit::NsPerMsg,
+            runs: vec![
+                ("A", Box::new(move || ack_st::<AckPolicyA>(st_blocks, 1))),
+                ("B", Box::new(move || ack_st::<AckB>(st_blocks, 1))),
             ],
         },
         Workload {

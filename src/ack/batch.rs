@@ -155,7 +155,9 @@ impl<T> AckQueue<T> {
             self.take_redeliveries(now, want, out);
             self.take_fresh_run(now, want - (out.len() - start), out);
             if out.len() == start && self.scan_when_dry(now) > 0 {
+                // Requeues, or delayed publishes now in the fresh ring.
                 self.take_redeliveries(now, want, out);
+                self.take_fresh_run(now, want - (out.len() - start), out);
             }
         } else {
             // As `try_receive`: without a lease or a delayed requeue the
@@ -296,7 +298,9 @@ impl<T> AckQueue<T> {
         for seq in first_seq..first_seq + n {
             // SAFETY: the caller's contract: each of the `n` positions is
             // delivered once, `pos` moving past it, and `seq` is its count.
-            out.push(unsafe { self.deliver_fresh_at(pos, seq, now) });
+            if let Some(index) = unsafe { self.deliver_fresh_at(pos, seq, now) } {
+                out.push(self.delivery(index, 1));
+            }
             pos = laps.advance(pos);
         }
     }

@@ -13,7 +13,7 @@ use super::fresh::Fresh;
 use super::indices::Indices;
 use super::latency::Latency;
 use super::lease::SCAN_STEP;
-use super::AckQueue;
+use super::{AckQueue, Redelivery};
 use crate::error::ConfigError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
@@ -25,20 +25,27 @@ use crate::wait::{WaitStrategy, Waiter};
 /// equal to the capacity, no lease, `max_deliveries`
 /// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES)
 /// (20: a poison message that fails every time goes to the dead letters
-/// instead of being delivered forever), the [`MonotonicClock`], and
-/// [`WaitStrategy::Park`] for the blocking calls.
+/// instead of being delivered forever), redelivery at once
+/// ([`Redelivery::immediate`]), no delayed publishes (`delay_capacity`
+/// 0), the [`MonotonicClock`], and [`WaitStrategy::Park`] for the
+/// blocking calls.
 ///
-/// The three bounds are independent: a message waiting for its first
+/// The bounds are independent: a message waiting for its first
 /// delivery holds a place of `capacity`, a delivered unsettled one a place
 /// of `max_in_flight`, an untaken dead letter a place of
-/// `dead_letter_capacity`, and none of them ever needs a place of another
+/// `dead_letter_capacity`, a delayed publish not yet due a place of
+/// `delay_capacity`, and none of them ever needs a place of another
 /// bound.
 pub struct AckQueueBuilder<T> {
     capacity: usize,
     max_in_flight: usize,
     dead_letter_capacity: Option<usize>,
+    delay_capacity: usize,
     lease: Option<Duration>,
     max_deliveries: Option<u32>,
+    redelivery: Redelivery,
+    ttl: Option<Duration>,
+    drop_expired: bool,
     clock: Option<Box<dyn Clock>>,
     wait_strategy: WaitStrategy,
     latency: bool,
@@ -70,8 +77,12 @@ impl<T> AckQueue<T> {
             capacity: 1024,
             max_in_flight: 256,
             dead_letter_capacity: None,
+            delay_capacity: 0,
             lease: None,
             max_deliveries: None,
+            redelivery: Redelivery::immediate(),
+            ttl: None,
+            drop_expired: false,
             clock: None,
             wait_strategy: WaitStrategy::Park,
             latency: false,
@@ -124,6 +135,35 @@ impl<T> AckQueueBuilder<T> {
         self
     }
 
+    /// How many delayed publishes
+    /// ([`try_publish_after`](AckQueue::try_publish_after) and the like)
+    /// may wait for their due time, each on a place of its own: a delayed
+    /// message holds neither a place of `capacity` nor of `max_in_flight`
+    /// until it is due, so messages due now pass it. Defaults to 0:
+    /// delayed publishes are off (they fail with
+    /// [`PublishError::Full`](crate::PublishError::Full)) and cost
+    /// nothing.
+    ///
+    /// Each place is a spare entry of the table (a cache line), which the
+    /// scan and the watermark pass over.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = ackring::AckQueue::builder().delay_capacity(1).build().unwrap();
+    /// q.try_publish_after(1, Duration::from_secs(9)).unwrap();
+    /// let full = q.try_publish_after(2, Duration::from_secs(9));
+    /// assert_eq!(full.unwrap_err().into_inner(), 2);
+    /// q.try_publish(3).unwrap(); // the fresh ring has room of its own
+    /// # q.close(); let _ = q.drain();
+    /// ```
+    pub fn delay_capacity(mut self, n: usize) -> Self {
+        self.delay_capacity = n;
+        self
+    }
+
     /// The visibility timeout: a delivery not settled within `lease` of
     /// its receive (or of its last [`extend_lease`](crate::Delivery::extend_lease))
     /// is delivered again. Without it, only nacks and dropped deliveries
@@ -139,6 +179,81 @@ impl<T> AckQueueBuilder<T> {
     /// `u32::MAX` delivers a message for as long as it is requeued.
     pub fn max_deliveries(mut self, k: u32) -> Self {
         self.max_deliveries = Some(k);
+        self
+    }
+
+    /// How long a message requeued without a delay of its own waits before
+    /// it is delivered again: after `nack(true)`, a delivery dropped or
+    /// unwound by a panic, an expired lease. Defaults to
+    /// [`Redelivery::immediate`]; see [`Redelivery`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, ManualClock, Redelivery};
+    /// use std::time::Duration;
+    ///
+    /// let s = Duration::from_secs;
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder()
+    ///     .redelivery(Redelivery::schedule([s(1), s(10)]))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// q.try_publish(1).unwrap();
+    /// q.try_receive().unwrap().nack(true).unwrap();
+    /// clock.advance(s(1));
+    /// q.try_receive().unwrap().nack(true).unwrap();
+    /// clock.advance(s(9));
+    /// assert!(q.try_receive().is_none());
+    /// clock.advance(s(1));
+    /// assert_eq!(q.try_receive().unwrap().delivery_count(), 3);
+    /// ```
+    pub fn redelivery(mut self, policy: Redelivery) -> Self {
+        self.redelivery = policy;
+        self
+    }
+
+    /// Every message published without a time to live of its own
+    /// ([`try_publish_with_ttl`](AckQueue::try_publish_with_ttl)) expires
+    /// if it is not delivered within `ttl` of its publish (a delayed
+    /// publish: of its due time): it goes to the dead letters with
+    /// [`DeadReason::Expired`](crate::DeadReason::Expired) and delivery
+    /// count 0, or is dropped ([`drop_expired`](AckQueueBuilder::drop_expired)).
+    ///
+    /// The time to live ends at the first delivery, not at the settle:
+    /// once a consumer holds a message, the lease and the delivery count
+    /// govern it (RabbitMQ's rule as well). An expired message is found
+    /// by the receive that reaches it, so it holds its place of
+    /// `capacity` until then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ackring::{AckQueue, DeadReason, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let q = AckQueue::builder()
+    ///     .ttl(Duration::from_secs(30))
+    ///     .clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// q.try_publish("stale").unwrap();
+    /// clock.advance(Duration::from_secs(30));
+    /// assert!(q.try_receive().is_none());
+    /// assert_eq!(q.try_receive_dead_letter().unwrap().reason(), DeadReason::Expired);
+    /// ```
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// With `true`, an expired message is dropped (and counts as settled:
+    /// [`AckQueue::dropped_expired`]) instead of going to the dead
+    /// letters.
+    pub fn drop_expired(mut self, drop: bool) -> Self {
+        self.drop_expired = drop;
         self
     }
 
@@ -216,7 +331,8 @@ impl<T> AckQueueBuilder<T> {
     /// # Errors
     ///
     /// [`ConfigError::Zero`] naming `capacity`, `max_in_flight`,
-    /// `dead_letter_capacity`, `max_deliveries` or `lease` when given zero;
+    /// `dead_letter_capacity`, `max_deliveries`, `lease` or `ttl` when
+    /// given zero;
     /// [`ConfigError::TooLarge`] when `capacity`, or `capacity` plus
     /// `max_in_flight` plus `dead_letter_capacity`, is too large to
     /// allocate (more than `u32::MAX` places).
@@ -249,16 +365,20 @@ impl<T> AckQueueBuilder<T> {
         if self.lease == Some(Duration::ZERO) {
             return Err(zero("lease"));
         }
+        if self.ttl == Some(Duration::ZERO) {
+            return Err(zero("ttl"));
+        }
         let cap = self.capacity;
         if cap > u32::MAX as usize {
             return Err(too_large("capacity", cap));
         }
         let fresh = Fresh::new(cap as u64, self.latency).ok_or(too_large("capacity", cap))?;
         // A home entry per fresh slot, and a spare entry per place of the
-        // two other bounds (`entry.rs`).
+        // three other bounds (`entry.rs`).
         let spares = self
             .max_in_flight
             .checked_add(dead_cap)
+            .and_then(|n| n.checked_add(self.delay_capacity))
             .filter(|&n| n <= u32::MAX as usize - cap)
             .ok_or(too_large("dead_letter_capacity", dead_cap))?;
         let entries = cap + spares;
@@ -276,6 +396,8 @@ impl<T> AckQueueBuilder<T> {
             dead,
             dead_held: AtomicUsize::new(0),
             delayed: AtomicUsize::new(0),
+            scheduled: AtomicUsize::new(0),
+            schedule_order: AtomicU64::new(0),
             closed: AtomicUsize::new(0),
             scan_cursor: AtomicUsize::new(0),
             scan_due: CachePadded::new(AtomicU64::new(0)),
@@ -286,11 +408,17 @@ impl<T> AckQueueBuilder<T> {
             ready: Waiter::new(),
             settled: Waiter::new(),
             room: CachePadded::new(Waiter::new()),
+            scheduling: Waiter::new(),
             counters: Counters::new(),
             max_in_flight: self.max_in_flight,
             dead_letter_capacity: dead_cap,
+            delay_capacity: self.delay_capacity,
             lease: self.lease.map(clock::nanos),
             max_deliveries: self.max_deliveries.unwrap_or(Self::DEFAULT_MAX_DELIVERIES),
+            redelivery: self.redelivery,
+            ttl: self.ttl.map(clock::nanos),
+            drop_expired: self.drop_expired,
+            dropped_expired: AtomicU64::new(0),
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),
@@ -306,8 +434,12 @@ impl<T> fmt::Debug for AckQueueBuilder<T> {
             .field("capacity", &self.capacity)
             .field("max_in_flight", &self.max_in_flight)
             .field("dead_letter_capacity", &self.dead_letter_capacity)
+            .field("delay_capacity", &self.delay_capacity)
             .field("lease", &self.lease)
             .field("max_deliveries", &self.max_deliveries)
+            .field("redelivery", &self.redelivery)
+            .field("ttl", &self.ttl)
+            .field("drop_expired", &self.drop_expired)
             .field("wait_strategy", &self.wait_strategy)
             .field("latency", &self.latency)
             .finish_non_exhaustive()

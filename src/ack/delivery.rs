@@ -279,11 +279,17 @@ delivery_api!(Delivery<'q>, &'q AckQueue<T>);
 
 /// Why a message went to the dead letters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DeadReason {
     /// A consumer nacked it without requeue.
     Rejected,
     /// It was delivered `max_deliveries` times without an ack.
     MaxDeliveries,
+    /// Its time to live ran out before its first delivery
+    /// ([`AckQueueBuilder::ttl`](crate::AckQueueBuilder::ttl),
+    /// [`AckQueue::try_publish_with_ttl`](crate::AckQueue::try_publish_with_ttl)).
+    /// Its delivery count is 0.
+    Expired,
 }
 
 /// A message taken out of the dead letters; taking it settles it.

@@ -40,6 +40,8 @@ pub(crate) enum Phase {
     /// Transient: `nack_after` is writing the not-before time.
     Delaying = 4,
     /// Requeued with a delay; the scan moves it to `Redeliver` when due.
+    /// With delivery count 0: a delayed publish, which the scan publishes
+    /// into the fresh ring when due (`schedule.rs`).
     Delayed = 5,
     /// In the redelivery ring (or being pushed there, or being taken).
     Redeliver = 6,
@@ -49,6 +51,8 @@ pub(crate) enum Phase {
     /// to `Dead`.
     DeadPending = 8,
     /// In the dead-letter ring (or being pushed there, or being taken).
+    /// With delivery count 0: expired before its first delivery
+    /// (`ttl.rs`).
     Dead = 9,
     /// Transient: `drain` is taking the message out.
     Taking = 10,
@@ -329,6 +333,11 @@ impl<T> Table<T> {
 
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// How many home entries (they come first).
+    pub(crate) fn homes(&self) -> u32 {
+        self.homes
     }
 
     /// The entry at `index` (checked indexing).

@@ -36,9 +36,19 @@ pub(crate) enum Whereabouts {
     Taken,
 }
 
+/// A message in a fresh slot, with the clock reading at which it expires
+/// (its time to live, `ttl.rs`): [`NEVER`] for none.
+pub(crate) struct Stamped<T> {
+    pub(crate) msg: T,
+    pub(crate) expires: u64,
+}
+
+/// The `expires` of a message without a time to live.
+pub(crate) const NEVER: u64 = u64::MAX;
+
 pub(crate) struct Fresh<T> {
     /// The slots and cursors; slot-only claims (no `done` hints).
-    core: Core<T, false>,
+    core: Core<Stamped<T>, false>,
     /// With latency recording on: the publish time of each slot's
     /// message, on the queue's clock, by slot index. Written by the
     /// publisher between its write and its publish (`Core::push_with`),
@@ -65,13 +75,13 @@ impl<T> Fresh<T> {
         self.core.laps()
     }
 
-    /// Publishes `msg` at the tail if its slot is free; returns the
-    /// position.
+    /// Publishes `msg`, expiring at clock reading `expires` ([`NEVER`]:
+    /// never), at the tail if its slot is free; returns the position.
     #[inline(always)]
-    pub(crate) fn try_push(&self, msg: T) -> Result<u64, PublishError<T>> {
+    pub(crate) fn try_push(&self, msg: T, expires: u64) -> Result<u64, PublishError<T>> {
         self.core
-            .push::<false>(msg)
-            .map_err(|(msg, why)| match why {
+            .push::<false>(Stamped { msg, expires })
+            .map_err(|(Stamped { msg, .. }, why)| match why {
                 Refused::Closed => PublishError::Closed(msg),
                 _ => PublishError::Full(msg),
             })
@@ -80,11 +90,16 @@ impl<T> Fresh<T> {
     /// [`try_push`](Fresh::try_push) for a ring built `timed`: the
     /// message's publish time, `now`, goes with it.
     #[inline]
-    pub(crate) fn try_push_timed(&self, msg: T, now: u64) -> Result<u64, PublishError<T>> {
+    pub(crate) fn try_push_timed(
+        &self,
+        msg: T,
+        expires: u64,
+        now: u64,
+    ) -> Result<u64, PublishError<T>> {
         let laps = self.core.laps();
         let publish_times = self.publish_times.as_deref().unwrap_or(&[]);
         self.core
-            .push_with::<false>(msg, |pos| {
+            .push_with::<false>(Stamped { msg, expires }, |pos| {
                 if let Some(time) = publish_times.get(laps.index(pos) as usize) {
                     // Relaxed: published with the message by the Release
                     // store of the slot's seq (`Core::push_with`), for the
@@ -92,7 +107,7 @@ impl<T> Fresh<T> {
                     time.store(now, Ordering::Relaxed);
                 }
             })
-            .map_err(|(msg, why)| match why {
+            .map_err(|(Stamped { msg, .. }, why)| match why {
                 Refused::Closed => PublishError::Closed(msg),
                 _ => PublishError::Full(msg),
             })
@@ -208,7 +223,7 @@ impl<T> Fresh<T> {
     /// The caller claimed `pos` ([`claim`](Fresh::claim) or
     /// [`claim_run`](Fresh::claim_run)) and has not taken it yet.
     #[inline(always)]
-    pub(crate) unsafe fn take(&self, pos: u64) -> T {
+    pub(crate) unsafe fn take(&self, pos: u64) -> Stamped<T> {
         // SAFETY: the caller's contract, which is the core's.
         unsafe { self.core.take_at(pos) }
     }

@@ -251,6 +251,48 @@ impl<T> Future for PublishFuture<'_, T> {
 }
 
 pin_project! {
+    /// The future of [`AckQueue::publish_after_async`] and
+    /// [`AckQueue::publish_at_async`]: waits for a delay place.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct PublishLaterFuture<'q, T> {
+        queue: &'q AckQueue<T>,
+        // `None` once scheduled (or given back).
+        msg: Option<T>,
+        // The due time, in nanoseconds on the queue's clock.
+        due: u64,
+        #[pin]
+        waiting: Waiting<'q, NoTimer>,
+    }
+}
+
+impl<T> Future for PublishLaterFuture<'_, T> {
+    type Output = Result<(), PublishError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let queue = *this.queue;
+        let msg = this.msg;
+        let due = *this.due;
+        assert!(msg.is_some(), "PublishLaterFuture polled after it resolved");
+        this.waiting.poll(
+            queue,
+            &queue.scheduling,
+            cx,
+            || match queue.schedule(msg.take()?, due) {
+                Err(PublishError::Full(m)) => {
+                    *msg = Some(m);
+                    None
+                }
+                done => Some(done),
+            },
+            // Delay places are given back with `Waiter::notify` (fenced).
+            || true,
+        )
+    }
+}
+
+pin_project! {
     /// The future of [`AckQueue::wait_settled_async`] and
     /// [`AckQueue::wait_settled_through_async`].
     #[derive(Debug)]
@@ -400,6 +442,48 @@ impl<T> AckQueue<T> {
         PublishFuture {
             queue: self,
             msg: Some(msg),
+            waiting: Waiting::new(NoTimer),
+        }
+    }
+
+    /// Publishes `msg` once `delay` has passed, as
+    /// [`publish_after`](AckQueue::publish_after), waiting for a delay
+    /// place without blocking the thread. The delay counts from the call.
+    /// Not cancel safe for the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = ackring::AckQueue::builder().delay_capacity(1).build().unwrap();
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// q.publish_after_async(1, Duration::from_millis(1)).await.unwrap();
+    /// # });
+    /// assert_eq!(q.scheduled(), 1);
+    /// # q.close(); let _ = q.drain();
+    /// ```
+    pub fn publish_after_async(
+        &self,
+        msg: T,
+        delay: core::time::Duration,
+    ) -> PublishLaterFuture<'_, T> {
+        let due = self.now().saturating_add(super::clock::nanos(delay));
+        self.publish_at_nanos_async(msg, due)
+    }
+
+    /// Publishes `msg` when the queue's clock reads `at`, as
+    /// [`publish_at`](AckQueue::publish_at), waiting for a delay place
+    /// without blocking the thread. Not cancel safe for the message.
+    pub fn publish_at_async(&self, msg: T, at: core::time::Duration) -> PublishLaterFuture<'_, T> {
+        self.publish_at_nanos_async(msg, super::clock::nanos(at))
+    }
+
+    fn publish_at_nanos_async(&self, msg: T, due: u64) -> PublishLaterFuture<'_, T> {
+        PublishLaterFuture {
+            queue: self,
+            msg: Some(msg),
+            due,
             waiting: Waiting::new(NoTimer),
         }
     }

@@ -19,7 +19,9 @@ use super::{AckQueue, AckQueueBuilder, BatchItem, DeadLetter, Delivery, OwnedDel
 use crate::channel::HandleCount;
 use crate::error::{AckError, Closed, ConfigError, PublishError};
 use crate::future::SettledFuture;
-use crate::future::{PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture};
+use crate::future::{
+    PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
+};
 use crate::stats::Stats;
 use crate::sync::Arc;
 
@@ -322,6 +324,89 @@ impl<T> Publisher<T> {
     /// [`AckQueue::publish_async`]). Not cancel safe for the message.
     pub fn publish_async(&self, msg: T) -> PublishFuture<'_, T> {
         self.queue.publish_async(msg)
+    }
+
+    /// Publishes `msg` with a time to live of `ttl`, without waiting (see
+    /// [`AckQueue::try_publish_with_ttl`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_publish`](Publisher::try_publish).
+    pub fn try_publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+        self.queue.try_publish_with_ttl(msg, ttl)
+    }
+
+    /// Publishes `msg` with a time to live of `ttl`, waiting for room (see
+    /// [`AckQueue::publish_with_ttl`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Publisher::publish).
+    pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+        self.queue.publish_with_ttl(msg, ttl)
+    }
+
+    /// Publishes `msg` once `delay` has passed, without waiting for a
+    /// place (see [`AckQueue::try_publish_after`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Full`] while `delay_capacity` delayed messages
+    /// wait; [`PublishError::Closed`] once every worker is gone (or the
+    /// queue was closed). Either holds `msg`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (publisher, worker) = ackring::AckQueue::builder()
+    ///     .delay_capacity(8)
+    ///     .build_handles()
+    ///     .unwrap();
+    /// publisher.try_publish_after(1, Duration::from_millis(1)).unwrap();
+    /// worker.receive().unwrap().ack().unwrap();
+    /// ```
+    pub fn try_publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+        self.queue.try_publish_after(msg, delay)
+    }
+
+    /// Publishes `msg` once `delay` has passed, waiting for a place (see
+    /// [`AckQueue::publish_after`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::Closed`], with `msg`, once every worker is gone (or
+    /// the queue was closed).
+    pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+        self.queue.publish_after(msg, delay)
+    }
+
+    /// Publishes `msg` once `delay` has passed, waiting for a place
+    /// without blocking the thread (see [`AckQueue::publish_after_async`]).
+    /// Not cancel safe for the message.
+    pub fn publish_after_async(&self, msg: T, delay: Duration) -> PublishLaterFuture<'_, T> {
+        self.queue.publish_after_async(msg, delay)
+    }
+
+    /// Publishes `msg` when the queue's clock reads `at`, without waiting
+    /// for a place (see [`AckQueue::try_publish_at`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`try_publish_after`](Publisher::try_publish_after).
+    pub fn try_publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+        self.queue.try_publish_at(msg, at)
+    }
+
+    /// Publishes `msg` when the queue's clock reads `at`, waiting for a
+    /// place (see [`AckQueue::publish_at`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`publish_after`](Publisher::publish_after).
+    pub fn publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+        self.queue.publish_at(msg, at)
     }
 
     /// Closes the queue now, as dropping the last publisher does: publishes

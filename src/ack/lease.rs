@@ -109,11 +109,17 @@ impl<T> AckQueue<T> {
                 if entry.deadline.load(Ordering::Relaxed) > now {
                     return false;
                 }
-                let exhausted = entry.delivery_count(state) >= self.max_deliveries;
+                let count = entry.delivery_count(state);
+                let exhausted = count >= self.max_deliveries;
+                // The redelivery policy's delay (Relaxed reads inside, as
+                // the deadline's).
+                let delay = self.requeue_delay(entry, count, None);
                 let new = if exhausted {
                     Self::dead_state(state, state.holders(), true).with_flags(true, true)
-                } else {
+                } else if delay == 0 {
                     state.with_phase(Phase::Redeliver).with_flags(true, false)
+                } else {
+                    state.with_phase(Phase::Delaying).with_flags(true, false)
                 };
                 // Relaxed: races the settles' CAS out of `InFlight`, and
                 // exactly one wins (that needs only the word's modification
@@ -132,11 +138,22 @@ impl<T> AckQueue<T> {
                 stats::bump(&self.counters.expired);
                 if exhausted {
                     self.dead_lettered(index, new);
-                } else {
+                } else if delay == 0 {
                     self.redeliver.push(index);
+                } else {
+                    // Ours in `Delaying` (our CAS): due after the policy's
+                    // delay; a later scan releases it, and nobody needs a
+                    // wake-up now.
+                    self.delay_owned(entry, delay);
+                    return true;
                 }
                 self.ready.notify(1);
                 true
+            }
+            Phase::Delayed if Self::is_scheduled(state) => {
+                // Relaxed: as below; the scheduler wrote it before its
+                // Release store of `Delayed`.
+                entry.deadline.load(Ordering::Relaxed) <= now && self.release_due(now) > 0
             }
             Phase::Delayed => {
                 // Relaxed: as above; the nacker wrote it before its Release

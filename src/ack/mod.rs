@@ -5,7 +5,9 @@
 //! # Parts, and the bound each one keeps
 //!
 //! - the fresh ring ([`fresh`]): `capacity` slots of messages waiting for
-//!   their first delivery, in publish order, with cursors `tail`
+//!   their first delivery, in publish order, each with the clock reading
+//!   at which it expires ([`ttl`]: a receive that finds it expired
+//!   dead-letters or drops it), with cursors `tail`
 //!   (publishes, and the `CLOSED` bit) and `head` (first deliveries). A
 //!   message's sequence number is the count of its position. A receive
 //!   moves the message out of its slot into the table and frees the slot,
@@ -17,7 +19,7 @@
 //!   *home entry* per fresh slot, which a receive from that slot claims
 //!   without a CAS when it is free (the receives of one slot come one
 //!   after another, through the slot's `seq`, so a free home entry is the
-//!   receiver's alone), and `max_in_flight + dead_letter_capacity` *spare
+//!   receiver's alone), and `max_in_flight + dead_letter_capacity + delay_capacity` *spare
 //!   entries*, claimed by CAS, for a message whose home entry still holds
 //!   an earlier one (held, requeued, delayed or dead);
 //! - prefetch places ([`prefetch`]): at most `max_in_flight` delivered
@@ -35,6 +37,12 @@
 //!   letter that finds them all taken keeps its prefetch place (the
 //!   `overflow` flag) until it is taken itself: nothing is lost, and once
 //!   `max_in_flight` such letters are untaken, receives wait for a take;
+//! - delay places ([`schedule`]): at most `delay_capacity` delayed
+//!   publishes wait for their due time, each in a spare entry, `Delayed`
+//!   with delivery count 0, holding neither a fresh slot nor a prefetch
+//!   place; the scan publishes a due one into the fresh ring (earliest due
+//!   first) and gives its place back, and from there it is an ordinary
+//!   message;
 //! - two rings of entry indices ([`indices`]): `redeliver` (requeued,
 //!   waiting for a receiver) and `dead` (dead letters, in the order they
 //!   died). Each has the table's length as capacity and an index is in at
@@ -44,7 +52,8 @@
 //!
 //! Busy entries never outnumber the spares: entries with a prefetch place
 //! are at most `max_in_flight`, entries with a dead-letter place at most
-//! `dead_letter_capacity`, and an entry is made `Free` before its place is
+//! `dead_letter_capacity`, entries with a delay place at most
+//! `delay_capacity`, and an entry is made `Free` before its place is
 //! given back. So a receive that got a place and found its home entry
 //! busy always finds a free spare (or one being freed), and a message held
 //! for a long time costs the messages of its slot a spare each, never a
@@ -82,8 +91,9 @@
 //!    │                                                           ▼ redeliver ring
 //!    │                                                      Redeliver ── receive: pop,
 //!    │                                                           ▲       CAS → InFlight
-//!    │   nack_after: CAS → Delaying, write not-before,           │       {attempt + 1,
-//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────────┘        holders + 1}
+//!    │   nack_after, or a requeue the Redelivery policy delays:  │       {attempt + 1,
+//!    │   CAS → Delaying, write not-before,                       │        holders + 1}
+//!    │   CAS → Delayed;  scan when due: CAS → Redeliver ─────────┘
 //!    │
 //!    │   nack(false), or requeue/expiry at max_deliveries:
 //!    │   CAS → Dead (holders 0: take a dead-letter place or set overflow, push dead ring)
@@ -102,7 +112,7 @@
 //! | `InFlight` | `Free` | the ack of a guard that is the entry's sole mover | move out, Release store |
 //! | `InFlight` | `Settled` | ack (guard or tag) | CAS |
 //! | `InFlight` | `Redeliver` | nack(true), a dropped guard, the lease scan | CAS, then push `redeliver` |
-//! | `InFlight` | `Delaying` → `Delayed` | `nack_after` | CAS, deadline write, CAS |
+//! | `InFlight` | `Delaying` → `Delayed` | `nack_after`; nack(true), a dropped guard, the lease scan when the [`Redelivery`] policy names a delay | CAS, deadline write, CAS |
 //! | `Delayed` | `Redeliver` | the scan, once due | CAS, then push |
 //! | `InFlight` | `Extending` → `InFlight` | `extend_lease` | CAS, deadline write, CAS |
 //! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
@@ -111,6 +121,9 @@
 //! | `Settled` | `Free` | whoever brings holders to 0 | CAS, move out, Release store, drop |
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |
 //! | `InFlight`/`Delayed` (no holders) | `Taking` → `Free` | `drain` | CAS, move out, Release store |
+//! | `Free` (home) / `Receiving` (spare) | `Dead` (count 0) | the receiver that claimed an expired message (`ttl`) | writes, Release store, push `dead` |
+//! | `Free` (spare) | `Receiving` → `Delayed` (count 0) | a delayed publish | CAS, writes, Release store |
+//! | `Delayed` (count 0) | `Taking` → `Free` (or back to `Delayed`) | the scan, once due: publishes it into the fresh ring | CAS, move out, push, Release store |
 //!
 //! Ownership: an entry that a thread claimed (a free home entry, or a spare
 //! moved to `Receiving`), or popped from a ring (`redeliver`, `dead`),
@@ -245,6 +258,10 @@
 //! full pass runs before it reports nothing to receive, unless nothing can
 //! be due (no delivery holds a prefetch place, no delayed requeue waits:
 //! `scan_when_dry`); [`AckQueue::requeue_expired`] forces a full pass.
+//! The same scan releases requeues delayed by the [`Redelivery`] policy
+//! and publishes due delayed publishes ([`schedule`]); a message's time
+//! to live needs no scan: the receive that reaches it checks it
+//! ([`ttl`]).
 
 mod batch;
 mod builder;
@@ -262,9 +279,12 @@ mod owned;
 mod prefetch;
 mod publish;
 mod receive;
+mod redelivery;
+mod schedule;
 mod settle;
 mod shutdown;
 mod stats;
+mod ttl;
 
 use core::fmt;
 use core::time::Duration;
@@ -280,7 +300,8 @@ use self::fresh::Fresh;
 #[cfg(feature = "stream")]
 pub use self::future::DeliveryStream;
 pub use self::future::{
-    PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture, SettledFuture,
+    PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
+    SettledFuture,
 };
 #[cfg(feature = "stream")]
 pub use self::handles::WorkerStream;
@@ -289,6 +310,7 @@ use self::indices::Indices;
 use self::latency::Latency;
 pub use self::latency::LatencySnapshot;
 pub use self::owned::OwnedDelivery;
+pub use self::redelivery::Redelivery;
 use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
@@ -308,16 +330,17 @@ const IDLE_TICK: Duration = Duration::from_millis(50);
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Settle {
     Ack,
-    /// Requeue, after a delay if any.
+    /// Requeue after the given delay (zero: at once), or, if none, after
+    /// the queue's [`Redelivery`] delay.
     Requeue(Option<Duration>),
     /// Dead-letter now.
     Reject,
 }
 
 impl Settle {
-    /// A requeue after `delay` (none if zero).
+    /// A requeue after `delay` (at once if zero), whatever the policy.
     fn delayed(delay: Duration) -> Settle {
-        Settle::Requeue((!delay.is_zero()).then_some(delay))
+        Settle::Requeue(Some(delay))
     }
 }
 
@@ -399,8 +422,14 @@ pub struct AckQueue<T> {
     dead: Indices,
     /// Dead letters holding a dead-letter place.
     dead_held: AtomicUsize,
-    /// Entries in `Delaying` or `Delayed`.
+    /// Entries in `Delaying` or `Delayed`: requeues waiting for their
+    /// delay, and delayed publishes (`schedule.rs`).
     delayed: AtomicUsize,
+    /// Delayed publishes waiting for their due time: places of
+    /// `delay_capacity` held.
+    scheduled: AtomicUsize,
+    /// Counts delayed publishes: their order among equal due times.
+    schedule_order: AtomicU64,
     /// 1 once `close` has marked the fresh ring's `tail`: what a waiting
     /// receiver reads on every try, instead of the line publishers write.
     closed: AtomicUsize,
@@ -424,13 +453,26 @@ pub struct AckQueue<T> {
     /// Blocked publishers sleep here; a first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
     room: CachePadded<Waiter>,
+    /// Blocked delayed publishers sleep here; a delayed publish released
+    /// (one), `drain` and `close` (all) notify it.
+    scheduling: Waiter,
     counters: Counters,
     max_in_flight: usize,
     dead_letter_capacity: usize,
+    /// How many delayed publishes may wait for their due time.
+    delay_capacity: usize,
     /// Lease length in nanoseconds, if leases are on.
     lease: Option<u64>,
     /// `u32::MAX` when unlimited.
     max_deliveries: u32,
+    /// The delay of a requeue that names none.
+    redelivery: Redelivery,
+    /// The queue's time to live of a message, in nanoseconds (`ttl.rs`).
+    ttl: Option<u64>,
+    /// Expired messages are dropped, not dead-lettered.
+    drop_expired: bool,
+    /// Expired messages dropped.
+    dropped_expired: AtomicU64,
     clock: Box<dyn Clock>,
     /// How the blocking calls wait (`wait_for`).
     wait_strategy: WaitStrategy,

@@ -34,7 +34,7 @@ impl<T> AckQueue<T> {
         if self.fresh.keeps_publish_times() {
             return self.try_publish_timed(msg);
         }
-        let pos = self.fresh.try_push(msg)?;
+        let pos = self.fresh.try_push(msg, self.expiry())?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
@@ -44,10 +44,21 @@ impl<T> AckQueue<T> {
     /// with it (`latency.rs`).
     #[inline(never)]
     fn try_publish_timed(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        let pos = self.fresh.try_push_timed(msg, self.now())?;
+        let pos = self.push_fresh(msg, self.expiry())?;
         // Keyed by the `tail` CAS in `try_push_timed`, as above.
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
+    }
+
+    /// Pushes `msg`, expiring at `expires`, into the fresh ring, with its
+    /// publish time where the ring keeps them (latency recorded): the
+    /// push of every publish but `try_publish`'s inlined one.
+    pub(super) fn push_fresh(&self, msg: T, expires: u64) -> Result<u64, PublishError<T>> {
+        if self.fresh.keeps_publish_times() {
+            self.fresh.try_push_timed(msg, expires, self.now())
+        } else {
+            self.fresh.try_push(msg, expires)
+        }
     }
 
     /// Publishes `msg`, waiting for room while `capacity` messages wait

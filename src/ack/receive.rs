@@ -5,6 +5,7 @@
 use core::time::Duration;
 
 use super::entry::{Entry, Phase, State, HOLDERS_MAX};
+use super::fresh::{Stamped, NEVER};
 use super::{AckQueue, Delivery, Tag};
 use crate::error::Closed;
 use crate::stats;
@@ -63,7 +64,8 @@ impl<T> AckQueue<T> {
             return Some(d);
         }
         if self.scan_when_dry(now) > 0 {
-            return self.take_redelivery(now);
+            // Requeues, or delayed publishes now in the fresh ring.
+            return self.take_redelivery(now).or_else(|| self.take_fresh(now));
         }
         None
     }
@@ -195,17 +197,27 @@ impl<T> AckQueue<T> {
     /// it into a free entry, then frees its fresh slot.
     #[inline(always)]
     pub(super) fn take_fresh(&self, now: u64) -> Option<Delivery<'_, T>> {
-        let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
-        // SAFETY: we claimed `pos` on the fresh ring's head just now.
-        let delivery = unsafe { self.deliver_fresh(pos, now) };
-        // Keyed by our `head` CAS in `claim` (the `wait` module docs).
-        self.room.notify_keyed(1);
-        Some(delivery)
+        loop {
+            let pos = self.fresh.claim(|head| self.below_prefetch_limit(head))?;
+            // SAFETY: we claimed `pos` on the fresh ring's head just now.
+            let index = unsafe { self.deliver_fresh(pos, now) };
+            // Keyed by our `head` CAS in `claim` (the `wait` module docs).
+            self.room.notify_keyed(1);
+            // The guard is made here, from an index in a register: a guard
+            // (which has a `Drop`) carried through the loop would go
+            // through memory (see `try_receive`).
+            if let Some(index) = index {
+                return Some(self.delivery(index, 1));
+            }
+            // The message had expired (`ttl.rs`): try the next one.
+        }
     }
 
     /// Moves the message at fresh position `pos` into its home entry, or
     /// a spare one if that is busy, makes it `InFlight` with one holder,
-    /// then frees its fresh slot; returns its first delivery. The caller
+    /// then frees its fresh slot; returns the entry's index, the caller's
+    /// to make the first delivery's guard of (`None`: the message had
+    /// expired and is dead-lettered or dropped, `ttl.rs`). The caller
     /// notifies `room`, keyed by its CAS on `head`.
     ///
     /// # Safety
@@ -213,7 +225,7 @@ impl<T> AckQueue<T> {
     /// The caller claimed `pos` on the fresh ring's head and has not taken
     /// it yet.
     #[inline(always)]
-    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Delivery<'_, T> {
+    pub(super) unsafe fn deliver_fresh(&self, pos: u64, now: u64) -> Option<u32> {
         let seq = self.fresh.laps().count(pos);
         // SAFETY: the caller's contract; `seq` is the count of `pos`.
         unsafe { self.deliver_fresh_at(pos, seq, now) }
@@ -226,7 +238,7 @@ impl<T> AckQueue<T> {
     ///
     /// As `deliver_fresh`, and `seq` is `laps.count(pos)`.
     #[inline(always)]
-    pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Delivery<'_, T> {
+    pub(super) unsafe fn deliver_fresh_at(&self, pos: u64, seq: u64, now: u64) -> Option<u32> {
         debug_assert_eq!(seq, self.fresh.laps().count(pos));
         let home = self.fresh.laps().index(pos) as u32;
         // SAFETY: a slot's index is below the capacity, the number of home
@@ -241,7 +253,13 @@ impl<T> AckQueue<T> {
         };
         // SAFETY: the caller claimed `pos` and has not taken it (contract
         // above); we take it once.
-        let msg = unsafe { self.fresh.take(pos) };
+        let Stamped { msg, expires } = unsafe { self.fresh.take(pos) };
+        if expires != NEVER && self.has_expired(expires, now) {
+            // SAFETY: as for the delivery below: the entry is ours, `free`
+            // its state when claimed, and `pos` ours, taken just now.
+            unsafe { self.expire_fresh(pos, seq, index, free, msg) };
+            return None;
+        }
         // SAFETY: the entry is ours (`claim_home`, `claim_spare`) and its
         // value uninitialized: the thread that made it `Free` moved the
         // previous value out first, and our Acquire load or CAS of the
@@ -275,7 +293,7 @@ impl<T> AckQueue<T> {
         // next receive of this slot, which comes after the free, sees our
         // claim of the home entry (`entry.rs`).
         self.fresh.free(pos);
-        self.delivery(index, 1)
+        Some(index)
     }
 
     /// The home entry for the message the caller is receiving, if it is
@@ -297,7 +315,7 @@ impl<T> AckQueue<T> {
     /// One is free or being freed (module docs: the spares outnumber the
     /// busy entries once the caller holds a prefetch place).
     #[cold]
-    fn claim_spare(&self, seq: u64) -> (u32, State) {
+    pub(super) fn claim_spare(&self, seq: u64) -> (u32, State) {
         let start = self.table.spare_start(seq);
         let mut index = start;
         let backoff = Backoff::new();

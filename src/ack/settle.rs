@@ -52,7 +52,11 @@ impl<T> AckQueue<T> {
             }
             Phase::InFlight => Ok(()),
             Phase::Extending => Err(Refusal::Busy),
-            Phase::Redeliver | Phase::Delayed | Phase::DeadPending | Phase::Dead
+            Phase::Redeliver
+            | Phase::Delaying
+            | Phase::Delayed
+            | Phase::DeadPending
+            | Phase::Dead
                 if state.expired() =>
             {
                 Err(Refusal::Err(AckError::Stale))
@@ -190,13 +194,16 @@ impl<T> AckQueue<T> {
             let holders = state.holders() - u64::from(guard);
             // Relaxed: stable while this attempt is current, which our CAS
             // checks.
-            let exhausted = entry.delivery_count(state) >= self.max_deliveries;
+            let count = entry.delivery_count(state);
+            let exhausted = count >= self.max_deliveries;
             let new = match how {
                 Settle::Ack => state.with_phase(Phase::Settled),
                 Settle::Reject => Self::dead_state(state, holders, false),
                 Settle::Requeue(_) if exhausted => Self::dead_state(state, holders, true),
-                Settle::Requeue(None) => state.with_phase(Phase::Redeliver),
-                Settle::Requeue(Some(_)) => state.with_phase(Phase::Delaying),
+                Settle::Requeue(delay) if self.requeue_delay(entry, count, delay) == 0 => {
+                    state.with_phase(Phase::Redeliver)
+                }
+                Settle::Requeue(_) => state.with_phase(Phase::Delaying),
             }
             .with_holders(holders);
             let timing = self.settle_timing(entry, state);
@@ -243,20 +250,53 @@ impl<T> AckQueue<T> {
             Phase::Delaying => {
                 stats::bump(&self.counters.nacked);
                 let delay = match how {
-                    Settle::Requeue(Some(delay)) => clock::nanos(delay),
+                    // Relaxed (inside `delivery_count`): we own the entry
+                    // in `Delaying`; the count is the one `settle_cas` read.
+                    Settle::Requeue(delay) => {
+                        self.requeue_delay(entry, entry.delivery_count(new), delay)
+                    }
                     _ => 0,
                 };
-                // Relaxed: a count for `finished` and `timed` (hints).
-                self.delayed.fetch_add(1, Ordering::Relaxed);
-                // Relaxed: published by the CAS into `Delayed` below.
-                entry
-                    .deadline
-                    .store(self.now().saturating_add(delay), Ordering::Relaxed);
-                self.end_transient(entry, Phase::Delayed, false);
+                self.delay_owned(entry, delay);
             }
             phase => unreachable!("settle moved an entry to {phase:?}"),
         }
         None
+    }
+
+    /// The delay in nanoseconds of a requeue of `entry` at delivery count
+    /// `count`: the one it names, else the queue's [`Redelivery`](super::Redelivery)
+    /// policy's. Only calls the policy, which reads the entry's sequence
+    /// number, when the policy is not immediate.
+    #[inline]
+    pub(super) fn requeue_delay(
+        &self,
+        entry: &Entry<T>,
+        count: u32,
+        delay: Option<Duration>,
+    ) -> u64 {
+        match delay {
+            Some(delay) => clock::nanos(delay),
+            None if self.redelivery.is_immediate() => 0,
+            // Relaxed: the sequence number was written with the entry's
+            // fields before the state the caller read (type docs of
+            // `Entry`), and stays while the entry holds this message.
+            None => self
+                .redelivery
+                .delay_nanos(count, entry.seq.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Moves an entry we own in `Delaying` to `Delayed`, due `delay`
+    /// nanoseconds from now.
+    pub(super) fn delay_owned(&self, entry: &Entry<T>, delay: u64) {
+        // Relaxed: a count for `finished` and `timed` (hints).
+        self.delayed.fetch_add(1, Ordering::Relaxed);
+        // Relaxed: published by the CAS into `Delayed` below.
+        entry
+            .deadline
+            .store(self.now().saturating_add(delay), Ordering::Relaxed);
+        self.end_transient(entry, Phase::Delayed, false);
     }
 
     /// The state of an entry being dead-lettered with `holders` left.
@@ -282,7 +322,7 @@ impl<T> AckQueue<T> {
     /// Moves an entry we own out of a transient phase into `to` (bumping
     /// the lease epoch if asked), keeping `holders`, which other threads
     /// may decrement meanwhile.
-    fn end_transient(&self, entry: &Entry<T>, to: Phase, bump_epoch: bool) {
+    pub(super) fn end_transient(&self, entry: &Entry<T>, to: Phase, bump_epoch: bool) {
         // Relaxed load: we own the entry; the CAS below is the Release.
         let mut state = State(entry.state.load(Ordering::Relaxed));
         loop {

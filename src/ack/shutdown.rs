@@ -54,7 +54,10 @@ impl<T> AckQueue<T> {
         // Relaxed: written before the state that gave us the entry.
         let seq = entry.seq.load(Ordering::Relaxed);
         let count = entry.delivery_count(state);
-        let reason = if state.exhausted() {
+        let reason = if state.attempt() == 0 {
+            // Never delivered: dead at its first delivery (`ttl.rs`).
+            DeadReason::Expired
+        } else if state.exhausted() {
             DeadReason::MaxDeliveries
         } else {
             DeadReason::Rejected
@@ -89,6 +92,7 @@ impl<T> AckQueue<T> {
         self.closed.store(1, Ordering::Relaxed);
         self.ready.notify(super::ALL);
         self.room.notify(super::ALL);
+        self.scheduling.notify(super::ALL);
     }
 
     /// Whether [`close`](AckQueue::close) was called.
@@ -115,7 +119,19 @@ impl<T> AckQueue<T> {
             && self.redeliver.is_empty()
             // Relaxed: delayed requeues are in the table; a stale count only
             // makes us look again.
-            && self.delayed.load(Ordering::Relaxed) == 0
+            && (self.delayed.load(Ordering::Relaxed) == 0 || !self.requeue_delayed())
+    }
+
+    /// Whether a requeue waits for its delay (an entry `Delaying`, or
+    /// `Delayed` but for a delayed publish, which a closed queue never
+    /// publishes): `finished`'s look at the table once `delayed` counts
+    /// anything.
+    fn requeue_delayed(&self) -> bool {
+        (0..self.table.len() as u32).any(|index| {
+            // Relaxed: a look, as `finished`'s counts.
+            let state = State(self.table.get(index).state.load(Ordering::Relaxed));
+            state.is(Phase::Delaying) || (state.is(Phase::Delayed) && !Self::is_scheduled(state))
+        })
     }
 
     /// Hands back every unsettled message it can take, settling them:
@@ -146,7 +162,7 @@ impl<T> AckQueue<T> {
             while let Some(pos) = self.fresh.claim(|_| true) {
                 stats::bump(&self.counters.drained);
                 // SAFETY: we claimed `pos` and take it once.
-                out.push(unsafe { self.fresh.take(pos) });
+                out.push(unsafe { self.fresh.take(pos) }.msg);
                 self.fresh.free(pos);
             }
             let (tail, closed) = self.fresh.tail();
@@ -185,7 +201,10 @@ impl<T> AckQueue<T> {
             let mut state = State(entry.state.load(Ordering::Relaxed));
             loop {
                 let takeable = matches!(state.phase(), Phase::InFlight | Phase::Delayed);
-                let transient = matches!(state.phase(), Phase::Extending | Phase::Delaying);
+                // A delayed publish being published (`Taking`, count 0) may
+                // come back `Delayed` if the fresh ring refuses it.
+                let transient = matches!(state.phase(), Phase::Extending | Phase::Delaying)
+                    || (state.is(Phase::Taking) && state.attempt() == 0);
                 if state.holders() != 0 || !(takeable || transient) {
                     break;
                 }
@@ -209,6 +228,10 @@ impl<T> AckQueue<T> {
                     Ordering::Acquire,
                     Ordering::Relaxed,
                 ) {
+                    Ok(_) if Self::is_scheduled(state) => {
+                        out.push(self.take_scheduled(entry, state));
+                        break;
+                    }
                     Ok(_) => {
                         if state.phase() == Phase::Delayed {
                             // Relaxed: a count (see `delayed`).
@@ -223,6 +246,7 @@ impl<T> AckQueue<T> {
         }
         self.ready.notify(super::ALL);
         self.room.notify(super::ALL);
+        self.scheduling.notify(super::ALL);
         self.settled.notify(super::ALL);
         out
     }

@@ -33,6 +33,8 @@ pub(super) struct Settings {
     pub(super) dead: String,
     pub(super) max_in_flight: u16,
     pub(super) max_deliveries: Option<u32>,
+    /// The queue's message time to live (`x-message-ttl`).
+    pub(super) ttl: Option<Duration>,
     pub(super) recovery: Recovery,
     /// How long a publish, drain or delete waits for the broker.
     pub(super) call_timeout: Duration,
@@ -63,6 +65,7 @@ pub struct AmqpQueueBuilder<C = Raw> {
     queue: String,
     max_in_flight: u16,
     max_deliveries: Option<u32>,
+    ttl: Option<Duration>,
     recovery: Recovery,
     call_timeout: Duration,
     #[cfg(feature = "tls")]
@@ -77,6 +80,7 @@ impl<C: fmt::Debug> fmt::Debug for AmqpQueueBuilder<C> {
             .field("queue", &self.queue)
             .field("max_in_flight", &self.max_in_flight)
             .field("max_deliveries", &self.max_deliveries)
+            .field("ttl", &self.ttl)
             .field("recovery", &self.recovery.on)
             .field("max_backoff", &self.recovery.max_backoff)
             .field("give_up_after", &self.recovery.give_up_after)
@@ -106,6 +110,7 @@ impl AmqpQueue<Vec<u8>, Raw> {
             queue: queue.into(),
             max_in_flight: 16,
             max_deliveries: None,
+            ttl: None,
             recovery: Recovery {
                 on: true,
                 max_backoff: Duration::from_secs(5),
@@ -134,6 +139,17 @@ impl<C> AmqpQueueBuilder<C> {
     /// refuses a declaration whose arguments differ).
     pub fn max_deliveries(mut self, k: u32) -> Self {
         self.max_deliveries = Some(k);
+        self
+    }
+
+    /// A message not delivered within `ttl` of its publish goes to the
+    /// dead letters with reason
+    /// [`Expired`](crate::DeadReason::Expired) (`x-message-ttl`, in whole
+    /// milliseconds, at least 1; the broker dead-letters it with reason
+    /// `expired`), as [`AckQueueBuilder::ttl`](crate::AckQueueBuilder::ttl).
+    /// Part of the queue's declaration, as `max_deliveries`.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
         self
     }
 
@@ -190,6 +206,7 @@ impl<C> AmqpQueueBuilder<C> {
             queue: self.queue,
             max_in_flight: self.max_in_flight,
             max_deliveries: self.max_deliveries,
+            ttl: self.ttl,
             recovery: self.recovery,
             call_timeout: self.call_timeout,
             #[cfg(feature = "tls")]
@@ -240,6 +257,9 @@ impl<C> AmqpQueueBuilder<C> {
         if self.call_timeout.is_zero() {
             return zero("call_timeout");
         }
+        if self.ttl == Some(Duration::ZERO) {
+            return zero("ttl");
+        }
         let endpoint = Endpoint::parse(
             &self.url,
             #[cfg(feature = "tls")]
@@ -251,6 +271,7 @@ impl<C> AmqpQueueBuilder<C> {
             queue: self.queue,
             max_in_flight: self.max_in_flight,
             max_deliveries: self.max_deliveries,
+            ttl: self.ttl,
             recovery: self.recovery,
             call_timeout: self.call_timeout,
         });

@@ -151,6 +151,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
         let reason = match header_str(headers, "x-first-death-reason").as_deref() {
             Some("rejected") => Ok(DeadReason::Rejected),
             Some("delivery_limit") => Ok(DeadReason::MaxDeliveries),
+            Some("expired") => Ok(DeadReason::Expired),
             other => Err(Why::protocol(format!(
                 "a dead letter whose reason is {other:?}"
             ))),
@@ -170,7 +171,8 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
                 let _ = link.admin.basic_ack(tag, BasicAckOptions::default()).await;
                 let count = match reason {
                     DeadReason::MaxDeliveries => shared.settings.max_deliveries.unwrap_or(0),
-                    DeadReason::Rejected => 0,
+                    // Never delivered: expired while it waited.
+                    DeadReason::Rejected | DeadReason::Expired => 0,
                 };
                 Ok(Some(DeadLetter {
                     value,

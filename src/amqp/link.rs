@@ -413,6 +413,12 @@ async fn declare(admin: &Channel, settings: &Settings) -> Result<(), Error> {
             AMQPValue::LongLongInt(i64::from(k) - 1),
         );
     }
+    if let Some(ttl) = settings.ttl {
+        // Whole milliseconds, at least 1 (0 would expire a message that
+        // is not delivered at once).
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ms));
+    }
     admin
         .queue_declare(&settings.queue, durable, args)
         .await

@@ -17,7 +17,9 @@
 //! | ack, nack(requeue), nack(false), drop | `basic.ack`, `basic.nack(requeue=true)`, `basic.nack(requeue=false)`, `basic.nack(requeue=true)` |
 //! | batch ack, batch nack | one `basic.ack` / `basic.nack` with `multiple` when the batch covers every unsettled delivery of the handle up to its last one, else one per delivery |
 //! | `max_deliveries` = k | `x-delivery-limit` = k − 1 (the broker delivers k times, then dead-letters) |
-//! | dead letters | `x-dead-letter-exchange`: a fanout exchange `<queue>.dlx` bound to the quorum queue `<queue>.dead`; the reason is `x-first-death-reason` (`rejected`, `delivery_limit`) |
+//! | `ttl` (a message's time to live until its first delivery) | `x-message-ttl` in whole milliseconds (the broker expires a message while it waits) |
+//! | `publish_with_ttl` | the message's `expiration` property, in whole milliseconds |
+//! | dead letters | `x-dead-letter-exchange`: a fanout exchange `<queue>.dlx` bound to the quorum queue `<queue>.dead`; the reason is `x-first-death-reason` (`rejected`, `delivery_limit`, `expired`) |
 //! | close | `basic.cancel`, and the prefetched deliveries not handed out go back (`basic.nack(requeue=true)`) |
 //! | drain | `basic.get` until empty, on the queue and its dead letters |
 //! | a crashed consumer | the broker requeues what its connection held when the connection drops |
@@ -26,7 +28,8 @@
 //! What RabbitMQ does not offer is said by
 //! [`capabilities`](crate::api::Queue::capabilities): no per-message
 //! leases (its `consumer_timeout` closes the whole channel), no delayed
-//! requeue, no "processed" confirmations or watermark (a publisher confirm
+//! requeue, no redelivery backoff (a requeue is delivered again at once),
+//! no delayed publish (only with the delayed-message plugin), no "processed" confirmations or watermark (a publisher confirm
 //! says the broker has the message, not that a consumer settled it),
 //! sequence numbers per producing handle, prefetch and close per handle,
 //! and no delivery count in a rejected dead letter (RabbitMQ 3.10 drops
@@ -283,6 +286,9 @@ impl<M: Send, C: Codec<M>> Queue for AmqpQueue<M, C> {
             drain: Drain::Stored,
             durable: true,
             dead_letter_counts: false,
+            message_ttl: true,
+            redelivery_backoff: false,
+            delayed_publish: false,
             figures: Figures {
                 // From the broker (`broker_figures`).
                 waiting: true,
@@ -323,11 +329,51 @@ impl<M: Send, C: Codec<M>> Queue for AmqpQueue<M, C> {
 
 impl<M: Send, C: Codec<M>> Producer for AmqpQueue<M, C> {
     fn publish(&self, msg: M) -> Result<Seq, SendError<M>> {
-        block_on(self.publish_inner(msg))
+        block_on(self.publish_inner(msg, None))
     }
 
     fn publish_async(&self, msg: M) -> impl Future<Output = Result<Seq, SendError<M>>> + Send {
-        self.publish_inner(msg)
+        self.publish_inner(msg, None)
+    }
+}
+
+impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
+    /// Publishes `msg` with a time to live of its own, as
+    /// [`AckQueue::publish_with_ttl`](crate::AckQueue::publish_with_ttl):
+    /// the `expiration` property, in whole milliseconds (at least 1). The
+    /// broker dead-letters it with reason `expired`
+    /// ([`DeadReason::Expired`](crate::DeadReason::Expired)) if it is not
+    /// delivered in time; the lower of it and the queue's `x-message-ttl`
+    /// applies.
+    ///
+    /// # Errors
+    ///
+    /// As [`Producer::publish`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use ackring::amqp::AmqpQueue;
+    /// use std::time::Duration;
+    ///
+    /// let q: AmqpQueue<Vec<u8>> = AmqpQueue::builder("amqp://127.0.0.1", "quotes")
+    ///     .connect()
+    ///     .unwrap();
+    /// q.publish_with_ttl(b"EUR/USD 1.08".to_vec(), Duration::from_secs(2))
+    ///     .unwrap();
+    /// ```
+    pub fn publish_with_ttl(&self, msg: M, ttl: Duration) -> Result<Seq, SendError<M>> {
+        block_on(self.publish_inner(msg, Some(ttl)))
+    }
+
+    /// [`publish_with_ttl`](AmqpQueue::publish_with_ttl) without blocking
+    /// the thread.
+    ///
+    /// # Errors
+    ///
+    /// As [`Producer::publish_async`].
+    pub async fn publish_with_ttl_async(&self, msg: M, ttl: Duration) -> Result<Seq, SendError<M>> {
+        self.publish_inner(msg, Some(ttl)).await
     }
 }
 

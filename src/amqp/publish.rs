@@ -11,6 +11,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lapin::options::BasicPublishOptions;
 use lapin::publisher_confirm::{Confirmation, PublisherConfirm};
@@ -26,9 +27,14 @@ use crate::ack::Seq;
 use crate::api::{Error, SendError};
 
 impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
-    /// Publishes `msg` and waits for its confirmation, through recoveries,
-    /// until the call timeout.
-    pub(super) async fn publish_inner(&self, msg: M) -> Result<Seq, SendError<M>> {
+    /// Publishes `msg` with its own time to live `ttl` (the `expiration`
+    /// property, in whole milliseconds) if any, and waits for its
+    /// confirmation, through recoveries, until the call timeout.
+    pub(super) async fn publish_inner(
+        &self,
+        msg: M,
+        ttl: Option<Duration>,
+    ) -> Result<Seq, SendError<M>> {
         let shared = &*self.shared;
         if shared.closed.load(Ordering::SeqCst) {
             return Err(SendError::new(Error::Closed, msg));
@@ -49,7 +55,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
                 Ok(link) => link,
                 Err(e) => return Err(SendError::new(e, msg)),
             };
-            let sent = match until(self.send(&link, &body, &mut seq), deadline).await {
+            let sent = match until(self.send(&link, &body, &mut seq, ttl), deadline).await {
                 Some(sent) => sent,
                 None => return Err(SendError::new(timed_out("publish", timeout), msg)),
             };
@@ -101,6 +107,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
         link: &Link,
         body: &[u8],
         seq: &mut Option<u64>,
+        ttl: Option<Duration>,
     ) -> Result<PublisherConfirm, Error> {
         let shared = &*self.shared;
         let mut next = shared.next_seq.lock().await;
@@ -116,10 +123,15 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
             SEQ_HEADER.into(),
             AMQPValue::LongLongInt(i64::try_from(seq).unwrap_or(i64::MAX)),
         );
-        let props = BasicProperties::default()
+        let mut props = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type(C::CONTENT_TYPE.into())
             .with_headers(headers);
+        if let Some(ttl) = ttl {
+            // Whole milliseconds, at least 1, as text (AMQP's rule).
+            let ms = ttl.as_millis().max(1);
+            props = props.with_expiration(ms.to_string().into());
+        }
         let options = BasicPublishOptions {
             mandatory: true,
             immediate: false,

@@ -50,6 +50,9 @@ impl<T: Send + Sync> Queue for AckQueue<T> {
             drain: Drain::Unheld,
             durable: false,
             dead_letter_counts: true,
+            message_ttl: true,
+            redelivery_backoff: true,
+            delayed_publish: true,
             figures: Figures {
                 waiting: true,
                 in_flight: true,

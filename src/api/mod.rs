@@ -132,6 +132,17 @@ pub struct Capabilities {
     /// [`MaxDeliveries`](crate::DeadReason::MaxDeliveries) only, and 0 for
     /// [`Rejected`](crate::DeadReason::Rejected)).
     pub dead_letter_counts: bool,
+    /// A queue-wide message time to live: a message not delivered in time
+    /// goes to the dead letters with reason
+    /// [`Expired`](crate::DeadReason::Expired) (`AckQueueBuilder::ttl`;
+    /// over AMQP `x-message-ttl`).
+    pub message_ttl: bool,
+    /// A redelivery backoff policy for requeues that name no delay
+    /// ([`Redelivery`](crate::Redelivery); RabbitMQ has none).
+    pub redelivery_backoff: bool,
+    /// Delayed publishes (`AckQueue::try_publish_after`; RabbitMQ only
+    /// with its delayed-message plugin, which this backend does not use).
+    pub delayed_publish: bool,
     /// Which figures of the queue the backend reports, through its own
     /// type (`AckQueue::stats`, `AckQueue::latency`; `AmqpQueue::stats`,
     /// `AmqpQueue::broker_figures`).

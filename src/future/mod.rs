@@ -22,7 +22,8 @@ use core::future::Future;
 use core::time::Duration;
 
 pub use crate::ack::{
-    PublishFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture, SettledFuture,
+    PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
+    SettledFuture,
 };
 pub use ring::{RecvFuture, RoomFuture, SendFuture};
 

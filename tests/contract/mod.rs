@@ -47,6 +47,8 @@ pub struct Config {
     /// Deliveries before a message goes to the dead letters; `None` for
     /// no limit.
     pub max_deliveries: Option<u32>,
+    /// The queue's message time to live, if any.
+    pub ttl: Option<Duration>,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
         Config {
             prefetch: 16,
             max_deliveries: None,
+            ttl: None,
         }
     }
 }
@@ -306,6 +309,45 @@ pub fn max_deliveries_then_dead<F: Fixture>(fx: &F) {
         .receive_dead_letter_timeout(fx.quiet())
         .expect("dead letters")
         .is_none());
+    finish(&q);
+}
+
+/// With a queue-wide time to live, a message nobody received in time goes
+/// to the dead letters with reason `Expired`; one received in time is
+/// not expired while held (the time to live ends at the first delivery).
+/// Prefetch 1, so that over AMQP the broker keeps the later messages
+/// while the first is held (a message sent ahead to a consumer counts as
+/// delivered).
+pub fn ttl_expires_waiting_messages<F: Fixture>(fx: &F) {
+    let ttl = Duration::from_millis(300);
+    let q = fx.queue(Config {
+        prefetch: 1,
+        ttl: Some(ttl),
+        ..Config::default()
+    });
+    if !q.capabilities().message_ttl {
+        finish(&q);
+        return;
+    }
+    publish_all(&q, 0..1);
+    let held = must_receive(fx, &q);
+    publish_all(&q, 1..3);
+    thread::sleep(ttl * 2);
+    assert_eq!(num(&held), 0);
+    held.ack()
+        .expect("a held message outlives its time to live");
+    nothing_comes(fx, &q, "an expired message was delivered");
+    let mut dead = BTreeSet::new();
+    for _ in 0..2 {
+        let d = q
+            .receive_dead_letter_timeout(fx.patience())
+            .expect("dead letters")
+            .expect("an expired dead letter");
+        assert_eq!(d.reason(), DeadReason::Expired);
+        assert_eq!(d.delivery_count(), 0, "never delivered");
+        dead.insert(num(&d));
+    }
+    assert_eq!(dead, BTreeSet::from([1, 2]));
     finish(&q);
 }
 
@@ -696,6 +738,7 @@ macro_rules! contract_suite {
             nack_requeue_counts,
             dropped_redelivered,
             max_deliveries_then_dead,
+            ttl_expires_waiting_messages,
             out_of_order_acks,
             prefetch_limit,
             competing_consumers,
