@@ -15,6 +15,7 @@
 //! |---|---|---|
 //! | `ackring_waiting` | gauge | [`Stats::waiting`] |
 //! | `ackring_delayed` | gauge | [`Stats::delayed`] |
+//! | `ackring_scheduled` | gauge | [`Stats::scheduled`] |
 //! | `ackring_in_flight` | gauge | [`Stats::in_flight`] |
 //! | `ackring_dead_letters` | gauge | [`Stats::dead_letters`] |
 //! | `ackring_oldest_waiting_seconds` | gauge | [`Stats::oldest_waiting`] (0 when none) |
@@ -25,6 +26,8 @@
 //! | `ackring_acked_total` | counter | [`Stats::acked`] |
 //! | `ackring_nacked_total` | counter | [`Stats::nacked`] |
 //! | `ackring_expired_total` | counter | [`Stats::expired`] |
+//! | `ackring_ttl_expired_total` | counter | [`Stats::ttl_expired`] |
+//! | `ackring_dropped_total` | counter | [`Stats::dropped`] |
 //! | `ackring_dead_lettered_total` | counter | [`Stats::dead_lettered`] |
 //! | `ackring_dead_taken_total` | counter | [`Stats::dead_taken`] |
 //! | `ackring_drained_total` | counter | [`Stats::drained`] |
@@ -102,6 +105,7 @@ impl Exporter {
         for (name, help) in [
             ("ackring_waiting", "Messages a receive may take now"),
             ("ackring_delayed", "Requeued messages waiting out a delay"),
+            ("ackring_scheduled", "Delayed publishes not yet due"),
             ("ackring_in_flight", "Deliveries not yet settled"),
             ("ackring_dead_letters", "Dead letters not yet taken"),
             ("ackring_consumers", "Consumers of the broker's queue"),
@@ -138,6 +142,11 @@ impl Exporter {
             ),
             ("ackring_expired_total", "Leases that expired"),
             (
+                "ackring_ttl_expired_total",
+                "Messages whose time to live ran out before a delivery",
+            ),
+            ("ackring_dropped_total", "Expired messages dropped"),
+            (
                 "ackring_dead_lettered_total",
                 "Messages moved to the dead letters",
             ),
@@ -170,6 +179,7 @@ impl Exporter {
         for (name, value) in [
             ("ackring_waiting", stats.waiting as f64),
             ("ackring_delayed", stats.delayed as f64),
+            ("ackring_scheduled", stats.scheduled as f64),
             ("ackring_in_flight", stats.in_flight as f64),
             ("ackring_dead_letters", stats.dead_letters as f64),
             ("ackring_oldest_waiting_seconds", secs(stats.oldest_waiting)),
@@ -187,6 +197,8 @@ impl Exporter {
             ("ackring_acked_total", stats.acked),
             ("ackring_nacked_total", stats.nacked),
             ("ackring_expired_total", stats.expired),
+            ("ackring_ttl_expired_total", stats.ttl_expired),
+            ("ackring_dropped_total", stats.dropped),
             ("ackring_dead_lettered_total", stats.dead_lettered),
             ("ackring_dead_taken_total", stats.dead_taken),
             ("ackring_drained_total", stats.drained),

@@ -20,7 +20,7 @@ use crate::sync::{AtomicU64, Ordering};
 /// so under concurrency they are approximate; once the queue is quiescent
 /// they are exact, and the accounting identity holds:
 ///
-/// `published == acked + dead_taken + drained + unsettled()`.
+/// `published == acked + dead_taken + drained + dropped + unsettled()`.
 ///
 /// # Examples
 ///
@@ -34,19 +34,27 @@ use crate::sync::{AtomicU64, Ordering};
 /// let stats = q.stats();
 /// assert_eq!((stats.published, stats.delivered, stats.acked), (2, 1, 1));
 /// assert_eq!((stats.waiting, stats.in_flight), (1, 0));
-/// assert_eq!(stats.published, stats.acked + stats.dead_taken + stats.drained + stats.unsettled());
+/// assert_eq!(
+///     stats.published,
+///     stats.acked + stats.dead_taken + stats.drained + stats.dropped + stats.unsettled()
+/// );
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Messages ready to be delivered now or later: `waiting` plus
-    /// `delayed`.
+    /// `delayed` (not the `scheduled` publishes, not yet published).
     pub ready: usize,
     /// Messages a receive may take now: fresh ones waiting for their
     /// first delivery, and requeued ones waiting for redelivery.
     pub waiting: usize,
     /// Requeued messages waiting out a delay
-    /// ([`nack_after`](crate::Delivery::nack_after)) before redelivery.
+    /// ([`nack_after`](crate::Delivery::nack_after), or the queue's
+    /// [`Redelivery`](crate::Redelivery) policy) before redelivery.
     pub delayed: usize,
+    /// Delayed publishes waiting for their due time
+    /// ([`try_publish_after`](crate::AckQueue::try_publish_after)): not
+    /// published yet, so outside every other count until they are due.
+    pub scheduled: usize,
     /// Deliveries not yet acked, nacked or expired.
     pub in_flight: usize,
     /// Messages in the dead letters, not yet taken.
@@ -64,6 +72,13 @@ pub struct Stats {
     pub nacked: u64,
     /// Total leases that expired.
     pub expired: u64,
+    /// Total messages whose time to live ran out before their first
+    /// delivery ([`AckQueueBuilder::ttl`](crate::AckQueueBuilder::ttl)):
+    /// dead-lettered (counted in `dead_lettered` too) or, with
+    /// [`drop_expired`](crate::AckQueueBuilder::drop_expired), `dropped`.
+    pub ttl_expired: u64,
+    /// Total expired messages dropped rather than dead-lettered.
+    pub dropped: u64,
     /// Total messages moved to the dead letters.
     pub dead_lettered: u64,
     /// Total dead letters taken out (by `try_receive_dead_letter` or
@@ -138,6 +153,7 @@ impl Stats {
             acked: per_sec(self.acked, earlier.acked),
             nacked: per_sec(self.nacked, earlier.nacked),
             expired: per_sec(self.expired, earlier.expired),
+            ttl_expired: per_sec(self.ttl_expired, earlier.ttl_expired),
             dead_lettered: per_sec(self.dead_lettered, earlier.dead_lettered),
             elapsed: self.taken_at.saturating_sub(earlier.taken_at),
         }
@@ -172,6 +188,8 @@ pub struct Rates {
     pub nacked: f64,
     /// Lease expiries per second.
     pub expired: f64,
+    /// Messages whose time to live ran out, per second.
+    pub ttl_expired: f64,
     /// Dead-letterings per second.
     pub dead_lettered: f64,
     /// The time between the two snapshots.
@@ -187,6 +205,8 @@ pub(crate) struct Counters {
     pub(crate) drained_delivered: CachePadded<AtomicU64>,
     pub(crate) nacked: CachePadded<AtomicU64>,
     pub(crate) expired: CachePadded<AtomicU64>,
+    /// Messages whose time to live ran out before their first delivery.
+    pub(crate) ttl_expired: CachePadded<AtomicU64>,
     pub(crate) dead_lettered: CachePadded<AtomicU64>,
     /// Dead letters taken out (by `try_receive_dead_letter` or `drain`).
     pub(crate) dead_taken: CachePadded<AtomicU64>,
@@ -201,6 +221,7 @@ impl Counters {
             drained_delivered: CachePadded::new(AtomicU64::new(0)),
             nacked: CachePadded::new(AtomicU64::new(0)),
             expired: CachePadded::new(AtomicU64::new(0)),
+            ttl_expired: CachePadded::new(AtomicU64::new(0)),
             dead_lettered: CachePadded::new(AtomicU64::new(0)),
             dead_taken: CachePadded::new(AtomicU64::new(0)),
             drained: CachePadded::new(AtomicU64::new(0)),

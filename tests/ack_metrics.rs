@@ -41,8 +41,8 @@ fn only(h: &HistogramSnapshot, want: u64, what: &str) {
 fn identity(s: &Stats) {
     assert_eq!(
         s.published,
-        s.acked + s.dead_taken + s.drained + s.unsettled(),
-        "published = acked + dead taken + drained + unsettled: {s:?}"
+        s.acked + s.dead_taken + s.drained + s.dropped + s.unsettled(),
+        "published = acked + dead taken + drained + dropped + unsettled: {s:?}"
     );
 }
 
@@ -371,5 +371,60 @@ fn the_handles_read_the_queues_figures() {
     ] {
         assert_eq!((stats.published, stats.acked), (1, 1));
         only(&latency.unwrap().end_to_end, 3 * MS, "end to end");
+    }
+}
+
+#[test]
+fn the_identity_holds_with_expired_and_scheduled_messages() {
+    // Time to live, both fates of an expired message, and delayed
+    // publishes, with latency recorded: every message is counted once.
+    for drop_expired in [false, true] {
+        let clock = ManualClock::new();
+        let q = AckQueue::builder()
+            .capacity(8)
+            .max_in_flight(8)
+            .delay_capacity(4)
+            .ttl(Duration::from_millis(5))
+            .drop_expired(drop_expired)
+            .clock(clock.clone())
+            .latency(true)
+            .build()
+            .unwrap();
+        for i in 0..3 {
+            q.try_publish(i).unwrap();
+        }
+        q.try_publish_after(10, Duration::from_millis(10)).unwrap();
+        q.try_publish_after(11, Duration::from_millis(10)).unwrap();
+        identity(&q.stats());
+        clock.advance(Duration::from_millis(6)); // the three expire
+        assert!(q.try_receive().is_none(), "drop_expired {drop_expired}");
+        let s = q.stats();
+        identity(&s);
+        assert_eq!(s.delivered, 0, "an expired message was never delivered");
+        assert_eq!(q.latency().unwrap().waiting.count(), 0);
+        clock.advance(Duration::from_millis(5)); // the two scheduled are due
+        let a = q.try_receive().expect("a scheduled message, due");
+        let b = q.try_receive().expect("the other");
+        assert_eq!((*a, *b), (10, 11));
+        identity(&q.stats());
+        clock.advance(Duration::from_millis(1));
+        a.ack().unwrap();
+        b.ack().unwrap();
+        let s = q.stats();
+        identity(&s);
+        assert_eq!((s.acked, s.delivered), (2, 2));
+        // Each waited 1 ms from its release to its receive... or none:
+        // released and received at the same reading.
+        let l = q.latency().unwrap();
+        assert_eq!(l.waiting.count(), 2);
+        assert_eq!(l.waiting.sum(), 0, "received when released");
+        assert_eq!(l.end_to_end.sum(), 2 * MS);
+        if !drop_expired {
+            while let Some(dead) = q.try_receive_dead_letter() {
+                assert_eq!(dead.reason(), ackring::DeadReason::Expired);
+                assert!(dead.into_inner() < 3);
+            }
+            identity(&q.stats());
+        }
     }
 }

@@ -448,7 +448,11 @@ fn dropped_expired_messages_count_as_settled_in_the_accounting() {
     assert!(q.try_receive_dead_letter().is_none());
     assert_eq!(q.dropped_expired(), 5);
     let s = q.stats();
-    // published = acked + dead letters taken + drained + dropped + unsettled
+    assert_eq!((s.dropped, s.ttl_expired), (5, 5));
+    assert_eq!(
+        s.published,
+        s.acked + s.dead_taken + s.drained + s.dropped + s.unsettled()
+    );
     assert_eq!(s.published, s.acked + q.dropped_expired());
     assert!(seqs.iter().all(|&seq| q.is_settled(seq)));
     assert_eq!(q.settled_below().get(), 7);

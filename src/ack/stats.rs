@@ -40,7 +40,13 @@ impl<T> AckQueue<T> {
         let fresh = published.saturating_sub(taken) as usize;
         // Relaxed everywhere: statistics.
         let requeued = self.redeliver.len();
-        let delayed = self.delayed.load(Ordering::Relaxed);
+        // `delayed` counts the requeues waiting out a delay and the
+        // delayed publishes, `scheduled` the latter.
+        let scheduled = self.scheduled();
+        let delayed = self
+            .delayed
+            .load(Ordering::Relaxed)
+            .saturating_sub(scheduled);
         let now = self.now();
         let timed = self.latency.is_some();
         // The oldest publish time among the waiting messages: the fresh
@@ -90,18 +96,24 @@ impl<T> AckQueue<T> {
             .map(Duration::from_nanos);
         let dead_lettered = stats::read(&c.dead_lettered);
         let drained = stats::read(&c.drained) + stats::read(&c.drained_delivered);
+        // Taken from the fresh ring, never delivered.
+        let ttl_expired = stats::read(&c.ttl_expired);
         Stats {
             ready: fresh + requeued + delayed,
             waiting: fresh + requeued,
             delayed,
+            scheduled,
             in_flight,
             dead_letters: dead_lettered.saturating_sub(stats::read(&c.dead_taken)) as usize,
             published,
-            delivered: taken.saturating_sub(stats::read(&c.drained)) + stats::read(&c.redelivered),
+            delivered: taken.saturating_sub(stats::read(&c.drained) + ttl_expired)
+                + stats::read(&c.redelivered),
             redelivered: stats::read(&c.redelivered),
             acked: stats::read(&self.acked) + acked_held,
             nacked: stats::read(&c.nacked),
             expired: stats::read(&c.expired),
+            ttl_expired,
+            dropped: self.dropped_expired(),
             dead_lettered,
             dead_taken: stats::read(&c.dead_taken),
             drained,

@@ -32,6 +32,7 @@ use super::fresh::NEVER;
 use super::receive::UNSTAMPED;
 use super::{clock, AckQueue, Seq};
 use crate::error::PublishError;
+use crate::stats;
 use crate::sync::Ordering;
 use crate::wait::ALL;
 
@@ -189,6 +190,7 @@ impl<T> AckQueue<T> {
     /// which returned `free`) and position `pos`, and took `msg` from it.
     #[cold]
     pub(super) unsafe fn expire_fresh(&self, pos: u64, seq: u64, index: u32, free: State, msg: T) {
+        stats::bump(&self.counters.ttl_expired);
         let entry = self.table.get(index);
         if self.drop_expired {
             if index >= self.table.homes() {
