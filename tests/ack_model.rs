@@ -225,7 +225,7 @@ enum Out {
     Dead(Option<(u64, u32, DeadReason, u32)>),
     Below(u64),
     IsSettled(u64, bool),
-    Stats([u64; 11], Option<Duration>),
+    Stats([u64; 13], Option<Duration>),
     Drained(Vec<u32>),
     Nothing,
 }
@@ -481,8 +481,8 @@ impl Model {
     /// it) and returns `None`.
     fn first_delivery(&mut self, timed: bool) -> Option<(usize, MTag)> {
         let (seq, value, expires) = self.fresh.pop_front().unwrap();
+        // An expired message is taken, never delivered.
         if expires.is_some_and(|at| self.now >= at) && self.drop_expired {
-            self.delivered += 1;
             self.dropped += 1;
             self.settled.insert(seq);
             return None;
@@ -502,7 +502,6 @@ impl Model {
                 .expect("a free spare for a delivery within the prefetch limit")
         };
         self.places += 1;
-        self.delivered += 1;
         if expires.is_some_and(|at| self.now >= at) {
             let e = &mut self.entries[i];
             *e = Entry {
@@ -523,6 +522,7 @@ impl Model {
             self.enter_dead(i);
             return None;
         }
+        self.delivered += 1;
         let deadline = self.lease.map_or(u64::MAX, |l| self.now + l);
         let at = self.stamp(timed);
         let e = &mut self.entries[i];
@@ -859,8 +859,10 @@ impl Model {
 
     /// The stats, and the oldest delivery's age (stamping those received
     /// without a clock reading, as the queue does).
-    fn stats(&mut self) -> ([u64; 11], Option<Duration>) {
-        let waiting = self.redeliver.len() + self.delayed;
+    fn stats(&mut self) -> ([u64; 13], Option<Duration>) {
+        // `delayed` counts the delayed publishes too, which are not
+        // published yet: not ready.
+        let waiting = self.redeliver.len() + self.delayed - self.scheduled;
         let now = self.now;
         let mut in_flight = 0;
         let mut oldest = None;
@@ -884,6 +886,8 @@ impl Model {
                 self.expired,
                 self.dead_lettered,
                 u64::from(self.closed),
+                self.scheduled as u64,
+                self.dropped,
             ],
             oldest.map(Duration::from_secs),
         )
@@ -1044,7 +1048,7 @@ fn fields_of_tag_in(text: &str) -> (u64, u64, u64) {
     (field("index"), field("gen"), field("attempt"))
 }
 
-fn real_stats(q: &AckQueue<u32>) -> ([u64; 11], Option<Duration>) {
+fn real_stats(q: &AckQueue<u32>) -> ([u64; 13], Option<Duration>) {
     let s = q.stats();
     (
         [
@@ -1059,6 +1063,8 @@ fn real_stats(q: &AckQueue<u32>) -> ([u64; 11], Option<Duration>) {
             s.expired,
             s.dead_lettered,
             u64::from(q.is_closed()),
+            s.scheduled as u64,
+            s.dropped,
         ],
         s.oldest_in_flight,
     )
