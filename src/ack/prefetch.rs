@@ -3,7 +3,7 @@
 //! (`dead_letter_capacity`), kept without a token to take per delivery.
 
 use super::AckQueue;
-use crate::sync::{self, Ordering};
+use crate::sync::{self, AtomicUsize, Ordering};
 
 impl<T> AckQueue<T> {
     /// Whether a first delivery of the message at fresh position `head`
@@ -118,22 +118,7 @@ impl<T> AckQueue<T> {
 
     /// Takes a dead-letter place, if one is left.
     pub(super) fn take_dead_place(&self) -> bool {
-        // Relaxed: a count that carries no data; the bound is kept by the
-        // CAS, which fails if another thread took or gave back a place
-        // meanwhile.
-        let mut held = self.dead_held.load(Ordering::Relaxed);
-        while held < self.dead_letter_capacity {
-            match self.dead_held.compare_exchange_weak(
-                held,
-                held + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(current) => held = current,
-            }
-        }
-        false
+        take_place(&self.dead_held, self.dead_letter_capacity)
     }
 
     /// Gives back a dead-letter place, after the entry was made `Free`.
@@ -141,4 +126,18 @@ impl<T> AckQueue<T> {
         // Relaxed: as in `take_dead_place`.
         self.dead_held.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Takes one of `bound` places counted by `held`, if one is left.
+pub(super) fn take_place(held: &AtomicUsize, bound: usize) -> bool {
+    // Relaxed: a count that carries no data; the bound is kept by the CAS,
+    // which fails if another thread took or gave back a place meanwhile.
+    let mut now = held.load(Ordering::Relaxed);
+    while now < bound {
+        match held.compare_exchange_weak(now, now + 1, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(current) => now = current,
+        }
+    }
+    false
 }

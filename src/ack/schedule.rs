@@ -348,20 +348,7 @@ impl<T> AckQueue<T> {
 
     /// Takes a place of `delay_capacity`, if one is left.
     fn take_delay_place(&self) -> bool {
-        // Relaxed: a count that carries no data; the CAS keeps the bound.
-        let mut held = self.scheduled.load(Ordering::Relaxed);
-        while held < self.delay_capacity {
-            match self.scheduled.compare_exchange_weak(
-                held,
-                held + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(current) => held = current,
-            }
-        }
-        false
+        super::prefetch::take_place(&self.scheduled, self.delay_capacity)
     }
 
     /// `drain`'s take of a scheduled entry it moved to `Taking`: moves the
