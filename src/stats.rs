@@ -87,12 +87,17 @@ pub struct Stats {
     /// Total messages `drain` took out that were not dead letters
     /// (waiting, requeued or delayed ones).
     pub drained: u64,
-    /// How long ago the oldest message waiting to be received (for its
-    /// first delivery, or requeued for redelivery) was published, on the
-    /// queue's clock; `None` when nothing waits, and always `None` unless
-    /// the queue records latency
-    /// ([`AckQueueBuilder::latency`](crate::AckQueueBuilder::latency)),
-    /// which keeps each message's publish time.
+    /// How long ago the oldest message waiting to be received was
+    /// published, on the queue's clock; `None` when nothing waits.
+    ///
+    /// A queue that records latency
+    /// ([`AckQueueBuilder::latency`](crate::AckQueueBuilder::latency))
+    /// keeps each message's publish time, and the age is exact, requeued
+    /// messages included. Without, publishes read no clock: the age of
+    /// the oldest message waiting for its first delivery counts from the
+    /// first `stats` call that sees it waiting, as
+    /// [`oldest_in_flight`](Stats::oldest_in_flight) does; polled
+    /// regularly, the figure is short by at most the polling interval.
     pub oldest_waiting: Option<Duration>,
     /// How long ago the oldest delivery still in flight was handed out,
     /// on the queue's clock; `None` when nothing is in flight.

@@ -136,9 +136,34 @@ fn latency_is_off_unless_asked_for() {
     let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
     q.try_publish(1).unwrap();
     clock.advance(Duration::from_secs(1));
-    assert_eq!(q.stats().oldest_waiting, None);
     q.try_receive().unwrap().ack().unwrap();
     assert!(q.latency().is_none());
+}
+
+#[test]
+fn without_latency_the_oldest_waiting_age_counts_from_the_first_look() {
+    // No publish times: the age of the message at the head counts from
+    // the first `stats` call that sees it waiting, and starts again when
+    // the head moves on.
+    let clock = ManualClock::new();
+    let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    assert_eq!(q.stats().oldest_waiting, None);
+    q.try_publish(1).unwrap();
+    q.try_publish(2).unwrap();
+    clock.advance(Duration::from_millis(3)); // published unseen: not counted
+    assert_eq!(q.stats().oldest_waiting, Some(Duration::ZERO));
+    clock.advance(Duration::from_millis(4));
+    assert_eq!(q.stats().oldest_waiting, Some(Duration::from_millis(4)));
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(q.stats().oldest_waiting, Some(Duration::from_millis(5)));
+    let first = q.try_receive().unwrap(); // the head moves on to 2
+    assert_eq!(q.stats().oldest_waiting, Some(Duration::ZERO));
+    clock.advance(Duration::from_millis(2));
+    assert_eq!(q.stats().oldest_waiting, Some(Duration::from_millis(2)));
+    let second = q.try_receive().unwrap();
+    assert_eq!(q.stats().oldest_waiting, None);
+    first.ack().unwrap();
+    second.ack().unwrap();
 }
 
 #[test]

@@ -309,9 +309,10 @@ impl<T> AckQueueBuilder<T> {
     ///
     /// It costs a clock reading at each publish, receive and settle, and
     /// four histograms of about 8 KiB each; off, it costs nothing
-    /// measurable (see the crate's benchmark report). The
-    /// [`Stats::oldest_waiting`](crate::Stats::oldest_waiting) age needs
-    /// it too.
+    /// measurable (see the crate's benchmark report). With it, the
+    /// [`Stats::oldest_waiting`](crate::Stats::oldest_waiting) age is
+    /// exact; without, it counts from the first `stats` call that sees
+    /// the message.
     ///
     /// # Examples
     ///
@@ -419,6 +420,7 @@ impl<T> AckQueueBuilder<T> {
             ttl: self.ttl.map(clock::nanos),
             drop_expired: self.drop_expired,
             dropped_expired: AtomicU64::new(0),
+            waiting_seen: super::stats::WaitingSeen::new(),
             clock: self
                 .clock
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),

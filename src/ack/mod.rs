@@ -311,6 +311,7 @@ use self::latency::Latency;
 pub use self::latency::LatencySnapshot;
 pub use self::owned::OwnedDelivery;
 pub use self::redelivery::Redelivery;
+use self::stats::WaitingSeen;
 use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
@@ -473,6 +474,9 @@ pub struct AckQueue<T> {
     drop_expired: bool,
     /// Expired messages dropped.
     dropped_expired: AtomicU64,
+    /// Without publish times: the fresh ring's head position `stats`
+    /// last saw waiting, and the clock reading then (`stats.rs`).
+    waiting_seen: WaitingSeen,
     clock: Box<dyn Clock>,
     /// How the blocking calls wait (`wait_for`).
     wait_strategy: WaitStrategy,

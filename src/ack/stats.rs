@@ -6,7 +6,7 @@ use super::entry::{Phase, State};
 use super::receive::UNSTAMPED;
 use super::AckQueue;
 use crate::stats::{self, Stats};
-use crate::sync::Ordering;
+use crate::sync::{AtomicU64, Ordering};
 
 impl<T> AckQueue<T> {
     /// A snapshot of counts and totals (see [`Stats`]); scans the table
@@ -50,8 +50,14 @@ impl<T> AckQueue<T> {
         let now = self.now();
         let timed = self.latency.is_some();
         // The oldest publish time among the waiting messages: the fresh
-        // ring's head, and (below) the requeued entries.
-        let mut oldest_published = self.fresh.oldest_publish_time().filter(|_| fresh > 0);
+        // ring's head, and (below) the requeued entries. Without publish
+        // times, the first reading at which a `stats` call saw the head's
+        // message waiting stands for it.
+        let mut oldest_published = if timed {
+            self.fresh.oldest_publish_time().filter(|_| fresh > 0)
+        } else {
+            (fresh > 0).then(|| self.waiting_seen.since(self.fresh.head(), now))
+        };
         let mut in_flight = 0;
         // Acked while a guard still reads them: counted from the ack on.
         let mut acked_held = 0;
@@ -121,5 +127,46 @@ impl<T> AckQueue<T> {
             oldest_in_flight: oldest,
             taken_at: Duration::from_nanos(now),
         }
+    }
+}
+
+/// The fresh ring's head position a `stats` call last saw with a message
+/// waiting, and the clock reading then: while the head stays there, the
+/// message at it has waited at least since then. What a queue without
+/// publish times reports as the oldest waiting age (short by at most the
+/// time between two `stats` calls).
+pub(super) struct WaitingSeen {
+    pos: AtomicU64,
+    at: AtomicU64,
+}
+
+/// No position seen (positions count up from 0 and stay below it).
+const UNSEEN: u64 = u64::MAX;
+
+impl WaitingSeen {
+    pub(super) fn new() -> Self {
+        Self {
+            pos: AtomicU64::new(UNSEEN),
+            at: AtomicU64::new(0),
+        }
+    }
+
+    /// The reading since which the message at `head` has been seen
+    /// waiting, `now` if this call is the first to see it.
+    fn since(&self, head: u64, now: u64) -> u64 {
+        // Acquire: pairs with the Release store of the position below, so
+        // the reading loaded next is the one stored with it or a later
+        // one. A statistic: `stats` calls at once may pair a position with
+        // another call's reading, off by the time between the two calls.
+        let seen = self.pos.load(Ordering::Acquire);
+        // Relaxed: ordered by the Acquire load above.
+        let at = self.at.load(Ordering::Relaxed);
+        if seen == head {
+            return at.min(now);
+        }
+        // Relaxed: the position goes last, with Release.
+        self.at.store(now, Ordering::Relaxed);
+        self.pos.store(head, Ordering::Release);
+        now
     }
 }

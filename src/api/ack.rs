@@ -59,8 +59,9 @@ impl<T: Send + Sync> Queue for AckQueue<T> {
                 delayed: true,
                 dead_letters: true,
                 consumers: false,
-                // With `AckQueueBuilder::latency` on.
-                oldest_waiting: self.records_latency(),
+                // Exact with `AckQueueBuilder::latency` on, else from the
+                // first `stats` call that sees the message waiting.
+                oldest_waiting: true,
                 oldest_in_flight: true,
                 latency: self.records_latency(),
                 confirmed: false,
