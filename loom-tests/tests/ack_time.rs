@@ -54,7 +54,10 @@ fn ack_races_lease_expiry_into_backoff() {
             Err(e) => {
                 assert_eq!(e, AckError::Stale, "the expired holder's ack is stale");
                 assert_eq!(requeued, 1);
-                assert!(q.try_receive().is_none(), "backing off, not redelivered yet");
+                assert!(
+                    q.try_receive().is_none(),
+                    "backing off, not redelivered yet"
+                );
                 clock.advance(BACKOFF);
                 let again = q.try_receive().expect("redelivered after the backoff");
                 assert_eq!((*again, again.delivery_count()), (7, 2));
@@ -250,50 +253,53 @@ fn two_delayed_publishes_due_at_once_race_a_receive_that_releases_both() {
 
 #[test]
 fn refused_delayed_publish_is_published_by_another_receive() {
-    explore(&["published by the other receive", "published later"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .delay_capacity(1)
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
-        q.try_publish(1_u32).unwrap(); // the fresh ring is full
-        q.try_publish_after(2_u32, BACKOFF).unwrap();
-        clock.advance(BACKOFF);
-        // A scan that finds the fresh ring full puts the message back.
-        let scanner = {
-            let q = q.clone();
-            thread::spawn(move || q.requeue_expired())
-        };
-        let d = q.try_receive().expect("the fresh message");
-        assert_eq!(*d, 1);
-        d.ack().unwrap();
-        // A receive with room publishes it, whoever put it back.
-        let second = q.try_receive().map(|d| {
-            let v = *d;
+    explore(
+        &["published by the other receive", "published later"],
+        || {
+            let clock = ManualClock::new();
+            let q = Arc::new(
+                AckQueue::builder()
+                    .capacity(1)
+                    .max_in_flight(1)
+                    .dead_letter_capacity(1)
+                    .delay_capacity(1)
+                    .clock(clock.clone())
+                    .build()
+                    .unwrap(),
+            );
+            q.try_publish(1_u32).unwrap(); // the fresh ring is full
+            q.try_publish_after(2_u32, BACKOFF).unwrap();
+            clock.advance(BACKOFF);
+            // A scan that finds the fresh ring full puts the message back.
+            let scanner = {
+                let q = q.clone();
+                thread::spawn(move || q.requeue_expired())
+            };
+            let d = q.try_receive().expect("the fresh message");
+            assert_eq!(*d, 1);
             d.ack().unwrap();
-            v
-        });
-        scanner.join().unwrap();
-        let outcome = match second {
-            Some(v) => {
-                assert_eq!(v, 2);
-                "published by the other receive"
-            }
-            None => {
-                let d = q.try_receive().expect("published once the scan is done");
-                assert_eq!(*d, 2);
+            // A receive with room publishes it, whoever put it back.
+            let second = q.try_receive().map(|d| {
+                let v = *d;
                 d.ack().unwrap();
-                "published later"
-            }
-        };
-        assert_eq!(q.scheduled(), 0);
-        assert_eq!(q.settled_below().get(), 2);
-        outcome
-    });
+                v
+            });
+            scanner.join().unwrap();
+            let outcome = match second {
+                Some(v) => {
+                    assert_eq!(v, 2);
+                    "published by the other receive"
+                }
+                None => {
+                    let d = q.try_receive().expect("published once the scan is done");
+                    assert_eq!(*d, 2);
+                    d.ack().unwrap();
+                    "published later"
+                }
+            };
+            assert_eq!(q.scheduled(), 0);
+            assert_eq!(q.settled_below().get(), 2);
+            outcome
+        },
+    );
 }
