@@ -13,44 +13,16 @@
 use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use ackring::{Closed, PopError, PushError, Ring, WaitStrategy};
+use ackring::{Closed, PopError, PushError, Ring};
 
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
-const WATCHDOG: Duration = Duration::from_secs(120);
-/// Longer than any test runs: a call waiting this long must be woken by
-/// the close, not by its timeout.
-const LONG: Duration = Duration::from_secs(3600);
+#[path = "common/handles.rs"]
+mod handles;
 
-/// Runs `body` on a thread of its own and fails if it has not finished
-/// within [`WATCHDOG`]; a panic inside `body` is passed on.
-fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = mpsc::channel();
-    let handle = thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            body();
-            let _ = done_tx.send(());
-        })
-        .unwrap();
-    match done_rx.recv_timeout(WATCHDOG) {
-        Ok(()) => handle.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{name}: still running after {WATCHDOG:?}: a waiter was never woken")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(p) => panic::resume_unwind(p),
-            Ok(()) => unreachable!(),
-        },
-    }
-}
+use handles::{watchdog, LONG, STRATEGIES};
 
 // ---------------------------------------------------------------------------
 // force_push
