@@ -403,6 +403,7 @@ fn clones_dropped_in_random_order_lose_nothing() {
 }
 
 #[test]
+#[cfg(feature = "stream")] // the streams
 fn async_workers_end_when_the_last_publisher_drops() {
     use futures::StreamExt;
     const PUBLISHERS: usize = 3;
@@ -467,6 +468,7 @@ fn async_workers_end_when_the_last_publisher_drops() {
 }
 
 #[test]
+#[cfg(feature = "stream")] // the streams
 fn a_stream_keeps_the_queue_open_for_publishers() {
     let (publisher, worker) = AckQueue::<u32>::builder().build_handles().unwrap();
     let stream = worker.deliveries();

@@ -426,6 +426,7 @@ fn clones_on_many_threads_dropped_in_random_order() {
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg(feature = "stream")] // the streams
 fn async_receivers_end_when_the_last_sender_task_drops() {
     use futures::StreamExt;
     const SENDERS: usize = 4;
