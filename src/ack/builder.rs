@@ -426,6 +426,9 @@ impl<T> AckQueueBuilder<T> {
                 .unwrap_or_else(|| Box::new(MonotonicClock::new())),
             wait_strategy: self.wait_strategy,
             latency: self.latency.then(|| Box::new(Latency::new())),
+            publish_reads_clock: self.ttl.is_some() || self.latency,
+            receive_reads_clock: self.lease.is_some() || self.latency,
+            sole_acks: self.lease.is_none() && !self.latency,
         })
     }
 }

@@ -187,21 +187,6 @@ impl<T> AckQueue<T> {
         })
     }
 
-    /// For an ack by `take_sole` of `entry` in `state`, just before it
-    /// frees the entry: records the ack.
-    #[inline(always)]
-    pub(super) fn note_sole_ack(&self, entry: &Entry<T>, state: State) {
-        if self.latency.is_some() {
-            self.record_sole_ack(entry, state);
-        }
-    }
-
-    #[inline(never)]
-    fn record_sole_ack(&self, entry: &Entry<T>, state: State) {
-        let timing = self.settle_timing(entry, state);
-        self.note_settle(timing, Settle::Ack);
-    }
-
     /// Records a settle (`how`) of a delivery whose entry's fields were
     /// `timing`, which succeeded.
     #[inline(always)]

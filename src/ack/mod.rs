@@ -482,6 +482,13 @@ pub struct AckQueue<T> {
     wait_strategy: WaitStrategy,
     /// The latency histograms, if recorded (`latency.rs`).
     latency: Option<Box<Latency>>,
+    /// A publish reads the clock: for a time to live or latency.
+    publish_reads_clock: bool,
+    /// A receive reads the clock: for a lease or latency.
+    receive_reads_clock: bool,
+    /// An ack by the delivery's only holder may skip the CAS
+    /// (`take_sole`): no lease, and no latency to record.
+    sole_acks: bool,
 }
 
 // SAFETY: the queue moves `T` values between threads (publish on one,

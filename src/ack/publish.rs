@@ -1,6 +1,7 @@
 //! Publishing: a message enters the fresh ring and waits there for its
 //! first delivery.
 
+use super::fresh::NEVER;
 use super::{AckQueue, Seq};
 use crate::error::PublishError;
 use crate::wait::WaitStrategy;
@@ -31,17 +32,17 @@ impl<T> AckQueue<T> {
     /// ```
     #[inline]
     pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
-        if self.fresh.keeps_publish_times() {
+        if self.publish_reads_clock {
             return self.try_publish_timed(msg);
         }
-        let pos = self.fresh.try_push(msg, self.expiry())?;
+        let pos = self.fresh.try_push(msg, NEVER)?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
         self.ready.notify_keyed(1);
         Ok(Seq(self.fresh.laps().count(pos)))
     }
 
-    /// `try_publish` with latency recorded: the message's publish time goes
-    /// with it (`latency.rs`).
+    /// `try_publish` with a time to live or latency recorded: the message's
+    /// expiry and publish time go with it (`ttl.rs`, `latency.rs`).
     #[inline(never)]
     fn try_publish_timed(&self, msg: T) -> Result<Seq, PublishError<T>> {
         let pos = self.push_fresh(msg, self.expiry())?;

@@ -36,11 +36,9 @@ impl<T> AckQueue<T> {
         // Inlined, so that the delivery reaches the caller in registers:
         // returned through memory, its read back stalls behind the stores
         // still draining to the lines a receive hands over.
-        if self.timed() {
-            return self.try_receive_timed();
-        }
-        if self.records_latency() {
-            return self.try_receive_stamped();
+        // Relaxed: a hint, as in `timed`.
+        if self.receive_reads_clock || self.delayed.load(Ordering::Relaxed) != 0 {
+            return self.try_receive_clocked();
         }
         // Without a lease, a delayed requeue or latency recording nothing
         // depends on the clock: the delivery's time is left `UNSTAMPED`
@@ -49,6 +47,17 @@ impl<T> AckQueue<T> {
             return Some(d);
         }
         self.take_fresh(UNSTAMPED)
+    }
+
+    /// `try_receive` with a lease, a delayed requeue pending or latency
+    /// recorded.
+    #[inline(never)]
+    fn try_receive_clocked(&self) -> Option<Delivery<'_, T>> {
+        if self.timed() {
+            self.try_receive_timed()
+        } else {
+            self.try_receive_stamped()
+        }
     }
 
     /// `try_receive` with a lease or a delayed requeue pending: reads the

@@ -81,7 +81,8 @@ impl<T> AckQueue<T> {
     }
 
     /// Acks the delivery of a guard by plain stores, if the guard is the
-    /// only thread that can move its entry: the queue has no lease (no
+    /// only thread that can move its entry and no latency is recorded (an
+    /// ack recorded goes through `settle`): the queue has no lease (no
     /// scan expires an `InFlight` entry), the guard is the entry's only
     /// holder (no other guard lets go of it), and its tag was not handed
     /// out (no settle by tag races it). Then nothing but this guard writes
@@ -95,7 +96,7 @@ impl<T> AckQueue<T> {
     pub(super) fn take_sole(&self, index: u32, attempt: u32) -> Option<T> {
         // A delivery count past 16 bits (`State::attempt_bits`) takes the
         // CAS, so that the check below compares the count itself.
-        if self.lease.is_some() || u64::from(attempt) > State::ATTEMPT_MASK {
+        if !self.sole_acks || u64::from(attempt) > State::ATTEMPT_MASK {
             return None;
         }
         // SAFETY: a guard's entry index is one the queue gave out.
@@ -120,17 +121,16 @@ impl<T> AckQueue<T> {
         // initialized, nobody else reads it, and it is moved out once,
         // here, before the entry is made `Free`.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
-        self.note_sole_ack(entry, state);
         self.make_free(entry, state);
         Some(value)
     }
 
     /// Marks the delivery of a guard whose tag is being handed out
     /// (`Delivery::tag`): from now on its settles race settles by tag, and
-    /// the guard settles by CAS (`take_sole`). Only a queue without a
-    /// lease needs to know.
+    /// the guard settles by CAS (`take_sole`). Only a queue whose guards
+    /// may ack without the CAS (`sole_acks`) needs to know.
     pub(crate) fn hand_out_tag(&self, index: u32) {
-        if self.lease.is_none() {
+        if self.sole_acks {
             // Relaxed: read by the guard itself, later in its own thread or
             // after whatever ended the borrow that called this; the bit
             // carries no data. While a guard holds the entry, every other
