@@ -191,8 +191,9 @@ pub(crate) fn unique_id() -> usize {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Locks a mutex, ignoring poisoning: the data our locks guard (nothing, or
-/// counters) stays consistent even if a holder panicked.
+/// Locks a mutex, ignoring poisoning: the data our locks guard (nothing,
+/// counters, a connection's state, a set of tags) stays consistent even if
+/// a holder panicked.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,

@@ -312,6 +312,7 @@ pub use self::latency::LatencySnapshot;
 pub use self::owned::OwnedDelivery;
 pub use self::redelivery::Redelivery;
 use self::stats::WaitingSeen;
+pub(crate) use crate::api::Settle;
 use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
@@ -326,24 +327,6 @@ const PARK_TICK: Duration = Duration::from_millis(1);
 /// out, close) notifies the waiters, so this is only a safety net; it
 /// keeps an idle consumer from waking a thousand times a second.
 const IDLE_TICK: Duration = Duration::from_millis(50);
-
-/// How a delivery is settled.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Settle {
-    Ack,
-    /// Requeue after the given delay (zero: at once), or, if none, after
-    /// the queue's [`Redelivery`] delay.
-    Requeue(Option<Duration>),
-    /// Dead-letter now.
-    Reject,
-}
-
-impl Settle {
-    /// A requeue after `delay` (at once if zero), whatever the policy.
-    fn delayed(delay: Duration) -> Settle {
-        Settle::Requeue(Some(delay))
-    }
-}
 
 /// Why a state word does not let a settle proceed.
 enum Refusal {

@@ -13,7 +13,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use super::block::block_on_until;
 use super::link::Link;
 use super::shared::Shared;
-use super::{after, Settle, SETTLE_WAIT};
+use super::{deadline_after, Settle, SETTLE_WAIT};
 use crate::ack::Seq;
 use crate::api::{Acknowledge, Error};
 use crate::error::AckError;
@@ -53,7 +53,7 @@ impl Shared {
         if !self.is_current(link) {
             return Err(Error::Ack(AckError::Stale));
         }
-        match block_on_until(link.settle(tag, how), after(SETTLE_WAIT)) {
+        match block_on_until(link.settle(tag, how), deadline_after(SETTLE_WAIT)) {
             Some(Ok(())) => {
                 self.traffic.settled(how, 1);
                 Ok(())
@@ -126,7 +126,7 @@ impl<M> Acknowledge for AmqpDelivery<'_, M> {
 
     fn nack(self, requeue: bool) -> Result<(), Error> {
         self.finish(if requeue {
-            Settle::Requeue
+            Settle::Requeue(None)
         } else {
             Settle::Reject
         })
@@ -141,7 +141,7 @@ impl<M> Drop for AmqpDelivery<'_, M> {
             // the message itself.
             let _ = self
                 .shared
-                .settle_blocking(&self.link, self.tag, Settle::Requeue);
+                .settle_blocking(&self.link, self.tag, Settle::Requeue(None));
         }
     }
 }

@@ -16,10 +16,11 @@ use super::codec::Codec;
 use super::delivery::{header_int, header_str};
 use super::error::{classify, Why};
 use super::link::Link;
-use super::shared::{lock, Shared};
+use super::shared::Shared;
 use super::{dead_exchange, AmqpQueue, Settle, SEQ_HEADER};
 use crate::ack::{DeadLetter, DeadReason};
 use crate::api::Error;
+use crate::sync::lock;
 
 impl Shared {
     /// Runs `op` on the link that is up, and again on the next one each
@@ -85,7 +86,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
         }
         if let Some(e) = failed {
             for tag in taken {
-                let _ = link.settle(tag, Settle::Requeue).await;
+                let _ = link.settle(tag, Settle::Requeue(None)).await;
             }
             return Err(e);
         }
@@ -116,7 +117,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
                 let _ = link.admin.basic_nack(tag, REQUEUE).await;
             }
             for tag in taken {
-                let _ = link.settle(tag, Settle::Requeue).await;
+                let _ = link.settle(tag, Settle::Requeue(None)).await;
             }
             return Err(e);
         }

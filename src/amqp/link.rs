@@ -26,9 +26,10 @@ use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 use super::block::{block_on, block_on_until};
 use super::builder::Settings;
 use super::error::{classify, Why};
-use super::shared::{lock, Shared};
-use super::{after, dead_exchange, Settle, CLOSE_WAIT};
+use super::shared::Shared;
+use super::{dead_exchange, deadline_after, Settle, CLOSE_WAIT};
 use crate::api::Error;
+use crate::sync::lock;
 
 /// How far the consumer of a link has got.
 enum Start {
@@ -281,7 +282,7 @@ impl Link {
         })
         .await;
         for tag in left {
-            let _ = self.send_settle(tag, Settle::Requeue, false).await;
+            let _ = self.send_settle(tag, Settle::Requeue(None), false).await;
         }
     }
 
@@ -296,8 +297,8 @@ impl Link {
         let ch = &self.consume;
         let sent = match how {
             Settle::Ack => ch.basic_ack(tag, BasicAckOptions { multiple }).await,
-            Settle::Requeue | Settle::Reject => {
-                let requeue = matches!(how, Settle::Requeue);
+            Settle::Requeue(_) | Settle::Reject => {
+                let requeue = matches!(how, Settle::Requeue(_));
                 ch.basic_nack(tag, BasicNackOptions { multiple, requeue })
                     .await
             }
@@ -318,7 +319,7 @@ impl Link {
         let _ = thread::Builder::new()
             .name("ackring-amqp-close".into())
             .spawn(move || {
-                let _ = block_on_until(link.conn.close(200, "closed"), after(CLOSE_WAIT));
+                let _ = block_on_until(link.conn.close(200, "closed"), deadline_after(CLOSE_WAIT));
             });
     }
 }

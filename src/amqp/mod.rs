@@ -137,6 +137,7 @@ pub use self::stats::{AmqpStats, BrokerFigures};
 use crate::ack::{DeadLetter, Seq};
 #[cfg(doc)]
 use crate::api::Acknowledge;
+use crate::api::{poll_dead_letter, Settle};
 use crate::api::{
     Capabilities, Consumer, Drain, Error, Figures, Producer, Queue, Scope, SendError,
 };
@@ -154,18 +155,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(5);
 /// How often a wait for a dead letter asks the broker again.
 const DEAD_LETTER_POLL: Duration = Duration::from_millis(10);
 
-/// The instant `timeout` from now, if it is representable.
-fn after(timeout: Duration) -> Option<Instant> {
-    Instant::now().checked_add(timeout)
-}
-
-/// How a delivery is settled.
-#[derive(Clone, Copy, Debug)]
-enum Settle {
-    Ack,
-    Requeue,
-    Reject,
-}
+use crate::wait::deadline_after;
 
 /// The dead-letter exchange of queue `queue`.
 fn dead_exchange(queue: &str) -> String {
@@ -243,7 +233,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
     /// [`Error::Unreachable`] if the broker cannot be reached within the
     /// call timeout; [`Error::Refused`] if it refuses.
     pub fn delete(self) -> Result<(), Error> {
-        let deadline = after(self.shared.settings.call_timeout);
+        let deadline = deadline_after(self.shared.settings.call_timeout);
         block_on(self.shared.on_link(deadline, |link| self.delete_on(link)))
     }
 }
@@ -266,7 +256,10 @@ impl<M, C> Drop for AmqpQueue<M, C> {
         // No more recovery; whatever is unsettled goes back to the queue
         // with the connection.
         if let Some(link) = self.shared.shut_down() {
-            let _ = block_on_until(link.conn.close(200, "handle dropped"), after(CLOSE_WAIT));
+            let _ = block_on_until(
+                link.conn.close(200, "handle dropped"),
+                deadline_after(CLOSE_WAIT),
+            );
         }
     }
 }
@@ -318,7 +311,7 @@ impl<M: Send, C: Codec<M>> Queue for AmqpQueue<M, C> {
         // Without a link, the broker took back what the lost one held,
         // and a recovery starts no consumer on a closed handle.
         if let Some(link) = self.shared.link_now() {
-            let _ = block_on_until(link.stop_consuming(), after(CLOSE_WAIT));
+            let _ = block_on_until(link.stop_consuming(), deadline_after(CLOSE_WAIT));
         }
     }
 
@@ -388,7 +381,7 @@ impl<M: Send, C: Codec<M>> Consumer for AmqpQueue<M, C> {
     }
 
     fn receive_timeout(&self, timeout: Duration) -> Result<Option<AmqpDelivery<'_, M>>, Error> {
-        block_on_until(self.receive_one(), after(timeout)).transpose()
+        block_on_until(self.receive_one(), deadline_after(timeout)).transpose()
     }
 
     fn receive_batch_timeout<'q>(
@@ -397,7 +390,7 @@ impl<M: Send, C: Codec<M>> Consumer for AmqpQueue<M, C> {
         out: &mut Vec<AmqpDelivery<'q, M>>,
         timeout: Duration,
     ) -> Result<usize, Error> {
-        block_on_until(self.receive_into(max, out), after(timeout)).unwrap_or(Ok(0))
+        block_on_until(self.receive_into(max, out), deadline_after(timeout)).unwrap_or(Ok(0))
     }
 
     fn receive_async(&self) -> impl Future<Output = Result<AmqpDelivery<'_, M>, Error>> + Send {
@@ -427,7 +420,7 @@ impl<M: Send, C: Codec<M>> Consumer for AmqpQueue<M, C> {
         errors: &mut Vec<(usize, Error)>,
     ) -> usize {
         let how = if requeue {
-            Settle::Requeue
+            Settle::Requeue(None)
         } else {
             Settle::Reject
         };
@@ -438,28 +431,21 @@ impl<M: Send, C: Codec<M>> Consumer for AmqpQueue<M, C> {
         &self,
         timeout: Duration,
     ) -> Result<Option<DeadLetter<M>>, Error> {
-        let deadline = after(timeout);
-        let passed = || deadline.is_some_and(|d| Instant::now() >= d);
-        loop {
+        poll_dead_letter(timeout, DEAD_LETTER_POLL, |deadline| {
+            let passed = || deadline.is_some_and(|d| Instant::now() >= d);
             match block_on(
                 self.shared
                     .on_link(deadline, |link| self.take_dead_letter(link)),
             ) {
-                Ok(Some(dead)) => return Ok(Some(dead)),
-                Ok(None) => {}
                 // Waited through an outage until the deadline: none came.
-                Err(e) if e.is_unreachable() && passed() => return Ok(None),
-                Err(e) => return Err(e),
+                Err(e) if e.is_unreachable() && passed() => Ok(None),
+                got => got,
             }
-            if passed() {
-                return Ok(None);
-            }
-            std::thread::sleep(DEAD_LETTER_POLL);
-        }
+        })
     }
 
     fn drain(&self) -> Result<Vec<M>, Error> {
-        let deadline = after(self.shared.settings.call_timeout);
+        let deadline = deadline_after(self.shared.settings.call_timeout);
         block_on(self.shared.on_link(deadline, |link| self.drain_on(link)))
     }
 }

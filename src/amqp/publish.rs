@@ -22,7 +22,7 @@ use super::block::until;
 use super::codec::Codec;
 use super::error::{classify, timed_out};
 use super::link::Link;
-use super::{after, AmqpQueue, SEQ_HEADER};
+use super::{deadline_after, AmqpQueue, SEQ_HEADER};
 use crate::ack::Seq;
 use crate::api::{Error, SendError};
 
@@ -44,7 +44,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
             Err(e) => return Err(SendError::new(Error::Codec(Arc::from(e)), msg)),
         };
         let timeout = shared.settings.call_timeout;
-        let deadline = after(timeout);
+        let deadline = deadline_after(timeout);
         let mut seq = None;
         let mut sent_before = false;
         loop {

@@ -14,11 +14,11 @@ use super::block::block_on_until;
 use super::codec::Codec;
 use super::delivery::{header_int, AmqpDelivery};
 use super::link::{Link, Take};
-use super::shared::lock;
-use super::{after, AmqpQueue, Settle, SEQ_HEADER, SETTLE_WAIT};
+use super::{deadline_after, AmqpQueue, Settle, SEQ_HEADER, SETTLE_WAIT};
 use crate::ack::Seq;
 use crate::api::Error;
 use crate::error::AckError;
+use crate::sync::lock;
 
 impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
     /// The guard of a delivery lapin received on `link`, or its tag if the
@@ -165,7 +165,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
         };
         let send = |tag, multiple| match block_on_until(
             link.send_settle(tag, how, multiple),
-            after(SETTLE_WAIT),
+            deadline_after(SETTLE_WAIT),
         ) {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => {

@@ -23,7 +23,7 @@ use super::block::block_on_until;
 use super::error::timed_out;
 use super::link::Link;
 use super::shared::Shared;
-use super::{after, CLOSE_WAIT};
+use super::{deadline_after, CLOSE_WAIT};
 
 /// The wait after the first failed attempt.
 pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -43,7 +43,10 @@ pub(super) fn start(shared: Weak<Shared>, old: Arc<Link>) -> io::Result<()> {
 fn recover(weak: Weak<Shared>, old: Arc<Link>) {
     // Closed for good, so the broker takes back what it held at once and
     // the old deliveries' settles cannot reach it.
-    let _ = block_on_until(old.conn.close(200, "recovering"), after(CLOSE_WAIT));
+    let _ = block_on_until(
+        old.conn.close(200, "recovering"),
+        deadline_after(CLOSE_WAIT),
+    );
     drop(old);
     let started = Instant::now();
     let mut backoff = None;
@@ -53,7 +56,10 @@ fn recover(weak: Weak<Shared>, old: Arc<Link>) {
             return;
         }
         let epoch = shared.next_epoch();
-        let attempt = block_on_until(Link::open(&shared, epoch, true), after(ATTEMPT_WAIT));
+        let attempt = block_on_until(
+            Link::open(&shared, epoch, true),
+            deadline_after(ATTEMPT_WAIT),
+        );
         match attempt {
             Some(Ok(link)) => {
                 shared.install(Arc::new(link), true);

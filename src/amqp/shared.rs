@@ -18,7 +18,9 @@
 //! notified at every change of state.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
+
+use crate::sync::lock;
 use std::time::Instant;
 
 use event_listener::Event;
@@ -30,12 +32,6 @@ use super::link::Link;
 use super::recovery;
 use super::stats::{AmqpStats, Traffic};
 use crate::api::Error;
-
-/// Locks `m`; a panic while it was held left plain data (a state, a
-/// consumer, a set of tags) that is still consistent.
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// The state of a handle's connection.
 enum State {

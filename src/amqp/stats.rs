@@ -12,7 +12,7 @@ use lapin::types::FieldTable;
 use super::block::block_on;
 use super::codec::Codec;
 use super::error::classify;
-use super::{after, AmqpQueue, Settle};
+use super::{deadline_after, AmqpQueue, Settle};
 use crate::api::Error;
 
 /// A snapshot of a handle's connection, its recovery and its own
@@ -121,7 +121,7 @@ impl Traffic {
     pub(super) fn settled(&self, how: Settle, n: usize) -> usize {
         match how {
             Settle::Ack => add(&self.acked, n as u64),
-            Settle::Requeue | Settle::Reject => add(&self.nacked, n as u64),
+            Settle::Requeue(_) | Settle::Reject => add(&self.nacked, n as u64),
         }
         n
     }
@@ -162,7 +162,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
     /// ```
     pub fn broker_figures(&self) -> Result<BrokerFigures, Error> {
         let shared = &*self.shared;
-        let deadline = after(shared.settings.call_timeout);
+        let deadline = deadline_after(shared.settings.call_timeout);
         let passive = QueueDeclareOptions {
             passive: true,
             ..QueueDeclareOptions::default()

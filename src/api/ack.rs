@@ -4,10 +4,10 @@
 
 use core::future::Future;
 use core::time::Duration;
-use std::time::Instant;
 
 use super::{
-    Acknowledge, Capabilities, Consumer, Drain, Error, Figures, Producer, Queue, Scope, SendError,
+    poll_dead_letter, Acknowledge, Capabilities, Consumer, Drain, Error, Figures, Producer, Queue,
+    Scope, SendError,
 };
 use crate::ack::{AckQueue, DeadLetter, Delivery, OwnedDelivery, Seq};
 use crate::error::{AckError, PublishError};
@@ -154,16 +154,9 @@ impl<T: Send + Sync> Consumer for AckQueue<T> {
         &self,
         timeout: Duration,
     ) -> Result<Option<DeadLetter<T>>, Error> {
-        let deadline = Instant::now().checked_add(timeout);
-        loop {
-            if let Some(dead) = self.try_receive_dead_letter() {
-                return Ok(Some(dead));
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
-            std::thread::sleep(DEAD_LETTER_TICK);
-        }
+        poll_dead_letter(timeout, DEAD_LETTER_TICK, |_| {
+            Ok(self.try_receive_dead_letter())
+        })
     }
 
     fn drain(&self) -> Result<Vec<T>, Error> {

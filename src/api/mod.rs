@@ -57,8 +57,50 @@ use core::ops::Deref;
 use core::time::Duration;
 use std::sync::Arc;
 
+use crate::sync::Instant;
+
 use crate::ack::{DeadLetter, Seq};
 use crate::error::{AckError, ConfigError};
+
+/// Looks for a dead letter with `look` (given the deadline) until it
+/// finds one, fails, or `timeout` passes, sleeping `tick` between two
+/// looks: the shared loop of the backends' `receive_dead_letter_timeout`.
+pub(crate) fn poll_dead_letter<T>(
+    timeout: Duration,
+    tick: Duration,
+    mut look: impl FnMut(Option<Instant>) -> Result<Option<T>, Error>,
+) -> Result<Option<T>, Error> {
+    let deadline = crate::wait::deadline_after(timeout);
+    loop {
+        if let Some(found) = look(deadline)? {
+            return Ok(Some(found));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
+        std::thread::sleep(tick);
+    }
+}
+
+/// How a delivery is settled, on every backend.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Settle {
+    /// Settled: done with.
+    Ack,
+    /// Back to the queue after the given delay (zero: at once), or, if
+    /// none, after the queue's redelivery delay
+    /// ([`Redelivery`](crate::Redelivery)); a broker requeues at once.
+    Requeue(Option<Duration>),
+    /// To the dead letters now.
+    Reject,
+}
+
+impl Settle {
+    /// A requeue after `delay` (at once if zero), whatever the policy.
+    pub(crate) fn delayed(delay: Duration) -> Settle {
+        Settle::Requeue(Some(delay))
+    }
+}
 
 /// How far a setting or a call reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
