@@ -391,7 +391,7 @@ impl<T> AckQueueBuilder<T> {
             table: Table::new(cap, spares),
             acked: CachePadded::new(AtomicU64::new(0)),
             admit_below: CachePadded::new(AtomicU64::new(self.max_in_flight as u64)),
-            released: CachePadded::new(AtomicU64::new(0)),
+            given_back: CachePadded::new(AtomicU64::new(0)),
             below: CachePadded::new(AtomicU64::new(0)),
             redeliver,
             dead,

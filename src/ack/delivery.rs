@@ -139,7 +139,7 @@ macro_rules! delivery_api {
             /// Takes the guard apart without its `Drop`: the queue handle,
             /// the entry index and the delivery count. The caller owes the
             /// guard's place among the entry's holders: a settle or a
-            /// `release_holder`.
+            /// `let_go`.
             #[inline(always)]
             pub(crate) fn into_parts(self) -> ($queue, u32, u32) {
                 let this = ::core::mem::ManuallyDrop::new(self);
@@ -230,7 +230,7 @@ macro_rules! delivery_api {
             pub fn detach(self) -> $crate::ack::Tag {
                 let tag = self.own_tag();
                 let (queue, index, _) = self.into_parts();
-                queue.release_holder(index);
+                queue.let_go(index);
                 tag
             }
         }

@@ -95,8 +95,8 @@ const EXHAUSTED: u64 = 1 << 5;
 /// A dead letter that found the dead letters full: it keeps its prefetch
 /// place (instead of a dead-letter place) until it is taken.
 const OVERFLOW: u64 = 1 << 6;
-const EPOCH_SHIFT: u32 = 7;
-const EPOCH_MASK: u64 = 0xF;
+const EXTENSIONS_SHIFT: u32 = 7;
+const EXTENSIONS_MASK: u64 = 0xF;
 /// The delivery's tag was handed out ([`Delivery::tag`](super::Delivery::tag)):
 /// a settle by tag may race the guard's own, so the guard settles by CAS.
 const TAG_OUT: u64 = 1 << 11;
@@ -112,8 +112,8 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 /// An entry's state word, decoded:
 ///
 /// ```text
-/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 |   11    | 10 .. 7 |    6     |     5     |    4    | 3 .. 0
-///  generation  | attempt  | holders  | tag out |  epoch  | overflow | exhausted | expired | phase
+/// bit 63 .. 40 | 39 .. 24 | 23 .. 12 |   11    |  10 .. 7   |    6     |     5     |    4    | 3 .. 0
+///  generation  | attempt  | holders  | tag out | extensions | overflow | exhausted | expired | phase
 /// ```
 ///
 /// - `generation`: how many messages the entry held before this one
@@ -125,8 +125,8 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 ///   delivery (whose count the entry does not store: see
 ///   [`Entry::delivery_count`]);
 /// - `holders`: live `Delivery` guards that may read the message;
-/// - `epoch`: bumped by every lease extension, so a scan that read the old
-///   deadline fails its CAS;
+/// - `extensions`: lease extensions, modulo 16, so a scan that read the
+///   old deadline fails its CAS;
 /// - `tag out`, `overflow`, `exhausted`, `expired`: see the constants.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct State(pub(crate) u64);
@@ -215,10 +215,10 @@ impl State {
     pub(crate) fn with_overflow(self) -> State {
         State(self.0 | OVERFLOW)
     }
-    /// The epoch plus one (modulo 16).
-    pub(crate) fn next_epoch(self) -> State {
-        let epoch = ((self.0 >> EPOCH_SHIFT) + 1) & EPOCH_MASK;
-        State((self.0 & !(EPOCH_MASK << EPOCH_SHIFT)) | (epoch << EPOCH_SHIFT))
+    /// The state with one more lease extension (modulo 16).
+    pub(crate) fn next_extension(self) -> State {
+        let n = ((self.0 >> EXTENSIONS_SHIFT) + 1) & EXTENSIONS_MASK;
+        State((self.0 & !(EXTENSIONS_MASK << EXTENSIONS_SHIFT)) | (n << EXTENSIONS_SHIFT))
     }
 }
 
@@ -262,7 +262,7 @@ pub(crate) struct Entry<T> {
     /// The message's delivery count, exactly, once it was delivered more
     /// than once (read it with [`delivery_count`](Entry::delivery_count)):
     /// a first delivery, whose state says attempt 1, leaves it alone.
-    pub(crate) deliveries: AtomicU32,
+    pub(crate) delivery_count: AtomicU32,
     /// Initialized from the end of `Receiving` until the message is moved
     /// out or dropped (by the thread that brings the entry back to
     /// `Free`).
@@ -280,7 +280,7 @@ impl<T> Entry<T> {
         } else {
             // Relaxed: ordered after the state the caller read, as the
             // entry's other fields are (type docs).
-            self.deliveries.load(Ordering::Relaxed)
+            self.delivery_count.load(Ordering::Relaxed)
         }
     }
 
@@ -291,7 +291,7 @@ impl<T> Entry<T> {
             deadline: AtomicU64::new(0),
             delivered_at: AtomicU64::new(0),
             published_at: AtomicU64::new(0),
-            deliveries: AtomicU32::new(0),
+            delivery_count: AtomicU32::new(0),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }

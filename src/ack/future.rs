@@ -1,7 +1,7 @@
 //! `AckQueue`'s futures and the owned deliveries' `Stream`.
 //!
 //! Every wait registers in the same list (`ready`, `room` or `settled`)
-//! as the blocking calls, with the same attempt and the same keyed sleep
+//! as the blocking calls, with the same look and the same keyed sleep
 //! check; see the `wait` module for the protocol. Lease expiries and delayed requeues
 //! notify nobody: a blocked thread looks again every `PARK_TICK`, and a
 //! future does the same when given a [`Timer`] with `with_timer`.
@@ -50,7 +50,7 @@ impl<'q, S: Timer> Waiting<'q, S> {
         }
     }
 
-    /// One poll of a wait in `waiter`: `attempt` as the blocking calls
+    /// One poll of a wait in `waiter`: `look` as the blocking calls
     /// make it, and `may_sleep` their keyed check.
     #[inline]
     fn poll<T, R>(
@@ -58,7 +58,7 @@ impl<'q, S: Timer> Waiting<'q, S> {
         queue: &AckQueue<T>,
         waiter: &'q Waiter,
         cx: &mut Context<'_>,
-        mut attempt: impl FnMut() -> Option<R>,
+        mut look: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
     ) -> Poll<R> {
         let mut this = self.project();
@@ -66,7 +66,7 @@ impl<'q, S: Timer> Waiting<'q, S> {
         // not make this loop spin.
         for _ in 0..2 {
             if let Poll::Ready(r) =
-                waiter.poll_wait(cx, this.slot.as_mut(), &mut attempt, &mut may_sleep)
+                waiter.poll_wait(cx, this.slot.as_mut(), &mut look, &mut may_sleep)
             {
                 this.sleep.set(None);
                 return Poll::Ready(r);
@@ -84,7 +84,7 @@ impl<'q, S: Timer> Waiting<'q, S> {
             if sleep.poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            // The tick passed: look again (the attempt scans for expired
+            // The tick passed: look again (the look scans for expired
             // leases and due requeues).
             this.sleep.set(None);
         }

@@ -1,5 +1,5 @@
 //! Leases without a background thread: the amortized scan that requeues
-//! expired deliveries and releases due delayed requeues.
+//! expired deliveries and readies due delayed requeues.
 
 use super::entry::{Phase, State};
 use super::AckQueue;
@@ -46,7 +46,7 @@ impl<T> AckQueue<T> {
     /// everything). Receives in between only read `scan_due`, a line
     /// written once per interval. Delayed requeues, whose delays may be
     /// much shorter than the lease, turn the pacing off until they are
-    /// released.
+    /// due.
     pub(super) fn scan_step(&self, now: u64) {
         // Relaxed: a hint, as in `timed`.
         if self.delayed.load(Ordering::Relaxed) == 0 {
@@ -94,7 +94,7 @@ impl<T> AckQueue<T> {
             .count()
     }
 
-    /// Expires the entry's lease or releases its delay if due; returns
+    /// Expires the entry's lease or ends its delay if due; returns
     /// whether it moved the message.
     fn scan_entry(&self, index: u32, now: u64) -> bool {
         let entry = self.table.get(index);
@@ -104,7 +104,7 @@ impl<T> AckQueue<T> {
         match state.phase() {
             Phase::InFlight if self.lease.is_some() => {
                 // Relaxed: ordered by the Acquire above; if an extension
-                // wrote a later deadline since, it bumped the epoch and our
+                // wrote a later deadline since, it counted an extension and our
                 // CAS fails.
                 if entry.deadline.load(Ordering::Relaxed) > now {
                     return false;
@@ -142,7 +142,7 @@ impl<T> AckQueue<T> {
                     self.redeliver.push(index);
                 } else {
                     // Ours in `Delaying` (our CAS): due after the policy's
-                    // delay; a later scan releases it, and nobody needs a
+                    // delay; a later scan readies it, and nobody needs a
                     // wake-up now.
                     self.delay_owned(entry, delay);
                     return true;
@@ -153,7 +153,7 @@ impl<T> AckQueue<T> {
             Phase::Delayed if Self::is_scheduled(state) => {
                 // Relaxed: as below; the scheduler wrote it before its
                 // Release store of `Delayed`.
-                entry.deadline.load(Ordering::Relaxed) <= now && self.release_due(now) > 0
+                entry.deadline.load(Ordering::Relaxed) <= now && self.publish_due(now) > 0
             }
             Phase::Delayed => {
                 // Relaxed: as above; the nacker wrote it before its Release

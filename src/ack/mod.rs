@@ -27,7 +27,7 @@
 //!   delayed, or held by an expired delivery that still reads them).
 //!   Places held = first deliveries (the count of `head`, less what
 //!   `drain` took from the fresh ring) less the places given back (`acked`
-//!   and `released`), checked before the CAS on `head` against a cached
+//!   and `given_back`), checked before the CAS on `head` against a cached
 //!   bound (`admit_below`) that is refreshed from those counts only when
 //!   the count reaches it (for a run, the count of its last message:
 //!   `places_for_run`). A batch ack gives back the places of all the
@@ -61,7 +61,7 @@
 //!
 //! # Entry state machine
 //!
-//! Every entry has a state word `generation | attempt | holders | epoch |
+//! Every entry has a state word `generation | attempt | holders | extensions |
 //! flags | phase` ([`State`]); every transition is one CAS, or a store by
 //! the entry's sole owner: the receive that claims a free home entry, and
 //! the ack of a guard that is its entry's *sole mover* (no lease, so no
@@ -83,7 +83,7 @@
 //!    │     out, store Free, give the place back                │ │ extend_lease:
 //!    │                                                         │ │ CAS → Extending, write
 //!    │   ack: CAS → Settled {holders - 1}                      │ │ deadline, CAS → InFlight,
-//!    │  ┌──────────────────────────────────────────────────────┘ │ epoch + 1
+//!    │  ┌──────────────────────────────────────────────────────┘ │ extensions + 1
 //!    │  ▼                                                        │
 //!   Settled ── last holder leaves (CAS holders → 0) ──► free     │ nack(requeue) / drop /
 //!    │ (holders 0: move the value out, store Free, give the      │ lease expiry (scan):
@@ -189,7 +189,7 @@
 //!   the state its Acquire load read), and the index rings hand entries
 //!   over with their own Release/Acquire pairs. The fields themselves are
 //!   read and written `Relaxed`, ordered by those state words.
-//! - Counters (`acked`, `released`, `dead_held`, `delayed`, statistics)
+//! - Counters (`acked`, `given_back`, `dead_held`, `delayed`, statistics)
 //!   carry no data and are `Relaxed` (but for the SeqCst RMW on `acked`,
 //!   the key of an ack's wake-up, below); the prefetch bound needs only that
 //!   the given-back counts never decrease (`below_prefetch_limit`), and the
@@ -258,7 +258,7 @@
 //! full pass runs before it reports nothing to receive, unless nothing can
 //! be due (no delivery holds a prefetch place, no delayed requeue waits:
 //! `scan_when_dry`); [`AckQueue::requeue_expired`] forces a full pass.
-//! The same scan releases requeues delayed by the [`Redelivery`] policy
+//! The same scan readies requeues delayed by the [`Redelivery`] policy
 //! and publishes due delayed publishes ([`schedule`]); a message's time
 //! to live needs no scan: the receive that reaches it checks it
 //! ([`ttl`]).
@@ -396,7 +396,7 @@ pub struct AckQueue<T> {
     /// Prefetch places given back otherwise: dead letters that took a
     /// dead-letter place, overflowed dead letters taken, deliveries taken
     /// by `drain`.
-    released: CachePadded<AtomicU64>,
+    given_back: CachePadded<AtomicU64>,
     /// A sequence number below which every message is settled (a cache of
     /// the watermark: see [`AckQueue::settled_below`]).
     below: CachePadded<AtomicU64>,
@@ -437,8 +437,8 @@ pub struct AckQueue<T> {
     /// Blocked publishers sleep here; a first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
     room: CachePadded<Waiter>,
-    /// Blocked delayed publishers sleep here; a delayed publish released
-    /// (one), `drain` and `close` (all) notify it.
+    /// Blocked delayed publishers sleep here; a delayed publish published
+    /// when due (one), `drain` and `close` (all) notify it.
     scheduling: Waiter,
     counters: Counters,
     max_in_flight: usize,
@@ -524,7 +524,7 @@ impl<T> AckQueue<T> {
         self.lease.is_some() || self.delayed.load(crate::sync::Ordering::Relaxed) != 0
     }
 
-    /// Retries `attempt` until it returns `Some` or `deadline` passes,
+    /// Retries `look` until it returns `Some` or `deadline` passes,
     /// with the queue's wait strategy. `Spin` and `Backoff` never sleep
     /// (each try scans for expired leases and due requeues itself);
     /// `Park` spins with backoff first, then sleeps on `waiter`, waking at
@@ -535,15 +535,15 @@ impl<T> AckQueue<T> {
         &self,
         waiter: &Waiter,
         deadline: Option<Instant>,
-        mut attempt: impl FnMut() -> Option<R>,
+        mut look: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
     ) -> Option<R> {
         if self.wait_strategy != WaitStrategy::Park {
-            return wait::wait_until(self.wait_strategy, waiter, deadline, attempt, may_sleep);
+            return wait::wait_until(self.wait_strategy, waiter, deadline, look, may_sleep);
         }
         let backoff = Backoff::new();
         while !backoff.is_completed() {
-            if let Some(r) = attempt() {
+            if let Some(r) = look() {
                 return Some(r);
             }
             backoff.snooze();
@@ -551,20 +551,16 @@ impl<T> AckQueue<T> {
         loop {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                return attempt();
+                return look();
             }
             let tick = if self.timed() { PARK_TICK } else { IDLE_TICK };
             let until = match (deadline, now.checked_add(tick)) {
                 (Some(d), Some(t)) => Some(d.min(t)),
                 (d, t) => d.or(t),
             };
-            if let Some(r) = wait::wait_until(
-                WaitStrategy::Park,
-                waiter,
-                until,
-                &mut attempt,
-                &mut may_sleep,
-            ) {
+            if let Some(r) =
+                wait::wait_until(WaitStrategy::Park, waiter, until, &mut look, &mut may_sleep)
+            {
                 return Some(r);
             }
         }

@@ -12,7 +12,7 @@ impl<T> AckQueue<T> {
     ///
     /// Places held = first deliveries (the count of `head`, less what
     /// `drain` took from the fresh ring) less the places given back
-    /// (`acked`, `released`); a redelivery keeps the place of the first.
+    /// (`acked`, `given_back`); a redelivery keeps the place of the first.
     /// The given-back counts only grow, so the count computed from earlier
     /// readings of them is an upper bound of the count when the CAS
     /// succeeds, and that CAS succeeds only if `head` is still the position
@@ -57,7 +57,7 @@ impl<T> AckQueue<T> {
         // keyed waiter (`receive.rs`) calls this after arming, which
         // orders the read of `acked`, its key (`wait/mod.rs`).
         let given_back = sync::key_load(&self.acked, Ordering::Relaxed)
-            + self.released.load(Ordering::Relaxed)
+            + self.given_back.load(Ordering::Relaxed)
             + self.counters.drained.load(Ordering::Relaxed);
         let bound = given_back + self.max_in_flight as u64;
         // Relaxed: see `below_prefetch_limit`. A plain store, no RMW: a
@@ -78,7 +78,7 @@ impl<T> AckQueue<T> {
         // Relaxed: monotonic counts read for their value (see
         // `recount_places`).
         let given_back = self.acked.load(Ordering::Relaxed)
-            + self.released.load(Ordering::Relaxed)
+            + self.given_back.load(Ordering::Relaxed)
             + self.counters.drained.load(Ordering::Relaxed);
         taken.saturating_sub(given_back)
     }
@@ -111,9 +111,9 @@ impl<T> AckQueue<T> {
 
     /// Gives back a prefetch place for any other reason (dead letter,
     /// drain).
-    pub(super) fn release_place(&self) {
+    pub(super) fn give_back_place(&self) {
         // Relaxed: as in `ack_places`.
-        self.released.fetch_add(1, Ordering::Relaxed);
+        self.given_back.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Takes a dead-letter place, if one is left.

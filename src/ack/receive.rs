@@ -170,7 +170,7 @@ impl<T> AckQueue<T> {
         // We popped the index, so the entry is ours in `Redeliver` (only
         // `holders` may change). Relaxed writes: published by the CAS below.
         let count = entry.delivery_count(state).saturating_add(1);
-        entry.deliveries.store(count, Ordering::Relaxed);
+        entry.delivery_count.store(count, Ordering::Relaxed);
         entry.delivered_at.store(now, Ordering::Relaxed);
         let deadline = self.lease.map_or(u64::MAX, |l| now.saturating_add(l));
         entry.deadline.store(deadline, Ordering::Relaxed);

@@ -7,7 +7,7 @@
 //! number `u64::MAX`: it has none until it is published, so the
 //! confirmations pass over it. Its `deadline` is the due time and its
 //! `delivered_at` the order of its scheduling (a tie-break between equal
-//! due times). A release moves it `Delayed` → `Taking` (CAS), moves the
+//! due times). Publishing it when due moves it `Delayed` → `Taking` (CAS), moves the
 //! value into the fresh ring as a publish does, makes the entry `Free`,
 //! then gives its place back; if the fresh ring is full or closed, it
 //! writes the value back and stores `Delayed` again, to be tried by a
@@ -33,7 +33,7 @@ impl<T> AckQueue<T> {
     /// `max_in_flight`. When due, it is published as by
     /// [`try_publish`](AckQueue::try_publish), and from then on is an
     /// ordinary message: delivered no earlier than due, and, among
-    /// delayed messages released by one scan, in order of due time (then
+    /// delayed messages published by one scan, in order of due time (then
     /// of scheduling). Its sequence number is given when it is published:
     /// [`stats`](AckQueue::stats) counts it as published from then on. If
     /// the fresh ring is full when it comes due, it waits for room; once
@@ -264,8 +264,8 @@ impl<T> AckQueue<T> {
     /// refuses one (full or closed). One pass over the table per message
     /// published, and one more: delayed publishes are not on the path of
     /// ordinary messages. Returns how many it published.
-    pub(super) fn release_due(&self, now: u64) -> usize {
-        let mut released = 0;
+    pub(super) fn publish_due(&self, now: u64) -> usize {
+        let mut published = 0;
         loop {
             let mut best: Option<(u64, u64, u32, State)> = None;
             for index in 0..self.table.len() as u32 {
@@ -277,7 +277,7 @@ impl<T> AckQueue<T> {
                     continue;
                 }
                 // Relaxed: ordered after the state by the Acquire above; a
-                // release CASes on that very state.
+                // publish CASes on that very state.
                 let due = entry.deadline.load(Ordering::Relaxed);
                 let order = entry.delivered_at.load(Ordering::Relaxed);
                 if due <= now && best.map_or(true, |(d, o, _, _)| (due, order) < (d, o)) {
@@ -285,13 +285,13 @@ impl<T> AckQueue<T> {
                 }
             }
             let Some((_, _, index, state)) = best else {
-                return released;
+                return published;
             };
-            match self.release_one(self.table.get(index), state) {
-                Some(true) => released += 1,
+            match self.publish_one(self.table.get(index), state) {
+                Some(true) => published += 1,
                 // Another scan took it: look again.
                 None => {}
-                Some(false) => return released,
+                Some(false) => return published,
             }
         }
     }
@@ -299,8 +299,8 @@ impl<T> AckQueue<T> {
     /// Publishes the scheduled entry last seen in `state`: `Some(true)` if
     /// it did, `Some(false)` if the fresh ring refused it (left as it was),
     /// `None` if another thread took it first.
-    fn release_one(&self, entry: &Entry<T>, state: State) -> Option<bool> {
-        // Acquire: a release the fresh ring refused puts the entry back in
+    fn publish_one(&self, entry: &Entry<T>, state: State) -> Option<bool> {
+        // Acquire: a publish the fresh ring refused puts the entry back in
         // the very state it read (its Release store below), so this CAS
         // may succeed on that later store rather than on the one our
         // Acquire load read; it must acquire the value written back with
@@ -337,7 +337,7 @@ impl<T> AckQueue<T> {
                 // moved out above and is written back once.
                 entry.value.with_mut(|p| unsafe { (*p).write(msg) });
                 // Release: publishes the value written back, as the
-                // scheduler's store did, to the next release's Acquire CAS
+                // scheduler's store did, to the next publish's Acquire CAS
                 // and `drain`'s; nobody else writes a `Taking` entry's
                 // state.
                 entry.state.store(state.0, Ordering::Release);

@@ -160,7 +160,7 @@ impl<T> AckQueue<T> {
 
     /// A settle's check of `tag` and its one CAS out of `InFlight`;
     /// returns the state it moved the entry to. On a refusal, a `guard`'s
-    /// place in `holders` is given up (`release_holder`).
+    /// place in `holders` is given up (`let_go`).
     #[inline]
     pub(super) fn settle_cas(&self, tag: Tag, how: Settle, guard: bool) -> Result<State, AckError> {
         let entry = self.entry_of(tag)?;
@@ -186,7 +186,7 @@ impl<T> AckQueue<T> {
                 }
                 Err(Refusal::Err(e)) => {
                     if guard {
-                        self.release_holder(tag.index);
+                        self.let_go(tag.index);
                     }
                     return Err(e);
                 }
@@ -319,16 +319,16 @@ impl<T> AckQueue<T> {
         }
     }
 
-    /// Moves an entry we own out of a transient phase into `to` (bumping
-    /// the lease epoch if asked), keeping `holders`, which other threads
+    /// Moves an entry we own out of a transient phase into `to` (counting
+    /// a lease extension if `extended`), keeping `holders`, which other threads
     /// may decrement meanwhile.
-    pub(super) fn end_transient(&self, entry: &Entry<T>, to: Phase, bump_epoch: bool) {
+    pub(super) fn end_transient(&self, entry: &Entry<T>, to: Phase, extended: bool) {
         // Relaxed load: we own the entry; the CAS below is the Release.
         let mut state = State(entry.state.load(Ordering::Relaxed));
         loop {
             let mut new = state.with_phase(to);
-            if bump_epoch {
-                new = new.next_epoch();
+            if extended {
+                new = new.next_extension();
             }
             // Release: publishes the deadline we wrote; pairs with the
             // Acquire loads of the state in the scan.
@@ -345,7 +345,7 @@ impl<T> AckQueue<T> {
     }
 
     /// A guard lets go of its entry without settling it.
-    pub(crate) fn release_holder(&self, index: u32) {
+    pub(crate) fn let_go(&self, index: u32) {
         let entry = self.table.get(index);
         // Relaxed: only what to try; the CAS below decides.
         let mut state = State(entry.state.load(Ordering::Relaxed));

@@ -12,7 +12,7 @@ impl<T> AckQueue<T> {
     /// prefetch place back), else keeping its prefetch place (`overflow`).
     pub(super) fn enter_dead_letters(&self, index: u32, state: State) {
         if self.take_dead_place() {
-            self.release_place();
+            self.give_back_place();
         } else {
             // Relaxed: nobody else writes a `Dead` entry without holders;
             // published to the taker by the dead ring's push.
@@ -64,7 +64,7 @@ impl<T> AckQueue<T> {
         };
         self.make_free(entry, state);
         if state.overflow() {
-            self.release_place();
+            self.give_back_place();
         } else {
             self.give_back_dead_place();
         }
@@ -262,7 +262,7 @@ impl<T> AckQueue<T> {
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         self.make_free(entry, state);
         stats::bump(&self.counters.drained_delivered);
-        self.release_place();
+        self.give_back_place();
         value
     }
 }

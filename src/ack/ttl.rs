@@ -202,7 +202,7 @@ impl<T> AckQueue<T> {
             // After the slot is free the message counts as settled (the
             // confirmations); then its prefetch place goes back.
             self.fresh.free(pos);
-            self.release_place();
+            self.give_back_place();
             // Relaxed: a statistic.
             self.dropped_expired.fetch_add(1, Ordering::Relaxed);
             self.ready.notify(1);
@@ -217,7 +217,7 @@ impl<T> AckQueue<T> {
         // Relaxed writes: published by the Release store below. A dead
         // letter with delivery count 0 expired (`try_receive_dead_letter`).
         entry.seq.store(seq, Ordering::Relaxed);
-        entry.deliveries.store(0, Ordering::Relaxed);
+        entry.delivery_count.store(0, Ordering::Relaxed);
         let state = free.with_phase(Phase::Dead).with_attempt(0);
         // Release: publishes the value and the fields, as a delivery's
         // store of `InFlight` does; pairs with the Acquire loads of the

@@ -180,7 +180,7 @@ impl<C> AmqpQueueBuilder<C> {
         self
     }
 
-    /// How long a publish waits for its confirmation, a drain and a
+    /// How long a publish waits for its publisher confirm, a drain and a
     /// delete for the broker, each including the time to restore a lost
     /// connection (30 s by default). Past it they fail with
     /// [`Error::Unreachable`]. Receives wait as long as their own timeout

@@ -9,7 +9,7 @@
 //! | ack API | RabbitMQ |
 //! |---|---|
 //! | the queue | a quorum queue (`x-queue-type=quorum`): durable, replicated, and it counts deliveries |
-//! | `publish` and its confirmation | `basic.publish` (persistent, `mandatory`) on a channel in confirm mode; returns at the broker's `basic.ack` |
+//! | `publish` and its publisher confirm | `basic.publish` (persistent, `mandatory`) on a channel in confirm mode; returns at the broker's `basic.ack` |
 //! | `max_in_flight` (prefetch) | `basic.qos(prefetch_count)` on the consuming channel, per handle |
 //! | receive | `basic.consume`, started by the first receive |
 //! | `delivery_count` | the quorum queue's `x-delivery-count` header + 1 |
@@ -64,8 +64,8 @@
 //!
 //! | call | during an outage |
 //! |---|---|
-//! | publish | waits for the connection, up to the [call timeout](AmqpQueueBuilder::call_timeout) (30 s), and returns at the broker's confirmation; past it, [`Error::Unreachable`] with the message handed back. Never success for a message the broker did not confirm |
-//! | a publish whose confirmation was lost with the connection | published again on the new connection, with its sequence number (so it may arrive after messages numbered later): at least once, so the message may be in the queue twice (counted in [`AmqpStats::republished`]); never lost |
+//! | publish | waits for the connection, up to the [call timeout](AmqpQueueBuilder::call_timeout) (30 s), and returns at the broker's publisher confirm; past it, [`Error::Unreachable`] with the message handed back. Never success for a message the broker did not confirm |
+//! | a publish whose publisher confirm was lost with the connection | published again on the new connection, with its sequence number (so it may arrive after messages numbered later): at least once, so the message may be in the queue twice (counted in [`AmqpStats::republished`]); never lost |
 //! | receive | waits for the connection (a timed receive returns `None` at its timeout) and resumes on the new consumer |
 //! | ack, nack, drop of a delivery received before the loss | [`AckError::Stale`](crate::AckError::Stale) at once; the broker requeued the message when the connection dropped and delivers it again, marked redelivered. An ack written just before an undetected loss may not reach the broker: the message then comes again |
 //! | drain, dead letters, delete | wait for the connection up to the call timeout (a dead-letter wait, up to its own timeout), and start over on the new connection |

@@ -1,9 +1,9 @@
 //! Publishing: `basic.publish` (persistent, `mandatory`) on the channel in
-//! confirm mode, returning at the broker's confirmation.
+//! confirm mode, returning at the broker's publisher confirm.
 //!
 //! Across a lost connection a publish is at least once: it waits for the
 //! link to be restored (within the handle's call timeout), and a message
-//! whose confirmation was lost with the old link is published again on the
+//! whose publisher confirm was lost with the old link is published again on the
 //! new one, under the same sequence number, since the broker may or may
 //! not have taken it. Nothing unconfirmed is reported as published; a
 //! message may be in the queue twice (counted in
@@ -29,7 +29,7 @@ use crate::api::{Error, SendError};
 impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
     /// Publishes `msg` with its own time to live `ttl` (the `expiration`
     /// property, in whole milliseconds) if any, and waits for its
-    /// confirmation, through recoveries, until the call timeout.
+    /// publisher confirm, through recoveries, until the call timeout.
     pub(super) async fn publish_inner(
         &self,
         msg: M,

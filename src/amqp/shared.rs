@@ -161,7 +161,7 @@ impl Shared {
         *lock(&self.last_error) = Some(e.clone());
     }
 
-    /// Counts a message published again after its confirmation was lost.
+    /// Counts a message published again after its publisher confirm was lost.
     pub(super) fn count_republish(&self) {
         // Relaxed: a count for display; nothing is read through it.
         self.republished.fetch_add(1, Ordering::Relaxed);

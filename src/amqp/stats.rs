@@ -35,7 +35,7 @@ pub struct AmqpStats {
     pub recovering: bool,
     /// How many times a lost connection was restored.
     pub recoveries: u64,
-    /// How many messages were published again because the confirmation
+    /// How many messages were published again because the publisher confirm
     /// of an earlier attempt was lost with the connection: each may be in
     /// the queue twice.
     pub republished: u64,

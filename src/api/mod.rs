@@ -7,7 +7,7 @@
 //!
 //! What a backend cannot do is said up front by its [`Capabilities`], not
 //! by a failure at run time: the traits hold only what both backends do
-//! (publish with its confirmation, receive and batch receive, the delivery
+//! (publish with its publisher confirm, receive and batch receive, the delivery
 //! guard with ack, nack with or without requeue, the delivery count and
 //! the redelivered flag, requeue on drop, batch ack and nack, dead letters
 //! with their reason, close and drain), and the capabilities say where
@@ -152,7 +152,7 @@ pub struct Capabilities {
     /// (`nack_after`).
     pub delayed_requeue: bool,
     /// The producer can learn that a consumer settled one message
-    /// (`is_settled`, `wait_settled`), beyond the publish confirmation.
+    /// (`is_settled`, `wait_settled`), beyond the publisher confirm.
     pub settle_confirmations: bool,
     /// A watermark below which every message is settled (`settled_below`,
     /// `wait_settled_through`).
@@ -222,7 +222,7 @@ pub struct Figures {
     /// Latency histograms (waiting, processing, end to end, delivery
     /// count).
     pub latency: bool,
-    /// Publish confirmations counted (`true`), beyond publishes.
+    /// Publisher confirms counted (`true`), beyond publishes.
     pub confirmed: bool,
     /// The counters (published, delivered, acked, …) are the queue's,
     /// from every handle (`true`), or the handle's own (`false`).
@@ -346,7 +346,7 @@ impl From<AckError> for Error {
     }
 }
 
-/// A publish that did not happen, or whose confirmation did not come: the
+/// A publish that did not happen, or whose publisher confirm did not come: the
 /// error, and the message handed back.
 pub struct SendError<T> {
     error: Error,
@@ -421,18 +421,18 @@ pub trait Producer: Queue {
     /// # Errors
     ///
     /// [`Error::Closed`]; over AMQP also [`Error::Unreachable`] (no
-    /// confirmation within the handle's call timeout, the connection lost
+    /// publisher confirm within the handle's call timeout, the connection lost
     /// and not restored in that time: the message may or may not be in the
     /// queue), [`Error::Refused`] (the broker returned or nacked the
     /// message), [`Error::Protocol`] and [`Error::Codec`]. The message
-    /// comes back inside the error. A connection lost while a confirmation
-    /// was awaited is not an error as long as it is restored in time: the
+    /// comes back inside the error. A connection lost while a publisher
+    /// confirm was awaited is not an error as long as it is restored in time: the
     /// message is published again, so it may be in the queue twice.
     fn publish(&self, msg: Self::Message) -> Result<Seq, SendError<Self::Message>>;
 
     /// [`publish`](Producer::publish) without blocking the thread.
     /// Several of these futures may be awaited at once: each resolves at
-    /// its own confirmation, and the sequence numbers follow the order in
+    /// its own publisher confirm (over AMQP), and the sequence numbers follow the order in
     /// which they were first polled.
     fn publish_async(
         &self,
