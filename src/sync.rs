@@ -52,10 +52,9 @@ mod imp {
         key.load(order)
     }
 
-    /// The ordering of a keyed notification's load of `armed`
-    /// (the `wait` module docs): SeqCst, so that the key's SeqCst RMW precedes it in
-    /// the single total order. No model sees it weakened: loom builds the
-    /// other arm (see `key_load` there).
+    /// The ordering of a keyed notification's load of `armed` (the `wait`
+    /// module docs): SeqCst, so that the key's SeqCst RMW precedes it in
+    /// the single total order.
     pub(crate) const KEYED_LOAD: Ordering = Ordering::SeqCst;
 
     pub(crate) use std::time::Instant;

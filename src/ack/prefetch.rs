@@ -104,8 +104,7 @@ impl<T> AckQueue<T> {
     pub(super) fn see_acks(&self) {
         // Acquire: pairs with the SeqCst (so Release) RMW in `ack_places`;
         // the RMWs form one release sequence, so reading a later one also
-        // synchronizes with the earlier. No model sees it weakened: under
-        // loom the key is read with an AcqRel RMW (`sync::key_load`).
+        // synchronizes with the earlier.
         sync::key_load(&self.acked, Ordering::Acquire);
     }
 
