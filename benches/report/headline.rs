@@ -12,8 +12,7 @@ use crate::figure::Figure;
 use crate::peers::Calls;
 use crate::results::{Key, Lats, Results, Rows};
 use crate::roster::BASE;
-use crate::sections::{Context, ACK, ASYNC, BROKER, PING_PONG, THROUGHPUT};
-use std::fmt::Write as _;
+use crate::sections::{to_best, Context, ACK, ASYNC, BROKER, PING_PONG, THROUGHPUT};
 
 /// At most this many rows: the headline is a summary.
 pub const MAX_ROWS: usize = 10;
@@ -32,45 +31,12 @@ pub struct Row {
     pub missing: &'static str,
 }
 
-/// The async section's slugs of ours; every other slug there is a peer.
-const ASYNC_OURS: [&str; 2] = ["ring-async", "ackqueue-async"];
-
 /// The slug of `Ring` with the default wait strategy (`WaitStrategy::Park`),
 /// which the channel handles use.
 const RING_DEFAULT: &str = "ring-park";
 
 fn tput(r: &Results, section: &str, shape: &str, ours: Key, theirs: Key) -> Figure {
     Rows::of(r, section, shape).ratio(ours, theirs)
-}
-
-/// `ours` ÷ the fastest other entry of each round in the async section's
-/// `shape`, and the name of the entry that was fastest most often.
-fn to_best_async(r: &Results, shape: &str, ours: &str) -> (Figure, Option<&'static str>) {
-    let records: Vec<_> = r
-        .tput
-        .iter()
-        .filter(|t| t.section == ASYNC && t.shape == shape)
-        .collect();
-    let mut wins: Vec<(&'static str, usize)> = Vec::new();
-    let figure = Figure::new(
-        records
-            .iter()
-            .filter(|t| t.key.slug == ours)
-            .filter_map(|t| {
-                let best = records
-                    .iter()
-                    .filter(|p| p.round == t.round && !ASYNC_OURS.contains(&p.key.slug))
-                    .max_by(|a, b| a.rate().total_cmp(&b.rate()))?;
-                match wins.iter_mut().find(|w| w.0 == best.name) {
-                    Some(w) => w.1 += 1,
-                    None => wins.push((best.name, 1)),
-                }
-                Some((t.rate() / best.rate(), t.load))
-            })
-            .collect::<Vec<_>>(),
-    );
-    let best = wins.iter().max_by_key(|w| w.1).map(|w| w.0);
-    (figure, best)
 }
 
 /// The async section's shape with the most senders and one receiver, other
@@ -136,9 +102,7 @@ pub fn rows(cx: &Context) -> Vec<Row> {
         .into_iter()
         .zip(["1P1C", "many senders, 1 receiver"])
     {
-        let (got, best) = shape.map_or((Figure::default(), None), |s| {
-            to_best_async(r, s, "ring-async")
-        });
+        let (got, best) = shape.map_or((Figure::default(), None), |s| to_best(r, s, "ring-async"));
         rows.push(Row {
             workload: format!(
                 "{} async, `send_async` / `recv_async` on tokio",
@@ -190,29 +154,31 @@ pub fn rows(cx: &Context) -> Vec<Row> {
     rows
 }
 
-/// The headline table (no trailing blank line).
+/// The headline table.
 pub fn table(o: &mut String, rows: &[Row]) {
-    let _ = writeln!(
-        o,
-        "| Workload | ackring | instead of | ackring ÷ it: median (min–max) | Spread | Load |\n\
-         |---|---|---|---|---:|---:|"
-    );
-    for row in rows {
-        let got = if row.got.median().is_some() {
-            format!("**{}**", row.got.ratio())
-        } else if row.missing.is_empty() {
-            "not measured in this run".to_string()
-        } else {
-            row.missing.to_string()
+    let head = [
+        "Workload",
+        "ackring",
+        "instead of",
+        "ackring ÷ it: median (min–max)",
+        "Spread",
+        "Load",
+    ];
+    let rows = rows.iter().map(|row| {
+        let got = match (row.got.median(), row.missing) {
+            (Some(_), _) => format!("**{}**", row.got.ratio()),
+            (None, "") => "not measured in this run".to_string(),
+            (None, why) => why.to_string(),
         };
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {got} | {} | {} |",
-            row.workload,
-            row.ours,
-            row.theirs,
-            row.got.noise_text(),
-            row.got.load_text()
-        );
-    }
+        let (noise, load) = (row.got.noise_text(), row.got.load_text());
+        vec![
+            row.workload.clone(),
+            row.ours.into(),
+            row.theirs.clone(),
+            got,
+            noise,
+            load,
+        ]
+    });
+    crate::tables::table(o, &head, 4, rows.collect());
 }

@@ -90,11 +90,12 @@ mod machine;
 mod peers;
 mod pin;
 mod plan;
+mod plot;
 mod report;
 mod results;
 mod roster;
 mod sections;
-mod svg;
+
 mod tables;
 mod throughput;
 

@@ -7,9 +7,9 @@ use crate::figure::{Goal, Target};
 use crate::peers::Calls;
 use crate::results::{Key, Rows};
 use crate::roster::{self, BASE};
-use crate::tables::{self, Base};
+use crate::tables::{self, Base, MMSG};
 use crate::throughput::SHAPES;
-use crate::{rotated, svg, Suite};
+use crate::{plot, rotated, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -131,14 +131,7 @@ impl Section for Ack {
             .map(|s| (s.name, Rows::of(r, ACK, s.name)))
             .collect();
         let title = "publish → receive → ack, the same try-loop for every layer";
-        std::fs::write(
-            cx.dir.join("ack.svg"),
-            svg::bars(
-                title,
-                "million messages / s (log)",
-                &tables::bars(&shapes, &entries, Calls::TryLoop),
-            ),
-        )?;
-        Ok(vec![("ack.svg".into(), title.into())])
+        let bars = tables::bars(&shapes, &entries, Calls::TryLoop);
+        Ok(vec![plot::bars(cx.dir, "ack.svg", title, MMSG, &bars)?])
     }
 }

@@ -40,6 +40,8 @@ mod ping_pong;
 pub mod pool;
 mod throughput;
 
+pub use asynch::to_best;
+
 use crate::figure::Target;
 use crate::machine::Machine;
 use crate::plan::Plan;

@@ -16,8 +16,8 @@ use super::{Context, Section, POOL};
 use crate::figure::{Goal, Target};
 use crate::peers::{Calls, Peer};
 use crate::results::{Key, Rows};
-use crate::tables::{self, Base};
-use crate::{ack, roster, rotated, svg, Suite};
+use crate::tables::{self, Base, MMSG};
+use crate::{ack, plot, roster, rotated, Suite};
 
 /// The worker-pool section.
 pub struct Pool;
@@ -215,14 +215,7 @@ impl Section for Pool {
             tables::throughput(o, "Queue", rows, &entries, Calls::Blocking, &BASES);
         }
         let title = "worker pools, each queue's own blocking calls, unpinned";
-        std::fs::write(
-            cx.dir.join("pool.svg"),
-            svg::bars(
-                title,
-                "million messages / s (log)",
-                &tables::bars(&shapes, &entries, Calls::Blocking),
-            ),
-        )?;
-        Ok(vec![("pool.svg".into(), title.into())])
+        let bars = tables::bars(&shapes, &entries, Calls::Blocking);
+        Ok(vec![plot::bars(cx.dir, "pool.svg", title, MMSG, &bars)?])
     }
 }
