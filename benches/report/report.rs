@@ -117,19 +117,22 @@ fn method(o: &mut String, cx: &Context, sections: &[Box<dyn Section>]) {
 }
 
 fn environment(m: &Machine, plan: &Plan, r: &Results) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "date (UTC): {}", m.date);
-    let _ = writeln!(s, "mode: {:?}", plan.mode);
-    let _ = writeln!(s, "wall time: {:.0} s", r.wall.as_secs_f64());
-    let _ = writeln!(s, "commit: {}", m.commit);
-    let _ = writeln!(s, "cpu: {}", m.cpu);
-    let _ = writeln!(s, "logical cpus: {}", m.logical_cpus);
-    let _ = writeln!(s, "cores pinned to: {}", m.pinned_cores);
-    let _ = writeln!(s, "clocksource: {}", m.clocksource);
-    let _ = writeln!(s, "loadavg at start: {}", m.loadavg);
-    let _ = writeln!(s, "uname -a: {}", m.uname);
-    let _ = writeln!(s, "rustc -vV:\n{}", m.rustc);
-    let _ = writeln!(s, "crates:");
+    let mut s = format!(
+        "date (UTC): {}\nmode: {:?}\nwall time: {:.0} s\ncommit: {}\ncpu: {}\nlogical cpus: {}\n\
+         cores pinned to: {}\nclocksource: {}\nloadavg at start: {}\nuname -a: {}\n\
+         rustc -vV:\n{}\ncrates:\n",
+        m.date,
+        plan.mode,
+        r.wall.as_secs_f64(),
+        m.commit,
+        m.cpu,
+        m.logical_cpus,
+        m.pinned_cores,
+        m.clocksource,
+        m.loadavg,
+        m.uname,
+        m.rustc
+    );
     for (name, version) in &m.crates {
         let _ = writeln!(s, "  {name} {version}");
     }

@@ -43,13 +43,13 @@ impl Section for Ack {
             // the throughput section's.
             let runs: Vec<_> = entries
                 .iter()
-                .filter(|e| e.supports(shape))
+                .filter(|e| (e.supports)(shape))
                 .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
                 .filter(|(e, k)| k.batch == 1 || !e.in_section(THROUGHPUT))
                 .collect();
             for (e, key) in rotated(&runs, round - 1) {
                 suite.throughput(ACK, shape.name, round, e.name, key, |total| {
-                    e.transfer(shape, key.calls, key.batch, total)
+                    (e.transfer)(shape, key.calls, key.batch, total)
                 });
             }
         }

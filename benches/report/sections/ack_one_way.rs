@@ -28,7 +28,7 @@ impl Section for AckOneWay {
     fn measure(&self, suite: &mut Suite, round: usize) {
         for e in rotated(&roster::of_section(ACK_ONE_WAY), round - 1) {
             suite.latency(ACK_ONE_WAY, round, e.name, e.slug, |p| {
-                (e.one_way(p.rate, p.one_way, p.one_way_warm_up), None)
+                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
             });
         }
     }

@@ -24,7 +24,7 @@ impl Section for PingPong {
     fn measure(&self, suite: &mut Suite, round: usize) {
         for e in rotated(&roster::of_section(PING_PONG), round - 1) {
             suite.latency(PING_PONG, round, e.name, e.slug, |p| {
-                let r = e.ping_pong(p.round_trips);
+                let r = (e.ping_pong)(p.round_trips);
                 (r.hist, Some(r.block_mean_ns))
             });
         }

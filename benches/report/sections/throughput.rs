@@ -49,12 +49,12 @@ impl Section for Throughput {
         for shape in &SHAPES {
             let runs: Vec<_> = entries
                 .iter()
-                .filter(|e| e.supports(shape))
+                .filter(|e| (e.supports)(shape))
                 .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
                 .collect();
             for (e, key) in rotated(&runs, round - 1) {
                 suite.throughput(THROUGHPUT, shape.name, round, e.name, key, |total| {
-                    e.transfer(shape, key.calls, key.batch, total)
+                    (e.transfer)(shape, key.calls, key.batch, total)
                 });
             }
         }
