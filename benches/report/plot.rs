@@ -70,6 +70,12 @@ fn legend(area: &Area, items: &[(&str, &str, bool)]) -> Fallible {
     Ok(())
 }
 
+/// A point of the chart's backend in `area`'s own pixels.
+fn below(area: &Area, (x, y): (i32, i32)) -> (i32, i32) {
+    let (left, top) = area.get_base_pixel();
+    (x - left, y - top)
+}
+
 /// `v` with three significant digits, no trailing noise.
 fn trim(v: f64) -> String {
     let digits = if v >= 100.0 {
@@ -96,8 +102,9 @@ fn write(
     let path = dir.join(file);
     let root = SVGBackend::new(&path, (width + LEGEND_WIDTH, height)).into_drawing_area();
     let drawn = root.fill(&WHITE).map_err(Into::into).and_then(|()| {
-        let (chart, side) = root.split_horizontally(width);
-        draw(&chart.titled(title, font(15))?, &side)?;
+        root.draw(&Text::new(title, (70, 12), font(15)))?;
+        let (chart, side) = root.margin(30, 0, 0, 0).split_horizontally(width);
+        draw(&chart, &side)?;
         Ok(root.present()?)
     });
     drawn.map_err(|e: Box<dyn std::error::Error>| io::Error::other(e.to_string()))?;
@@ -151,13 +158,16 @@ pub fn bars(
                 chart.draw_series([PathElement::new([(mid, b.min), (mid, b.max)], BLACK)])?;
                 x += 1.0;
             }
-            let (px, py) = chart.backend_coord(&(x - group.len() as f64 / 2.0, y.start));
+            let (px, py) = below(
+                area,
+                chart.backend_coord(&(x - group.len() as f64 / 2.0, y.start)),
+            );
             let label = font(12).pos(Pos::new(HPos::Center, VPos::Top));
             area.draw(&Text::new(shape.clone(), (px, py + 8), label))?;
             x += 1.0;
         }
         let note = "bar: median of the rounds; whisker: min to max";
-        let (_, bottom) = chart.backend_coord(&(0.0, y.start));
+        let (_, bottom) = below(area, chart.backend_coord(&(0.0, y.start)));
         area.draw(&Text::new(
             note,
             (70, bottom + 26),
@@ -204,11 +214,11 @@ pub fn curves(
             };
             let grid = RGBColor(221, 221, 221);
             chart.draw_series([PathElement::new([(tx, y.start), (tx, y.end)], grid)])?;
-            let (px, py) = chart.backend_coord(&(tx, y.start));
+            let (px, py) = below(area, chart.backend_coord(&(tx, y.start)));
             let label = font(12).pos(Pos::new(HPos::Center, VPos::Top));
             area.draw(&Text::new(percent, (px, py + 6), label))?;
         }
-        let (px, py) = chart.backend_coord(&(xmax / 2.0, y.start));
+        let (px, py) = below(area, chart.backend_coord(&(xmax / 2.0, y.start)));
         let label = font(12).pos(Pos::new(HPos::Center, VPos::Top));
         area.draw(&Text::new(
             "percentile (all rounds merged)",
