@@ -17,7 +17,6 @@ mod amqp_throughput;
 
 use std::fmt::Write as _;
 use std::io;
-
 use std::time::Duration;
 
 use super::{Context, Section, BROKER};
