@@ -9,9 +9,7 @@
 //! - **Load**: the 1-minute load average read just before each round's
 //!   measurement, min–max over the figure's rounds. On a machine with N
 //!   cores, a load well above N means other work shared the cores.
-//! - **Verdict**: *met* when every round meets the target, *not met* when
-//!   none does, *unstable* when the rounds straddle it (the median then
-//!   decides only which side it leans to).
+//! - **Verdict**: *met* when every round meets the target, else *not met*.
 
 use std::fmt;
 
@@ -148,31 +146,14 @@ pub struct Target {
 }
 
 impl Target {
-    /// *met*, *not met*, *unstable* (module docs), "context" without a
-    /// goal, "not measured" without rounds.
-    pub fn verdict(&self) -> String {
-        let Some(goal) = self.goal else {
-            return "context".to_string();
-        };
-        let values: Vec<f64> = self.got.rounds.iter().map(|r| r.0).collect();
-        let Some(median) = self.got.median() else {
-            return "not measured".to_string();
-        };
-        let meeting = values.iter().filter(|&&v| goal.meets(v)).count();
-        if meeting == values.len() {
-            "**met**".to_string()
-        } else if meeting == 0 {
-            "not met".to_string()
-        } else {
-            let side = if goal.meets(median) {
-                "meets"
-            } else {
-                "misses"
-            };
-            format!(
-                "**unstable** (met in {meeting} of {} rounds; the median {side})",
-                values.len()
-            )
+    /// **met** when every round meets the goal, else *not met*; "context"
+    /// without a goal, "not measured" without rounds.
+    pub fn verdict(&self) -> &'static str {
+        match self.goal {
+            None => "context",
+            Some(_) if self.got.rounds.is_empty() => "not measured",
+            Some(g) if self.got.rounds.iter().all(|r| g.meets(r.0)) => "**met**",
+            Some(_) => "not met",
         }
     }
 

@@ -12,8 +12,7 @@ use crate::figure::Figure;
 use crate::peers::Calls;
 use crate::results::{Key, Lats, Results, Rows};
 use crate::roster::BASE;
-use crate::sections::{Context, ACK, ASYNC, BROKER, PING_PONG, THROUGHPUT};
-use std::fmt::Write as _;
+use crate::sections::{to_best, Context, ACK, ASYNC, BROKER, PING_PONG, THROUGHPUT};
 
 /// At most this many rows: the headline is a summary.
 pub const MAX_ROWS: usize = 10;
@@ -32,46 +31,9 @@ pub struct Row {
     pub missing: &'static str,
 }
 
-/// The async section's slugs of ours; every other slug there is a peer.
-const ASYNC_OURS: [&str; 2] = ["ring-async", "ackqueue-async"];
-
 /// The slug of `Ring` with the default wait strategy (`WaitStrategy::Park`),
 /// which the channel handles use.
 const RING_DEFAULT: &str = "ring-park";
-
-fn tput(r: &Results, section: &str, shape: &str, ours: Key, theirs: Key) -> Figure {
-    Rows::of(r, section, shape).ratio(ours, theirs)
-}
-
-/// `ours` ÷ the fastest other entry of each round in the async section's
-/// `shape`, and the name of the entry that was fastest most often.
-fn to_best_async(r: &Results, shape: &str, ours: &str) -> (Figure, Option<&'static str>) {
-    let records: Vec<_> = r
-        .tput
-        .iter()
-        .filter(|t| t.section == ASYNC && t.shape == shape)
-        .collect();
-    let mut wins: Vec<(&'static str, usize)> = Vec::new();
-    let figure = Figure::new(
-        records
-            .iter()
-            .filter(|t| t.key.slug == ours)
-            .filter_map(|t| {
-                let best = records
-                    .iter()
-                    .filter(|p| p.round == t.round && !ASYNC_OURS.contains(&p.key.slug))
-                    .max_by(|a, b| a.rate().total_cmp(&b.rate()))?;
-                match wins.iter_mut().find(|w| w.0 == best.name) {
-                    Some(w) => w.1 += 1,
-                    None => wins.push((best.name, 1)),
-                }
-                Some((t.rate() / best.rate(), t.load))
-            })
-            .collect::<Vec<_>>(),
-    );
-    let best = wins.iter().max_by_key(|w| w.1).map(|w| w.0);
-    (figure, best)
-}
 
 /// The async section's shape with the most senders and one receiver, other
 /// than 1P1C (its shapes are named `{senders}P{receivers}C`).
@@ -91,97 +53,78 @@ fn many_senders(r: &Results) -> Option<&'static str> {
 /// The rows, in the order the README shows them.
 pub fn rows(cx: &Context) -> Vec<Row> {
     let r = cx.results;
-    let try_ = Calls::TryLoop;
-    let blocking = Calls::Blocking;
+    let (try_, blocking) = (Calls::TryLoop, Calls::Blocking);
+    let row = |workload: String, ours, theirs: &str, got| Row {
+        workload,
+        ours,
+        theirs: theirs.into(),
+        got,
+        missing: "",
+    };
     let mut rows = Vec::new();
     for shape in ["1P1C", "4P4C"] {
-        rows.push(Row {
-            workload: format!("{shape} throughput, the try calls in a spin-then-yield loop"),
-            ours: "`Ring`",
-            theirs: "crossbeam `ArrayQueue`".into(),
-            got: tput(
-                r,
-                THROUGHPUT,
-                shape,
-                Key::new("ring", try_, 1),
-                Key::new(BASE, try_, 1),
-            ),
-            missing: "",
-        });
+        let got = Rows::of(r, THROUGHPUT, shape)
+            .ratio(Key::new("ring", try_, 1), Key::new(BASE, try_, 1));
+        let workload = format!("{shape} throughput, the try calls in a spin-then-yield loop");
+        rows.push(row(workload, "`Ring`", "crossbeam `ArrayQueue`", got));
     }
     for shape in ["1P1C", "4P4C"] {
-        rows.push(Row {
-            workload: format!("{shape} throughput, blocking `send` / `recv`"),
-            ours: "`channel::bounded`",
-            theirs: "crossbeam-channel `bounded`".into(),
-            got: tput(
-                r,
-                THROUGHPUT,
-                shape,
-                Key::new(RING_DEFAULT, blocking, 1),
-                Key::new("crossbeam-channel", blocking, 1),
-            ),
-            missing: "",
-        });
+        let (ours, theirs) = (
+            Key::new(RING_DEFAULT, blocking, 1),
+            Key::new("crossbeam-channel", blocking, 1),
+        );
+        let got = Rows::of(r, THROUGHPUT, shape).ratio(ours, theirs);
+        let workload = format!("{shape} throughput, blocking `send` / `recv`");
+        rows.push(row(
+            workload,
+            "`channel::bounded`",
+            "crossbeam-channel `bounded`",
+            got,
+        ));
     }
-    rows.push(Row {
-        workload: "ping-pong round trip p50 (its time ÷ ours)".into(),
-        ours: "`Ring`",
-        theirs: "crossbeam `ArrayQueue`".into(),
-        got: Lats::of(r, PING_PONG).ratio(BASE, "ring", 0.5),
-        missing: "",
-    });
-    let async_shapes = [Some("1P1C"), many_senders(r)];
-    for (shape, label) in async_shapes
+    let got = Lats::of(r, PING_PONG).ratio(BASE, "ring", 0.5);
+    let workload = "ping-pong round trip p50 (its time ÷ ours)".into();
+    rows.push(row(workload, "`Ring`", "crossbeam `ArrayQueue`", got));
+    for (shape, label) in [Some("1P1C"), many_senders(r)]
         .into_iter()
         .zip(["1P1C", "many senders, 1 receiver"])
     {
-        let (got, best) = shape.map_or((Figure::default(), None), |s| {
-            to_best_async(r, s, "ring-async")
-        });
-        rows.push(Row {
-            workload: format!(
-                "{} async, `send_async` / `recv_async` on tokio",
-                shape.unwrap_or(label)
-            ),
-            ours: "`Ring` futures",
-            theirs: match best {
-                Some(name) => {
-                    format!("the fastest async channel of each round (most often {name})")
-                }
-                None => "the fastest async channel of each round".into(),
-            },
-            got,
-            missing: "",
-        });
+        let (got, best) = shape.map_or((Figure::default(), None), |s| to_best(r, s, "ring-async"));
+        let workload = format!(
+            "{} async, `send_async` / `recv_async` on tokio",
+            shape.unwrap_or(label)
+        );
+        let theirs = match best {
+            Some(name) => format!("the fastest async channel of each round (most often {name})"),
+            None => "the fastest async channel of each round".into(),
+        };
+        rows.push(row(workload, "`Ring` futures", &theirs, got));
     }
     for shape in ["1P1C", "2P2C"] {
-        rows.push(Row {
-            workload: format!("{shape} publish → receive → ack"),
-            ours: "`AckQueue`",
-            theirs: "crossbeam `ArrayQueue` + a `Mutex<HashMap>` of unacked messages".into(),
-            got: tput(
-                r,
-                ACK,
-                shape,
-                Key::new("ackqueue", try_, 1),
-                Key::new("tracker", try_, 1),
-            ),
-            missing: "",
-        });
+        let got = Rows::of(r, ACK, shape)
+            .ratio(Key::new("ackqueue", try_, 1), Key::new("tracker", try_, 1));
+        let theirs = "crossbeam `ArrayQueue` + a `Mutex<HashMap>` of unacked messages";
+        rows.push(row(
+            format!("{shape} publish → receive → ack"),
+            "`AckQueue`",
+            theirs,
+            got,
+        ));
     }
+    let (ours, theirs) = (
+        Key::new("ackqueue-in-process", blocking, 1),
+        Key::new("rabbitmq", blocking, 1),
+    );
+    let got = Rows::of(r, BROKER, "prefetch 100, ack per message").ratio(ours, theirs);
+    let theirs = "RabbitMQ on loopback (this crate's AMQP backend, on lapin)";
     rows.push(Row {
-        workload: "publish → receive → ack, prefetch 100".into(),
-        ours: "`AckQueue`",
-        theirs: "RabbitMQ on loopback (this crate's AMQP backend, on lapin)".into(),
-        got: tput(
-            r,
-            BROKER,
-            "prefetch 100, ack per message",
-            Key::new("ackqueue-in-process", blocking, 1),
-            Key::new("rabbitmq", blocking, 1),
-        ),
         missing: "not measured in this run: `bash .ci/bench` runs a broker for it",
+        ..row(
+            "publish → receive → ack, prefetch 100".into(),
+            "`AckQueue`",
+            theirs,
+            got,
+        )
     });
     assert!(
         rows.len() <= MAX_ROWS,
@@ -190,29 +133,31 @@ pub fn rows(cx: &Context) -> Vec<Row> {
     rows
 }
 
-/// The headline table (no trailing blank line).
+/// The headline table.
 pub fn table(o: &mut String, rows: &[Row]) {
-    let _ = writeln!(
-        o,
-        "| Workload | ackring | instead of | ackring ÷ it: median (min–max) | Spread | Load |\n\
-         |---|---|---|---|---:|---:|"
-    );
-    for row in rows {
-        let got = if row.got.median().is_some() {
-            format!("**{}**", row.got.ratio())
-        } else if row.missing.is_empty() {
-            "not measured in this run".to_string()
-        } else {
-            row.missing.to_string()
+    let head = [
+        "Workload",
+        "ackring",
+        "instead of",
+        "ackring ÷ it: median (min–max)",
+        "Spread",
+        "Load",
+    ];
+    let rows = rows.iter().map(|row| {
+        let got = match (row.got.median(), row.missing) {
+            (Some(_), _) => format!("**{}**", row.got.ratio()),
+            (None, "") => "not measured in this run".to_string(),
+            (None, why) => why.to_string(),
         };
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {got} | {} | {} |",
-            row.workload,
-            row.ours,
-            row.theirs,
-            row.got.noise_text(),
-            row.got.load_text()
-        );
-    }
+        let (noise, load) = (row.got.noise_text(), row.got.load_text());
+        vec![
+            row.workload.clone(),
+            row.ours.into(),
+            row.theirs.clone(),
+            got,
+            noise,
+            load,
+        ]
+    });
+    crate::tables::table(o, &head, 4, rows.collect());
 }

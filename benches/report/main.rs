@@ -1,86 +1,41 @@
 //! The benchmark report of ackring: `cargo bench --bench report`.
 //!
-//! Runs every figure of `results/README.md` — throughput by shape with
-//! each queue's own blocking calls and with the same try-loop for every
-//! queue, ping-pong round trip against the cache-line floor, one-way
-//! latency at a fixed rate, the ack layer against raw queues — in rounds,
-//! peers interleaved (the order rotates each round), and writes the
-//! report, the raw numbers and the plots to `results/`, and the headline
-//! table between the `<!-- report:headline:begin ... -->` and
-//! `<!-- report:headline:end -->` lines of the top-level README.md (a run
-//! that finds no such lines fails, naming them, after writing results/).
+//! Measures every figure of `results/README.md` in rounds, peers
+//! interleaved (the order rotates each round), and writes the report, the
+//! raw numbers and the plots to `results/`, and the headline table between
+//! the `<!-- report:headline:begin ... -->` and `<!-- report:headline:end -->`
+//! lines of the top-level README.md (a run that finds no such lines fails,
+//! naming them, after writing results/).
 //!
-//! - `bash .ci/bench` (the README's report command): this report built
-//!   with the `amqp` feature, with a RabbitMQ node on loopback for the
-//!   broker section (`sections/broker.rs`); takes the same arguments.
+//! - `bash .ci/bench`: this report built with the `amqp` feature, with a
+//!   RabbitMQ node on loopback for the broker section; same arguments.
 //! - `cargo bench --bench report`: quick mode, a few minutes on 2 cores;
-//!   rewrites `results/` and the README's headline block (the broker
-//!   section says why it was not measured unless built with `amqp` and
-//!   given `ACKRING_AMQP_URL`).
-//! - `ACKRING_BENCH=full cargo bench --bench report`: more rounds, longer.
+//!   `ACKRING_BENCH=full` runs more rounds, longer.
 //! - `cargo bench --bench report -- FILTER`: only the figures whose id
 //!   (`section/shape/slug/calls/batchN/roundN` for throughput,
-//!   `section/slug/roundN` for latency) contains FILTER, e.g. `1P1C`,
-//!   `ping-pong`, `/try/`; writes nothing unless `ACKRING_RESULTS_DIR` is
-//!   set.
-//! - `cargo test --benches` (and `cargo test --all-targets`): every figure
-//!   once, tiny, still checked (count and sum); writes nothing unless
-//!   `ACKRING_RESULTS_DIR` is set.
-//! - `ACKRING_RESULTS_DIR=DIR`: write the report to DIR instead of
-//!   results/, in every mode and with a filter too (to preview a section
-//!   while working on it). The README's headline block is rewritten only
-//!   by an unfiltered bench run that writes results/.
+//!   `section/slug/roundN` for latency) contains FILTER.
+//! - `cargo test --benches`: every figure once, tiny, still checked (count
+//!   and sum), and every target row measured.
+//! - `ACKRING_RESULTS_DIR=DIR`: the report goes to DIR, in every mode and
+//!   with a filter too; otherwise only an unfiltered bench run writes
+//!   (results/ and the README's headline block).
 //! - `ACKRING_COMMIT`, `ACKRING_RUSTC`: what the report records as the
-//!   commit and the toolchain instead of asking git and rustc, for a bench
-//!   binary built here and run on another machine (whose tree, if any, is
-//!   not the one it was built from).
+//!   commit and the toolchain, for a binary run on another machine.
 //!
 //! # Layout
 //!
-//! The suite is this one bench target of the crate, not a crate of its
-//! own: it needs only dev-dependencies (and the crate's own `amqp`
-//! feature for the broker section), one bench command rewrites the
-//! report, and `cargo test --all-targets` smoke-runs every figure with the
-//! rest of the tests.
-//!
 //! - `peers.rs`, `ack.rs`: one adapter per queue or ack layer behind the
-//!   `Peer` trait, and the two kinds of calls (`Calls`).
-//! - `roster.rs`: **the one list of entries**: every queue, layer and
-//!   floor, in report order, with its colour, the sections that measure it
-//!   and the calls they use.
-//! - `sections/`: **the one list of sections** (`sections::all`), a file
-//!   per section: what it measures per round, its method bullet, its
-//!   targets, its tables and plots.
+//!   `Peer` trait. To add a peer: `impl Peer` for a unit struct, then one
+//!   `Entry::of` line in `roster.rs`, the one list of entries (colour,
+//!   sections, calls); every table, plot, CSV and filter picks it up.
+//! - `sections/`: the one list of sections (`sections::all`), a file per
+//!   section (`sections/mod.rs` says how to add one).
 //! - `throughput.rs`, `latency.rs`: the bench loops, once for all peers.
-//! - `results.rs` (records and queries), `figure.rs` (median, spread,
-//!   load, verdict), `tables.rs` (shared tables), `headline.rs` (the few
-//!   rows for users, ackring ÷ what they would use instead, which the
-//!   README block and the report open with), `report.rs` (the frame of
-//!   the report, CSV, environment, the README block), `svg.rs`,
-//!   `machine.rs`, `pin.rs`, `plan.rs`.
-//!
-//! # Adding a peer
-//!
-//! 1. In `peers.rs` (a queue) or `ack.rs` (an ack layer), add a unit
-//!    struct and `impl Peer` for it: `NAME`, `SLUG`, `open`, `try_send`,
-//!    `try_recv`; `BLOCKING = true` with `send`/`recv` when it has
-//!    blocking calls of its own; `BATCH = true` with the batch calls when
-//!    it has those.
-//! 2. In `roster.rs`, add one `Entry::of::<YourPeer>(colour, sections,
-//!    calls)` line where its rows should appear: `sections` names the
-//!    sections that measure it (e.g. `PEER` for throughput, ping-pong and
-//!    one-way), `calls` is `BOTH` with blocking calls of its own, else
-//!    `TRY`.
-//!
-//! Every table, plot, CSV and filter picks it up from there.
-//!
-//! # Adding a section
-//!
-//! Follow the steps in `sections/mod.rs`: one file implementing
-//! `sections::Section` (measure, method, targets, write), one line in
-//! `sections::all`. Its targets join the targets table; its records join
-//! the CSVs. A figure for users (ackring ÷ the crate they would use
-//! instead) joins the headline with a row in `headline.rs`.
+//! - `results.rs` (records, queries), `figure.rs` (median, spread, load,
+//!   verdict), `tables.rs` (the table writer, shared tables), `plot.rs`
+//!   (charts), `headline.rs` (the rows for users, ackring ÷ what they
+//!   would use instead), `report.rs` (the frame, CSV, environment, the
+//!   README block), `machine.rs`, `pin.rs`, `plan.rs`.
 
 mod ack;
 mod figure;
@@ -90,11 +45,11 @@ mod machine;
 mod peers;
 mod pin;
 mod plan;
+mod plot;
 mod report;
 mod results;
 mod roster;
 mod sections;
-mod svg;
 mod tables;
 mod throughput;
 
@@ -129,18 +84,28 @@ impl std::fmt::Debug for Suite {
 }
 
 impl Suite {
-    fn wanted(&self, id: &str) -> bool {
-        match &self.filter {
-            Some(f) => id.contains(f.as_str()),
-            None => true,
-        }
+    fn progress(&self, what: &str) {
+        let secs = self.started.elapsed().as_secs_f64();
+        eprintln!("[ackring bench {secs:>4.0}s] {what}");
     }
 
-    fn progress(&self, what: &str) {
-        eprintln!(
-            "[ackring bench {:>4.0}s] {what}",
-            self.started.elapsed().as_secs_f64()
-        );
+    /// Whether the figure `id` of `round` runs (the filter); if so, says so
+    /// and gives the load before it.
+    fn start(&self, id: &str, round: usize) -> Option<f64> {
+        if self
+            .filter
+            .as_ref()
+            .is_some_and(|f| !id.contains(f.as_str()))
+        {
+            return None;
+        }
+        self.progress(&format!("round {round}/{}: {id}", self.plan.rounds));
+        Some(machine::load1())
+    }
+
+    fn id(section: &str, shape: &str, key: Key, round: usize) -> String {
+        let (slug, calls, batch) = (key.slug, key.calls.id(), key.batch);
+        format!("{section}/{shape}/{slug}/{calls}/batch{batch}/round{round}")
     }
 
     /// One criterion throughput benchmark: `run(total)` moves `total`
@@ -156,41 +121,38 @@ impl Suite {
         key: Key,
         mut run: impl FnMut(u64) -> Duration,
     ) {
-        let (group, id) = (
-            format!("{section}/{shape}"),
-            format!(
-                "{}/{}/batch{}/round{round}",
-                key.slug,
-                key.calls.id(),
-                key.batch
-            ),
-        );
-        if !self.wanted(&format!("{group}/{id}")) {
+        let Some(load) = self.start(&Self::id(section, shape, key, round), round) else {
             return;
-        }
-        self.progress(&format!("round {round}/{}: {group}/{id}", self.plan.rounds));
+        };
         let plan = self.plan;
-        let load = machine::load1();
         let mut calls: Vec<(u64, Duration)> = Vec::new();
-        let mut g = self.criterion.benchmark_group(group);
+        let mut g = self.criterion.benchmark_group(format!("{section}/{shape}"));
         g.sample_size(plan.samples)
             .warm_up_time(plan.warm_up)
             .measurement_time(plan.measurement)
             .nresamples(plan.resamples)
             .sampling_mode(SamplingMode::Flat)
             .throughput(Throughput::Elements(plan.messages));
-        g.bench_function(id, |b| {
-            b.iter_custom(|iters| {
-                let elapsed = run(iters * plan.messages);
-                calls.push((iters * plan.messages, elapsed));
-                elapsed
-            })
-        });
+        let (slug, calls_id, batch) = (key.slug, key.calls.id(), key.batch);
+        g.bench_function(
+            format!("{slug}/{calls_id}/batch{batch}/round{round}"),
+            |b| {
+                b.iter_custom(|iters| {
+                    let elapsed = run(iters * plan.messages);
+                    calls.push((iters * plan.messages, elapsed));
+                    elapsed
+                })
+            },
+        );
         g.finish();
         // The warm-up calls come first; the last `samples` calls are the
         // measurement (one call per sample).
         let measured = &calls[calls.len().saturating_sub(plan.samples)..];
         if !measured.is_empty() {
+            let samples = measured
+                .iter()
+                .map(|&(m, d)| (m, d.as_secs_f64()))
+                .collect();
             self.results.tput.push(Tput {
                 section,
                 shape,
@@ -198,10 +160,7 @@ impl Suite {
                 key,
                 round,
                 load,
-                samples: measured
-                    .iter()
-                    .map(|&(m, d)| (m, d.as_secs_f64()))
-                    .collect(),
+                samples,
             });
         }
     }
@@ -222,22 +181,13 @@ impl Suite {
         messages: u64,
         run: impl FnOnce(u64) -> Duration,
     ) {
-        let id = format!(
-            "{section}/{shape}/{}/{}/batch{}/round{round}",
-            key.slug,
-            key.calls.id(),
-            key.batch
-        );
-        if !self.wanted(&id) {
+        let id = Self::id(section, shape, key, round);
+        let Some(load) = self.start(&id, round) else {
             return;
-        }
-        self.progress(&format!("round {round}/{}: {id}", self.plan.rounds));
-        let load = machine::load1();
-        let took = run(messages);
-        println!(
-            "{id:<60} {:>12.0} messages/s",
-            messages as f64 / took.as_secs_f64()
-        );
+        };
+        let took = run(messages).as_secs_f64();
+        println!("{id:<60} {:>12.0} messages/s", messages as f64 / took);
+        let samples = vec![(messages, took)];
         self.results.tput.push(Tput {
             section,
             shape,
@@ -245,7 +195,7 @@ impl Suite {
             key,
             round,
             load,
-            samples: vec![(messages, took.as_secs_f64())],
+            samples,
         });
     }
 
@@ -260,17 +210,16 @@ impl Suite {
         run: impl FnOnce(&Plan) -> (Histogram<u64>, Option<f64>),
     ) {
         let id = format!("{test}/{slug}/round{round}");
-        if !self.wanted(&id) {
+        let Some(load) = self.start(&id, round) else {
             return;
-        }
-        self.progress(&format!("round {round}/{}: {id}", self.plan.rounds));
-        let load = machine::load1();
+        };
         let (hist, block_mean_ns) = run(&self.plan);
+        let q = |q| hist.value_at_quantile(q);
         println!(
             "{id:<40} p50 {:>8} ns  p99 {:>8} ns  p99.99 {:>8} ns  max {:>9} ns  ({} samples)",
-            hist.value_at_quantile(0.5),
-            hist.value_at_quantile(0.99),
-            hist.value_at_quantile(0.9999),
+            q(0.5),
+            q(0.99),
+            q(0.9999),
             hist.max(),
             hist.len()
         );

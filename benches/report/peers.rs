@@ -1,28 +1,12 @@
-//! The queues under test, each seen through one small trait.
+//! The queues under test, each seen through one small trait, [`Peer`].
 //!
 //! A peer hands out per-thread endpoints (`Tx` for producers, `Rx` for
 //! consumers), so that queues whose ends are owned handles (channels, rtrb)
 //! and queues shared behind an `Arc` (ArrayQueue, Ring, ...) fit the same
-//! bench loops. Every adapter below is a few lines: the loops that drive
-//! them live in `throughput.rs` and `latency.rs`, once for all peers.
-//!
-//! Two ways to wait are measured, and each figure says which:
-//!
-//! - **the queue's own blocking calls** (`Peer::send` / `Peer::recv`): a
-//!   channel's `send`/`recv`, `Ring::send`/`recv` with its wait strategy,
-//!   `AckQueue::publish`/`receive`. A queue without blocking calls
-//!   (`BLOCKING = false`) has none of its own, and falls back to the
-//!   try-loop below.
-//! - **the same try-loop for every queue** ([`try_loop_send`] /
-//!   [`try_loop_recv`]): the queue's `try_` call, retried after
-//!   `crossbeam_utils::Backoff::snooze` (spin 1, 2, 4, ... 64 hints, then
-//!   yield to the scheduler on every further try) until it succeeds. The
-//!   same loop for every peer, so the figure compares the data
-//!   structures, not their wait strategies.
-//! - **the same spin loop for every queue** ([`spin_loop_send`] /
-//!   [`spin_loop_recv`]): one spin hint per failed try, a yield every
-//!   64th, for the queues the targets compare; a loop that waits little
-//!   lets a streaming queue's per-operation work decide.
+//! bench loops (`throughput.rs`, `latency.rs`, once for all peers). How
+//! the loops wait for room and values is [`Calls`]: each queue's own
+//! blocking calls, or the same try-loop or spin loop for every queue, so
+//! that a figure compares either the APIs or the data structures alone.
 //!
 //! To add a peer: implement [`Peer`] here (a unit struct and a few lines),
 //! then add one line for it to the roster in `roster.rs`.
@@ -87,13 +71,15 @@ pub trait Peer: 'static {
     }
 }
 
-/// How a figure's threads wait for room and for values (module docs).
+/// How a figure's threads wait for room and for values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Calls {
     /// The queue's own blocking calls (`Peer::send` / `Peer::recv`).
     Blocking,
     /// The same try-loop for every queue ([`try_loop_send`] /
-    /// [`try_loop_recv`]); with batches, the batch calls in that loop.
+    /// [`try_loop_recv`]): the `try_` call retried after
+    /// `crossbeam_utils::Backoff::snooze` (spin 1, 2, 4, ... 64 hints, then
+    /// a yield per try); with batches, the batch calls in that loop.
     TryLoop,
     /// The same spin loop for every queue ([`spin_loop_send`] /
     /// [`spin_loop_recv`]): one spin hint per failed try, a yield every
@@ -131,7 +117,7 @@ impl Calls {
 }
 
 /// The try-loop's send: `try_send` until it succeeds, with the try-loop's
-/// wait (module docs) between tries.
+/// wait ([`Calls::TryLoop`]) between tries.
 pub fn try_loop_send<P: Peer + ?Sized>(tx: &mut P::Tx, mut v: u64) {
     let backoff = Backoff::new();
     while let Err(back) = P::try_send(tx, v) {

@@ -11,6 +11,7 @@ use crate::machine::Machine;
 use crate::plan::Plan;
 use crate::results::Results;
 use crate::sections::{Context, Section};
+use crate::tables::table;
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
@@ -35,52 +36,58 @@ fn load_now() -> String {
 
 fn machine(o: &mut String, m: &Machine, end_load: &str) {
     let _ = writeln!(o, "## Machine\n");
-    let _ = writeln!(o, "| | |\n|---|---|");
-    let _ = writeln!(o, "| CPU | {} |", m.cpu);
-    let _ = writeln!(
-        o,
-        "| Logical CPUs / cores pinned to | {} / {} |",
-        m.logical_cpus, m.pinned_cores
-    );
-    let _ = writeln!(o, "| Kernel (`uname -a`) | `{}` |", m.uname);
-    let _ = writeln!(
-        o,
-        "| rustc | `{}` |",
-        m.rustc.lines().next().unwrap_or("unknown")
-    );
-    let _ = writeln!(o, "| Clock source | {} |", m.clocksource);
-    let _ = writeln!(
-        o,
-        "| Load average (1, 5, 15 min) at start / end | {} / {end_load} |",
-        loads(&m.loadavg)
-    );
-    let _ = writeln!(o, "| Commit | `{}` |", m.commit);
     let crates: Vec<String> = m.crates.iter().map(|(n, v)| format!("{n} {v}")).collect();
-    let _ = writeln!(o, "| Crates | {} |", crates.join(", "));
-    let _ = writeln!(o, "| Date (UTC) | {} |\n", m.date);
+    let rows = [
+        ("CPU", m.cpu.clone()),
+        (
+            "Logical CPUs / cores pinned to",
+            format!("{} / {}", m.logical_cpus, m.pinned_cores),
+        ),
+        ("Kernel (`uname -a`)", format!("`{}`", m.uname)),
+        (
+            "rustc",
+            format!("`{}`", m.rustc.lines().next().unwrap_or("unknown")),
+        ),
+        ("Clock source", m.clocksource.clone()),
+        (
+            "Load average (1, 5, 15 min) at start / end",
+            format!("{} / {end_load}", loads(&m.loadavg)),
+        ),
+        ("Commit", format!("`{}`", m.commit)),
+        ("Crates", crates.join(", ")),
+        ("Date (UTC)", m.date.clone()),
+    ];
+    let rows = rows
+        .into_iter()
+        .map(|(k, v)| vec![k.to_string(), v])
+        .collect();
+    table(o, &["", ""], 2, rows);
 }
 
 /// The targets table of the report.
 fn targets_table(o: &mut String, targets: &[Target]) {
-    let _ = writeln!(
-        o,
-        "| Figure | Calls | Target | Median (min–max) | Verdict | Spread | Load |\n\
-         |---|---|---|---|---|---:|---:|"
-    );
-    for t in targets {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            t.what,
-            t.calls,
-            t.goal_text(),
-            t.got.ratio(),
-            t.verdict(),
+    let head = [
+        "Figure",
+        "Calls",
+        "Target",
+        "Median (min–max)",
+        "Verdict",
+        "Spread",
+        "Load",
+    ];
+    let rows = targets.iter().map(|t| {
+        let (goal, got, verdict) = (t.goal_text(), t.got.ratio(), t.verdict().to_string());
+        vec![
+            t.what.clone(),
+            t.calls.into(),
+            goal,
+            got,
+            verdict,
             t.got.noise_text(),
-            t.got.load_text()
-        );
-    }
-    o.push('\n');
+            t.got.load_text(),
+        ]
+    });
+    table(o, &head, 5, rows.collect());
 }
 
 fn method(o: &mut String, cx: &Context, sections: &[Box<dyn Section>]) {
@@ -100,8 +107,7 @@ fn method(o: &mut String, cx: &Context, sections: &[Box<dyn Section>]) {
          indicator: a few percent on a quiet machine, tens of percent when the rounds disagree. \
          *Load* is the 1-minute load average read before each of the figure's runs, min – max \
          over its rounds; above the {} cores it means other work shared them. A verdict is \
-         **met** when every round meets the target, *not met* when none does, and \
-         **unstable** when the rounds straddle it.",
+         **met** when every round meets the target, else *not met*.",
         cx.machine.pinned_cores
     );
     for s in sections {
@@ -111,19 +117,22 @@ fn method(o: &mut String, cx: &Context, sections: &[Box<dyn Section>]) {
 }
 
 fn environment(m: &Machine, plan: &Plan, r: &Results) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "date (UTC): {}", m.date);
-    let _ = writeln!(s, "mode: {:?}", plan.mode);
-    let _ = writeln!(s, "wall time: {:.0} s", r.wall.as_secs_f64());
-    let _ = writeln!(s, "commit: {}", m.commit);
-    let _ = writeln!(s, "cpu: {}", m.cpu);
-    let _ = writeln!(s, "logical cpus: {}", m.logical_cpus);
-    let _ = writeln!(s, "cores pinned to: {}", m.pinned_cores);
-    let _ = writeln!(s, "clocksource: {}", m.clocksource);
-    let _ = writeln!(s, "loadavg at start: {}", m.loadavg);
-    let _ = writeln!(s, "uname -a: {}", m.uname);
-    let _ = writeln!(s, "rustc -vV:\n{}", m.rustc);
-    let _ = writeln!(s, "crates:");
+    let mut s = format!(
+        "date (UTC): {}\nmode: {:?}\nwall time: {:.0} s\ncommit: {}\ncpu: {}\nlogical cpus: {}\n\
+         cores pinned to: {}\nclocksource: {}\nloadavg at start: {}\nuname -a: {}\n\
+         rustc -vV:\n{}\ncrates:\n",
+        m.date,
+        plan.mode,
+        r.wall.as_secs_f64(),
+        m.commit,
+        m.cpu,
+        m.logical_cpus,
+        m.pinned_cores,
+        m.clocksource,
+        m.loadavg,
+        m.uname,
+        m.rustc
+    );
     for (name, version) in &m.crates {
         let _ = writeln!(s, "  {name} {version}");
     }
@@ -238,6 +247,7 @@ fn headline_block(m: &Machine, plan: &Plan, end_load: &str, rows: &[Row]) -> Str
         "[full report](results/README.md)",
     );
     headline::table(&mut o, rows);
+    o.pop();
     let _ = writeln!(o, "{END}");
     o
 }
@@ -302,7 +312,6 @@ pub fn write(
     );
     headline_intro(&mut o, m, plan, &end_load, "sections below");
     headline::table(&mut o, &rows);
-    o.push('\n');
 
     let targets: Vec<Target> = sections.iter().flat_map(|s| s.targets(&cx)).collect();
     let _ = writeln!(o, "## Targets\n");

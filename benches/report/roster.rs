@@ -37,11 +37,16 @@ pub struct Entry {
     pub batch: bool,
     /// Its `send` / `recv` are blocking calls of its own.
     pub blocking: bool,
-    supports: fn(&Shape) -> bool,
-    transfer: fn(&Shape, Calls, usize, u64) -> Duration,
-    ping_pong: fn(RoundTrips) -> RoundTrip,
-    one_way: fn(u64, u64, u64) -> Histogram<u64>,
-    pool: fn(usize, usize, u64) -> Duration,
+    /// Can run a shape.
+    pub supports: fn(&Shape) -> bool,
+    /// One throughput run (`throughput::transfer`).
+    pub transfer: fn(&Shape, Calls, usize, u64) -> Duration,
+    /// One ping-pong run.
+    pub ping_pong: fn(RoundTrips) -> RoundTrip,
+    /// One one-way latency run: rate, count, warm-up.
+    pub one_way: fn(u64, u64, u64) -> Histogram<u64>,
+    /// One worker-pool run: producers, consumers (unpinned), total.
+    pub pool: fn(usize, usize, u64) -> Duration,
 }
 
 impl Entry {
@@ -106,32 +111,6 @@ impl Entry {
     /// Measured by the section `id`.
     pub fn in_section(&self, id: &str) -> bool {
         self.sections.contains(&id)
-    }
-
-    /// Can run `shape`.
-    pub fn supports(&self, shape: &Shape) -> bool {
-        (self.supports)(shape)
-    }
-
-    /// One throughput run (see `throughput::transfer`).
-    pub fn transfer(&self, shape: &Shape, calls: Calls, batch: usize, total: u64) -> Duration {
-        (self.transfer)(shape, calls, batch, total)
-    }
-
-    /// One ping-pong run.
-    pub fn ping_pong(&self, n: RoundTrips) -> RoundTrip {
-        (self.ping_pong)(n)
-    }
-
-    /// One one-way latency run.
-    pub fn one_way(&self, rate: u64, count: u64, warm_up: u64) -> Histogram<u64> {
-        (self.one_way)(rate, count, warm_up)
-    }
-
-    /// One worker-pool run: `producers` and `consumers` unpinned threads
-    /// (see `sections::pool::run`).
-    pub fn pool(&self, producers: usize, consumers: usize, total: u64) -> Duration {
-        (self.pool)(producers, consumers, total)
     }
 
     /// The throughput rows of this entry: (key, calls it was measured

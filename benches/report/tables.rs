@@ -1,12 +1,35 @@
-//! The tables and plot data the section writers share: throughput rows of
-//! roster entries with ratios to bases in the same calls, latency
-//! percentiles with ratios, bars and percentile curves.
+//! The one table writer of the report, and the tables and plot data the
+//! section writers share: throughput rows of roster entries with ratios
+//! to bases in the same calls, latency percentiles with ratios, bars and
+//! percentile curves.
 
+use crate::figure::Figure;
 use crate::peers::Calls;
+use crate::plot::{Bar, Curve};
 use crate::results::{Key, Lats, Rows};
 use crate::roster::{self, Entry};
-use crate::svg::{Bar, Curve};
 use std::fmt::Write as _;
+
+/// Appends a Markdown table and a blank line: `head`, the columns from
+/// `right` on aligned right, then `rows`.
+pub fn table<S: AsRef<str>>(o: &mut String, head: &[S], right: usize, rows: Vec<Vec<String>>) {
+    fn line<'a>(o: &mut String, cells: impl Iterator<Item = &'a str>) {
+        for c in cells {
+            let _ = write!(o, "| {c} ");
+        }
+        o.push_str("|\n");
+    }
+    line(o, head.iter().map(AsRef::as_ref));
+    let rule = (0..head.len()).map(|i| if i < right { "---|" } else { "---:|" });
+    let _ = writeln!(o, "|{}", rule.collect::<String>());
+    for row in &rows {
+        line(o, row.iter().map(String::as_str));
+    }
+    o.push('\n');
+}
+
+/// The unit of the throughput plots.
+pub const MMSG: &str = "million messages / s (log)";
 
 /// Nanoseconds, in a unit a reader takes in at a glance.
 pub fn ns(v: f64) -> String {
@@ -25,7 +48,7 @@ pub fn ns(v: f64) -> String {
 
 /// A figure of rates as "median (min–max)" in millions per second, or
 /// "–" if it has no rounds.
-pub fn rate_spread(rates: &crate::figure::Figure) -> String {
+pub fn rate_spread(rates: &Figure) -> String {
     match rates.spread() {
         Some((lo, med, hi)) => format!("{} ({}–{})", rate(med), rate(lo), rate(hi)),
         None => "–".to_string(),
@@ -106,48 +129,35 @@ pub fn row_keys(rows: &Rows, entries: &[Entry], calls: Calls) -> Vec<(String, Ke
 /// A throughput table of `entries` with `calls` (batches in the try-loop
 /// table), a ratio column per base.
 pub fn throughput(
-    out: &mut String,
+    o: &mut String,
     first: &str,
     rows: &Rows,
     entries: &[Entry],
     calls: Calls,
     bases: &[Base],
 ) {
-    let _ = write!(
-        out,
-        "| {first} | Batch | Mmsg/s median | min – max | spread |"
-    );
-    for b in bases {
-        let _ = write!(out, " ÷ {} (min–max) |", b.label);
-    }
-    let _ = write!(out, "\n|---|---:|---:|---:|---:|");
-    for _ in bases {
-        out.push_str("---:|");
-    }
-    out.push('\n');
-    for (label, key) in row_keys(rows, entries, calls) {
-        let fig = rows.rates(key);
-        let Some((lo, med, hi)) = fig.spread() else {
-            continue;
-        };
-        let _ = write!(
-            out,
-            "| {label} | {} | {} | {} – {} | {} |",
-            key.batch,
-            rate(med),
-            rate(lo),
-            rate(hi),
-            fig.noise_text()
-        );
-        for b in bases {
-            let ratio = b
-                .key(calls)
-                .map_or("–".to_string(), |base| rows.ratio(key, base).ratio());
-            let _ = write!(out, " {ratio} |");
-        }
-        out.push('\n');
-    }
-    out.push('\n');
+    let mut head = vec![first.to_string()];
+    head.extend(["Batch", "Mmsg/s median", "min – max", "spread"].map(String::from));
+    head.extend(bases.iter().map(|b| format!("÷ {} (min–max)", b.label)));
+    let body = row_keys(rows, entries, calls)
+        .into_iter()
+        .filter_map(|(label, key)| {
+            let fig = rows.rates(key);
+            let (lo, med, hi) = fig.spread()?;
+            let mut row = vec![
+                label,
+                key.batch.to_string(),
+                rate(med),
+                format!("{} – {}", rate(lo), rate(hi)),
+                fig.noise_text(),
+            ];
+            row.extend(bases.iter().map(|b| {
+                b.key(calls)
+                    .map_or("–".into(), |base| rows.ratio(key, base).ratio())
+            }));
+            Some(row)
+        });
+    table(o, &head, 1, body.collect());
 }
 
 /// Bars of `entries` with `calls` for each shape: (shape, bars).
@@ -181,61 +191,54 @@ pub fn bars(shapes: &[(&str, Rows)], entries: &[Entry], calls: Calls) -> Vec<(St
 
 /// A latency table: percentiles, and p50/p99 ÷ `base`; with `floor`, the
 /// untimed mean and p50 ÷ the floor too.
-pub fn latency(out: &mut String, lats: &Lats, base: &str, floor: Option<&str>) {
+pub fn latency(o: &mut String, lats: &Lats, base: &str, floor: Option<&str>) {
     let base_name = roster::by_slug(base).map_or(base, |e| e.name);
-    let _ = write!(
-        out,
-        "| Queue | p50 | p50 min – max | p50 spread | p99 | p99.9 | p99.99 | max |"
-    );
+    let mut head: Vec<String> = [
+        "Queue",
+        "p50",
+        "p50 min – max",
+        "p50 spread",
+        "p99",
+        "p99.9",
+        "p99.99",
+        "max",
+    ]
+    .map(String::from)
+    .into();
     if floor.is_some() {
-        let _ = write!(out, " untimed mean | p50 ÷ floor |");
+        head.extend(["untimed mean", "p50 ÷ floor"].map(String::from));
     }
-    let _ = writeln!(out, " p50 ÷ {base_name} | p99 ÷ {base_name} |");
-    let _ = write!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    if floor.is_some() {
-        out.push_str("---:|---:|");
-    }
-    out.push_str("---:|---:|\n");
-    for (name, slug) in lats.keys() {
-        let q = |q| lats.quantile(slug, q).median().unwrap_or(0.0);
+    head.extend([format!("p50 ÷ {base_name}"), format!("p99 ÷ {base_name}")]);
+    let body = lats.keys().into_iter().filter_map(|(name, slug)| {
+        let q = |q| ns(lats.quantile(slug, q).median().unwrap_or(0.0));
         let p50 = lats.quantile(slug, 0.5);
-        let Some((lo, med, hi)) = p50.spread() else {
-            continue;
-        };
-        let _ = write!(
-            out,
-            "| {name} | {} | {} – {} | {} | {} | {} | {} | {} |",
+        let (lo, med, hi) = p50.spread()?;
+        let mut row = vec![
+            name.to_string(),
             ns(med),
-            ns(lo),
-            ns(hi),
+            format!("{} – {}", ns(lo), ns(hi)),
             p50.noise_text(),
-            ns(q(0.99)),
-            ns(q(0.999)),
-            ns(q(0.9999)),
-            ns(lats.max(slug))
-        );
+            q(0.99),
+            q(0.999),
+            q(0.9999),
+            ns(lats.max(slug)),
+        ];
         if let Some(floor) = floor {
-            let means = crate::figure::spread(
+            let means = Figure::new(
                 lats.rounds(slug)
                     .iter()
-                    .filter_map(|l| l.block_mean_ns)
-                    .collect(),
+                    .filter_map(|l| Some((l.block_mean_ns?, 0.0))),
             );
-            let _ = write!(
-                out,
-                " {} | {} |",
-                means.map_or("–".into(), |m| ns(m.1)),
-                lats.ratio(slug, floor, 0.5).ratio()
-            );
+            row.push(means.median().map_or("–".into(), ns));
+            row.push(lats.ratio(slug, floor, 0.5).ratio());
         }
-        let _ = writeln!(
-            out,
-            " {} | {} |",
+        row.extend([
             lats.ratio(slug, base, 0.5).ratio(),
-            lats.ratio(slug, base, 0.99).ratio()
-        );
-    }
-    out.push('\n');
+            lats.ratio(slug, base, 0.99).ratio(),
+        ]);
+        Some(row)
+    });
+    table(o, &head, 1, body.collect());
 }
 
 /// Percentile curves (x = -log10(1 - quantile)) of every entry in `lats`,

@@ -27,29 +27,23 @@ pub struct Shape {
     pub consumers: usize,
 }
 
+impl Shape {
+    pub const fn new(name: &'static str, producers: usize, consumers: usize) -> Shape {
+        Shape {
+            name,
+            producers,
+            consumers,
+        }
+    }
+}
+
 /// The shapes of the report. On a 2-core machine all but the first are
 /// oversubscribed: they measure how a queue tolerates preempted threads.
 pub const SHAPES: [Shape; 4] = [
-    Shape {
-        name: "1P1C",
-        producers: 1,
-        consumers: 1,
-    },
-    Shape {
-        name: "2P2C",
-        producers: 2,
-        consumers: 2,
-    },
-    Shape {
-        name: "4P4C",
-        producers: 4,
-        consumers: 4,
-    },
-    Shape {
-        name: "8P1C",
-        producers: 8,
-        consumers: 1,
-    },
+    Shape::new("1P1C", 1, 1),
+    Shape::new("2P2C", 2, 2),
+    Shape::new("4P4C", 4, 4),
+    Shape::new("8P1C", 8, 1),
 ];
 
 /// Whether `P` can serve `shape`.

@@ -7,9 +7,9 @@ use crate::figure::{Goal, Target};
 use crate::peers::Calls;
 use crate::results::{Key, Rows};
 use crate::roster::{self, BASE};
-use crate::tables::{self, Base};
+use crate::tables::{self, Base, MMSG};
 use crate::throughput::SHAPES;
-use crate::{rotated, svg, Suite};
+use crate::{plot, rotated, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -43,13 +43,13 @@ impl Section for Ack {
             // the throughput section's.
             let runs: Vec<_> = entries
                 .iter()
-                .filter(|e| e.supports(shape))
+                .filter(|e| (e.supports)(shape))
                 .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
                 .filter(|(e, k)| k.batch == 1 || !e.in_section(THROUGHPUT))
                 .collect();
             for (e, key) in rotated(&runs, round - 1) {
                 suite.throughput(ACK, shape.name, round, e.name, key, |total| {
-                    e.transfer(shape, key.calls, key.batch, total)
+                    (e.transfer)(shape, key.calls, key.batch, total)
                 });
             }
         }
@@ -131,14 +131,7 @@ impl Section for Ack {
             .map(|s| (s.name, Rows::of(r, ACK, s.name)))
             .collect();
         let title = "publish → receive → ack, the same try-loop for every layer";
-        std::fs::write(
-            cx.dir.join("ack.svg"),
-            svg::bars(
-                title,
-                "million messages / s (log)",
-                &tables::bars(&shapes, &entries, Calls::TryLoop),
-            ),
-        )?;
-        Ok(vec![("ack.svg".into(), title.into())])
+        let bars = tables::bars(&shapes, &entries, Calls::TryLoop);
+        Ok(vec![plot::bars(cx.dir, "ack.svg", title, MMSG, &bars)?])
     }
 }

@@ -6,7 +6,7 @@
 use super::{Context, Section, ACK_ONE_WAY};
 use crate::figure::{Goal, Target};
 use crate::results::Lats;
-use crate::{roster, rotated, svg, tables, Suite};
+use crate::{plot, roster, rotated, tables, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -28,7 +28,7 @@ impl Section for AckOneWay {
     fn measure(&self, suite: &mut Suite, round: usize) {
         for e in rotated(&roster::of_section(ACK_ONE_WAY), round - 1) {
             suite.latency(ACK_ONE_WAY, round, e.name, e.slug, |p| {
-                (e.one_way(p.rate, p.one_way, p.one_way_warm_up), None)
+                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
             });
         }
     }
@@ -84,10 +84,12 @@ impl Section for AckOneWay {
             "One-way latency through the ack layer at {} msg/s (CO-corrected)",
             cx.plan.rate
         );
-        std::fs::write(
-            cx.dir.join("ack_oneway.svg"),
-            svg::curves(&title, &tables::curves(&lats)),
-        )?;
-        Ok(vec![("ack_oneway.svg".into(), title)])
+        let curves = tables::curves(&lats);
+        Ok(vec![plot::curves(
+            cx.dir,
+            "ack_oneway.svg",
+            &title,
+            &curves,
+        )?])
     }
 }

@@ -18,7 +18,7 @@ use crate::ack::AckQueuePeer;
 use crate::figure::{Figure, Goal, Target};
 use crate::peers::{AckRing, ArrayQueue, Calls, Peer};
 use crate::results::{Key, Rows};
-use crate::{rotated, Suite};
+use crate::{rotated, tables, Suite};
 
 /// The single-thread cost figure.
 pub struct Cost;
@@ -203,25 +203,21 @@ impl Section for Cost {
             "One thread, no contention; ns per message, median (min–max) over rounds, and cost \
              ratios taken within each round (lower is cheaper):\n"
         );
-        let _ = writeln!(
-            o,
-            "| queue | a message is | ns / message | ÷ ArrayQueue | ÷ `Ring` push + pop |"
-        );
-        let _ = writeln!(o, "|---|---|---|---|---|");
         let (aq, ring) = (ROWS[0].key(), ROWS[1].key());
-        for row in ROWS {
+        let body = ROWS.iter().map(|row| {
             let k = row.key();
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                row.name,
-                row.does,
-                ns_per_message(&rows.rates(k)),
-                rows.ratio(aq, k).ratio(),
-                rows.ratio(ring, k).ratio(),
-            );
-        }
-        let _ = writeln!(o);
+            let ns = ns_per_message(&rows.rates(k));
+            let (to_aq, to_ring) = (rows.ratio(aq, k).ratio(), rows.ratio(ring, k).ratio());
+            vec![row.name.into(), row.does.into(), ns, to_aq, to_ring]
+        });
+        let head = [
+            "queue",
+            "a message is",
+            "ns / message",
+            "÷ ArrayQueue",
+            "÷ `Ring` push + pop",
+        ];
+        tables::table(o, &head, head.len(), body.collect());
         Ok(Vec::new())
     }
 }

@@ -91,21 +91,15 @@ impl Section for Held {
              the pool with nothing held taken within each round:\n",
             Calls::Blocking.label()
         );
-        let _ = writeln!(o, "| pool | Mmsg/s | ÷ nothing held |");
-        let _ = writeln!(o, "|---|---|---|");
-        for (label, key) in [
+        let runs = [
             ("nothing held", FREE),
             ("message 0 held for the run", HOLDING),
-        ] {
-            let rates = rows.rates(key);
-            let rate = tables::rate_spread(&rates);
-            let _ = writeln!(
-                o,
-                "| {label} | {rate} | {} |",
-                rows.ratio(key, FREE).ratio()
-            );
-        }
-        let _ = writeln!(o);
+        ];
+        let body = runs.map(|(label, key)| {
+            let rate = tables::rate_spread(&rows.rates(key));
+            vec![label.into(), rate, rows.ratio(key, FREE).ratio()]
+        });
+        tables::table(o, &["pool", "Mmsg/s", "÷ nothing held"], 3, body.into());
         Ok(Vec::new())
     }
 }

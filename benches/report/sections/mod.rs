@@ -1,32 +1,16 @@
-//! The sections of the report, in the order it prints them. Each is one
-//! file: what it measures in a round, the bullet it adds to "How it is
-//! measured", its rows of the targets table, and its part of the report.
+//! The sections of the report, in the order it prints them, one file
+//! each: what it measures in a round, its bullet of "How it is measured",
+//! its rows of the targets table, and its part of the report.
 //!
-//! To add a section:
-//!
-//! 1. Write `sections/NAME.rs` with a unit struct implementing [`Section`]:
-//!    `measure` runs each of its figures once per call (one round)
-//!    through `Suite::throughput` (criterion, for rates) or
-//!    `Suite::latency` (a histogram), which honour the filter and record
-//!    the figure with its round and the load; the closure you pass does
-//!    the work and checks its own result (count and sum of the messages,
-//!    panicking on a mismatch), as `throughput::transfer` does. `write`
-//!    turns the records (`results::Rows` / `results::Lats`, ratios
-//!    within a round) into tables (the helpers in `tables.rs`) and
-//!    plots; `method` says how it is measured; `targets` gives its
-//!    rows of the targets table (`figure::Target`, with a `Goal` or `None`
-//!    for context).
-//! 2. Add it to [`all`] below (and a `pub const` id here if roster entries
-//!    should name it).
-//! 3. If it measures roster entries, add its id to the `sections` of each
-//!    entry in `roster.rs` it should measure. A section that measures its
-//!    own setups (say, a pool with one message held, ÷ the same pool
-//!    without it) records them under its own slugs and names instead.
-//!
-//! Nothing else changes: CSV, environment and the targets table pick up
-//! every section's records and targets. The headline (the README's block)
-//! is a short list of its own, `headline.rs`: a figure users compare
-//! crates by joins it there.
+//! To add one: a unit struct implementing [`Section`] in `sections/NAME.rs`
+//! whose `measure` runs each figure once through `Suite::throughput`
+//! (criterion, rates), `Suite::timed` (one timed run) or `Suite::latency`
+//! (a histogram), the closure checking its own result (count and sum);
+//! `write` turns the records (`results::Rows` / `results::Lats`) into
+//! tables (`tables.rs`) and plots (`plot.rs`). Then one line in [`all`], and
+//! its id in the `sections` of the roster entries it measures. CSV,
+//! environment and targets pick up the rest; a figure users compare
+//! crates by joins `headline.rs`.
 
 mod ack;
 mod ack_one_way;
@@ -39,6 +23,8 @@ mod owned;
 mod ping_pong;
 pub mod pool;
 mod throughput;
+
+pub use asynch::to_best;
 
 use crate::figure::Target;
 use crate::machine::Machine;

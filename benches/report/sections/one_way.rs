@@ -3,7 +3,7 @@
 use super::{Context, Section, ONE_WAY};
 use crate::results::Lats;
 use crate::roster::{self, BASE};
-use crate::{rotated, svg, tables, Suite};
+use crate::{plot, rotated, tables, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -18,7 +18,7 @@ impl Section for OneWay {
     fn measure(&self, suite: &mut Suite, round: usize) {
         for e in rotated(&roster::of_section(ONE_WAY), round - 1) {
             suite.latency(ONE_WAY, round, e.name, e.slug, |p| {
-                (e.one_way(p.rate, p.one_way, p.one_way_warm_up), None)
+                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
             });
         }
     }
@@ -49,10 +49,12 @@ impl Section for OneWay {
         let _ = writeln!(o, "![one-way percentiles](latency_oneway.svg)\n");
         tables::latency(o, &ow, BASE, None);
         let title = format!("One-way latency at {} msg/s (CO-corrected)", cx.plan.rate);
-        std::fs::write(
-            cx.dir.join("latency_oneway.svg"),
-            svg::curves(&title, &tables::curves(&ow)),
-        )?;
-        Ok(vec![("latency_oneway.svg".into(), title)])
+        let curves = tables::curves(&ow);
+        Ok(vec![plot::curves(
+            cx.dir,
+            "latency_oneway.svg",
+            &title,
+            &curves,
+        )?])
     }
 }

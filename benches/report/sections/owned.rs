@@ -160,24 +160,26 @@ impl Section for Owned {
             "publish → receive → ack; million messages / s, median (min–max) over rounds, and \
              the ratio to borrowed deliveries taken within each round:\n"
         );
-        let _ = writeln!(o, "| shape | calls | deliveries | Mmsg/s | ÷ borrowed |");
-        let _ = writeln!(o, "|---|---|---|---|---|");
         let borrowed = SIDES[0].slug;
+        let mut body = Vec::new();
         for (shape, rows) in &shapes {
             for calls in CALLS {
                 for (label, side) in [("borrowed", SIDES[0]), ("owned", SIDES[1])] {
                     let k = key(side.slug, calls);
                     let rate = tables::rate_spread(&rows.rates(k));
-                    let _ = writeln!(
-                        o,
-                        "| {shape} | {} | {label} | {rate} | {} |",
-                        calls.short(),
-                        rows.ratio(k, key(borrowed, calls)).ratio()
-                    );
+                    let ratio = rows.ratio(k, key(borrowed, calls)).ratio();
+                    body.push(vec![
+                        shape.to_string(),
+                        calls.short().into(),
+                        label.into(),
+                        rate,
+                        ratio,
+                    ]);
                 }
             }
         }
-        let _ = writeln!(o);
+        let head = ["shape", "calls", "deliveries", "Mmsg/s", "÷ borrowed"];
+        tables::table(o, &head, head.len(), body);
         Ok(Vec::new())
     }
 }

@@ -6,7 +6,7 @@ use crate::figure::{Goal, Target};
 use crate::results::Lats;
 use crate::roster::{self, BASE};
 use crate::tables::{self, ns};
-use crate::{rotated, svg, Suite};
+use crate::{plot, rotated, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -24,7 +24,7 @@ impl Section for PingPong {
     fn measure(&self, suite: &mut Suite, round: usize) {
         for e in rotated(&roster::of_section(PING_PONG), round - 1) {
             suite.latency(PING_PONG, round, e.name, e.slug, |p| {
-                let r = e.ping_pong(p.round_trips);
+                let r = (e.ping_pong)(p.round_trips);
                 (r.hist, Some(r.block_mean_ns))
             });
         }
@@ -78,10 +78,12 @@ impl Section for PingPong {
         let _ = writeln!(o, "![ping-pong percentiles](latency_pingpong.svg)\n");
         tables::latency(o, &pp, BASE, Some("floor"));
         let title = "Ping-pong round trip (spinning, pinned)";
-        std::fs::write(
-            cx.dir.join("latency_pingpong.svg"),
-            svg::curves(title, &tables::curves(&pp)),
-        )?;
-        Ok(vec![("latency_pingpong.svg".into(), title.into())])
+        let curves = tables::curves(&pp);
+        Ok(vec![plot::curves(
+            cx.dir,
+            "latency_pingpong.svg",
+            title,
+            &curves,
+        )?])
     }
 }

@@ -16,45 +16,19 @@ use super::{Context, Section, POOL};
 use crate::figure::{Goal, Target};
 use crate::peers::{Calls, Peer};
 use crate::results::{Key, Rows};
-use crate::tables::{self, Base};
-use crate::{ack, roster, rotated, svg, Suite};
+use crate::tables::{self, Base, MMSG};
+use crate::throughput::Shape;
+use crate::{ack, plot, roster, rotated, Suite};
 
 /// The worker-pool section.
 pub struct Pool;
 
-/// One pool: its label, producers, consumers.
-#[derive(Clone, Copy, Debug)]
-pub struct PoolShape {
-    /// `"1P1C"`, ...
-    pub name: &'static str,
-    /// Producer threads.
-    pub producers: usize,
-    /// Consumer (worker) threads.
-    pub consumers: usize,
-}
-
 /// The pools measured.
-pub const SHAPES: [PoolShape; 4] = [
-    PoolShape {
-        name: "1P1C",
-        producers: 1,
-        consumers: 1,
-    },
-    PoolShape {
-        name: "2P2C",
-        producers: 2,
-        consumers: 2,
-    },
-    PoolShape {
-        name: "1P3C",
-        producers: 1,
-        consumers: 3,
-    },
-    PoolShape {
-        name: "4P1C",
-        producers: 4,
-        consumers: 1,
-    },
+pub const SHAPES: [Shape; 4] = [
+    Shape::new("1P1C", 1, 1),
+    Shape::new("2P2C", 2, 2),
+    Shape::new("1P3C", 1, 3),
+    Shape::new("4P1C", 4, 1),
 ];
 
 /// Capacity of every queue of the pools.
@@ -139,7 +113,7 @@ impl Section for Pool {
                 suite.throughput(POOL, shape.name, round, e.name, key, |total| {
                     // A multiple of every producer count (the plan's
                     // message counts are powers of two).
-                    e.pool(shape.producers, shape.consumers, total)
+                    (e.pool)(shape.producers, shape.consumers, total)
                 });
             }
         }
@@ -215,14 +189,7 @@ impl Section for Pool {
             tables::throughput(o, "Queue", rows, &entries, Calls::Blocking, &BASES);
         }
         let title = "worker pools, each queue's own blocking calls, unpinned";
-        std::fs::write(
-            cx.dir.join("pool.svg"),
-            svg::bars(
-                title,
-                "million messages / s (log)",
-                &tables::bars(&shapes, &entries, Calls::Blocking),
-            ),
-        )?;
-        Ok(vec![("pool.svg".into(), title.into())])
+        let bars = tables::bars(&shapes, &entries, Calls::Blocking);
+        Ok(vec![plot::bars(cx.dir, "pool.svg", title, MMSG, &bars)?])
     }
 }

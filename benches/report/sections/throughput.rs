@@ -5,9 +5,9 @@ use crate::figure::{Goal, Target};
 use crate::peers::Calls;
 use crate::results::{Key, Rows};
 use crate::roster::{self, BASE};
-use crate::tables::{self, Base};
+use crate::tables::{self, Base, MMSG};
 use crate::throughput::{CAPACITY, SHAPES};
-use crate::{rotated, svg, Suite};
+use crate::{plot, rotated, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -49,12 +49,12 @@ impl Section for Throughput {
         for shape in &SHAPES {
             let runs: Vec<_> = entries
                 .iter()
-                .filter(|e| e.supports(shape))
+                .filter(|e| (e.supports)(shape))
                 .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
                 .collect();
             for (e, key) in rotated(&runs, round - 1) {
                 suite.throughput(THROUGHPUT, shape.name, round, e.name, key, |total| {
-                    e.transfer(shape, key.calls, key.batch, total)
+                    (e.transfer)(shape, key.calls, key.batch, total)
                 });
             }
         }
@@ -215,15 +215,8 @@ impl Section for Throughput {
                 "Throughput by shape, {} (capacity 1024, u64)",
                 calls.label()
             );
-            std::fs::write(
-                cx.dir.join(file),
-                svg::bars(
-                    &title,
-                    "million messages / s (log)",
-                    &tables::bars(&shapes, &entries, calls),
-                ),
-            )?;
-            files.push((file.to_string(), title));
+            let bars = tables::bars(&shapes, &entries, calls);
+            files.push(plot::bars(cx.dir, file, &title, MMSG, &bars)?);
         }
         Ok(files)
     }

@@ -14,7 +14,7 @@ use std::io;
 use super::{Context, Section, ASYNC};
 use crate::figure::{Figure, Goal, Target};
 use crate::peers::Calls;
-use crate::results::{Key, Rows};
+use crate::results::{Key, Results, Rows};
 use crate::{rotated, tables, Suite};
 use peers::{Shape, Side, CAPACITY, SHAPES, SIDES};
 
@@ -41,44 +41,30 @@ fn sides(shape: &Shape) -> impl Iterator<Item = &'static Side> + '_ {
     SIDES.iter().filter(|s| shape.receivers == 1 || s.mpmc)
 }
 
-/// `slug` ÷ the best peer of each round, and the slug of the best peer
-/// most often.
-fn to_best(cx: &Context, shape: &Shape, slug: &str) -> (Figure, Option<&'static str>) {
-    let records: Vec<_> = cx
-        .results
-        .tput
-        .iter()
-        .filter(|t| t.section == ASYNC && t.shape == shape.name && t.key.calls == Calls::Blocking)
+/// `ours` ÷ the fastest peer of each round in `shape`, and the name of
+/// the peer that was fastest most often.
+pub fn to_best(r: &Results, shape: &str, ours: &str) -> (Figure, Option<&'static str>) {
+    let records: Vec<_> = (r.tput.iter())
+        .filter(|t| t.section == ASYNC && t.shape == shape)
         .collect();
-    let peers: Vec<&str> = sides(shape).filter(|s| !s.ours).map(|s| s.slug).collect();
     let mut wins: Vec<(&'static str, usize)> = Vec::new();
-    let figure = Figure::new(
-        records
-            .iter()
-            .filter(|t| t.key.slug == slug)
-            .filter_map(|t| {
-                let best = records
-                    .iter()
-                    .filter(|p| p.round == t.round && peers.contains(&p.key.slug))
-                    .max_by(|a, b| a.rate().total_cmp(&b.rate()))?;
-                match wins.iter_mut().find(|w| w.0 == best.key.slug) {
-                    Some(w) => w.1 += 1,
-                    None => wins.push((best.key.slug, 1)),
-                }
-                Some((t.rate() / best.rate(), t.load))
-            })
-            .collect::<Vec<_>>(),
-    );
-    let best = wins.iter().max_by_key(|w| w.1).map(|w| w.0);
-    (figure, best)
-}
-
-/// The name of `slug`.
-fn name_of(slug: &str) -> &'static str {
-    SIDES
+    let ratios = records
         .iter()
-        .find(|s| s.slug == slug)
-        .map_or("?", |s| s.name)
+        .filter(|t| t.key.slug == ours)
+        .filter_map(|t| {
+            let best = (records.iter())
+                .filter(|p| {
+                    p.round == t.round && !SIDES.iter().any(|s| s.ours && s.slug == p.key.slug)
+                })
+                .max_by(|a, b| a.rate().total_cmp(&b.rate()))?;
+            match wins.iter_mut().find(|w| w.0 == best.name) {
+                Some(w) => w.1 += 1,
+                None => wins.push((best.name, 1)),
+            }
+            Some((t.rate() / best.rate(), t.load))
+        });
+    let figure = Figure::new(ratios.collect::<Vec<_>>());
+    (figure, wins.iter().max_by_key(|w| w.1).map(|w| w.0))
 }
 
 impl Section for Async {
@@ -124,14 +110,14 @@ impl Section for Async {
     fn targets(&self, cx: &Context) -> Vec<Target> {
         let mut targets = Vec::new();
         for shape in &SHAPES {
-            let (ring, _) = to_best(cx, shape, "ring-async");
+            let (ring, _) = to_best(cx.results, shape.name, "ring-async");
             targets.push(Target {
                 what: format!("{} async, `Ring` futures ÷ the best peer", shape.name),
                 calls: CALLS,
                 goal: Some(Goal::AtLeast(RING_GOAL)),
                 got: ring,
             });
-            let (ack, _) = to_best(cx, shape, "ackqueue-async");
+            let (ack, _) = to_best(cx.results, shape.name, "ackqueue-async");
             targets.push(Target {
                 what: format!("{} async, `AckQueue` futures ÷ the best peer", shape.name),
                 calls: CALLS,
@@ -167,30 +153,30 @@ impl Section for Async {
              best peer of each round (and which peer was best most often), and to tokio \
              `mpsc`:\n"
         );
-        let _ = writeln!(o, "| shape | queue | Mmsg/s | ÷ best peer | ÷ tokio mpsc |");
-        let _ = writeln!(o, "|---|---|---|---|---|");
-        for (shape, rows) in &shapes {
+        let mut rows = Vec::new();
+        for (shape, shape_rows) in &shapes {
             for side in sides(shape) {
                 let k = key(side.slug);
-                let rate = tables::rate_spread(&rows.rates(k));
                 let (best, over_mpsc) = if side.ours {
-                    let (figure, best) = to_best(cx, shape, side.slug);
-                    let best = best.map_or(String::new(), |b| format!(" (best: {})", name_of(b)));
-                    (
-                        format!("{}{best}", figure.ratio()),
-                        rows.ratio(k, key("tokio-mpsc")).ratio(),
-                    )
+                    let (figure, best) = to_best(cx.results, shape.name, side.slug);
+                    let best = best.map_or(String::new(), |b| format!(" (best: {b})"));
+                    let over_mpsc = shape_rows.ratio(k, key("tokio-mpsc")).ratio();
+                    (format!("{}{best}", figure.ratio()), over_mpsc)
                 } else {
-                    ("".into(), "".into())
+                    (String::new(), String::new())
                 };
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {rate} | {best} | {over_mpsc} |",
-                    shape.name, side.name
-                );
+                let rate = tables::rate_spread(&shape_rows.rates(k));
+                rows.push(vec![
+                    shape.name.into(),
+                    side.name.into(),
+                    rate,
+                    best,
+                    over_mpsc,
+                ]);
             }
         }
-        let _ = writeln!(o);
+        let head = ["shape", "queue", "Mmsg/s", "÷ best peer", "÷ tokio mpsc"];
+        tables::table(o, &head, head.len(), rows);
         Ok(Vec::new())
     }
 }

@@ -337,34 +337,24 @@ pub struct Shape {
     pub receivers: usize,
 }
 
+impl Shape {
+    const fn new(name: &'static str, senders: usize, receivers: usize) -> Shape {
+        Shape {
+            name,
+            senders,
+            receivers,
+        }
+    }
+}
+
 /// thingbuf's published shape (1, 10, 50, 100 senders and one receiver),
 /// then 4 senders and 4 receivers for the queues that serve several.
 pub const SHAPES: [Shape; 5] = [
-    Shape {
-        name: "1P1C",
-        senders: 1,
-        receivers: 1,
-    },
-    Shape {
-        name: "10P1C",
-        senders: 10,
-        receivers: 1,
-    },
-    Shape {
-        name: "50P1C",
-        senders: 50,
-        receivers: 1,
-    },
-    Shape {
-        name: "100P1C",
-        senders: 100,
-        receivers: 1,
-    },
-    Shape {
-        name: "4P4C",
-        senders: 4,
-        receivers: 4,
-    },
+    Shape::new("1P1C", 1, 1),
+    Shape::new("10P1C", 10, 1),
+    Shape::new("50P1C", 50, 1),
+    Shape::new("100P1C", 100, 1),
+    Shape::new("4P4C", 4, 4),
 ];
 
 /// Capacity of every queue: thingbuf's benchmark's.
