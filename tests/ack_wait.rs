@@ -9,11 +9,8 @@ use std::time::{Duration, Instant};
 
 use ackring::{AckQueue, Closed, ManualClock, WaitStrategy};
 
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
+mod common;
+use common::wait::STRATEGIES;
 
 /// How long a wait that must end may take before the test gives up.
 const STALL: Duration = Duration::from_secs(20);

@@ -9,11 +9,8 @@ use std::sync::MutexGuard;
 
 use ackring::{CapacityError, Full, Ring, WaitStrategy};
 
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
+mod common;
+use common::wait::STRATEGIES;
 
 /// Capacities that cannot be represented: `capacity + 1` rounded up to a
 /// power of two overflows, or leaves no lap bits.

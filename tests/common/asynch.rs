@@ -1,8 +1,5 @@
-//! Shared by the async tests: their runtime, the hang guard, and a waker
-//! that records its wakes.
-
-// Each test binary uses only part of this module.
-#![allow(dead_code)]
+//! The async tests' runtime, their hang guard, and a waker that records
+//! its wakes.
 
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
