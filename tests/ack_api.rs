@@ -1,7 +1,7 @@
-//! Behaviour of `AckQueue` call by call: configuration errors, stale,
-//! double and foreign acks, leases, delays, dead letters, close and drain;
-//! and the limits of an entry's state word (its delivery count and its
-//! holders).
+//! Behaviour of `AckQueue` call by call: configuration errors, exact
+//! capacity, stale, double and foreign acks, leases, delays, dead letters,
+//! close and drain; and the limits of an entry's state word (its delivery
+//! count and its holders).
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -403,6 +403,39 @@ fn an_ack_by_tag_settles_at_once_and_frees_the_place_when_the_guard_goes() {
     assert!(q.try_receive().is_none());
     assert_eq!(d.ack(), Err(ackring::AckError::AlreadySettled));
     assert_eq!(*q.try_receive().unwrap(), 2);
+}
+
+#[test]
+fn room_returns_as_receives_take_messages_over_many_laps() {
+    let q = AckQueue::builder()
+        .capacity(3)
+        .max_in_flight(2)
+        .build()
+        .unwrap();
+    let mut next = 0_u64;
+    let mut expected = 0_u64;
+    for _ in 0..1000 {
+        // Fill to exactly the capacity: the fourth publish is refused
+        // and hands the message back.
+        while q.try_publish(next).is_ok() {
+            next += 1;
+        }
+        assert_eq!(next - expected, 3, "capacity is exact");
+        match q.try_publish(u64::MAX) {
+            Err(PublishError::Full(v)) => assert_eq!(v, u64::MAX),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        // Take two; exactly two publishes fit again.
+        for _ in 0..2 {
+            let d = q.try_receive().unwrap();
+            assert_eq!(*d, expected);
+            expected += 1;
+            d.ack().unwrap();
+        }
+    }
+    assert_eq!(q.settled_below().get(), expected);
+    assert_eq!(q.stats().ready, 1, "the last lap left one message");
+    assert_eq!(q.stats().published, next);
 }
 
 /// The attempt field of the state word keeps 16 bits of the delivery
