@@ -24,10 +24,11 @@ use ackring::{AckError, AckQueue, Closed, Delivery, ManualClock, OwnedDelivery, 
 use futures::{Stream, StreamExt};
 
 mod common;
-use common::asynch::{runtime, Flag, STALL};
+use common::asynch::{runtime, Flag};
 use common::lease::leased;
 use common::rng::Rng;
 use common::settles::SettleLedger;
+use common::wait::STALL;
 
 /// Messages published by each producer of the mixed runs.
 const PER_PRODUCER: u64 = 1_000;

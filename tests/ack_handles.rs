@@ -12,7 +12,6 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use std::time::Duration;
 
 use ackring::{
     AckQueue, AckQueueBuilder, DeadReason, PublishError, Publisher, Ring, WaitStrategy, Worker,
@@ -22,7 +21,7 @@ mod common;
 
 use common::drops::{Counted, DropLedger};
 use common::rng::Rng;
-use common::wait::{watchdog, LONG};
+use common::wait::{let_them_block, watchdog, LONG};
 
 fn handles_of(capacity: usize, in_flight: usize) -> (Publisher<Counted>, Worker<Counted>) {
     AckQueue::builder()
@@ -30,10 +29,6 @@ fn handles_of(capacity: usize, in_flight: usize) -> (Publisher<Counted>, Worker<
         .max_in_flight(in_flight)
         .build_handles()
         .unwrap()
-}
-
-fn let_them_block() {
-    thread::sleep(Duration::from_millis(20));
 }
 
 #[test]

@@ -19,9 +19,7 @@ use ackring::{AckError, AckQueue, DeadReason, Delivery, ManualClock, Seq, Tag};
 
 mod common;
 use common::settles::SettleLedger;
-
-/// How long a count may stand still before a wait gives up on it.
-const STALL: Duration = Duration::from_secs(20);
+use common::wait::STALL;
 
 /// Waits until `counter` reaches `target`; returns the count reached,
 /// which is below `target` only if the counter stood still for `STALL`.

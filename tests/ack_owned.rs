@@ -23,9 +23,7 @@ use ackring::{AckError, AckQueue, Closed, DeadReason, ManualClock, OwnedDelivery
 
 mod common;
 use common::settles::SettleLedger;
-
-/// How long a count may stand still before a loop gives up on it.
-const STALL: Duration = Duration::from_secs(10);
+use common::wait::STALL;
 
 /// Receives owned deliveries on the calling thread and hands each to
 /// `dispatch`, until `ledger` counts `n` acks or stands still for `STALL`.

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use ackring::{AckQueue, Closed, ManualClock, WaitStrategy};
 
 mod common;
-use common::wait::STRATEGIES;
-
-/// How long a wait that must end may take before the test gives up.
-const STALL: Duration = Duration::from_secs(20);
+use common::wait::{STALL, STRATEGIES};
 
 fn queue(strategy: WaitStrategy, capacity: usize, max_in_flight: usize) -> AckQueue<u64> {
     AckQueue::builder()

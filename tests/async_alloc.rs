@@ -23,8 +23,8 @@ use std::time::Instant;
 use ackring::{AckQueue, Ring, WaitStrategy};
 
 mod common;
-use common::asynch::STALL;
 use common::counting::{allocations, Counting};
+use common::wait::STALL;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

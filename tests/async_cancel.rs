@@ -24,9 +24,10 @@ use futures::{FutureExt, StreamExt};
 use tokio::time::timeout;
 
 mod common;
-use common::asynch::{guarded, runtime, STALL};
+use common::asynch::{guarded, runtime};
 use common::rng::Rng;
 use common::settles::SettleLedger;
+use common::wait::STALL;
 
 /// A random timeout from none at all (the future is polled once) to a
 /// millisecond and a half.

@@ -22,17 +22,10 @@ mod common;
 use common::asynch;
 use common::drops::{Counted, DropLedger};
 use common::rng::Rng;
-use common::wait::{watchdog, LONG, STRATEGIES};
+use common::wait::{let_them_block, watchdog, LONG, STRATEGIES};
 
 fn pair<T>(capacity: usize, strategy: WaitStrategy) -> (Sender<T>, Receiver<T>) {
     Ring::with_wait_strategy(capacity, strategy).into_channel()
-}
-
-/// Waits until `n` threads are blocked in `what` (as far as we can tell
-/// from outside: the test is correct whether they are or not, and only
-/// covers less when they are not).
-fn let_them_block() {
-    thread::sleep(Duration::from_millis(20));
 }
 
 // ---------------------------------------------------------------------------

@@ -2,9 +2,9 @@
 //! of a channel's `Sender` / `Receiver` and of an ack queue's `Publisher`
 //! / `Worker` (try, blocking, timed, batch with room given, futures,
 //! iterators), cloning and dropping handles, and the last handle's drop
-//! that closes and drains. A counting global allocator (per test binary,
-//! hence its own file) counts each thread's allocations, so the harness's
-//! threads cannot spoil the count.
+//! that closes and drains. A counting global allocator
+//! (`tests/common/counting.rs`) counts each thread's allocations, so the
+//! harness's threads cannot spoil the count.
 
 use std::future::Future;
 use std::pin::pin;

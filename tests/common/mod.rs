@@ -8,6 +8,7 @@ pub mod asynch;
 pub mod counting;
 pub mod drops;
 pub mod lease;
+pub mod payload;
 pub mod rng;
 pub mod settles;
 pub mod wait;
