@@ -1,6 +1,6 @@
 //! No heap allocation on publish, receive, ack or nack after `build()`:
-//! a counting global allocator (per test binary, hence its own file) that
-//! counts the test thread's allocations only, so the test harness's own
+//! a counting global allocator (`tests/common/counting.rs`) that counts
+//! the test thread's allocations only, so the test harness's own
 //! threads cannot spoil the count.
 
 use std::cell::Cell;
@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use ackring::{AckQueue, ManualClock, Redelivery};
 
-#[path = "common/counting.rs"]
-mod counting;
-use counting::{Counting, ALLOCATIONS};
+mod common;
+use common::counting::{Counting, ALLOCATIONS};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

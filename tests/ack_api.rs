@@ -1,6 +1,9 @@
-//! Behaviour of `AckQueue` call by call: configuration errors, stale,
-//! double and foreign acks, leases, delays, dead letters, close and drain.
+//! Behaviour of `AckQueue` call by call: configuration errors, exact
+//! capacity, stale, double and foreign acks, leases, delays, dead letters,
+//! close and drain; and the limits of an entry's state word (its delivery
+//! count and its holders).
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +12,17 @@ use ackring::{
     AckError, AckQueue, Closed, ConfigError, DeadReason, Delivery, ManualClock, PublishError,
 };
 
-fn leased(clock: &ManualClock, secs: u64) -> AckQueue<u32> {
-    AckQueue::builder()
+mod common;
+use common::lease::leased;
+
+/// The lease of the queues at the limits of the entry's state word.
+const LEASE: Duration = Duration::from_secs(1);
+
+/// A small queue whose deliveries hold a lease of `secs` seconds on `clock`.
+fn small_leased(clock: &ManualClock, secs: u64) -> AckQueue<u32> {
+    leased(clock, Duration::from_secs(secs))
         .capacity(8)
         .max_in_flight(4)
-        .lease(Duration::from_secs(secs))
-        .clock(clock.clone())
         .build()
         .unwrap()
 }
@@ -53,8 +61,8 @@ fn queue_is_send_sync_and_debug_without_t_debug() {
 #[test]
 fn double_stale_and_foreign_acks_are_refused() {
     let clock = ManualClock::new();
-    let q = leased(&clock, 10);
-    let other = leased(&clock, 10);
+    let q = small_leased(&clock, 10);
+    let other = small_leased(&clock, 10);
     q.try_publish(1).unwrap();
     other.try_publish(1).unwrap();
     let d = q.try_receive().unwrap();
@@ -96,7 +104,7 @@ fn double_stale_and_foreign_acks_are_refused() {
 #[test]
 fn extend_lease_keeps_a_long_task_alive() {
     let clock = ManualClock::new();
-    let q = leased(&clock, 10);
+    let q = small_leased(&clock, 10);
     q.try_publish(5).unwrap();
     let d = q.try_receive().unwrap();
     for _ in 0..5 {
@@ -395,4 +403,116 @@ fn an_ack_by_tag_settles_at_once_and_frees_the_place_when_the_guard_goes() {
     assert!(q.try_receive().is_none());
     assert_eq!(d.ack(), Err(ackring::AckError::AlreadySettled));
     assert_eq!(*q.try_receive().unwrap(), 2);
+}
+
+#[test]
+fn room_returns_as_receives_take_messages_over_many_laps() {
+    let q = AckQueue::builder()
+        .capacity(3)
+        .max_in_flight(2)
+        .build()
+        .unwrap();
+    let mut next = 0_u64;
+    let mut expected = 0_u64;
+    for _ in 0..1000 {
+        // Fill to exactly the capacity: the fourth publish is refused
+        // and hands the message back.
+        while q.try_publish(next).is_ok() {
+            next += 1;
+        }
+        assert_eq!(next - expected, 3, "capacity is exact");
+        match q.try_publish(u64::MAX) {
+            Err(PublishError::Full(v)) => assert_eq!(v, u64::MAX),
+            other => panic!("expected Full, got {other:?}"),
+        }
+        // Take two; exactly two publishes fit again.
+        for _ in 0..2 {
+            let d = q.try_receive().unwrap();
+            assert_eq!(*d, expected);
+            expected += 1;
+            d.ack().unwrap();
+        }
+    }
+    assert_eq!(q.settled_below().get(), expected);
+    assert_eq!(q.stats().ready, 1, "the last lap left one message");
+    assert_eq!(q.stats().published, next);
+}
+
+/// The attempt field of the state word keeps 16 bits of the delivery
+/// count (past 2^16, the count modulo 2^15 in its upper half): a tag kept
+/// across 2^16 redeliveries, or across 2^15 of them past that, must still
+/// be refused as stale, not taken for the current delivery.
+#[test]
+fn tag_kept_across_65536_redeliveries_is_stale() {
+    let clock = ManualClock::new();
+    let q = leased::<u32>(&clock, LEASE)
+        .capacity(1)
+        .max_in_flight(1)
+        .max_deliveries(u32::MAX) // redelivered for as long as it expires
+        .build()
+        .unwrap();
+    q.try_publish(7).unwrap();
+    let first = q.try_receive().unwrap().detach();
+    let mut kept = None;
+    for n in 2..=(1 << 16) + (1 << 15) + 1 {
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+        let d = q.try_receive().expect("redelivered");
+        assert_eq!(d.delivery_count(), n);
+        let tag = d.detach();
+        if n == (1 << 16) + 1 {
+            // The 65537th: the first of its 16 bits again, before the
+            // upper half; and the one the last shares its bits with.
+            kept = Some(tag);
+            assert_eq!(q.ack(first), Err(AckError::Stale));
+        }
+    }
+    // The current delivery is the 98305th; the first one's tag and the
+    // 65537th's are stale.
+    for old in [first, kept.unwrap()] {
+        assert_eq!(q.ack(old), Err(AckError::Stale));
+        assert_eq!(q.nack(old, true), Err(AckError::Stale));
+        assert_eq!(q.extend_lease(old, LEASE), Err(AckError::Stale));
+    }
+    assert_eq!(q.settled_below().get(), 0, "nothing was settled");
+    assert_eq!(q.stats().acked, 0);
+}
+
+/// One message whose lease keeps expiring while every expired delivery is
+/// kept alive reaches the limit of the `holders` field. A receive must
+/// then leave the message waiting (not panic, and not lose it).
+#[test]
+fn holders_limit_keeps_message_waiting_instead_of_panicking() {
+    const LIMIT: usize = 4095;
+    let clock = ManualClock::new();
+    let q = leased::<u32>(&clock, LEASE)
+        .capacity(1)
+        .max_in_flight(1)
+        .max_deliveries(u32::MAX) // redelivered for as long as it expires
+        .build()
+        .unwrap();
+    q.try_publish(9).unwrap();
+    let mut held: Vec<Delivery<'_, u32>> = Vec::with_capacity(LIMIT);
+    for _ in 0..LIMIT {
+        held.push(q.try_receive().expect("ready"));
+        clock.advance(LEASE * 2);
+        assert_eq!(q.requeue_expired(), 1);
+    }
+    let got = panic::catch_unwind(AssertUnwindSafe(|| q.try_receive().map(|d| d.detach())));
+    let got = got.expect("try_receive must not panic at the holders limit");
+    assert!(got.is_none(), "no delivery beyond the holders limit");
+    assert!(held.iter().all(|d| **d == 9), "old holders still read it");
+    // One old holder leaves: the message can be delivered again.
+    drop(held.pop());
+    let d = q.try_receive().expect("the message was kept");
+    assert_eq!((*d, d.delivery_count()), (9, LIMIT as u32 + 1));
+    d.ack().unwrap();
+    drop(held);
+    assert_eq!(q.settled_below().get(), 1);
+    let stats = q.stats();
+    assert_eq!((stats.in_flight, stats.ready, stats.acked), (0, 0, 1));
+    // The entry came back: the queue still works at full capacity.
+    q.try_publish(10).unwrap();
+    q.try_receive().unwrap().ack().unwrap();
+    assert_eq!(q.settled_below().get(), 2);
 }

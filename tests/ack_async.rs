@@ -14,7 +14,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::panic;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
@@ -23,11 +23,12 @@ use std::time::{Duration, Instant};
 use ackring::{AckError, AckQueue, Closed, Delivery, ManualClock, OwnedDelivery, PublishError};
 use futures::{Stream, StreamExt};
 
-#[path = "common/asynch.rs"]
-mod asynch;
 mod common;
-use asynch::{runtime, Flag, STALL};
-use common::Rng;
+use common::asynch::{runtime, Flag};
+use common::lease::leased;
+use common::rng::Rng;
+use common::settles::SettleLedger;
+use common::wait::STALL;
 
 /// Messages published by each producer of the mixed runs.
 const PER_PRODUCER: u64 = 1_000;
@@ -47,27 +48,23 @@ fn queue() -> Arc<AckQueue<u64>> {
     )
 }
 
-/// Per message value, how many times it was acked; and the deliveries
-/// the consumers hold.
-struct Ledger {
-    acks: Vec<AtomicU32>,
-    sum: AtomicU64,
-    total: AtomicU64,
+/// A run's audit: every message's ack, the deliveries the consumers hold,
+/// and whether a thread of the run panicked.
+struct Audit {
+    acks: Arc<SettleLedger>,
     /// Deliveries received and not yet handed to a settle. Counted after
     /// the receive and before the settle, so never more than the queue
     /// really has unsettled.
     held: AtomicUsize,
     most_held: AtomicUsize,
-    /// Set by a thread of `Ledger::spawn` that panicked.
+    /// Set by a thread of `Audit::spawn` that panicked.
     failed: AtomicBool,
 }
 
-impl Ledger {
+impl Audit {
     fn new(n: u64) -> Arc<Self> {
         Arc::new(Self {
-            acks: (0..n).map(|_| AtomicU32::new(0)).collect(),
-            sum: AtomicU64::new(0),
-            total: AtomicU64::new(0),
+            acks: SettleLedger::new(n),
             held: AtomicUsize::new(0),
             most_held: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
@@ -78,7 +75,7 @@ impl Ledger {
     /// so that `wait_for_acks` fails at once instead of at the stall.
     fn spawn(self: &Arc<Self>, f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
         /// Sets `failed` if dropped by a panic.
-        struct Watch(Arc<Ledger>);
+        struct Watch(Arc<Audit>);
         impl Drop for Watch {
             fn drop(&mut self) {
                 if thread::panicking() {
@@ -106,26 +103,17 @@ impl Ledger {
 
     /// Value `v` was acked.
     fn acked(&self, v: u64) {
-        self.acks[v as usize].fetch_add(1, SeqCst);
-        self.sum.fetch_add(v, SeqCst);
-        self.total.fetch_add(1, SeqCst);
+        self.acks.settled(v);
     }
 
+    /// Acks counted so far.
     fn total(&self) -> u64 {
-        self.total.load(SeqCst)
+        self.acks.total()
     }
 
     /// Every value acked exactly once, and the sum of the values acked.
     fn assert_each_once(&self) {
-        for (v, n) in self.acks.iter().enumerate() {
-            assert_eq!(n.load(SeqCst), 1, "message {v} acked {n:?} times");
-        }
-        let n = self.acks.len() as u64;
-        assert_eq!(
-            self.sum.load(SeqCst),
-            n * (n - 1) / 2,
-            "sum of acked values"
-        );
+        self.acks.assert_each_once();
     }
 
     /// The prefetch limit held: never more deliveries held at once.
@@ -171,20 +159,20 @@ impl Guard for OwnedDelivery<u64> {
 
 /// Settles `d`: from its third delivery on always an ack; before that an
 /// ack 6 times in 8, else a requeue by a nack or by a drop.
-fn settle(ledger: &Ledger, rng: &mut Rng, d: impl Guard) {
+fn settle(audit: &Audit, rng: &mut Rng, d: impl Guard) {
     let v = *d;
     let count = d.count();
-    ledger.settling();
+    audit.settling();
     match rng.below(8) {
         _ if count >= 3 => {
             d.settle_ack();
-            ledger.acked(v);
+            audit.acked(v);
         }
         0 => d.settle_requeue(),
         1 => drop(d),
         _ => {
             d.settle_ack();
-            ledger.acked(v);
+            audit.acked(v);
         }
     }
 }
@@ -201,23 +189,23 @@ fn publish_range(q: &AckQueue<u64>, producer: u64) {
     }
 }
 
-async fn receive_async_each(q: Arc<AckQueue<u64>>, ledger: Arc<Ledger>, seed: u64) {
+async fn receive_async_each(q: Arc<AckQueue<u64>>, audit: Arc<Audit>, seed: u64) {
     let mut rng = Rng::new(seed);
     while let Ok(d) = q.receive_async().await {
-        ledger.received(1);
-        settle(&ledger, &mut rng, d);
+        audit.received(1);
+        settle(&audit, &mut rng, d);
     }
 }
 
-async fn receive_batch_async_each(q: Arc<AckQueue<u64>>, ledger: Arc<Ledger>, seed: u64) {
+async fn receive_batch_async_each(q: Arc<AckQueue<u64>>, audit: Arc<Audit>, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     while let Ok(n) = q.receive_batch_async(3, &mut out).await {
         assert_eq!(n, out.len(), "the batch returns what it appended");
         assert!((1..=3).contains(&n));
-        ledger.received(n);
+        audit.received(n);
         for d in out.drain(..) {
-            settle(&ledger, &mut rng, d);
+            settle(&audit, &mut rng, d);
         }
     }
 }
@@ -226,55 +214,55 @@ async fn receive_batch_async_each(q: Arc<AckQueue<u64>>, ledger: Arc<Ledger>, se
 /// `hand_off`.
 async fn receive_owned_async_each(
     q: Arc<AckQueue<u64>>,
-    ledger: Arc<Ledger>,
+    audit: Arc<Audit>,
     seed: u64,
     mut hand_off: impl FnMut(OwnedDelivery<u64>, u64),
 ) {
     let mut n = 0;
     while let Ok(d) = q.receive_owned_async().await {
-        ledger.received(1);
+        audit.received(1);
         n += 1;
         hand_off(d, seed.wrapping_mul(31).wrapping_add(n));
     }
 }
 
-async fn stream_each(q: Arc<AckQueue<u64>>, ledger: Arc<Ledger>, seed: u64) {
+async fn stream_each(q: Arc<AckQueue<u64>>, audit: Arc<Audit>, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut deliveries = pin!(q.deliveries());
     while let Some(d) = deliveries.next().await {
-        ledger.received(1);
-        settle(&ledger, &mut rng, d);
+        audit.received(1);
+        settle(&audit, &mut rng, d);
     }
 }
 
-fn receive_each(q: &AckQueue<u64>, ledger: &Ledger, seed: u64) {
+fn receive_each(q: &AckQueue<u64>, audit: &Audit, seed: u64) {
     let mut rng = Rng::new(seed);
     while let Ok(d) = q.receive() {
-        ledger.received(1);
-        settle(ledger, &mut rng, d);
+        audit.received(1);
+        settle(audit, &mut rng, d);
     }
 }
 
-fn receive_batch_each(q: &AckQueue<u64>, ledger: &Ledger, seed: u64) {
+fn receive_batch_each(q: &AckQueue<u64>, audit: &Audit, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     while let Ok(n) = q.receive_batch(3, &mut out) {
-        ledger.received(n);
+        audit.received(n);
         for d in out.drain(..) {
-            settle(ledger, &mut rng, d);
+            settle(audit, &mut rng, d);
         }
     }
 }
 
-/// Waits until `ledger` counts `total` acks; panics once the count stood
+/// Waits until `audit` counts `total` acks; panics once the count stood
 /// still for `STALL`.
-fn wait_for_acks(ledger: &Ledger, total: u64, q: &AckQueue<u64>) {
-    let mut last = ledger.total();
+fn wait_for_acks(audit: &Audit, total: u64, q: &AckQueue<u64>) {
+    let mut last = audit.total();
     let mut since = Instant::now();
     while last < total {
-        assert!(!ledger.failed.load(SeqCst), "a thread panicked");
+        assert!(!audit.failed.load(SeqCst), "a thread panicked");
         thread::sleep(Duration::from_millis(1));
-        let now = ledger.total();
+        let now = audit.total();
         if now != last {
             (last, since) = (now, Instant::now());
         } else if since.elapsed() > STALL {
@@ -298,9 +286,9 @@ fn join_within<R>(threads: Vec<thread::JoinHandle<R>>, what: &str) -> Vec<R> {
         .collect()
 }
 
-fn assert_all_acked(q: &Arc<AckQueue<u64>>, ledger: &Ledger) {
-    ledger.assert_each_once();
-    ledger.assert_within(MAX_IN_FLIGHT);
+fn assert_all_acked(q: &Arc<AckQueue<u64>>, audit: &Audit) {
+    audit.assert_each_once();
+    audit.assert_within(MAX_IN_FLIGHT);
     let stats = q.stats();
     assert_eq!((stats.published, stats.acked), (TOTAL, TOTAL));
     assert_eq!((stats.in_flight, stats.ready), (0, 0));
@@ -320,43 +308,43 @@ fn assert_all_acked(q: &Arc<AckQueue<u64>>, ledger: &Ledger) {
 fn tokio_tasks_and_threads_share_a_queue_every_message_acked_once() {
     let rt = runtime();
     let q = queue();
-    let ledger = Ledger::new(TOTAL);
+    let audit = Audit::new(TOTAL);
     let mut tasks = Vec::new();
     for p in 0..2 {
         tasks.push(rt.spawn(publish_async_range(q.clone(), p)));
     }
-    tasks.push(rt.spawn(receive_async_each(q.clone(), ledger.clone(), 1)));
-    tasks.push(rt.spawn(receive_async_each(q.clone(), ledger.clone(), 2)));
-    tasks.push(rt.spawn(receive_batch_async_each(q.clone(), ledger.clone(), 3)));
-    tasks.push(rt.spawn(stream_each(q.clone(), ledger.clone(), 4)));
+    tasks.push(rt.spawn(receive_async_each(q.clone(), audit.clone(), 1)));
+    tasks.push(rt.spawn(receive_async_each(q.clone(), audit.clone(), 2)));
+    tasks.push(rt.spawn(receive_batch_async_each(q.clone(), audit.clone(), 3)));
+    tasks.push(rt.spawn(stream_each(q.clone(), audit.clone(), 4)));
     let settles = {
-        let (q, ledger) = (q.clone(), ledger.clone());
+        let (q, audit) = (q.clone(), audit.clone());
         rt.spawn(async move {
             let mut spawned = Vec::new();
             let hand_off = |d, seed| {
-                let ledger = ledger.clone();
+                let audit = audit.clone();
                 spawned.push(tokio::spawn(async move {
                     let mut rng = Rng::new(seed);
                     if rng.below(2) == 0 {
                         tokio::task::yield_now().await;
                     }
-                    settle(&ledger, &mut rng, d);
+                    settle(&audit, &mut rng, d);
                 }));
             };
-            receive_owned_async_each(q, ledger.clone(), 5, hand_off).await;
+            receive_owned_async_each(q, audit.clone(), 5, hand_off).await;
             spawned
         })
     };
     let threads = {
         let (a, b, c) = (q.clone(), q.clone(), q.clone());
-        let (la, lb) = (ledger.clone(), ledger.clone());
+        let (la, lb) = (audit.clone(), audit.clone());
         vec![
-            ledger.spawn(move || publish_range(&a, 2)),
-            ledger.spawn(move || receive_each(&b, &la, 6)),
-            ledger.spawn(move || receive_batch_each(&c, &lb, 7)),
+            audit.spawn(move || publish_range(&a, 2)),
+            audit.spawn(move || receive_each(&b, &la, 6)),
+            audit.spawn(move || receive_batch_each(&c, &lb, 7)),
         ]
     };
-    wait_for_acks(&ledger, TOTAL, &q);
+    wait_for_acks(&audit, TOTAL, &q);
     q.close();
     rt.block_on(async {
         tokio::time::timeout(STALL, async {
@@ -372,7 +360,7 @@ fn tokio_tasks_and_threads_share_a_queue_every_message_acked_once() {
     });
     join_within(threads, "a thread");
     drop(rt);
-    assert_all_acked(&q, &ledger);
+    assert_all_acked(&q, &audit);
 }
 
 /// The same mix on plain `futures::executor::block_on` threads, one
@@ -385,17 +373,17 @@ fn tokio_tasks_and_threads_share_a_queue_every_message_acked_once() {
 fn block_on_threads_and_blocking_threads_share_a_queue_every_message_acked_once() {
     use futures::executor::block_on;
     let q = queue();
-    let ledger = Ledger::new(TOTAL);
+    let audit = Audit::new(TOTAL);
     let mut threads = Vec::new();
     for p in 0..2 {
         let q = q.clone();
-        threads.push(ledger.spawn(move || block_on(publish_async_range(q, p))));
+        threads.push(audit.spawn(move || block_on(publish_async_range(q, p))));
     }
     {
         let q = q.clone();
-        threads.push(ledger.spawn(move || publish_range(&q, 2)));
+        threads.push(audit.spawn(move || publish_range(&q, 2)));
     }
-    type Consumer = fn(Arc<AckQueue<u64>>, Arc<Ledger>, u64);
+    type Consumer = fn(Arc<AckQueue<u64>>, Arc<Audit>, u64);
     let consumers: [Consumer; 6] = [
         |q, l, seed| block_on(receive_async_each(q, l, seed)),
         |q, l, seed| block_on(receive_batch_async_each(q, l, seed)),
@@ -410,14 +398,14 @@ fn block_on_threads_and_blocking_threads_share_a_queue_every_message_acked_once(
         |q, l, seed| receive_batch_each(&q, &l, seed),
     ];
     for (seed, consume) in (10..).zip(consumers) {
-        let (q, ledger) = (q.clone(), ledger.clone());
-        let watched = ledger.clone();
-        threads.push(watched.spawn(move || consume(q, ledger, seed)));
+        let (q, audit) = (q.clone(), audit.clone());
+        let watched = audit.clone();
+        threads.push(watched.spawn(move || consume(q, audit, seed)));
     }
-    wait_for_acks(&ledger, TOTAL, &q);
+    wait_for_acks(&audit, TOTAL, &q);
     q.close();
     join_within(threads, "a thread");
-    assert_all_acked(&q, &ledger);
+    assert_all_acked(&q, &audit);
 }
 
 /// Polled by hand, each waiting future is registered (`Pending`): a
@@ -652,7 +640,7 @@ fn owned_deliveries_settled_or_panicked_in_spawned_tasks_all_accounted() {
             .build()
             .unwrap(),
     );
-    let ledger = Ledger::new(N);
+    let audit = Audit::new(N);
     let counts: Arc<Vec<AtomicU32>> = Arc::new((0..N).map(|_| AtomicU32::new(0)).collect());
     let producer = {
         let q = q.clone();
@@ -663,16 +651,16 @@ fn owned_deliveries_settled_or_panicked_in_spawned_tasks_all_accounted() {
         })
     };
     let dispatcher = {
-        let (q, ledger, counts) = (q.clone(), ledger.clone(), counts.clone());
+        let (q, audit, counts) = (q.clone(), audit.clone(), counts.clone());
         rt.spawn(async move {
             let mut spawned = Vec::new();
             while let Ok(d) = q.receive_owned_async().await {
-                ledger.received(1);
-                let (ledger, counts) = (ledger.clone(), counts.clone());
+                audit.received(1);
+                let (audit, counts) = (audit.clone(), counts.clone());
                 spawned.push(tokio::spawn(async move {
                     let (v, count) = (*d, d.delivery_count());
                     tokio::task::yield_now().await;
-                    ledger.settling();
+                    audit.settling();
                     if count == 1 {
                         match v % 4 {
                             1 => return drop(d),
@@ -683,13 +671,13 @@ fn owned_deliveries_settled_or_panicked_in_spawned_tasks_all_accounted() {
                     }
                     d.ack().unwrap();
                     counts[v as usize].store(count, SeqCst);
-                    ledger.acked(v);
+                    audit.acked(v);
                 }));
             }
             spawned
         })
     };
-    wait_for_acks(&ledger, N, &q);
+    wait_for_acks(&audit, N, &q);
     q.close();
     let mut crashed = rt.block_on(async {
         tokio::time::timeout(STALL, async {
@@ -714,8 +702,8 @@ fn owned_deliveries_settled_or_panicked_in_spawned_tasks_all_accounted() {
         crashed, expected,
         "each message chosen to crash crashed once"
     );
-    ledger.assert_each_once();
-    ledger.assert_within(8);
+    audit.assert_each_once();
+    audit.assert_within(8);
     for v in 0..N {
         let want = if v % 4 == 0 { 1 } else { 2 };
         assert_eq!(
@@ -731,17 +719,6 @@ fn owned_deliveries_settled_or_panicked_in_spawned_tasks_all_accounted() {
 }
 
 const LEASE: Duration = Duration::from_secs(10);
-
-/// A queue with a lease on a manual clock.
-fn leased() -> (Arc<AckQueue<u64>>, ManualClock) {
-    let clock = ManualClock::new();
-    let q = AckQueue::builder()
-        .lease(LEASE)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (Arc::new(q), clock)
-}
 
 /// A future that counts its finished polls: a count of 1 means its first
 /// poll has returned, so the inner future has looked at the queue and
@@ -808,7 +785,8 @@ fn wait_for_poll(polls: &AtomicUsize) {
 /// message, delivery count 2; the held delivery is then stale.
 #[test]
 fn lease_expiry_reaches_an_idle_receive_waiting_with_a_timer() {
-    let (q, clock) = leased();
+    let clock = ManualClock::new();
+    let q = Arc::new(leased::<u64>(&clock, LEASE).build().unwrap());
     let rt = runtime();
     let seq = q.try_publish(42).unwrap();
     let held = q.try_receive().unwrap();
@@ -870,7 +848,8 @@ fn lease_expiry_on_the_real_clock_reaches_an_idle_stream_with_a_timer() {
 /// in either order.
 #[test]
 fn without_a_timer_an_idle_expiry_waits_for_a_notification() {
-    let (q, clock) = leased();
+    let clock = ManualClock::new();
+    let q = Arc::new(leased::<u64>(&clock, LEASE).build().unwrap());
     let rt = runtime();
     let seq = q.try_publish(42).unwrap();
     let held = q.try_receive().unwrap();
@@ -919,11 +898,11 @@ fn many_publish_async_threads_on_a_queue_of_one_every_message_acked_once() {
                 .build()
                 .unwrap(),
         );
-        let ledger = Ledger::new(N);
+        let audit = Audit::new(N);
         let mut threads: Vec<_> = (0..PUBLISHERS)
             .map(|p| {
                 let q = q.clone();
-                ledger.spawn(move || {
+                audit.spawn(move || {
                     for v in p * PER..(p + 1) * PER {
                         futures::executor::block_on(q.publish_async(v)).unwrap();
                     }
@@ -931,13 +910,13 @@ fn many_publish_async_threads_on_a_queue_of_one_every_message_acked_once() {
             })
             .collect();
         for seed in 0..3 {
-            let (q, watched) = (q.clone(), ledger.clone());
-            threads.push(ledger.spawn(move || receive_each(&q, &watched, seed)));
+            let (q, watched) = (q.clone(), audit.clone());
+            threads.push(audit.spawn(move || receive_each(&q, &watched, seed)));
         }
-        wait_for_acks(&ledger, N, &q);
+        wait_for_acks(&audit, N, &q);
         q.close();
         join_within(threads, "a thread");
-        ledger.assert_each_once();
+        audit.assert_each_once();
         assert_eq!(q.stats().acked, N, "round {round}");
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use ackring::{AckError, AckQueue, Delivery, ManualClock, PublishError, Tag};
 
 mod common;
-use common::Rng;
+use common::rng::Rng;
 
 const LEASE: Duration = Duration::from_secs(10);
 /// Far more than a run takes (well under a second): a stall is a bug.

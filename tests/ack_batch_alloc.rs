@@ -1,17 +1,15 @@
 //! No heap allocation in the batch calls after `build()` when the caller's
 //! vectors have room: batch receive (try and waiting forms), batch ack and
 //! batch nack of guards and of tags, failures reported included. A
-//! counting global allocator (per test binary, hence its own file) counts
-//! the test thread's allocations only, as in `ack_alloc.rs`.
+//! counting global allocator (`tests/common/counting.rs`) counts the test
+//! thread's allocations only.
 
-use std::cell::Cell;
 use std::time::Duration;
 
 use ackring::{AckError, AckQueue, Delivery, ManualClock, Tag};
 
-#[path = "common/counting.rs"]
-mod counting;
-use counting::{Counting, ALLOCATIONS};
+mod common;
+use common::counting::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -39,7 +37,7 @@ fn batch_calls_do_not_allocate_when_the_vectors_have_room() {
     let mut again: Vec<Delivery<'_, u64>> = Vec::with_capacity(MAX_IN_FLIGHT);
     let mut tags: Vec<Tag> = Vec::with_capacity(MAX_IN_FLIGHT + 2);
     let mut errors: Vec<(usize, AckError)> = Vec::with_capacity(MAX_IN_FLIGHT + 2);
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = allocations();
     let (mut acked, mut sum) = (0, 0);
     for i in 0..500_u64 {
         for k in 0..6 {
@@ -101,7 +99,7 @@ fn batch_calls_do_not_allocate_when_the_vectors_have_room() {
             acked += q.ack_batch(out.drain(..), &mut errors);
         }
     }
-    let after = ALLOCATIONS.with(Cell::get);
+    let after = allocations();
     assert_eq!(after - before, 0, "allocations in the batch calls");
     assert!(sum > 0 && acked > 0);
     assert_eq!(q.settled_below().get(), q.stats().published);

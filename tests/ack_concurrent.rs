@@ -1,7 +1,8 @@
 //! Multi-threaded accounting: every published message is acked exactly
 //! once or ends in the dead letters, with exact delivery counts, whatever
 //! mix of acks, nacks, drops, panics and expired leases the consumers
-//! produce; and the settle watermark never passes an unsettled message.
+//! produce, consumers that keep expired deliveries alive included; and the
+//! settle watermark never passes an unsettled message.
 
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -9,10 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ackring::{AckError, AckQueue, DeadReason, ManualClock, Tag};
+use ackring::{AckError, AckQueue, DeadReason, Delivery, ManualClock, Tag};
 
 mod common;
-use common::Rng;
+use common::rng::Rng;
 
 const LEASE: Duration = Duration::from_secs(10);
 
@@ -411,4 +412,164 @@ fn held_entries_are_not_reused_and_seqs_name_their_messages() {
     assert_eq!(q.settled_below().get(), TOTAL);
     let stats = q.stats();
     assert_eq!((stats.acked, stats.in_flight, stats.ready), (TOTAL, 0, 0));
+}
+
+/// Consumers keep some deliveries alive past their lease (so that an ack
+/// of the redelivery and the old guard's drop race to free the entry),
+/// settle by guard and by tag, nack with and without requeue and with a
+/// delay, extend leases and drop deliveries; a ticker drives the clock and
+/// a taker empties the dead letters. At the end, after `close` and
+/// `drain`: every message was acked, taken from the dead letters or
+/// drained exactly once, and the watermark is at the end.
+#[test]
+fn every_message_settled_exactly_once_with_expired_holders_alive() {
+    const PRODUCERS: u32 = 2;
+    const PER_PRODUCER: u32 = 2000;
+    const TOTAL: u32 = PRODUCERS * PER_PRODUCER;
+    let clock = ManualClock::new();
+    let q = AckQueue::<u32>::builder()
+        .capacity(8)
+        .max_in_flight(4)
+        .max_deliveries(6)
+        .lease(Duration::from_millis(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let settled: Mutex<HashMap<u32, u32>> = Mutex::new(HashMap::new());
+    let settled_count = AtomicU64::new(0);
+    let record = |v: u32| {
+        *settled.lock().unwrap().entry(v).or_insert(0) += 1;
+        settled_count.fetch_add(1, Ordering::SeqCst);
+    };
+    let stop = AtomicBool::new(false);
+    let producers_done = AtomicU64::new(0);
+
+    std::thread::scope(|s| {
+        for p in 0..PRODUCERS {
+            let (q, producers_done) = (&q, &producers_done);
+            s.spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    q.publish(p * PER_PRODUCER + i).unwrap();
+                }
+                producers_done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        // The clock.
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                clock.advance(Duration::from_millis(3));
+                std::thread::yield_now();
+            }
+        });
+        // The dead-letter taker.
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                match q.try_receive_dead_letter() {
+                    Some(dead) => record(dead.into_inner()),
+                    None => std::thread::yield_now(),
+                }
+            }
+        });
+        for c in 0..3_u64 {
+            let (q, record, stop) = (&q, &record, &stop);
+            s.spawn(move || {
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (c + 1));
+                let mut held: Vec<Delivery<'_, u32>> = Vec::new();
+                let mut tags: Vec<(Tag, u32)> = Vec::new();
+                while !stop.load(Ordering::SeqCst) {
+                    let Some(d) = q.try_receive() else {
+                        // Let go of something so that the prefetch limit
+                        // never starves everyone.
+                        if let Some(old) = held.pop() {
+                            let v = *old;
+                            if old.ack().is_ok() {
+                                record(v);
+                            }
+                        } else if let Some((tag, v)) = tags.pop() {
+                            if q.ack(tag).is_ok() {
+                                record(v);
+                            }
+                        }
+                        std::thread::yield_now();
+                        continue;
+                    };
+                    let v = *d;
+                    match rng.next() % 10 {
+                        0..=2 => {
+                            if d.ack().is_ok() {
+                                record(v);
+                            }
+                        }
+                        3 => {
+                            let _ = d.nack(true);
+                        }
+                        4 => {
+                            let _ = d.nack(rng.next() % 8 != 0);
+                        }
+                        5 => {
+                            let _ = d.nack_after(Duration::from_millis(rng.next() % 8));
+                        }
+                        6 => drop(d),
+                        7 => {
+                            let _ = d.extend_lease(Duration::from_millis(20));
+                            tags.push((d.detach(), v));
+                        }
+                        _ => held.push(d),
+                    }
+                    // Old guards: maybe stale by now; ack or drop them.
+                    if held.len() > 2 {
+                        let old = held.remove(0);
+                        let v = *old;
+                        if rng.next() % 2 == 0 {
+                            if old.ack().is_ok() {
+                                record(v);
+                            }
+                        } else {
+                            drop(old);
+                        }
+                    }
+                    if tags.len() > 2 {
+                        let (tag, v) = tags.remove(0);
+                        if q.ack(tag).is_ok() {
+                            record(v);
+                        }
+                    }
+                }
+                // Whatever is still held goes back (or is stale).
+                drop(held);
+                for (tag, v) in tags {
+                    if rng.next() % 2 == 0 && q.ack(tag).is_ok() {
+                        record(v);
+                    }
+                }
+            });
+        }
+        // Stop once producers are done and most messages are settled, so
+        // that `drain` has something left to hand back.
+        while producers_done.load(Ordering::SeqCst) < u64::from(PRODUCERS)
+            || settled_count.load(Ordering::SeqCst) < u64::from(TOTAL - 40)
+        {
+            std::thread::yield_now();
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    q.close();
+    for v in q.drain() {
+        record(v);
+    }
+    while let Some(dead) = q.try_receive_dead_letter() {
+        record(dead.into_inner());
+    }
+    let settled = settled.into_inner().unwrap();
+    for v in 0..TOTAL {
+        assert_eq!(settled.get(&v), Some(&1), "message {v} settled once");
+    }
+    assert_eq!(settled.len(), TOTAL as usize);
+    assert_eq!(q.settled_below().get(), u64::from(TOTAL));
+    let stats = q.stats();
+    assert_eq!(
+        (stats.ready, stats.in_flight, stats.dead_letters),
+        (0, 0, 0)
+    );
+    assert_eq!(stats.published, u64::from(TOTAL));
 }

@@ -1,6 +1,7 @@
 //! The contract of the ack API (`tests/contract/mod.rs`) on the in-process
 //! backend, `AckQueue`.
 
+mod common;
 mod contract;
 
 use std::sync::Arc;

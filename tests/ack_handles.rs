@@ -12,31 +12,23 @@
 
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use std::time::Duration;
 
 use ackring::{
     AckQueue, AckQueueBuilder, DeadReason, PublishError, Publisher, Ring, WaitStrategy, Worker,
 };
 
-#[path = "common/asynch.rs"]
-mod asynch;
 mod common;
-#[path = "common/handles.rs"]
-mod handles;
 
-use common::Rng;
-use handles::{watchdog, Item, Ledger, LONG};
+use common::drops::{Counted, DropLedger};
+use common::rng::Rng;
+use common::wait::{let_them_block, watchdog, LONG};
 
-fn handles_of(capacity: usize, in_flight: usize) -> (Publisher<Item>, Worker<Item>) {
+fn handles_of(capacity: usize, in_flight: usize) -> (Publisher<Counted>, Worker<Counted>) {
     AckQueue::builder()
         .capacity(capacity)
         .max_in_flight(in_flight)
         .build_handles()
         .unwrap()
-}
-
-fn let_them_block() {
-    thread::sleep(Duration::from_millis(20));
 }
 
 #[test]
@@ -76,7 +68,7 @@ const LOOPS: [Loop; 5] = [
 
 /// Acks every delivery until the queue is closed and nothing is left;
 /// returns the ids.
-fn work(worker: Worker<Item>, how: Loop) -> Vec<usize> {
+fn work(worker: Worker<Counted>, how: Loop) -> Vec<usize> {
     let mut ids = Vec::new();
     match how {
         Loop::ForRef => {
@@ -122,7 +114,7 @@ fn worker_loops_end_when_the_last_publisher_drops() {
     const EACH: usize = 300;
     for how in LOOPS {
         watchdog(&format!("{how:?}"), move || {
-            let ledger = Ledger::new(PUBLISHERS * EACH);
+            let ledger = DropLedger::new(PUBLISHERS * EACH);
             let (publisher, worker) = handles_of(8, 4);
             let workers: Vec<_> = (0..WORKERS)
                 .map(|_| {
@@ -189,7 +181,7 @@ fn the_last_publisher_dropped_wakes_every_waiting_worker() {
 #[test]
 fn a_publish_hands_its_message_back_when_the_last_worker_drops() {
     watchdog("waiting publishers", || {
-        let ledger = Ledger::new(2 + 4);
+        let ledger = DropLedger::new(2 + 4);
         let (publisher, worker) = handles_of(2, 4);
         publisher.publish(ledger.item(0)).unwrap();
         publisher.publish(ledger.item(1)).unwrap(); // full
@@ -236,7 +228,7 @@ fn a_publish_hands_its_message_back_when_the_last_worker_drops() {
 
 #[test]
 fn nothing_is_lost_when_the_workers_go_with_deliveries_in_flight() {
-    let ledger = Ledger::new(5);
+    let ledger = DropLedger::new(5);
     let (publisher, worker) = handles_of(8, 8);
     for id in 0..5 {
         publisher.publish(ledger.item(id)).unwrap();
@@ -279,7 +271,7 @@ fn clones_dropped_in_random_order_lose_nothing() {
         // which are dropped with the queue, once.
         for keep in [false, true] {
             watchdog(&format!("seed {seed} keep {keep}"), move || {
-                let ledger = Ledger::new(PUBLISHERS * EACH);
+                let ledger = DropLedger::new(PUBLISHERS * EACH);
                 let (publisher, worker) = handles_of(4, 4);
                 let keeper = keep.then(|| worker.clone());
                 let acked = Arc::new(Mutex::new(Vec::new()));
@@ -408,9 +400,9 @@ fn async_workers_end_when_the_last_publisher_drops() {
     use futures::StreamExt;
     const PUBLISHERS: usize = 3;
     const EACH: usize = 300;
-    let rt = asynch::runtime();
-    let ledger = Ledger::new(PUBLISHERS * EACH);
-    let mut got = asynch::guarded(&rt, "async workers", async {
+    let rt = common::asynch::runtime();
+    let ledger = DropLedger::new(PUBLISHERS * EACH);
+    let mut got = common::asynch::guarded(&rt, "async workers", async {
         let (publisher, worker) = handles_of(8, 8);
         for p in 0..PUBLISHERS {
             let (publisher, ledger) = (publisher.clone(), ledger.clone());

@@ -10,8 +10,6 @@
 //! instead of hanging, the wait gives up once the count has not moved for
 //! `STALL` (a progressing run never comes near it).
 
-mod common;
-
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Mutex};
 use std::thread;
@@ -19,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use ackring::{AckError, AckQueue, DeadReason, Delivery, ManualClock, Seq, Tag};
 
-/// How long a count may stand still before a wait gives up on it.
-const STALL: Duration = Duration::from_secs(20);
+mod common;
+use common::settles::SettleLedger;
+use common::wait::STALL;
 
 /// Waits until `counter` reaches `target`; returns the count reached,
 /// which is below `target` only if the counter stood still for `STALL`.
@@ -50,35 +49,6 @@ fn wait_for_flag(flag: &AtomicBool) {
     }
 }
 
-/// One counter per message value: how many times it was settled.
-struct Ledger {
-    times: Vec<AtomicU32>,
-    sum: AtomicU64,
-}
-
-impl Ledger {
-    fn new(n: u64) -> Self {
-        Self {
-            times: (0..n).map(|_| AtomicU32::new(0)).collect(),
-            sum: AtomicU64::new(0),
-        }
-    }
-
-    fn settled(&self, value: u64) {
-        self.times[value as usize].fetch_add(1, SeqCst);
-        self.sum.fetch_add(value, SeqCst);
-    }
-
-    /// Every value `0..n` settled exactly once.
-    fn assert_each_once(&self) {
-        for (value, times) in self.times.iter().enumerate() {
-            assert_eq!(times.load(SeqCst), 1, "message {value} settled wrongly");
-        }
-        let n = self.times.len() as u64;
-        assert_eq!(self.sum.load(SeqCst), n * (n - 1) / 2);
-    }
-}
-
 /// A slow handler keeps message 0 unacked while the pool acks 50 000
 /// others (far more than `capacity + max_in_flight`), with one producer
 /// blocking on `publish`: only the held message's own place is taken.
@@ -95,7 +65,7 @@ fn slow_message_lets_many_times_capacity_others_flow() {
         .clock(clock)
         .build()
         .unwrap();
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let others_acked = AtomicU64::new(0);
     let acked_while_held = AtomicU64::new(0);
     thread::scope(|s| {
@@ -153,7 +123,7 @@ fn hung_worker_holds_only_its_message_until_lease_expiry_redelivers_it() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let others_acked = AtomicU64::new(0);
     let hung = AtomicBool::new(false);
     let hung_worker = AtomicUsize::new(usize::MAX);
@@ -255,7 +225,7 @@ fn long_nack_after_holds_only_its_message_until_the_delay_passes() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let others_acked = AtomicU64::new(0);
     let delayed = AtomicBool::new(false);
     let redelivered = AtomicBool::new(false);
@@ -347,7 +317,7 @@ fn untaken_dead_letters_below_their_bound_hold_back_nothing() {
     assert!(q.dead_letter_capacity() >= DEAD as usize);
     assert!(q.capacity() < DEAD as usize);
     let extra = MAX_IN_FLIGHT as u64 + 1;
-    let ledger = Ledger::new(TOTAL + extra);
+    let ledger = SettleLedger::new(TOTAL + extra);
     let others_acked = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let reached = thread::scope(|s| {
@@ -445,7 +415,7 @@ fn untaken_dead_letters_below_their_bound_hold_back_nothing() {
 /// How many deliveries can be out at once now: receives until refused
 /// (topping the waiting messages up to `max_in_flight` first), then acks
 /// them all, settling their values in `ledger`.
-fn deliverable_at_once(q: &AckQueue<u64>, next: &mut u64, ledger: &Ledger) -> usize {
+fn deliverable_at_once(q: &AckQueue<u64>, next: &mut u64, ledger: &SettleLedger) -> usize {
     while q.stats().ready < q.max_in_flight() {
         q.try_publish(*next).unwrap();
         *next += 1;
@@ -477,7 +447,7 @@ fn dead_letters_past_their_bound_keep_their_prefetch_place_until_taken() {
         .dead_letter_capacity(K)
         .build()
         .unwrap();
-    let ledger = Ledger::new(1000);
+    let ledger = SettleLedger::new(1000);
     let mut next = 0;
     let mut died = Vec::new();
     for dead in 1..=K + M {
@@ -562,7 +532,7 @@ fn per_message_confirmation_answers_for_each_message_acked_out_of_order() {
         q.ack(*tag).unwrap();
     }
     assert_eq!(q.settled_below(), seqs[HELD]);
-    let mut rng = common::Rng::new(6);
+    let mut rng = common::rng::Rng::new(6);
     let mut rest: Vec<usize> = (HELD + 1..LATE).collect();
     for i in (1..rest.len()).rev() {
         rest.swap(i, rng.below(i as u64 + 1) as usize);
@@ -591,7 +561,7 @@ fn per_message_confirmation_answers_for_each_message_acked_out_of_order() {
             });
         }
         s.spawn(|| {
-            let mut rng = common::Rng::new(7);
+            let mut rng = common::rng::Rng::new(7);
             let mut seen = vec![false; N];
             while !done.load(SeqCst) {
                 assert_eq!(q.settled_below(), seqs[HELD], "the held message holds it");
@@ -752,7 +722,7 @@ fn tiny_queue_mixed_settles_account_for_every_message_exactly_once() {
             .map(|c| {
                 let (q, out, stop, clock, tx) = (&q, &out, &stop, &clock, tx.clone());
                 s.spawn(move || {
-                    let mut rng = common::Rng::new(c);
+                    let mut rng = common::rng::Rng::new(c);
                     while !stop.load(SeqCst) {
                         // Delays (3 ms) come due as the consumers run.
                         clock.advance(Duration::from_millis(1));

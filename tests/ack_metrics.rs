@@ -200,6 +200,43 @@ fn oldest_ages_follow_the_scripted_messages() {
 }
 
 #[test]
+fn age_without_a_lease_counts_from_the_first_stats_that_sees_it() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder().clock(clock.clone()).build().unwrap();
+    q.try_publish(1).unwrap();
+    clock.advance(Duration::from_secs(100));
+    let d = q.try_receive().unwrap();
+    clock.advance(Duration::from_secs(7));
+    // No clock was read on receive: the first look stamps it.
+    assert_eq!(q.stats().oldest_in_flight, Some(Duration::ZERO));
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(q.stats().oldest_in_flight, Some(Duration::from_secs(5)));
+    d.ack().unwrap();
+    assert_eq!(q.stats().oldest_in_flight, None);
+    // The entry's next delivery is stamped afresh, not with the old time.
+    q.try_publish(2).unwrap();
+    let d = q.try_receive().unwrap();
+    clock.advance(Duration::from_secs(3));
+    assert_eq!(q.stats().oldest_in_flight, Some(Duration::ZERO));
+    d.ack().unwrap();
+}
+
+#[test]
+fn age_with_a_lease_is_exact() {
+    let clock = ManualClock::new();
+    let q = AckQueue::builder()
+        .lease(Duration::from_secs(60))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    q.try_publish(1).unwrap();
+    let d = q.try_receive().unwrap();
+    clock.advance(Duration::from_secs(9));
+    assert_eq!(q.stats().oldest_in_flight, Some(Duration::from_secs(9)));
+    d.ack().unwrap();
+}
+
+#[test]
 fn lengths_split_waiting_delayed_in_flight_and_dead() {
     let clock = ManualClock::new();
     let q = queue(&clock);

@@ -21,61 +21,15 @@ use std::time::{Duration, Instant};
 
 use ackring::{AckError, AckQueue, Closed, DeadReason, ManualClock, OwnedDelivery, Tag};
 
-/// How long a count may stand still before a loop gives up on it.
-const STALL: Duration = Duration::from_secs(10);
-
-/// Per message value: how many times it was acked, and its delivery count
-/// at the ack.
-struct Ledger {
-    acks: Vec<AtomicU32>,
-    counts: Vec<AtomicU32>,
-    sum: AtomicU64,
-    total: AtomicU64,
-}
-
-impl Ledger {
-    fn new(n: u64) -> Arc<Self> {
-        Arc::new(Self {
-            acks: (0..n).map(|_| AtomicU32::new(0)).collect(),
-            counts: (0..n).map(|_| AtomicU32::new(0)).collect(),
-            sum: AtomicU64::new(0),
-            total: AtomicU64::new(0),
-        })
-    }
-
-    /// Value `v` was acked on its delivery number `count`.
-    fn acked(&self, v: u64, count: u32) {
-        self.acks[v as usize].fetch_add(1, SeqCst);
-        self.counts[v as usize].store(count, SeqCst);
-        self.sum.fetch_add(v, SeqCst);
-        self.total.fetch_add(1, SeqCst);
-    }
-
-    fn total(&self) -> u64 {
-        self.total.load(SeqCst)
-    }
-
-    /// The delivery count value `v` was acked with.
-    fn count_of(&self, v: u64) -> u32 {
-        self.counts[v as usize].load(SeqCst)
-    }
-
-    /// Every value `0..n` acked exactly once.
-    fn assert_each_once(&self) {
-        for (v, acks) in self.acks.iter().enumerate() {
-            assert_eq!(acks.load(SeqCst), 1, "message {v} acked wrongly");
-        }
-        let n = self.acks.len() as u64;
-        assert_eq!(self.total(), n);
-        assert_eq!(self.sum.load(SeqCst), n * (n - 1) / 2);
-    }
-}
+mod common;
+use common::settles::SettleLedger;
+use common::wait::STALL;
 
 /// Receives owned deliveries on the calling thread and hands each to
 /// `dispatch`, until `ledger` counts `n` acks or stands still for `STALL`.
 fn dispatch_until_acked(
     q: &Arc<AckQueue<u64>>,
-    ledger: &Ledger,
+    ledger: &SettleLedger,
     n: u64,
     mut dispatch: impl FnMut(OwnedDelivery<u64>),
 ) {
@@ -271,14 +225,14 @@ fn owned_receive_calls_and_guards_answer_as_the_borrowed_ones() {
 fn owned_deliveries_handed_to_worker_threads_are_acked_there_each_once() {
     const TOTAL: u64 = 20_000;
     let q = queue(64, 16);
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let producer = produce(&q, TOTAL);
     let (txs, pool) = workers(3, {
         let ledger = Arc::clone(&ledger);
         move |d| {
             let (v, count) = (*d, d.delivery_count());
             d.ack().unwrap();
-            ledger.acked(v, count);
+            ledger.settled_on(v, count);
         }
     });
     let mut next = 0;
@@ -306,7 +260,7 @@ fn owned_deliveries_handed_to_worker_threads_are_acked_there_each_once() {
 fn owned_deliveries_dropped_on_worker_threads_are_redelivered_with_count_two() {
     const TOTAL: u64 = 5_000;
     let q = queue(64, 16);
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let dropped = Arc::new(AtomicU64::new(0));
     let producer = produce(&q, TOTAL);
     let (txs, pool) = workers(3, {
@@ -319,7 +273,7 @@ fn owned_deliveries_dropped_on_worker_threads_are_redelivered_with_count_two() {
                 let (v, count, again) = (*d, d.delivery_count(), d.redelivered());
                 assert!(again);
                 d.ack().unwrap();
-                ledger.acked(v, count);
+                ledger.settled_on(v, count);
             }
         }
     });
@@ -363,7 +317,7 @@ fn handler_panicking_on_its_own_thread_requeues_the_owned_delivery() {
         }
     }));
     let q = queue(64, 16);
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let producer = produce(&q, TOTAL);
     let mut running = VecDeque::new();
     let mut crashed = Vec::new();
@@ -381,7 +335,7 @@ fn handler_panicking_on_its_own_thread_requeues_the_owned_delivery() {
                 panic::panic_any(Crash(v));
             }
             d.ack().unwrap();
-            ledger.acked(v, count);
+            ledger.settled_on(v, count);
         }));
         if running.len() > 8 {
             join(running.pop_front().unwrap());
@@ -413,7 +367,7 @@ fn handler_panicking_on_its_own_thread_requeues_the_owned_delivery() {
 fn detached_owned_deliveries_are_acked_by_tag_from_another_thread() {
     const TOTAL: u64 = 2_000;
     let q = queue(8, 2);
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let refused = Arc::new(AtomicU64::new(0));
     let producer = produce(&q, TOTAL);
     let (tx, rx) = mpsc::channel::<(Tag, u64)>();
@@ -422,7 +376,7 @@ fn detached_owned_deliveries_are_acked_by_tag_from_another_thread() {
         thread::spawn(move || {
             for (tag, v) in rx {
                 q.ack(tag).unwrap();
-                ledger.acked(v, 1);
+                ledger.settled_on(v, 1);
                 if q.ack(tag) == Err(AckError::AlreadySettled) {
                     refused.fetch_add(1, SeqCst);
                 }

@@ -9,14 +9,8 @@ use std::time::{Duration, Instant};
 
 use ackring::{AckQueue, Closed, ManualClock, WaitStrategy};
 
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
-
-/// How long a wait that must end may take before the test gives up.
-const STALL: Duration = Duration::from_secs(20);
+mod common;
+use common::wait::{STALL, STRATEGIES};
 
 fn queue(strategy: WaitStrategy, capacity: usize, max_in_flight: usize) -> AckQueue<u64> {
     AckQueue::builder()

@@ -13,6 +13,7 @@
 //! Every check gets queues of its own, deleted when it ends.
 
 mod broker;
+mod common;
 mod contract;
 
 use std::collections::HashMap;
@@ -23,7 +24,8 @@ use std::time::{Duration, Instant};
 use ackring::amqp::{AmqpQueue, AmqpQueueBuilder};
 use ackring::api::{Acknowledge, Consumer, Error, Producer, Queue};
 use ackring::AckError;
-use broker::{authority, delete_queues, required, unique_name, wait_for, Relay, URL_VAR};
+use broker::{authority, delete_queues, required, unique_name, Relay, URL_VAR};
+use common::wait::wait_for;
 use contract::{Config, Fixture};
 
 /// The server to test against, if one is named.

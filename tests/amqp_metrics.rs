@@ -6,12 +6,14 @@
 //! nacked), and the capabilities that say which figures there are.
 
 mod broker;
+mod common;
 
 use std::time::Duration;
 
 use ackring::amqp::AmqpQueue;
 use ackring::api::{Acknowledge, Consumer, Producer, Queue};
-use broker::{delete_queues, required, unique_name, wait_for, URL_VAR};
+use broker::{delete_queues, required, unique_name, URL_VAR};
+use common::wait::wait_for;
 
 #[test]
 fn broker_figures_and_the_handles_counters_follow_a_scripted_run() {

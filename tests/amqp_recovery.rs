@@ -9,6 +9,7 @@
 //! variables they print why and pass; where `CI` is set they fail instead.
 
 mod broker;
+mod common;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -19,7 +20,9 @@ use std::time::{Duration, Instant};
 use ackring::amqp::AmqpQueue;
 use ackring::api::{Acknowledge, Consumer, Error, Producer, Queue};
 use ackring::AckError;
-use broker::{delete_queues, required, unique_name, wait_for, Node, URL_VAR};
+use broker::{delete_queues, required, unique_name, Node, URL_VAR};
+use common::payload::{msg, num};
+use common::wait::wait_for;
 
 /// One broker restart at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -41,14 +44,6 @@ fn handle(url: &str, name: &str, prefetch: u16) -> AmqpQueue<Vec<u8>> {
         .call_timeout(Duration::from_secs(60))
         .connect()
         .expect("connect to the RabbitMQ server")
-}
-
-fn msg(i: usize) -> Vec<u8> {
-    i.to_string().into_bytes()
-}
-
-fn num(payload: &[u8]) -> usize {
-    std::str::from_utf8(payload).unwrap().parse().unwrap()
 }
 
 /// Deletes the queue when the test ends, passed or failed.

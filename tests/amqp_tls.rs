@@ -9,13 +9,15 @@
 //! they fail instead.
 
 mod broker;
+mod common;
 
 use std::error::Error as _;
 use std::time::Duration;
 
 use ackring::amqp::AmqpQueue;
 use ackring::api::{Acknowledge, Consumer, Error, Producer};
-use broker::{required, unique_name, wait_for, Relay, CA_VAR, TLS_URL_VAR};
+use broker::{required, unique_name, Relay, CA_VAR, TLS_URL_VAR};
+use common::wait::wait_for;
 
 /// The TLS URL and the authority's PEM, if both are named.
 fn tls_server() -> Option<(String, String)> {

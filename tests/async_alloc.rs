@@ -12,34 +12,27 @@
 // The deprecated `push` and `pop` stay covered while they exist.
 #![allow(deprecated)]
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ackring::{AckQueue, Ring, WaitStrategy};
 
-#[path = "common/counting.rs"]
-mod counting;
-use counting::{Counting, ALLOCATIONS};
+mod common;
+use common::counting::{allocations, Counting};
+use common::wait::STALL;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// How long a wait that must end may take before the test gives up.
-const STALL: Duration = Duration::from_secs(20);
 /// Rounds before counting.
 const WARM_UP: u64 = 100;
 /// Rounds counted.
 const ROUNDS: u64 = 1_000;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// Wakes the thread that polls: raises `woken` and unparks it.
 struct Unpark {

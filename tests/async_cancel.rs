@@ -13,7 +13,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
@@ -23,11 +23,11 @@ use ackring::{AckQueue, Closed, Delivery, OwnedDelivery, PushError, Ring, WaitSt
 use futures::{FutureExt, StreamExt};
 use tokio::time::timeout;
 
-#[path = "common/asynch.rs"]
-mod asynch;
 mod common;
-use asynch::{guarded, runtime, STALL};
-use common::Rng;
+use common::asynch::{guarded, runtime};
+use common::rng::Rng;
+use common::settles::SettleLedger;
+use common::wait::STALL;
 
 /// A random timeout from none at all (the future is polled once) to a
 /// millisecond and a half.
@@ -204,31 +204,6 @@ fn cancelled_waits_on_a_backoff_ring_lose_nothing() {
     cancelled_ring_waits_lose_nothing(WaitStrategy::Backoff, 400);
 }
 
-/// Per message value, how many times it was acked.
-struct Ledger {
-    acks: Vec<AtomicU32>,
-    total: AtomicU64,
-}
-
-impl Ledger {
-    fn new(n: u64) -> Arc<Self> {
-        Arc::new(Self {
-            acks: (0..n).map(|_| AtomicU32::new(0)).collect(),
-            total: AtomicU64::new(0),
-        })
-    }
-
-    fn total(&self) -> u64 {
-        self.total.load(SeqCst)
-    }
-
-    fn assert_each_once(&self) {
-        for (v, n) in self.acks.iter().enumerate() {
-            assert_eq!(n.load(SeqCst), 1, "message {v} acked {n:?} times");
-        }
-    }
-}
-
 /// Settles a delivery: a nack with requeue on the first delivery of every
 /// fifth message, else an ack.
 macro_rules! settle {
@@ -239,17 +214,16 @@ macro_rules! settle {
             d.nack(true).unwrap();
         } else {
             d.ack().unwrap();
-            $ledger.acks[v as usize].fetch_add(1, SeqCst);
-            $ledger.total.fetch_add(1, SeqCst);
+            $ledger.settled(v);
         }
     }};
 }
 
-fn settle(ledger: &Ledger, d: Delivery<'_, u64>) {
+fn settle(ledger: &SettleLedger, d: Delivery<'_, u64>) {
     settle!(ledger, d)
 }
 
-fn settle_owned(ledger: &Ledger, d: OwnedDelivery<u64>) {
+fn settle_owned(ledger: &SettleLedger, d: OwnedDelivery<u64>) {
     settle!(ledger, d)
 }
 
@@ -268,7 +242,7 @@ enum Step {
 /// that timed out appended nothing), `receive_owned_async` in a
 /// `select!` against a yield, `receive_async` polled once, and the
 /// `next()` of a `deliveries()` stream kept across the cancellations.
-async fn ack_receive_with_cancels(q: Arc<AckQueue<u64>>, ledger: Arc<Ledger>, seed: u64) {
+async fn ack_receive_with_cancels(q: Arc<AckQueue<u64>>, ledger: Arc<SettleLedger>, seed: u64) {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
     let mut stream = pin!(q.deliveries());
@@ -346,7 +320,7 @@ fn cancelled_ack_queue_receives_lose_nothing() {
             .build()
             .unwrap(),
     );
-    let ledger = Ledger::new(TOTAL);
+    let ledger = SettleLedger::new(TOTAL);
     let mut tasks: Vec<_> = (0..2)
         .map(|p| {
             let q = q.clone();
@@ -521,7 +495,7 @@ fn poll_once_then_drop_on_an_ack_queue_loses_nothing() {
             .build()
             .unwrap(),
     );
-    let ledger = Ledger::new(N);
+    let ledger = SettleLedger::new(N);
     let publisher = {
         let q = q.clone();
         thread::spawn(move || {

@@ -20,11 +20,9 @@ use std::time::Duration;
 use ackring::{AckQueue, Ring, WaitStrategy};
 use tokio::time::timeout;
 
-#[path = "common/asynch.rs"]
-mod asynch;
 mod common;
-use asynch::{guarded, runtime};
-use common::Rng;
+use common::asynch::{guarded, runtime};
+use common::rng::Rng;
 
 /// A waker that counts its wakes.
 #[derive(Default)]

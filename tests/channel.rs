@@ -17,24 +17,15 @@ use std::time::Duration;
 use ackring::channel::{self, Receiver, Sender};
 use ackring::{PopError, PushError, Ring, WaitStrategy};
 
-#[path = "common/asynch.rs"]
-mod asynch;
 mod common;
-#[path = "common/handles.rs"]
-mod handles;
 
-use common::Rng;
-use handles::{watchdog, Item, Ledger, LONG, STRATEGIES};
+use common::asynch;
+use common::drops::{Counted, DropLedger};
+use common::rng::Rng;
+use common::wait::{let_them_block, watchdog, LONG, STRATEGIES};
 
 fn pair<T>(capacity: usize, strategy: WaitStrategy) -> (Sender<T>, Receiver<T>) {
     Ring::with_wait_strategy(capacity, strategy).into_channel()
-}
-
-/// Waits until `n` threads are blocked in `what` (as far as we can tell
-/// from outside: the test is correct whether they are or not, and only
-/// covers less when they are not).
-fn let_them_block() {
-    thread::sleep(Duration::from_millis(20));
 }
 
 // ---------------------------------------------------------------------------
@@ -93,7 +84,7 @@ const LOOPS: [Loop; 6] = [
 
 /// Receives every item until the channel is closed and drained, the way
 /// `how` says; returns the ids.
-fn consume(rx: Receiver<Item>, how: Loop) -> Vec<usize> {
+fn consume(rx: Receiver<Counted>, how: Loop) -> Vec<usize> {
     let mut ids = Vec::new();
     match how {
         Loop::ForRef => {
@@ -143,7 +134,7 @@ fn consumer_loops_end_when_the_last_sender_drops() {
     for strategy in STRATEGIES {
         for how in LOOPS {
             watchdog(&format!("{strategy:?} {how:?}"), move || {
-                let ledger = Ledger::new(PRODUCERS * EACH);
+                let ledger = DropLedger::new(PRODUCERS * EACH);
                 let (tx, rx) = pair(4, strategy);
                 let consumers: Vec<_> = (0..CONSUMERS)
                     .map(|_| {
@@ -238,7 +229,7 @@ fn the_last_sender_dropped_wakes_every_waiting_receiver() {
 fn a_send_hands_its_value_back_when_the_last_receiver_drops() {
     for strategy in STRATEGIES {
         watchdog(&format!("{strategy:?}"), move || {
-            let ledger = Ledger::new(2 + 6);
+            let ledger = DropLedger::new(2 + 6);
             let (tx, rx) = pair(2, strategy);
             tx.send(ledger.item(0)).unwrap();
             tx.send(ledger.item(1)).unwrap(); // full
@@ -286,7 +277,7 @@ fn a_send_hands_its_value_back_when_the_last_receiver_drops() {
 
 #[test]
 fn the_items_left_are_dropped_with_the_last_receiver_not_the_last_handle() {
-    let ledger = Ledger::new(3);
+    let ledger = DropLedger::new(3);
     let (tx, rx) = channel::bounded(4);
     for id in 0..3 {
         tx.send(ledger.item(id)).unwrap();
@@ -316,8 +307,8 @@ fn clones_on_many_threads_dropped_in_random_order() {
     for strategy in STRATEGIES {
         for seed in 0..12_u64 {
             watchdog(&format!("{strategy:?} seed {seed}"), move || {
-                let ledger = Ledger::new(SENDERS * EACH);
-                let (tx, rx) = pair::<Item>(3, strategy);
+                let ledger = DropLedger::new(SENDERS * EACH);
+                let (tx, rx) = pair::<Counted>(3, strategy);
                 let received = Arc::new(Mutex::new(Vec::new()));
                 let returned = Arc::new(Mutex::new(Vec::new()));
                 let start = Arc::new(Barrier::new(SENDERS + RECEIVERS));
@@ -432,7 +423,7 @@ fn async_receivers_end_when_the_last_sender_task_drops() {
     const SENDERS: usize = 4;
     const EACH: usize = 500;
     let rt = asynch::runtime();
-    let ledger = Ledger::new(SENDERS * EACH);
+    let ledger = DropLedger::new(SENDERS * EACH);
     let got = asynch::guarded(&rt, "async consumers", async {
         let (tx, rx) = channel::bounded(8);
         for s in 0..SENDERS {
@@ -467,7 +458,7 @@ fn async_receivers_end_when_the_last_sender_task_drops() {
         };
         let c = tokio::spawn(
             rx.into_stream()
-                .map(|item: Item| item.id)
+                .map(|item: Counted| item.id)
                 .collect::<Vec<_>>(),
         );
         let mut ids = a.await.unwrap();

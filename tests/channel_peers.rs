@@ -18,13 +18,10 @@ use std::time::Duration;
 use ackring::channel::{self, Receiver};
 use ackring::{Closed, PopError, PushError};
 
-#[path = "common/asynch.rs"]
-mod asynch;
 mod common;
-#[path = "common/handles.rs"]
-mod handles;
 
-use handles::{watchdog, LONG};
+use common::asynch;
+use common::wait::{watchdog, LONG};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -384,7 +381,7 @@ fn cb_drops_every_item_once_when_both_sides_are_gone() {
             DROPS.fetch_add(1, SeqCst);
         }
     }
-    let mut rng = common::Rng::new(7);
+    let mut rng = common::rng::Rng::new(7);
     for _ in 0..100 {
         let steps = rng.below(10_000) as usize;
         let additional = rng.below(50) as usize;

@@ -2,11 +2,10 @@
 //! of a channel's `Sender` / `Receiver` and of an ack queue's `Publisher`
 //! / `Worker` (try, blocking, timed, batch with room given, futures,
 //! iterators), cloning and dropping handles, and the last handle's drop
-//! that closes and drains. A counting global allocator (per test binary,
-//! hence its own file) counts each thread's allocations, so the harness's
-//! threads cannot spoil the count.
+//! that closes and drains. A counting global allocator
+//! (`tests/common/counting.rs`) counts each thread's allocations, so the
+//! harness's threads cannot spoil the count.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll};
@@ -15,16 +14,11 @@ use std::time::Duration;
 
 use ackring::{channel, AckQueue};
 
-#[path = "common/counting.rs"]
-mod counting;
-use counting::{Counting, ALLOCATIONS};
+mod common;
+use common::counting::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// Polls `f` once with a waker that does nothing (made without
 /// allocating); the futures here are ready at their first poll.

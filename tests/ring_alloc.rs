@@ -1,81 +1,20 @@
 //! No heap allocation after construction: a counting global allocator
-//! watches every call of a built ring.
-//!
-//! Counting is per thread (a thread-local switch and counter), so the test
-//! harness, other tests running in parallel, and helper threads spawned
-//! before counting starts do not disturb the count.
+//! (`tests/common/counting.rs`) watches every call of a built ring, on
+//! the calling thread only.
 
 // The deprecated `push` and `pop` stay covered while they exist.
 #![allow(deprecated)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
-use ackring::{Ring, WaitStrategy};
+use ackring::Ring;
 
-struct CountingAlloc;
-
-thread_local! {
-    /// Whether allocations on this thread are being counted.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    /// Allocations (alloc, alloc_zeroed, realloc) counted on this thread.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_allocation() {
-    // `try_with`: the allocator may run while thread-locals are torn down.
-    let counting = COUNTING.try_with(Cell::get).unwrap_or(false);
-    if counting {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the bookkeeping touches only const-initialized
-// thread-locals, which never allocate.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod common;
+use common::counting::{allocations_in, Counting};
+use common::wait::STRATEGIES;
 
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// Runs `f` and returns how many heap allocations this thread made in it.
-fn allocations_in<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    ALLOCATIONS.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    (ALLOCATIONS.with(Cell::get), r)
-}
-
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
+static GLOBAL: Counting = Counting;
 
 #[test]
 fn the_counter_sees_allocations() {

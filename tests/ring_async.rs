@@ -12,17 +12,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-#[path = "common/asynch.rs"]
-mod asynch;
-use asynch::{guarded, Flag};
+mod common;
+use common::asynch::{guarded, Flag};
+use common::wait::STRATEGIES;
 
 use ackring::{PushError, Ring, WaitStrategy};
-
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Park,
-    WaitStrategy::Backoff,
-    WaitStrategy::Spin,
-];
 
 #[test]
 fn tasks_and_threads_share_a_ring_every_item_once() {

@@ -25,20 +25,19 @@
 #![allow(deprecated)]
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use ackring::{Full, Ring, WaitStrategy};
 
+mod common;
+use common::rng::Rng;
+use common::wait::{watchdog, STRATEGIES};
+
 const SPIN: WaitStrategy = WaitStrategy::Spin;
 const BACKOFF: WaitStrategy = WaitStrategy::Backoff;
 const PARK: WaitStrategy = WaitStrategy::Park;
-const STRATEGIES: [WaitStrategy; 3] = [SPIN, BACKOFF, PARK];
-
-/// Generous limit for one test; a hang (lost wake-up, deadlock) turns into
-/// a failure after it. Never a speed check.
-const WATCHDOG: Duration = Duration::from_secs(300);
 
 /// Messages per configuration: 10^6 always in release builds; in debug
 /// builds only where the test asks for `FULL`.
@@ -54,34 +53,6 @@ const OVERSUBSCRIBED_SPIN: u64 = if cfg!(debug_assertions) {
 } else {
     1_000_000
 };
-
-/// Runs `body` on a thread of its own and fails if it has not finished
-/// within [`WATCHDOG`]; a panic inside `body` is passed on.
-fn watchdog(name: &str, body: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = mpsc::channel();
-    let handle = thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            body();
-            let _ = done_tx.send(());
-        })
-        .unwrap();
-    match done_rx.recv_timeout(WATCHDOG) {
-        Ok(()) => handle.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-            "{name}: still running after {WATCHDOG:?}; a waiting call never \
-             returned (lost wake-up or deadlock)"
-        ),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the body finished without reporting"),
-        },
-    }
-}
-
-/// A small deterministic generator (xorshift64), one per thread.
-mod common;
-use common::Rng;
 
 // ---------------------------------------------------------------------------
 // Accounting

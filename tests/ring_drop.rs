@@ -4,66 +4,19 @@
 //! dropped by the ring.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
 use std::time::Duration;
 
 use ackring::{Ring, WaitStrategy};
 
-/// Records, per id, how many times an item with that id was dropped.
-#[derive(Default)]
-struct Ledger {
-    drops: Mutex<Vec<u32>>,
-}
-
-impl Ledger {
-    fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    fn item(self: &Arc<Self>, id: usize) -> Counted {
-        let mut drops = self.drops.lock().unwrap();
-        if drops.len() <= id {
-            drops.resize(id + 1, 0);
-        }
-        Counted {
-            id,
-            ledger: Arc::clone(self),
-        }
-    }
-
-    fn drops_of(&self, id: usize) -> u32 {
-        self.drops.lock().unwrap()[id]
-    }
-
-    /// Asserts that exactly the ids in `dropped` were dropped once and every
-    /// other id never.
-    fn assert_dropped_exactly(&self, dropped: impl Fn(usize) -> bool, when: &str) {
-        let drops = self.drops.lock().unwrap();
-        for (id, &n) in drops.iter().enumerate() {
-            let expected = u32::from(dropped(id));
-            assert_eq!(n, expected, "{when}: item {id} dropped {n} times");
-        }
-    }
-}
-
-/// An item that reports its drop to a ledger.
-struct Counted {
-    id: usize,
-    ledger: Arc<Ledger>,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        let mut drops = self.ledger.drops.lock().unwrap_or_else(|p| p.into_inner());
-        drops[self.id] += 1;
-    }
-}
+mod common;
+use common::drops::{Counted, DropLedger};
 
 #[test]
 fn remaining_items_are_dropped_once_by_the_ring() {
     for cap in [1, 2, 3, 7, 1024] {
         for left in [0, 1, cap / 2, cap] {
-            let ledger = Ledger::new();
+            let ledger = DropLedger::new(0);
             let ring = Ring::new(cap);
             for id in 0..left {
                 ring.try_push(ledger.item(id))
@@ -84,7 +37,7 @@ fn after_wraps_only_unpopped_items_are_dropped() {
     for cap in [1_usize, 2, 3, 7, 64] {
         for laps in [1, 5, 37] {
             for left in [0, 1, cap.div_ceil(2), cap] {
-                let ledger = Ledger::new();
+                let ledger = DropLedger::new(0);
                 let ring = Ring::new(cap);
                 let mut popped = Vec::new();
                 let mut next = 0;
@@ -118,7 +71,7 @@ fn after_wraps_only_unpopped_items_are_dropped() {
 #[test]
 fn batches_transfer_ownership_exactly() {
     for cap in [1, 3, 7, 16] {
-        let ledger = Ledger::new();
+        let ledger = DropLedger::new(0);
         let ring = Ring::new(cap);
         let mut next = 0;
         let mut taken = Vec::new();
@@ -136,7 +89,7 @@ fn batches_transfer_ownership_exactly() {
             let refused: Vec<usize> = items.iter().map(|c| c.id).collect();
             drop(items);
             for id in refused {
-                assert_eq!(ledger.drops_of(id), 1, "refused item {id}");
+                assert_eq!(ledger.drops(id), 1, "refused item {id}");
             }
             out.clear();
             ring.try_pop_batch(&mut out, 1 + round % cap);
@@ -153,17 +106,17 @@ fn batches_transfer_ownership_exactly() {
         };
         // Nothing the caller or the ring still owns has been dropped.
         for c in &taken {
-            assert_eq!(ledger.drops_of(c.id), 0, "taken item {}", c.id);
+            assert_eq!(ledger.drops(c.id), 0, "taken item {}", c.id);
         }
         for &id in &held_ids {
-            assert_eq!(ledger.drops_of(id), 0, "held item {id}");
+            assert_eq!(ledger.drops(id), 0, "held item {id}");
         }
         drop(ring);
         for &id in &held_ids {
-            assert_eq!(ledger.drops_of(id), 1, "held item {id} after ring drop");
+            assert_eq!(ledger.drops(id), 1, "held item {id} after ring drop");
         }
         for c in &taken {
-            assert_eq!(ledger.drops_of(c.id), 0, "taken item {}", c.id);
+            assert_eq!(ledger.drops(c.id), 0, "taken item {}", c.id);
         }
         drop(taken);
         ledger.assert_dropped_exactly(|_| true, "everything dropped");
@@ -177,7 +130,7 @@ fn rejected_and_timed_out_values_are_handed_back_not_dropped() {
         WaitStrategy::Backoff,
         WaitStrategy::Park,
     ] {
-        let ledger = Ledger::new();
+        let ledger = DropLedger::new(0);
         let ring = Ring::with_wait_strategy(1, s);
         ring.try_push(ledger.item(0))
             .unwrap_or_else(|_| panic!("full"));
@@ -247,7 +200,7 @@ fn items_left_after_threaded_use_are_dropped_once() {
         WaitStrategy::Backoff,
         WaitStrategy::Park,
     ] {
-        let ledger = Ledger::new();
+        let ledger = DropLedger::new(0);
         let ring = Ring::with_wait_strategy(8, s);
         let per_thread = 500;
         let popped = std::thread::scope(|scope| {

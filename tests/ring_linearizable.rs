@@ -21,11 +21,9 @@ use std::time::Duration;
 
 use ackring::{Ring, WaitStrategy};
 
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
+mod common;
+use common::wait::STRATEGIES;
+
 const THREADS: usize = 4;
 const ROUNDS: usize = if cfg!(debug_assertions) {
     20_000

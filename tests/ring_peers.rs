@@ -19,10 +19,9 @@ use std::time::Duration;
 
 use ackring::{Closed, PopError, PushError, Ring};
 
-#[path = "common/handles.rs"]
-mod handles;
-
-use handles::{watchdog, LONG, STRATEGIES};
+mod common;
+use common::drops::DropLedger;
+use common::wait::{watchdog, LONG, STRATEGIES};
 
 // ---------------------------------------------------------------------------
 // force_push
@@ -363,34 +362,6 @@ fn close_while_producers_and_consumers_run_loses_nothing() {
 // Iteration, &mut calls, Drop
 // ---------------------------------------------------------------------------
 
-/// Counts drops per id; the item with id `panics_at` panics in its drop.
-struct Item {
-    id: usize,
-    drops: Arc<Vec<AtomicUsize>>,
-    panics: bool,
-}
-
-impl Drop for Item {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Ordering::SeqCst);
-        if self.panics {
-            panic!("item {} panics in drop", self.id);
-        }
-    }
-}
-
-fn ledger(n: usize) -> Arc<Vec<AtomicUsize>> {
-    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
-}
-
-fn item(drops: &Arc<Vec<AtomicUsize>>, id: usize, panics: bool) -> Item {
-    Item {
-        id,
-        drops: Arc::clone(drops),
-        panics,
-    }
-}
-
 #[test]
 fn into_iter_yields_in_order_after_wraps_and_drops_the_rest_once() {
     let ring = Ring::new(4);
@@ -415,12 +386,12 @@ fn into_iter_yields_in_order_after_wraps_and_drops_the_rest_once() {
     assert_eq!(it.len(), expected.len());
     assert_eq!(it.collect::<Vec<_>>(), expected);
 
-    let drops = ledger(6);
+    let drops = DropLedger::new(6);
     let ring = Ring::new(4);
-    ring.push(item(&drops, 0, false));
+    ring.push(drops.item(0));
     ring.pop(); // dropped here
     for id in 1..5 {
-        ring.push(item(&drops, id, false));
+        ring.push(drops.item(id));
     }
     let mut it = ring.into_iter();
     let first = it.next().unwrap();
@@ -428,10 +399,10 @@ fn into_iter_yields_in_order_after_wraps_and_drops_the_rest_once() {
     drop(it); // drops 2, 3, 4
     for id in 0..5 {
         let expected = usize::from(id != 1);
-        assert_eq!(drops[id].load(Ordering::SeqCst), expected, "item {id}");
+        assert_eq!(drops.drops(id), expected, "item {id}");
     }
     drop(first);
-    assert_eq!(drops[1].load(Ordering::SeqCst), 1);
+    assert_eq!(drops.drops(1), 1);
 }
 
 #[test]
@@ -531,40 +502,40 @@ fn push_mut_and_pop_mut_are_fifo_with_the_shared_calls() {
 #[test]
 fn drop_keeps_dropping_after_an_item_panics() {
     for (cap, panicking) in [(5, 0), (5, 2), (5, 4), (3, 1)] {
-        let drops = ledger(cap + 2);
+        let drops = DropLedger::new(cap + 2);
         let ring = Ring::new(cap);
         // Wrap once so the items straddle the end of the buffer.
-        ring.push(item(&drops, cap, false));
-        ring.push(item(&drops, cap + 1, false));
+        ring.push(drops.item(cap));
+        ring.push(drops.item(cap + 1));
         drop(ring.pop());
         drop(ring.pop());
         for id in 0..cap {
-            ring.push(item(&drops, id, id == panicking));
+            ring.push(if id == panicking {
+                drops.panicking_item(id)
+            } else {
+                drops.item(id)
+            });
         }
         let result = panic::catch_unwind(AssertUnwindSafe(move || drop(ring)));
         assert!(result.is_err(), "the item's panic propagates");
-        for (id, d) in drops.iter().enumerate() {
-            assert_eq!(
-                d.load(Ordering::SeqCst),
-                1,
-                "cap {cap}: item {id} dropped once"
-            );
-        }
+        drops.assert_each_dropped_once(&format!("cap {cap}"));
     }
 }
 
 #[test]
 fn into_iter_drop_keeps_dropping_after_an_item_panics() {
-    let drops = ledger(4);
+    let drops = DropLedger::new(4);
     let ring = Ring::new(4);
     for id in 0..4 {
-        ring.push(item(&drops, id, id == 1));
+        ring.push(if id == 1 {
+            drops.panicking_item(id)
+        } else {
+            drops.item(id)
+        });
     }
     let mut it = ring.into_iter();
     drop(it.next());
     let result = panic::catch_unwind(AssertUnwindSafe(move || drop(it)));
     assert!(result.is_err());
-    for (id, d) in drops.iter().enumerate() {
-        assert_eq!(d.load(Ordering::SeqCst), 1, "item {id} dropped once");
-    }
+    drops.assert_each_dropped_once("into_iter's drop");
 }

@@ -10,16 +10,11 @@ use std::time::Duration;
 
 use ackring::{Full, Ring, WaitStrategy};
 
-const CAPACITIES: [usize; 5] = [1, 2, 3, 7, 1024];
-const STRATEGIES: [WaitStrategy; 3] = [
-    WaitStrategy::Spin,
-    WaitStrategy::Backoff,
-    WaitStrategy::Park,
-];
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
 mod common;
-use common::Rng;
+use common::rng::Rng;
+use common::wait::STRATEGIES;
+
+const CAPACITIES: [usize; 5] = [1, 2, 3, 7, 1024];
 
 /// Asserts the ring's size queries against the model's length.
 fn assert_len<T>(ring: &Ring<T>, expected: usize, what: &str) {

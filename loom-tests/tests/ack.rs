@@ -14,21 +14,9 @@ use loom::sync::Arc;
 use loom::thread;
 
 mod util;
-use util::explore;
+use util::{explore, queue};
 
 const LEASE: Duration = Duration::from_millis(10);
-
-/// A queue as small as the models need: `capacity` fresh slots,
-/// `max_in_flight` deliveries, one dead-letter place (so the table has
-/// `max_in_flight + 1` entries).
-fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
-    AckQueue::builder()
-        .capacity(capacity)
-        .max_in_flight(max_in_flight)
-        .dead_letter_capacity(1)
-        .build()
-        .unwrap()
-}
 
 /// A one-slot, one-delivery queue with a lease on a clock the model drives
 /// by hand.

@@ -25,7 +25,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 mod util;
-use util::explore;
+use util::{explore, queue};
 
 /// One task's waker and the sleep of the thread that runs it.
 ///
@@ -648,18 +648,6 @@ fn slot_moved_to_another_list_races_the_notification_of_the_first() {
     );
 }
 
-/// A queue as small as the models need (as in `ack.rs`).
-fn queue(capacity: usize, max_in_flight: usize) -> Arc<AckQueue<u32>> {
-    Arc::new(
-        AckQueue::builder()
-            .capacity(capacity)
-            .max_in_flight(max_in_flight)
-            .dead_letter_capacity(1)
-            .build()
-            .unwrap(),
-    )
-}
-
 #[test]
 fn nack_requeue_wakes_receive_async_with_no_fresh_message() {
     // The only message is in flight and nothing fresh is left: a waiting
@@ -668,7 +656,7 @@ fn nack_requeue_wakes_receive_async_with_no_fresh_message() {
     explore(
         &["requeue at the first poll", "woken by the requeue"],
         || {
-            let q = queue(1, 2);
+            let q = Arc::new(queue(1, 2));
             let seq = q.try_publish(5).unwrap();
             let tag = q.try_receive().unwrap().detach();
             let task = Task::new();
@@ -699,7 +687,7 @@ fn nack_requeue_wakes_a_blocked_receive_with_no_fresh_message() {
     explore(
         &["requeue at the first try", "woken by the requeue"],
         || {
-            let q = queue(1, 2);
+            let q = Arc::new(queue(1, 2));
             let seq = q.try_publish(5).unwrap();
             let tag = q.try_receive().unwrap().detach();
             let nacker = {
@@ -730,7 +718,7 @@ fn dropped_owned_delivery_wakes_receive_async_at_the_prefetch_limit() {
     explore(
         &["delivery at the first poll", "woken by the requeue"],
         || {
-            let q = queue(2, 1);
+            let q = Arc::new(queue(2, 1));
             q.try_publish(5).unwrap();
             q.try_publish(6).unwrap();
             let held = AckQueue::try_receive_owned(&q).unwrap();
@@ -774,7 +762,7 @@ fn one_requeue_notification_wakes_a_task_and_a_blocked_receiver() {
             "task woken, got the second requeue",
         ],
         || {
-            let q = queue(2, 2);
+            let q = Arc::new(queue(2, 2));
             q.try_publish(1).unwrap();
             q.try_publish(2).unwrap();
             let tags = [
@@ -823,7 +811,7 @@ fn publish_async_on_full_queue_is_woken_by_a_receive() {
     explore(
         &["published at the first poll", "woken by the receive"],
         || {
-            let q = queue(1, 1);
+            let q = Arc::new(queue(1, 1));
             q.try_publish(1).unwrap();
             let task = Task::new();
             let publisher = {

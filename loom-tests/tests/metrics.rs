@@ -16,23 +16,7 @@ mod util;
 /// `util::explore` with room for the histograms: a snapshot loads each
 /// of a histogram's 976 buckets, and loom counts every load as a branch.
 fn explore(expected: &[&'static str], f: impl Fn() -> &'static str + Sync + Send + 'static) {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(3).min(3));
-    builder.max_branches = 100_000;
-    {
-        let seen = seen.clone();
-        builder.check(move || {
-            let outcome = f();
-            seen.lock().unwrap().insert(outcome);
-        });
-    }
-    let seen = seen.lock().unwrap().clone();
-    let expected: std::collections::BTreeSet<_> = expected.iter().copied().collect();
-    assert_eq!(
-        seen, expected,
-        "outcomes reached differ from the expected ones"
-    );
+    util::explore_branching(100_000, expected, f);
 }
 
 const T: Duration = Duration::from_millis(10);

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
@@ -247,16 +247,4 @@ impl Node {
         thread::sleep(pause);
         self.start();
     }
-}
-
-/// Waits up to `patience` for `ready`; whether it came.
-pub fn wait_for(patience: Duration, mut ready: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while !ready() {
-        if start.elapsed() > patience {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    true
 }

@@ -1,18 +1,13 @@
-//! Shared by the async tests: their runtime, the hang guard, and a waker
-//! that records its wakes.
-
-// Each test binary uses only part of this module.
-#![allow(dead_code)]
+//! The async tests' runtime, their hang guard, and a waker that records
+//! its wakes.
 
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
-use std::time::Duration;
 
-/// How long a wait that must end may take before the test gives up.
-pub const STALL: Duration = Duration::from_secs(20);
+use super::wait::STALL;
 
 /// A multi-threaded tokio runtime of two workers, with time.
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -24,7 +19,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Runs `f` on `rt`, failing the test if it has not finished after
-/// `STALL`: a lost wake-up hangs instead of failing otherwise.
+/// [`STALL`]: a lost wake-up hangs instead of failing otherwise.
 pub fn guarded<F: Future>(rt: &tokio::runtime::Runtime, what: &str, f: F) -> F::Output {
     rt.block_on(async {
         tokio::time::timeout(STALL, f)

@@ -1,28 +1,14 @@
-//! Shared by the integration tests: a small seeded generator, so that a
-//! failing random schedule can be replayed from its seed.
+//! Fixtures shared by the integration tests, one concept a file. Each test
+//! binary declares `mod common;` and uses the part it needs.
 
 // Each test binary uses only part of this module.
 #![allow(dead_code)]
 
-/// xorshift64 (13, 7, 17): fast, seeded, good enough to pick operations.
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// A generator whose stream depends on `seed` (any value, 0 included).
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    /// The next value of the stream.
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A value in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+pub mod asynch;
+pub mod counting;
+pub mod drops;
+pub mod lease;
+pub mod payload;
+pub mod rng;
+pub mod settles;
+pub mod wait;

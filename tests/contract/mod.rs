@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 use ackring::api::{Acknowledge, Capabilities, Consumer, Error, Producer, Queue, Scope};
 use ackring::{AckError, DeadReason};
 
+pub use crate::common::payload::{msg, num};
+use crate::common::wait::wait_for;
+
 /// What a check asks of a queue: both sides of the API, shareable across
 /// threads.
 pub trait Handle:
@@ -95,19 +98,6 @@ pub trait Fixture: Sync {
     fn quiet(&self) -> Duration {
         Duration::from_millis(300)
     }
-}
-
-/// The payload of message `i`.
-pub fn msg(i: usize) -> Vec<u8> {
-    i.to_string().into_bytes()
-}
-
-/// The message number a payload names.
-pub fn num(payload: &[u8]) -> usize {
-    std::str::from_utf8(payload)
-        .expect("utf-8 payload")
-        .parse()
-        .expect("a number")
 }
 
 /// Publishes messages `range`, checking each one is confirmed.
@@ -639,7 +629,7 @@ pub fn severed_under_load_loses_nothing<F: Fixture>(fx: &F) {
         });
         // Each time while messages are being published and consumed.
         for round in 1..=2 {
-            let progressed = wait_until(patience * 3, || {
+            let progressed = wait_for(patience * 3, || {
                 published.load(SeqCst) >= round * n / 3 && distinct.load(SeqCst) >= round * n / 4
             });
             assert!(progressed, "no progress before severing round {round}");
@@ -703,18 +693,6 @@ pub fn held_across_a_severed_connection<F: Fixture>(fx: &F) {
     nothing_comes(fx, &h, "a settled message came back");
     finish(&h);
     finish(&q);
-}
-
-/// Waits up to `patience` for `ready`; whether it came.
-fn wait_until(patience: Duration, mut ready: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while !ready() {
-        if start.elapsed() > patience {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(5));
-    }
-    true
 }
 
 /// The capabilities are self-consistent.

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use ackring::AckQueue;
+
 /// Runs `f` under loom with the suite's preemption bound (3 unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise), collects the outcome label each
 /// execution returns, and asserts that exactly the `expected` outcomes were
@@ -12,8 +14,9 @@ use std::sync::{Arc, Mutex};
 /// reduction can prune interleavings (see README.md), and a model whose
 /// exploration never reached the racy outcome would pass while proving
 /// nothing.
+#[allow(dead_code)] // the figure models use `explore_branching` only
 pub fn explore(expected: &[&'static str], f: impl Fn() -> &'static str + Sync + Send + 'static) {
-    explore_within(3, expected, f);
+    check(builder(3), expected, f);
 }
 
 /// As [`explore`], with a preemption bound of at most `bound`: for the
@@ -25,10 +28,38 @@ pub fn explore_within(
     expected: &[&'static str],
     f: impl Fn() -> &'static str + Sync + Send + 'static,
 ) {
-    let seen = Arc::new(Mutex::new(BTreeSet::new()));
-    let runs = Arc::new(Mutex::new(0_u64));
+    check(builder(bound), expected, f);
+}
+
+/// As [`explore`], with up to `max_branches` branches an execution: for a
+/// model that loads many atomics (loom counts every load as a branch).
+#[allow(dead_code)] // not every suite has such a model
+pub fn explore_branching(
+    max_branches: usize,
+    expected: &[&'static str],
+    f: impl Fn() -> &'static str + Sync + Send + 'static,
+) {
+    let mut builder = builder(3);
+    builder.max_branches = max_branches;
+    check(builder, expected, f);
+}
+
+/// A loom builder at the suite's preemption bound, or `bound` if lower.
+fn builder(bound: usize) -> loom::model::Builder {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(3).min(bound));
+    builder
+}
+
+/// Runs `f` under `builder` and asserts that exactly the `expected`
+/// outcomes were reached.
+fn check(
+    builder: loom::model::Builder,
+    expected: &[&'static str],
+    f: impl Fn() -> &'static str + Sync + Send + 'static,
+) {
+    let seen = Arc::new(Mutex::new(BTreeSet::new()));
+    let runs = Arc::new(Mutex::new(0_u64));
     {
         let (seen, runs) = (seen.clone(), runs.clone());
         builder.check(move || {
@@ -44,4 +75,17 @@ pub fn explore_within(
         seen, expected,
         "outcomes reached differ from the expected ones"
     );
+}
+
+/// An ack queue as small as the models need: `capacity` fresh slots,
+/// `max_in_flight` deliveries, one dead-letter place (so the table has
+/// `max_in_flight + 1` entries).
+#[allow(dead_code)] // not every suite models the ack queue
+pub fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
+    AckQueue::builder()
+        .capacity(capacity)
+        .max_in_flight(max_in_flight)
+        .dead_letter_capacity(1)
+        .build()
+        .unwrap()
 }
