@@ -205,7 +205,7 @@ pub struct Rates {
 /// counters at once.
 pub(crate) struct Counters {
     pub(crate) redelivered: CachePadded<AtomicU64>,
-    /// Delivered messages `drain` took out (acked = places released less
+    /// Delivered messages `drain` took out (acked = places given back less
     /// these and the dead-lettered).
     pub(crate) drained_delivered: CachePadded<AtomicU64>,
     pub(crate) nacked: CachePadded<AtomicU64>,
