@@ -21,14 +21,19 @@ use crate::wait::{WaitStrategy, Waiter};
 
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
-/// Defaults: capacity 1024, `max_in_flight` 256, `dead_letter_capacity`
-/// equal to the capacity, no lease, `max_deliveries`
-/// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES)
-/// (20: a poison message that fails every time goes to the dead letters
-/// instead of being delivered forever), redelivery at once
-/// ([`Redelivery::immediate`]), no delayed publishes (`delay_capacity`
-/// 0), the [`MonotonicClock`], and [`WaitStrategy::Park`] for the
-/// blocking calls.
+/// Defaults:
+///
+/// - capacity 1024, `max_in_flight` 256, `dead_letter_capacity` equal to
+///   the capacity;
+/// - no lease;
+/// - `max_deliveries`
+///   [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES),
+///   20: a poison message that fails every time goes to the dead letters
+///   instead of being delivered forever;
+/// - redelivery at once ([`Redelivery::immediate`]);
+/// - no delayed publishes (`delay_capacity` 0);
+/// - the [`MonotonicClock`], and [`WaitStrategy::Park`] for the blocking
+///   calls.
 ///
 /// The bounds are independent: a message waiting for its first
 /// delivery holds a place of `capacity`, a delivered unsettled one a place
@@ -103,9 +108,9 @@ impl<T> AckQueueBuilder<T> {
     /// redelivery or in the dead letters do not count.
     ///
     /// Each place is a slot of the fresh ring and a table entry, the home
-    /// entry its messages move into when delivered (a cache line each);
-    /// `max_in_flight` and `dead_letter_capacity` add a spare entry per
-    /// place, for messages whose home entry is still busy.
+    /// entry its messages move into when delivered (a cache line each).
+    /// `max_in_flight`, `dead_letter_capacity` and `delay_capacity` add a
+    /// spare entry per place, for messages whose home entry is still busy.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self
@@ -216,10 +221,11 @@ impl<T> AckQueueBuilder<T> {
 
     /// Every message published without a time to live of its own
     /// ([`try_publish_with_ttl`](AckQueue::try_publish_with_ttl)) expires
-    /// if it is not delivered within `ttl` of its publish (a delayed
-    /// publish: of its due time): it goes to the dead letters with
-    /// [`DeadReason::Expired`](crate::DeadReason::Expired) and delivery
-    /// count 0, or is dropped ([`drop_expired`](AckQueueBuilder::drop_expired)).
+    /// if it is not delivered within `ttl` of its publish (for a delayed
+    /// publish, of its due time). An expired message goes to the dead
+    /// letters with [`DeadReason::Expired`](crate::DeadReason::Expired) and
+    /// delivery count 0, or is dropped
+    /// ([`drop_expired`](AckQueueBuilder::drop_expired)).
     ///
     /// The time to live ends at the first delivery, not at the settle:
     /// once a consumer holds a message, the lease and the delivery count

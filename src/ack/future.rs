@@ -414,11 +414,12 @@ impl<T> AckQueue<T> {
     }
 
     /// Waits for up to `max` deliveries without blocking the thread, as
-    /// [`receive_batch`](AckQueue::receive_batch): resolves to how many it
-    /// appended to `out` (at least one), `Ok(0)` at once if `max` is 0,
-    /// `Err(Closed)` once the queue is closed and nothing is left.
-    /// **Cancel safe**: deliveries are taken only in the poll that
-    /// returns them.
+    /// [`receive_batch`](AckQueue::receive_batch).
+    ///
+    /// It resolves to how many it appended to `out` (at least one). It
+    /// resolves to `Ok(0)` at once if `max` is 0, and to `Err(Closed)` once
+    /// the queue is closed and nothing is left. **Cancel safe**: deliveries
+    /// are taken only in the poll that returns them.
     pub fn receive_batch_async<'q, 'o>(
         &'q self,
         max: usize,

@@ -38,15 +38,16 @@ impl<T> AckQueue<T> {
         self.scan_all(self.now())
     }
 
-    /// Checks the next `SCAN_STEP` entries, paced by the clock: while no
-    /// delayed requeue is pending, at most one step per `scan_interval`,
-    /// so that a pass over the whole table takes about a quarter of the
-    /// lease and an expired lease is found within that while messages keep
-    /// flowing (at once when receivers run dry: `try_receive` then scans
-    /// everything). Receives in between only read `scan_due`, a line
-    /// written once per interval. Delayed requeues, whose delays may be
-    /// much shorter than the lease, turn the pacing off until they are
-    /// due.
+    /// Checks the next `SCAN_STEP` entries, paced by the clock.
+    ///
+    /// While no delayed requeue is pending, it runs at most one step per
+    /// `scan_interval`. So a pass over the whole table takes about a
+    /// quarter of the lease, and an expired lease is found within that
+    /// while messages keep flowing. When receivers run dry it is found at
+    /// once: `try_receive` then scans everything. Receives in between only
+    /// read `scan_due`, a line written once per interval. Delayed requeues,
+    /// whose delays may be much shorter than the lease, turn the pacing off
+    /// until they are due.
     pub(super) fn scan_step(&self, now: u64) {
         // Relaxed: a hint, as in `timed`.
         if self.delayed.load(Ordering::Relaxed) == 0 {

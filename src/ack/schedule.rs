@@ -3,15 +3,22 @@
 //! and is published into the fresh ring when the scan finds it due.
 //!
 //! A scheduled entry is `Delayed` with delivery count 0 (the `attempt`
-//! field of a delivered message is at least 1), no holders, and sequence
-//! number `u64::MAX`: it has none until it is published, so the
-//! confirmations pass over it. Its `deadline` is the due time and its
+//! field of a delivered message is at least 1) and no holders. Its
+//! sequence number is `u64::MAX`: it has none until it is published, so
+//! the confirmations pass over it. Its `deadline` is the due time and its
 //! `delivered_at` the order of its scheduling (a tie-break between equal
-//! due times). Publishing it when due moves it `Delayed` → `Taking` (CAS), moves the
-//! value into the fresh ring as a publish does, makes the entry `Free`,
-//! then gives its place back; if the fresh ring is full or closed, it
-//! writes the value back and stores `Delayed` again, to be tried by a
-//! later scan (after `close`, `drain` takes it).
+//! due times).
+//!
+//! Publishing it when due:
+//!
+//! 1. moves it `Delayed` → `Taking` (CAS);
+//! 2. moves the value into the fresh ring as a publish does;
+//! 3. makes the entry `Free`;
+//! 4. gives its place back.
+//!
+//! If the fresh ring is full or closed, it writes the value back and
+//! stores `Delayed` again, to be tried by a later scan. After `close`,
+//! `drain` takes it.
 
 use core::time::Duration;
 
