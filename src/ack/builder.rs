@@ -35,12 +35,13 @@ use crate::wait::{WaitStrategy, Waiter};
 /// - the [`MonotonicClock`], and [`WaitStrategy::Park`] for the blocking
 ///   calls.
 ///
-/// The bounds are independent: a message waiting for its first
-/// delivery holds a place of `capacity`, a delivered unsettled one a place
-/// of `max_in_flight`, an untaken dead letter a place of
-/// `dead_letter_capacity`, a delayed publish not yet due a place of
-/// `delay_capacity`, and none of them ever needs a place of another
-/// bound.
+/// The bounds are independent. Each message holds a place of one bound
+/// and never needs a place of another:
+///
+/// - a message waiting for its first delivery, a place of `capacity`;
+/// - a delivered unsettled one, a place of `max_in_flight`;
+/// - an untaken dead letter, a place of `dead_letter_capacity`;
+/// - a delayed publish not yet due, a place of `delay_capacity`.
 pub struct AckQueueBuilder<T> {
     capacity: usize,
     max_in_flight: usize,
@@ -131,9 +132,9 @@ impl<T> AckQueueBuilder<T> {
     /// on places of their own. Defaults to the capacity.
     ///
     /// When they are all taken, a further dead letter is still kept (never
-    /// dropped) and still taken in order, but it keeps the prefetch place
-    /// of its delivery until it is taken: a queue whose dead letters nobody
-    /// takes delivers less and less, and stops delivering once
+    /// dropped) and still taken in order. But it keeps the prefetch place
+    /// of its delivery until it is taken. So a queue whose dead letters
+    /// nobody takes delivers less and less, and stops delivering once
     /// `max_in_flight` such letters wait.
     pub fn dead_letter_capacity(mut self, n: usize) -> Self {
         self.dead_letter_capacity = Some(n);
@@ -142,7 +143,7 @@ impl<T> AckQueueBuilder<T> {
 
     /// How many delayed publishes
     /// ([`try_publish_after`](AckQueue::try_publish_after) and the like)
-    /// may wait for their due time, each on a place of its own: a delayed
+    /// may wait for their due time, each on a place of its own. A delayed
     /// message holds neither a place of `capacity` nor of `max_in_flight`
     /// until it is due, so messages due now pass it. Defaults to 0:
     /// delayed publishes are off (they fail with

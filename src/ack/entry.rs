@@ -239,13 +239,15 @@ impl fmt::Debug for State {
 /// One entry of the table.
 ///
 /// Only `state` is contended. The other fields are written by the one
-/// thread that owns the entry in its phase (the receiver that claimed it,
-/// the thread that popped it from a ring, or the winner of the CAS into a
-/// transient phase), before a Release write of `state`; readers load
-/// `state` with Acquire first. They are atomics (read `Relaxed`) only
-/// because a thread holding a stale view may read them while the owner
-/// writes, and discards what it read when its CAS on (or second load of)
-/// `state` tells it the entry moved on.
+/// thread that owns the entry in its phase, before a Release write of
+/// `state`. That owner is the receiver that claimed it, the thread that
+/// popped it from a ring, or the winner of the CAS into a transient phase.
+/// Readers load `state` with Acquire first.
+///
+/// The other fields are atomics (read `Relaxed`) only because a thread
+/// holding a stale view may read them while the owner writes. That thread
+/// discards what it read when its CAS on `state`, or its second load of
+/// it, tells it the entry moved on.
 pub(crate) struct Entry<T> {
     /// The state word: see [`State`].
     pub(crate) state: AtomicU64,

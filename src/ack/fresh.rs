@@ -142,10 +142,10 @@ impl<T> Fresh<T> {
     /// ring is `timed` and one waits at `head` (a look while others
     /// work).
     ///
-    /// The time read is that of `head`'s message or of a later one: if
-    /// the message is received and its slot published again meanwhile,
-    /// the later message is the one waiting (or about to), and its
-    /// younger age is the right answer.
+    /// The time read is that of `head`'s message or of a later one. If the
+    /// message is received and its slot published again meanwhile, the
+    /// later message is the one waiting (or about to be), and its younger
+    /// age is the right answer.
     pub(crate) fn oldest_publish_time(&self) -> Option<u64> {
         let publish_times = self.publish_times.as_deref()?;
         let head = self.core.head();

@@ -123,10 +123,10 @@ impl<T> AckQueue<T> {
                     state.with_phase(Phase::Delaying).with_flags(true, false)
                 };
                 // Relaxed: races the settles' CAS out of `InFlight`, and
-                // exactly one wins (that needs only the word's modification
-                // order). It succeeds only on the very state the Acquire
-                // load above read, so what we read since is that state's;
-                // the next owner gets the entry through the redelivery or
+                // exactly one wins; that needs only the word's modification
+                // order. It succeeds only on the very state the Acquire
+                // load above read, so what we read since is that state's.
+                // The next owner gets the entry through the redelivery or
                 // dead ring, whose push (Release) and pop (Acquire) carry
                 // what we saw.
                 if entry

@@ -26,14 +26,18 @@
 //! | a lost connection | a new connection, with everything above declared and started again (below) |
 //!
 //! What RabbitMQ does not offer is said by
-//! [`capabilities`](crate::api::Queue::capabilities): no per-message
-//! leases (its `consumer_timeout` closes the whole channel), no delayed
-//! requeue, no redelivery backoff (a requeue is delivered again at once),
-//! no delayed publish (only with the delayed-message plugin), no "processed" confirmations or watermark (a publisher confirm
-//! says the broker has the message, not that a consumer settled it),
-//! sequence numbers per producing handle, prefetch and close per handle,
-//! and no delivery count in a rejected dead letter (RabbitMQ 3.10 drops
-//! the `x-delivery-count` header when it dead-letters).
+//! [`capabilities`](crate::api::Queue::capabilities):
+//!
+//! - no per-message leases: its `consumer_timeout` closes the whole
+//!   channel;
+//! - no delayed requeue, and no redelivery backoff: a requeue is delivered
+//!   again at once;
+//! - no delayed publish, but with the delayed-message plugin;
+//! - no settle confirmations or watermark: a publisher confirm says the
+//!   broker has the message, not that a consumer settled it;
+//! - sequence numbers per producing handle, prefetch and close per handle;
+//! - no delivery count in a rejected dead letter: RabbitMQ 3.10 drops the
+//!   `x-delivery-count` header when it dead-letters.
 //!
 //! Messages carry their sequence number in the header `ackring-seq` and
 //! their codec's `content_type`, so any AMQP client in any language reads

@@ -6,19 +6,22 @@
 //! process to a broker is a change of constructor.
 //!
 //! What a backend cannot do is said up front by its [`Capabilities`], not
-//! by a failure at run time: the traits hold only what both backends do
-//! (publish with its publisher confirm, receive and batch receive, the delivery
-//! guard with ack, nack with or without requeue, the delivery count and
-//! the redelivered flag, requeue on drop, batch ack and nack, dead letters
-//! with their reason, close and drain), and the capabilities say where
-//! the backends differ in scope (prefetch, close, drain, sequence numbers)
-//! and which of the in-process extras (leases, delayed requeues, settle
-//! confirmations, the watermark) are there to be used through the
-//! backend's own type.
+//! by a failure at run time.
+//!
+//! - The traits hold only what both backends do: publish with its
+//!   publisher confirm, receive and batch receive, the delivery guard with
+//!   ack, nack with or without requeue, the delivery count and the
+//!   redelivered flag, requeue on drop, batch ack and nack, dead letters
+//!   with their reason, close and drain.
+//! - The capabilities say where the backends differ in scope: prefetch,
+//!   close, drain, sequence numbers.
+//! - They also say which of the in-process extras are there to be used
+//!   through the backend's own type: leases, delayed requeues, settle
+//!   confirmations, the watermark.
 //!
 //! Sync and async: every waiting call has an `_async` form whose future is
 //! `Send`, as [`AckQueue`](crate::AckQueue)'s own. Settling (ack, nack) is
-//! a plain call in both backends: in process it waits for nothing, over
+//! a plain call in both backends. In process it waits for nothing; over
 //! AMQP it waits only for the frame to be written (`basic.ack` has no
 //! reply).
 //!
@@ -237,11 +240,14 @@ pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Over AMQP, a failure of the broker or of the connection to it is one of
 /// three kinds, each with the error that caused it as its
-/// [`source`](std::error::Error::source): the broker is
-/// [`Unreachable`](Error::Unreachable) (retrying later may succeed), it
-/// [`Refused`](Error::Refused) the call with an AMQP reply code (retrying
-/// the same call will not), or the two sides do not understand each other
-/// ([`Protocol`](Error::Protocol)).
+/// [`source`](std::error::Error::source):
+///
+/// - the broker is [`Unreachable`](Error::Unreachable): retrying later may
+///   succeed;
+/// - it [`Refused`](Error::Refused) the call with an AMQP reply code:
+///   retrying the same call will not succeed;
+/// - the two sides do not understand each other
+///   ([`Protocol`](Error::Protocol)).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
