@@ -525,13 +525,14 @@ pub struct AckQueue<T> {
 }
 
 // SAFETY: the queue moves `T` values between threads (publish on one,
-// receive, drop or drain on another), which needs `T: Send`, and hands out
+// receive, drop or drain on another), which needs `T: Send`. It hands out
 // `&T` to deliveries on several threads at once, which needs `T: Sync`.
 // Every access to a value follows the ownership protocol of the module
-// docs: a fresh slot's value is touched only by the owner of its position,
-// an entry's value is written only by its sole owner, read through shared
-// references only while counted in `holders`, and dropped or moved out
-// only by the owner once `holders` is zero.
+// docs:
+// - a fresh slot's value is touched only by the owner of its position;
+// - an entry's value is written only by its sole owner, read through
+//   shared references only while counted in `holders`, and dropped or
+//   moved out only by the owner once `holders` is zero.
 unsafe impl<T: Send + Sync> Sync for AckQueue<T> {}
 // SAFETY: the queue owns its `T`s; moving it moves them, which `T: Send`
 // allows. (Spelled out because loom's `UnsafeCell` is not `Send`.)
