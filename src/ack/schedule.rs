@@ -308,11 +308,11 @@ impl<T> AckQueue<T> {
     /// `None` if another thread took it first.
     fn publish_one(&self, entry: &Entry<T>, state: State) -> Option<bool> {
         // Acquire: a publish the fresh ring refused puts the entry back in
-        // the very state it read (its Release store below), so this CAS
+        // the very state it read (its Release store below). So this CAS
         // may succeed on that later store rather than on the one our
-        // Acquire load read; it must acquire the value written back with
-        // it. Races other scans and `drain`, of which exactly one wins. On
-        // failure we only give up (Relaxed).
+        // Acquire load read, and it must acquire the value written back
+        // with it. It races other scans and `drain`, of which exactly one
+        // wins. On failure we only give up (Relaxed).
         entry
             .state
             .compare_exchange(

@@ -255,8 +255,8 @@ impl<T> AckQueue<T> {
     fn take_out(&self, index: u32, state: State) -> T {
         let entry = self.table.get(index);
         // SAFETY: the caller owns the entry (popped it from the redelivery
-        // ring, or moved it to `Taking` by its CAS) and it has no holders,
-        // so nobody else reads the initialized value; it is moved out once
+        // ring, or moved it to `Taking` by its CAS) and it has no holders.
+        // So nobody else reads the initialized value. It is moved out once,
         // and the entry is freed right after.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         self.make_free(entry, state);
