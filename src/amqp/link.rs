@@ -201,11 +201,12 @@ impl Link {
         outcome
     }
 
-    /// Moves up to `max` deliveries that lapin has received into `raw`,
-    /// recording their tags as unsettled in the same critical section (so
+    /// Moves up to `max` deliveries that lapin has received into `raw`.
+    /// Pending while none is there.
+    ///
+    /// It records their tags as unsettled in the same critical section. So
     /// a concurrent batch settle never counts a tag below its last one as
-    /// covered while that tag is on its way out). Pending while none is
-    /// there.
+    /// covered while that tag is on its way out.
     pub(super) fn poll_take(
         &self,
         cx: &mut Context<'_>,

@@ -1,8 +1,11 @@
-//! What a handle knows of its queue and of itself: its connection and
-//! recovery, what it counted of its own traffic (publishes sent and
-//! confirmed, deliveries, acks and nacks: the client side of the publish,
-//! confirm and ack rates), and what the broker says of the queue (its
-//! length and consumers, by a passive declare).
+//! What a handle knows of its queue and of itself:
+//!
+//! - its connection and recovery;
+//! - what it counted of its own traffic: publishes sent and confirmed,
+//!   deliveries, acks and nacks. These are the client side of the publish,
+//!   publisher-confirm and ack rates.
+//! - what the broker says of the queue: its length and consumers, by a
+//!   passive declare.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -122,10 +122,12 @@ pub enum Drain {
     /// ones, requeued and delayed ones, detached deliveries, dead letters.
     Unheld,
     /// The messages the broker holds for no consumer now: those in the
-    /// queue and in its dead letters. Messages delivered to another open
-    /// handle, including those it prefetched and has not handed out yet,
-    /// are that handle's until it settles them or closes; a nack, a drop or
-    /// the close returns them to the queue, for a later drain.
+    /// queue and in its dead letters.
+    ///
+    /// Messages delivered to another open handle are that handle's until
+    /// it settles them or closes. That includes those it prefetched and has
+    /// not handed out yet. A nack, a drop or the close returns them to the
+    /// queue, for a later drain.
     Stored,
 }
 
@@ -418,22 +420,30 @@ pub trait Queue {
 
 /// The producing side.
 pub trait Producer: Queue {
-    /// Publishes `msg` and returns once the queue has taken it: in
-    /// process, once it is in the queue (waiting for room first); over
-    /// AMQP, once the broker confirmed it (a publisher confirm: the quorum
-    /// queue has it on a majority of its nodes). Sequence numbers increase
-    /// in publish order (see [`Capabilities::queue_wide_seq`]).
+    /// Publishes `msg` and returns once the queue has taken it.
+    ///
+    /// - In process: once it is in the queue, waiting for room first.
+    /// - Over AMQP: once the broker confirmed it. A publisher confirm means
+    ///   the quorum queue has it on a majority of its nodes.
+    ///
+    /// Sequence numbers increase in publish order (see
+    /// [`Capabilities::queue_wide_seq`]).
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`]; over AMQP also [`Error::Unreachable`] (no
-    /// publisher confirm within the handle's call timeout, the connection lost
-    /// and not restored in that time: the message may or may not be in the
-    /// queue), [`Error::Refused`] (the broker returned or nacked the
-    /// message), [`Error::Protocol`] and [`Error::Codec`]. The message
-    /// comes back inside the error. A connection lost while a publisher
-    /// confirm was awaited is not an error as long as it is restored in time: the
-    /// message is published again, so it may be in the queue twice.
+    /// The message comes back inside the error.
+    ///
+    /// - [`Error::Closed`].
+    /// - Over AMQP also:
+    ///   - [`Error::Unreachable`]: no publisher confirm within the handle's
+    ///     call timeout, or the connection lost and not restored in that
+    ///     time. The message may or may not be in the queue.
+    ///   - [`Error::Refused`]: the broker returned or nacked the message.
+    ///   - [`Error::Protocol`] and [`Error::Codec`].
+    ///
+    /// A connection lost while a publisher confirm was awaited is not an
+    /// error as long as it is restored in time. The message is published
+    /// again, so it may be in the queue twice.
     fn publish(&self, msg: Self::Message) -> Result<Seq, SendError<Self::Message>>;
 
     /// [`publish`](Producer::publish) without blocking the thread.
