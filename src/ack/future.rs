@@ -98,11 +98,12 @@ macro_rules! with_timer {
         impl<$($lt,)* T, S: Timer> $future<$($lt,)* T, S> {
             /// Looks again every millisecond while leases or delayed
             /// requeues are pending, with sleeps from `timer` (say
-            /// `|d| tokio::time::sleep(d)`): a lease that expires while
-            /// the queue is otherwise idle reaches this waiter within about
-            /// a tick (and the timer's granularity). Without a timer it
-            /// is found at the next publish, settle or close, or by any
-            /// other receive.
+            /// `|d| tokio::time::sleep(d)`).
+            ///
+            /// So a lease that expires while the queue is otherwise idle
+            /// reaches this waiter within about a tick (and the timer's
+            /// granularity). Without a timer it is found at the next
+            /// publish, settle or close, or by any other receive.
             pub fn with_timer<S2: Timer>(self, timer: S2) -> $future<$($lt,)* T, S2> {
                 $future {
                     $($field: self.$field,)*

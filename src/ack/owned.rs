@@ -31,14 +31,16 @@ use crate::sync::Arc;
 use core::time::Duration;
 
 /// A received message, tracked until it is settled, that holds its queue
-/// by an `Arc`: the owned form of [`Delivery`], `Send + 'static` when
-/// `T: Send + Sync`, to hand to another thread, a thread pool or a spawned
-/// task. Received with [`AckQueue::try_receive_owned`],
+/// by an `Arc`: the owned form of [`Delivery`].
+///
+/// It is `Send + 'static` when `T: Send + Sync`, to hand to another
+/// thread, a thread pool or a spawned task. Received with
+/// [`AckQueue::try_receive_owned`],
 /// [`receive_owned`](AckQueue::receive_owned) and
 /// [`receive_owned_timeout`](AckQueue::receive_owned_timeout).
 ///
-/// Its API and guarantees are [`Delivery`]'s: it derefs to the message;
-/// settle it with [`ack`](OwnedDelivery::ack),
+/// Its API and guarantees are [`Delivery`]'s. It derefs to the message.
+/// Settle it with [`ack`](OwnedDelivery::ack),
 /// [`nack`](OwnedDelivery::nack) or
 /// [`nack_after`](OwnedDelivery::nack_after), or hand it off with
 /// [`detach`](OwnedDelivery::detach). Dropping it unsettled (including by
@@ -120,7 +122,7 @@ impl<T> AckQueue<T> {
     arc_receive! {
         /// Takes a delivery if one is ready and the prefetch limit allows,
         /// without waiting, as [`try_receive`](AckQueue::try_receive), and
-        /// hands it out owned: the delivery keeps a clone of the `Arc`, so
+        /// hands it out owned. The delivery keeps a clone of the `Arc`, so
         /// it can be moved to another thread, a pool or a task.
         ///
         /// # Examples
