@@ -11,8 +11,8 @@ pub(super) const SCAN_STEP: usize = 2;
 
 impl<T> AckQueue<T> {
     /// Forces a pass over every entry: expired leases are requeued (or
-    /// dead-lettered at `max_deliveries`) and due delayed requeues become
-    /// ready. Returns how many messages it moved. `try_receive` does the
+    /// dead-lettered at `max_deliveries`) and due delayed requeues are
+    /// readied. Returns how many messages it moved. `try_receive` does the
     /// same, a little at a time, on its own.
     ///
     /// # Examples
@@ -95,8 +95,8 @@ impl<T> AckQueue<T> {
             .count()
     }
 
-    /// Expires the entry's lease or ends its delay if due; returns
-    /// whether it moved the message.
+    /// Expires the entry's lease, or readies its delayed requeue, if due;
+    /// returns whether it moved the message.
     fn scan_entry(&self, index: u32, now: u64) -> bool {
         let entry = self.table.get(index);
         // Acquire: pairs with the Release/AcqRel write of this state, so

@@ -98,7 +98,7 @@
 //!    │   ack: CAS → Settled {holders - 1}                      │ │ deadline, CAS → InFlight,
 //!    │  ┌──────────────────────────────────────────────────────┘ │ extensions + 1
 //!    │  ▼                                                        │
-//!   Settled ── last holder leaves (CAS holders → 0) ──► free     │ nack(requeue) / drop /
+//!   Settled ── last holder lets go (CAS holders → 0) ─► free     │ nack(requeue) / drop /
 //!    │ (holders 0: move the value out, store Free, give the      │ lease expiry (scan):
 //!    │  place back, drop the value)                              │ CAS → Redeliver, push
 //!    │                                                           ▼ redeliver ring
@@ -129,7 +129,7 @@
 //! | `Delayed` | `Redeliver` | the scan, once due | CAS, then push |
 //! | `InFlight` | `Extending` → `InFlight` | `extend_lease` | CAS, deadline write, CAS |
 //! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
-//! | `DeadPending` | `Dead` | the last holder to leave | CAS, then push `dead` |
+//! | `DeadPending` | `Dead` | the last holder to let go | CAS, then push `dead` |
 //! | `Redeliver` | `InFlight` | the receiver that popped it from `redeliver` | CAS (holders may change meanwhile); at the `holders` limit it pushes the index back instead |
 //! | `Settled` | `Free` | whoever brings holders to 0 | CAS, move out, Release store, drop |
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |

@@ -185,7 +185,7 @@ impl<T> AckQueue<T> {
                 .tag_kept();
             // Release: publishes the fields written above (the deadline
             // above all) to whoever acquires this state (the scan, drain).
-            // It fails only if an old holder left meanwhile. Relaxed on
+            // It fails only if an old holder let go meanwhile. Relaxed on
             // failure: we only retry with the new count, and the holders'
             // reads are acquired by whoever drops the value.
             match entry.state.compare_exchange_weak(
