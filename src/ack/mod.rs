@@ -576,16 +576,10 @@ impl<T> AckQueue<T> {
     }
 
     /// Retries `look` until it returns `Some` or `deadline` passes, with
-    /// the queue's wait strategy.
-    ///
-    /// - `Spin` and `Backoff` never sleep: each try scans for expired
-    ///   leases and due requeues itself.
-    /// - `Park` spins with backoff first, then sleeps on `waiter`. It wakes
-    ///   at least every `PARK_TICK` while leases or delays are pending
-    ///   (nobody notifies those), else every `IDLE_TICK`.
-    ///
-    /// `may_sleep` is the keyed waiter's check (the `wait` module docs,
-    /// "Keyed notifications").
+    /// the queue's wait strategy (module docs, "Waiting"). A parked call
+    /// wakes at least every `PARK_TICK` while leases or delays are
+    /// pending, else every `IDLE_TICK`. `may_sleep` is the keyed waiter's
+    /// check (the `wait` module docs, "Keyed notifications").
     fn wait_for<R>(
         &self,
         waiter: &Waiter,
