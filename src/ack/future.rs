@@ -2,9 +2,9 @@
 //!
 //! Every wait registers in the same list (`ready`, `room` or `settled`)
 //! as the blocking calls, with the same look and the same keyed sleep
-//! check; see the `wait` module for the protocol. Lease expiries and delayed requeues
-//! notify nobody: a blocked thread looks again every `PARK_TICK`, and a
-//! future does the same when given a [`Timer`] with `with_timer`.
+//! check; the `wait` module tells the protocol. Lease expiries and delayed
+//! requeues notify nobody. A blocked thread looks again every `PARK_TICK`,
+//! and a future does the same when given a [`Timer`] with `with_timer`.
 
 use core::fmt;
 use core::future::Future;
@@ -219,7 +219,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct PublishFuture<'q, T> {
         queue: &'q AckQueue<T>,
-        // `None` once published (or given back).
+        // `None` once published, or handed back in an error.
         msg: Option<T>,
         #[pin]
         waiting: Waiting<'q, NoTimer>,
@@ -258,7 +258,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct PublishLaterFuture<'q, T> {
         queue: &'q AckQueue<T>,
-        // `None` once scheduled (or given back).
+        // `None` once scheduled, or handed back in an error.
         msg: Option<T>,
         // The due time, in nanoseconds on the queue's clock.
         due: u64,

@@ -157,8 +157,8 @@ impl<T> AckQueue<T> {
     fn redeliver_entry(&self, index: u32, now: u64) -> Option<Delivery<'_, T>> {
         let entry = self.table.get(index);
         // Relaxed: the pop (Acquire) synchronized with the requeuer's push,
-        // which came after its CAS into `Redeliver`; later changes are old
-        // holders leaving, which our CAS below sees.
+        // which came after its CAS into `Redeliver`. Later changes are old
+        // holders letting go, which our CAS below sees.
         let mut state = State(entry.state.load(Ordering::Relaxed));
         if state.holders() >= HOLDERS_MAX {
             // Too many expired deliveries still read the message: leave it
