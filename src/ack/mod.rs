@@ -32,11 +32,13 @@
 //!   reads it.
 //!   - Places held = first deliveries less the places given back. First
 //!     deliveries are the count of `head`, less what `drain` took from the
-//!     fresh ring. The places given back are `acked` and `given_back`.
-//!   - A receive checks this before its CAS on `head`, against a cached
-//!     bound (`admit_below`). The bound is refreshed from those counts only
-//!     when the count reaches it. For a run, the count checked is that of
-//!     its last message (`places_for_run`).
+//!     fresh ring. The places given back are counted in `acked` and
+//!     `given_back`.
+//!   - A receive checks its message's count before its CAS on `head`,
+//!     against a cached bound (`admit_below`). The bound is refreshed from
+//!     the given-back counts only when a receive's count reaches it. For a
+//!     run, the count checked is that of its last message
+//!     (`places_for_run`).
 //!   - A batch ack gives back the places of all the entries it freed with
 //!     one RMW on `acked`.
 //! - Dead-letter places: at most `dead_letter_capacity` untaken dead
