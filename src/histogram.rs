@@ -11,10 +11,10 @@
 //! # Buckets
 //!
 //! Values below 16 have a bucket each. From there on each power of two
-//! `[2^e, 2^(e+1))` is cut into 16 equal buckets of width `2^(e-4)`: a
-//! value's bucket is its exponent and the 4 bits after its leading one
-//! (HdrHistogram's layout with 4 significant bits, fixed at 976 buckets
-//! for the whole `u64` range). A snapshot reports a bucket by its
+//! `[2^e, 2^(e+1))` is cut into 16 equal buckets of width `2^(e-4)`. A
+//! value's bucket is its exponent and the 4 bits after its leading one.
+//! This is HdrHistogram's layout with 4 significant bits, fixed at 976
+//! buckets for the whole `u64` range. A snapshot reports a bucket by its
 //! midpoint, so every figure it gives is within 1/32 (3.125 %) of a value
 //! that was recorded, and exact below 16.
 //!
@@ -113,9 +113,9 @@ impl Histogram {
 /// and how they spread, as percentiles.
 ///
 /// Every value it reports (a percentile, the minimum, the maximum) is the
-/// midpoint of the bucket the true value fell in, within 1/32 (3.125 %)
-/// of it, and exact below 16 (module docs of the layout: 16 buckets per
-/// power of two).
+/// midpoint of the bucket the true value fell in. So it is within 1/32
+/// (3.125 %) of the true value, and exact below 16. The bucket layout, 16
+/// buckets per power of two, is in the module docs.
 ///
 /// # Examples
 ///

@@ -10,11 +10,12 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU64, Ordering};
 
-/// A snapshot of a queue's state and lifetime totals: its length (what
-/// waits, what is in flight, what is delayed, what is dead, and how old
-/// the oldest waiting and in-flight messages are) and its cumulative
-/// counters, which [`rates`](Stats::rates) turns into throughput between
-/// two snapshots.
+/// A snapshot of a queue's state and lifetime totals.
+///
+/// - Its length: what waits, what is in flight, what is delayed, what is
+///   dead, and how old the oldest waiting and in-flight messages are.
+/// - Its cumulative counters, which [`rates`](Stats::rates) turns into
+///   throughput between two snapshots.
 ///
 /// The counts "now" are read one after another while other threads work,
 /// so under concurrency they are approximate; once the queue is quiescent
@@ -93,10 +94,10 @@ pub struct Stats {
     /// A queue that records latency
     /// ([`AckQueueBuilder::latency`](crate::AckQueueBuilder::latency))
     /// keeps each message's publish time, and the age is exact, requeued
-    /// messages included. Without, publishes read no clock: the age of
-    /// the oldest message waiting for its first delivery counts from the
+    /// messages included. Without, publishes read no clock. The age of the
+    /// oldest message waiting for its first delivery then counts from the
     /// first `stats` call that sees it waiting, as
-    /// [`oldest_in_flight`](Stats::oldest_in_flight) does; polled
+    /// [`oldest_in_flight`](Stats::oldest_in_flight) does. Polled
     /// regularly, the figure is short by at most the polling interval.
     pub oldest_waiting: Option<Duration>,
     /// How long ago the oldest delivery still in flight was handed out,
@@ -205,7 +206,7 @@ pub struct Rates {
 /// counters at once.
 pub(crate) struct Counters {
     pub(crate) redelivered: CachePadded<AtomicU64>,
-    /// Delivered messages `drain` took out (acked = places released less
+    /// Delivered messages `drain` took out (acked = places given back less
     /// these and the dead-lettered).
     pub(crate) drained_delivered: CachePadded<AtomicU64>,
     pub(crate) nacked: CachePadded<AtomicU64>,

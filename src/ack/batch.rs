@@ -3,31 +3,38 @@
 //! SQS's `ReceiveMessage` of up to ten and `DeleteMessageBatch`, JetStream's
 //! `fetch`).
 //!
-//! A batch receive takes requeued messages first, as `try_receive` does,
-//! then a run of fresh ones with **one CAS on the fresh ring's `head`**
-//! ([`Fresh::claim_run`](super::fresh::Fresh::claim_run)): the stamps of
-//! the whole run and the prefetch bound for the whole run
+//! A batch receive takes requeued messages first, as `try_receive` does.
+//! Then it takes a run of fresh ones with **one CAS on the fresh ring's
+//! `head`** ([`Fresh::claim_run`](super::fresh::Fresh::claim_run)). The
+//! stamps of the whole run and the prefetch bound for the whole run
 //! (`places_for_run`) are checked before that CAS, so the limit stays
 //! exact. Each message is then moved into a table entry and its slot freed
-//! as a single receive does, and publishers get one keyed `room`
-//! notification for the run.
+//! as a single receive does. Publishers get one keyed `room` notification
+//! for the run.
 //!
 //! A batch settle checks and moves each item's entry as a single settle
-//! does (a guard that is its entry's sole mover by plain stores, any other
-//! item by its own CAS), so a stale, double or foreign item is reported at
-//! its index and the others go on. What the batch shares is the rest: the
-//! places of the entries a batch ack frees are given back with **one**
-//! `fetch_add` on `acked` and waiters are woken once, keyed by it. Each
-//! entry is made `Free` before that give-back, as for a single ack. So a
-//! batch of guards received and acked costs two RMWs in all, the run's
-//! claim and the give-back, and none per message.
+//! does: a guard that is its entry's sole mover by plain stores, any other
+//! item by its own CAS. So a stale, double or foreign item is reported at
+//! its index and the others go on. What the batch shares is the rest:
+//!
+//! - the places of the entries a batch ack frees are given back with
+//!   **one** `fetch_add` on `acked`;
+//! - waiters are woken once, keyed by that `fetch_add`.
+//!
+//! Each entry is made `Free` before that give-back, as for a single ack.
+//! So a batch of guards received and acked costs two RMWs in all, the
+//! run's claim and the give-back, and none per message.
 //!
 //! Panics: a message's `Drop` runs when its entry is freed, before the
-//! batch's places are given back; if it panics, a guard gives back the
-//! places of every entry freed so far (and wakes waiters) while the panic
-//! unwinds, and the items not reached yet are dropped by the unwinding:
-//! a [`Delivery`] among them requeues its message, a [`Tag`] leaves its
-//! delivery in flight. So the queue is whole and nothing is lost.
+//! batch's places are given back. If it panics, then while the panic
+//! unwinds:
+//!
+//! - a guard gives back the places of every entry freed so far, and wakes
+//!   waiters;
+//! - the items not reached yet are dropped: a [`Delivery`] among them
+//!   requeues its message, a [`Tag`] leaves its delivery in flight.
+//!
+//! So the queue is whole and nothing is lost.
 
 use core::time::Duration;
 

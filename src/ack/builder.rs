@@ -21,21 +21,27 @@ use crate::wait::{WaitStrategy, Waiter};
 
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
-/// Defaults: capacity 1024, `max_in_flight` 256, `dead_letter_capacity`
-/// equal to the capacity, no lease, `max_deliveries`
-/// [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES)
-/// (20: a poison message that fails every time goes to the dead letters
-/// instead of being delivered forever), redelivery at once
-/// ([`Redelivery::immediate`]), no delayed publishes (`delay_capacity`
-/// 0), the [`MonotonicClock`], and [`WaitStrategy::Park`] for the
-/// blocking calls.
+/// Defaults:
 ///
-/// The bounds are independent: a message waiting for its first
-/// delivery holds a place of `capacity`, a delivered unsettled one a place
-/// of `max_in_flight`, an untaken dead letter a place of
-/// `dead_letter_capacity`, a delayed publish not yet due a place of
-/// `delay_capacity`, and none of them ever needs a place of another
-/// bound.
+/// - capacity 1024, `max_in_flight` 256, `dead_letter_capacity` equal to
+///   the capacity;
+/// - no lease;
+/// - `max_deliveries`
+///   [`DEFAULT_MAX_DELIVERIES`](AckQueueBuilder::DEFAULT_MAX_DELIVERIES),
+///   20: a poison message that fails every time goes to the dead letters
+///   instead of being delivered forever;
+/// - redelivery at once ([`Redelivery::immediate`]);
+/// - no delayed publishes (`delay_capacity` 0);
+/// - the [`MonotonicClock`], and [`WaitStrategy::Park`] for the blocking
+///   calls.
+///
+/// The bounds are independent. Each message holds a place of one bound
+/// and never needs a place of another:
+///
+/// - a message waiting for its first delivery, a place of `capacity`;
+/// - a delivered unsettled one, a place of `max_in_flight`;
+/// - an untaken dead letter, a place of `dead_letter_capacity`;
+/// - a delayed publish not yet due, a place of `delay_capacity`.
 pub struct AckQueueBuilder<T> {
     capacity: usize,
     max_in_flight: usize,
@@ -103,9 +109,9 @@ impl<T> AckQueueBuilder<T> {
     /// redelivery or in the dead letters do not count.
     ///
     /// Each place is a slot of the fresh ring and a table entry, the home
-    /// entry its messages move into when delivered (a cache line each);
-    /// `max_in_flight` and `dead_letter_capacity` add a spare entry per
-    /// place, for messages whose home entry is still busy.
+    /// entry its messages move into when delivered (a cache line each).
+    /// `max_in_flight`, `dead_letter_capacity` and `delay_capacity` add a
+    /// spare entry per place, for messages whose home entry is still busy.
     pub fn capacity(mut self, n: usize) -> Self {
         self.capacity = n;
         self
@@ -126,9 +132,9 @@ impl<T> AckQueueBuilder<T> {
     /// on places of their own. Defaults to the capacity.
     ///
     /// When they are all taken, a further dead letter is still kept (never
-    /// dropped) and still taken in order, but it keeps the prefetch place
-    /// of its delivery until it is taken: a queue whose dead letters nobody
-    /// takes delivers less and less, and stops delivering once
+    /// dropped) and still taken in order. But it keeps the prefetch place
+    /// of its delivery until it is taken. So a queue whose dead letters
+    /// nobody takes delivers less and less, and stops delivering once
     /// `max_in_flight` such letters wait.
     pub fn dead_letter_capacity(mut self, n: usize) -> Self {
         self.dead_letter_capacity = Some(n);
@@ -137,7 +143,7 @@ impl<T> AckQueueBuilder<T> {
 
     /// How many delayed publishes
     /// ([`try_publish_after`](AckQueue::try_publish_after) and the like)
-    /// may wait for their due time, each on a place of its own: a delayed
+    /// may wait for their due time, each on a place of its own. A delayed
     /// message holds neither a place of `capacity` nor of `max_in_flight`
     /// until it is due, so messages due now pass it. Defaults to 0:
     /// delayed publishes are off (they fail with
@@ -216,10 +222,11 @@ impl<T> AckQueueBuilder<T> {
 
     /// Every message published without a time to live of its own
     /// ([`try_publish_with_ttl`](AckQueue::try_publish_with_ttl)) expires
-    /// if it is not delivered within `ttl` of its publish (a delayed
-    /// publish: of its due time): it goes to the dead letters with
-    /// [`DeadReason::Expired`](crate::DeadReason::Expired) and delivery
-    /// count 0, or is dropped ([`drop_expired`](AckQueueBuilder::drop_expired)).
+    /// if it is not delivered within `ttl` of its publish (for a delayed
+    /// publish, of its due time). An expired message goes to the dead
+    /// letters with [`DeadReason::Expired`](crate::DeadReason::Expired) and
+    /// delivery count 0, or is dropped
+    /// ([`drop_expired`](AckQueueBuilder::drop_expired)).
     ///
     /// The time to live ends at the first delivery, not at the settle:
     /// once a consumer holds a message, the lease and the delivery count

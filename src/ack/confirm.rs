@@ -20,9 +20,9 @@ impl<T> AckQueue<T> {
     ///
     /// If the entry moves on between the two loads, the number read is that
     /// of a later message of the entry, claimed and unsettled at some
-    /// instant of the call: reporting it unsettled holds at that instant,
-    /// and the message seen in the state was settled (its entry freed)
-    /// before. So either answer is one the table gave during the call.
+    /// instant of the call. Reporting it unsettled holds at that instant.
+    /// The message seen in the state was settled (its entry freed) before.
+    /// So either answer is one the table gave during the call.
     fn unsettled_seq(entry: &Entry<T>) -> Option<u64> {
         // Acquire: pairs with the receiver's Release store of `InFlight`
         // (and the AcqRel CASes after it), so the `seq` written before it

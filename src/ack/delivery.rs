@@ -100,19 +100,22 @@ pub struct Delivery<'q, T> {
 /// [`OwnedDelivery`](super::OwnedDelivery) share, from one source: the
 /// accessors, the settles, `detach`, `Deref`, the requeue on drop, and
 /// `Debug`. Both guards have the same fields and differ only in how they
-/// hold the queue (`&'q AckQueue<T>` or `Arc<AckQueue<T>>`, the `$queue`
-/// type), which `self.queue` derefs through alike; so every guarantee of
+/// hold the queue: `&'q AckQueue<T>` or `Arc<AckQueue<T>>`, the `$queue`
+/// type, which `self.queue` derefs through alike. So every guarantee of
 /// one is a guarantee of the other.
 ///
 /// A guard is the queue handle, its entry's index and its delivery count:
 /// two words, which a receive hands back in registers. The rest of its tag
 /// and its sequence number are read from the entry, which cannot change
-/// them while the guard is one of its holders (an entry is freed, and its
-/// generation bumped, only once its holders are gone; the sequence number
-/// is written only by the receive that fills it). A guard counts among
-/// its entry's holders from its receive until it is consumed: `ack`,
-/// `nack`, `detach` and the batch settles take it apart without its
-/// `Drop` (`into_parts`), which otherwise requeues.
+/// them while the guard is one of its holders:
+///
+/// - an entry is freed, and its generation bumped, only once its holders
+///   are gone;
+/// - the sequence number is written only by the receive that fills it.
+///
+/// A guard counts among its entry's holders from its receive until it is
+/// consumed. `ack`, `nack`, `detach` and the batch settles take it apart
+/// without its `Drop` (`into_parts`), which otherwise requeues.
 ///
 /// An owned guard's `Arc` is a field, dropped after `Drop::drop` has run:
 /// the requeue of an unsettled guard reaches the queue before the last

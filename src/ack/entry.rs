@@ -1,23 +1,23 @@
 //! The table of delivered messages: a fixed array of entries, each holding
 //! one message from its first delivery until it is settled, and the
-//! encoding of an entry's state word. The transitions themselves live in
-//! the files named for them (`receive`, `settle`, `lease`, `shutdown`);
-//! the state diagram is in the module docs of `ack`.
+//! encoding of an entry's state word.
+//!
+//! The transitions themselves live in the files named for them (`receive`,
+//! `settle`, `lease`, `shutdown`). The state diagram, and why a receive
+//! always finds a free spare, are in the module docs of `ack`.
 //!
 //! The table has two regions:
 //!
-//! - **home entries**, one per fresh slot: entry `i` is where the message
+//! - **Home entries**, one per fresh slot: entry `i` is where the message
 //!   published in fresh slot `i` goes first. Only the receive that won
 //!   that slot's position on `head` claims it, between that claim and its
-//!   free of the slot; the next receive of the slot comes after that free
-//!   (through the slot's `seq`, as in any ring), so a home entry found
-//!   `Free` is the receiver's alone, and it is claimed without a CAS;
-//! - **spare entries**, `max_in_flight + dead_letter_capacity` of them,
-//!   claimed by CAS: where a message goes when its home entry still holds
-//!   an earlier message (one held for a long time, requeued or dead).
-//!   Every message holding a place of either bound may sit in a spare
-//!   entry, so a receive that got a prefetch place always finds one free
-//!   (or being freed): a held message holds back nothing but itself.
+//!   free of the slot. The next receive of the slot comes after that free,
+//!   through the slot's `seq`. So a home entry found `Free` is the
+//!   receiver's alone, and it is claimed without a CAS.
+//! - **Spare entries**, `max_in_flight + dead_letter_capacity +
+//!   delay_capacity` of them, claimed by CAS. A message goes there when its
+//!   home entry still holds an earlier message (one held for a long time,
+//!   requeued, delayed or dead).
 
 use core::fmt;
 use core::mem::MaybeUninit;
@@ -120,9 +120,9 @@ pub(crate) const GEN_MASK: u64 = 0xFF_FFFF;
 ///   (modulo 2^24), so a tag of an earlier message never matches a later
 ///   one;
 /// - `attempt`: the delivery count below 2^16, and past it `2^15 + count
-///   % 2^15` ([`State::attempt_bits`]), so a tag of an earlier delivery of
-///   the same message is recognized as stale, and 1 means the first
-///   delivery (whose count the entry does not store: see
+///   % 2^15` ([`State::attempt_bits`]). So a tag of an earlier delivery of
+///   the same message is recognized as stale. 1 means the first delivery,
+///   whose count the entry does not store (see
 ///   [`Entry::delivery_count`]);
 /// - `holders`: live `Delivery` guards that may read the message;
 /// - `extensions`: lease extensions, modulo 16, so a scan that read the
@@ -239,13 +239,15 @@ impl fmt::Debug for State {
 /// One entry of the table.
 ///
 /// Only `state` is contended. The other fields are written by the one
-/// thread that owns the entry in its phase (the receiver that claimed it,
-/// the thread that popped it from a ring, or the winner of the CAS into a
-/// transient phase), before a Release write of `state`; readers load
-/// `state` with Acquire first. They are atomics (read `Relaxed`) only
-/// because a thread holding a stale view may read them while the owner
-/// writes, and discards what it read when its CAS on (or second load of)
-/// `state` tells it the entry moved on.
+/// thread that owns the entry in its phase, before a Release write of
+/// `state`. That owner is the receiver that claimed it, the thread that
+/// popped it from a ring, or the winner of the CAS into a transient phase.
+/// Readers load `state` with Acquire first.
+///
+/// The other fields are atomics (read `Relaxed`) only because a thread
+/// holding a stale view may read them while the owner writes. That thread
+/// discards what it read when its CAS on `state`, or its second load of
+/// it, tells it the entry moved on.
 pub(crate) struct Entry<T> {
     /// The state word: see [`State`].
     pub(crate) state: AtomicU64,

@@ -1,18 +1,24 @@
 //! The fresh ring: messages waiting for their first delivery, in publish
-//! order. The claim core of [`Ring`](crate::Ring) (`ring/claim.rs`, where
-//! the algorithm is told), with its slot-only claims, used in the two ways
-//! the ack layer needs:
+//! order.
 //!
-//! - a receive is two steps: [`claim`](Fresh::claim) wins the position on
-//!   `head` (after the caller's admission check, the prefetch limit), or
-//!   [`claim_run`](Fresh::claim_run) a run of positions with one CAS (a
-//!   batch receive), and [`free`](Fresh::free) hands each slot to the next
-//!   lap once the caller has moved its message into the table. Between the two the slot still
-//!   says "holds the message of this position", which is what the
-//!   watermark and `is_settled` read to see a message in transit;
-//! - the claims never wait for a thread mid-operation: a receive that
-//!   finds the head slot being filled reports nothing fresh, and the
-//!   blocking calls' sleep checks ([`none_in_transit`](Fresh::none_in_transit),
+//! It is the claim core of [`Ring`](crate::Ring) with its slot-only claims;
+//! the claim core's module docs tell the algorithm. The ack layer uses it
+//! in two ways of its own:
+//!
+//! - A receive is two steps.
+//!   1. [`claim`](Fresh::claim) wins the position on `head`, after the
+//!      caller's admission check (the prefetch limit). For a batch receive,
+//!      [`claim_run`](Fresh::claim_run) wins a run of positions with one
+//!      CAS.
+//!   2. [`free`](Fresh::free) hands each slot to the next lap once the
+//!      caller has moved its message into the table.
+//!
+//!   Between the two steps the slot still says "holds the message of this
+//!   position". The watermark and `is_settled` read that to see a message
+//!   in transit.
+//! - The claims never wait for a thread mid-operation. A receive that
+//!   finds the head slot being filled reports nothing fresh. The blocking
+//!   calls' sleep checks ([`none_in_transit`](Fresh::none_in_transit),
 //!   [`full_by_head`](Fresh::full_by_head)) tell that case from an empty
 //!   (full) ring by the cursors.
 //!
@@ -136,10 +142,10 @@ impl<T> Fresh<T> {
     /// ring is `timed` and one waits at `head` (a look while others
     /// work).
     ///
-    /// The time read is that of `head`'s message or of a later one: if
-    /// the message is received and its slot published again meanwhile,
-    /// the later message is the one waiting (or about to), and its
-    /// younger age is the right answer.
+    /// The time read is that of `head`'s message or of a later one. If the
+    /// message is received and its slot published again meanwhile, the
+    /// later message is the one waiting (or about to be), and its younger
+    /// age is the right answer.
     pub(crate) fn oldest_publish_time(&self) -> Option<u64> {
         let publish_times = self.publish_times.as_deref()?;
         let head = self.core.head();
@@ -162,9 +168,10 @@ impl<T> Fresh<T> {
 
     /// Whether a publisher that found no room may sleep: `capacity`
     /// positions lie between `head` and `tail`, so no receive has won the
-    /// position whose slot it needs. Reads `head`, the key of receives'
-    /// notifications, so it must be called after arming (`wait/mod.rs`,
-    /// "Keyed notifications"); `false` once closed.
+    /// position whose slot it needs. `false` once closed.
+    ///
+    /// It reads `head`, the key of receives' notifications, so it must be
+    /// called after arming (`wait/mod.rs`, "Keyed notifications").
     pub(crate) fn full_by_head(&self) -> bool {
         // `tail` is the caller's own view, and a newer one can only make
         // the ring look fuller, which a later receive's notification
@@ -183,9 +190,10 @@ impl<T> Fresh<T> {
 
     /// Whether a receiver that found nothing may sleep as far as fresh
     /// messages go: every position below `tail` is claimed, or `admit`
-    /// refuses the next one. Reads `tail`, the key of publishes'
-    /// notifications, so it must be called after arming (`wait/mod.rs`,
-    /// "Keyed notifications").
+    /// refuses the next one.
+    ///
+    /// It reads `tail`, the key of publishes' notifications, so it must be
+    /// called after arming (`wait/mod.rs`, "Keyed notifications").
     pub(crate) fn none_in_transit(&self, admit: impl Fn(u64) -> bool) -> bool {
         let (tail, _) = self.core.tail_key();
         // `head` only decides which position `admit` is asked about.
@@ -203,13 +211,15 @@ impl<T> Fresh<T> {
     }
 
     /// Claims a run of up to `k` consecutive published messages from
-    /// `head` with one CAS: counts the slots from `head` on whose seq
-    /// says published, asks `admit` (called with `head` and that count
-    /// just before the CAS) how many of them the caller may take, and
-    /// moves `head` past those. Returns the first position and the length
-    /// of the run; the slots are then the caller's, each to be read with
-    /// [`take`](Fresh::take) and then [`free`](Fresh::free)d. `None` if
-    /// nothing is published at `head` or `admit` allows none.
+    /// `head` with one CAS.
+    ///
+    /// It counts the slots from `head` on whose seq says published. Just
+    /// before the CAS it asks `admit`, called with `head` and that count,
+    /// how many of them the caller may take, and moves `head` past those.
+    /// Returns the first position and the length of the run. The slots are
+    /// then the caller's, each to be read with [`take`](Fresh::take) and
+    /// then [`free`](Fresh::free)d. `None` if nothing is published at
+    /// `head` or `admit` allows none.
     #[inline]
     pub(crate) fn claim_run(&self, k: u64, admit: impl Fn(u64, u64) -> u64) -> Option<(u64, u64)> {
         let run = self.core.claim_pop_run::<false>(k, admit).ok()?;
@@ -246,9 +256,9 @@ impl<T> Fresh<T> {
         }
     }
 
-    /// The first position whose slot has not been freed since its publish:
-    /// every message published below it is in the table or settled, the
-    /// message there (if published) is waiting or in transit.
+    /// The first position whose slot has not been freed since its publish.
+    /// Every message published below it is in the table or settled. The
+    /// message there, if published, is waiting or in transit.
     pub(crate) fn freed_below(&self) -> u64 {
         // Acquire: pairs with the AcqRel fetch_max below, so a reader of a
         // cached position also sees the frees behind it.

@@ -2,9 +2,9 @@
 //!
 //! Every wait registers in the same list (`ready`, `room` or `settled`)
 //! as the blocking calls, with the same look and the same keyed sleep
-//! check; see the `wait` module for the protocol. Lease expiries and delayed requeues
-//! notify nobody: a blocked thread looks again every `PARK_TICK`, and a
-//! future does the same when given a [`Timer`] with `with_timer`.
+//! check; the `wait` module tells the protocol. Lease expiries and delayed
+//! requeues notify nobody. A blocked thread looks again every `PARK_TICK`,
+//! and a future does the same when given a [`Timer`] with `with_timer`.
 
 use core::fmt;
 use core::future::Future;
@@ -98,11 +98,12 @@ macro_rules! with_timer {
         impl<$($lt,)* T, S: Timer> $future<$($lt,)* T, S> {
             /// Looks again every millisecond while leases or delayed
             /// requeues are pending, with sleeps from `timer` (say
-            /// `|d| tokio::time::sleep(d)`): a lease that expires while
-            /// the queue is otherwise idle reaches this waiter within about
-            /// a tick (and the timer's granularity). Without a timer it
-            /// is found at the next publish, settle or close, or by any
-            /// other receive.
+            /// `|d| tokio::time::sleep(d)`).
+            ///
+            /// So a lease that expires while the queue is otherwise idle
+            /// reaches this waiter within about a tick (and the timer's
+            /// granularity). Without a timer it is found at the next
+            /// publish, settle or close, or by any other receive.
             pub fn with_timer<S2: Timer>(self, timer: S2) -> $future<$($lt,)* T, S2> {
                 $future {
                     $($field: self.$field,)*
@@ -218,7 +219,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct PublishFuture<'q, T> {
         queue: &'q AckQueue<T>,
-        // `None` once published (or given back).
+        // `None` once published, or handed back in an error.
         msg: Option<T>,
         #[pin]
         waiting: Waiting<'q, NoTimer>,
@@ -257,7 +258,7 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct PublishLaterFuture<'q, T> {
         queue: &'q AckQueue<T>,
-        // `None` once scheduled (or given back).
+        // `None` once scheduled, or handed back in an error.
         msg: Option<T>,
         // The due time, in nanoseconds on the queue's clock.
         due: u64,
@@ -414,11 +415,12 @@ impl<T> AckQueue<T> {
     }
 
     /// Waits for up to `max` deliveries without blocking the thread, as
-    /// [`receive_batch`](AckQueue::receive_batch): resolves to how many it
-    /// appended to `out` (at least one), `Ok(0)` at once if `max` is 0,
-    /// `Err(Closed)` once the queue is closed and nothing is left.
-    /// **Cancel safe**: deliveries are taken only in the poll that
-    /// returns them.
+    /// [`receive_batch`](AckQueue::receive_batch).
+    ///
+    /// It resolves to how many it appended to `out` (at least one). It
+    /// resolves to `Ok(0)` at once if `max` is 0, and to `Err(Closed)` once
+    /// the queue is closed and nothing is left. **Cancel safe**: deliveries
+    /// are taken only in the poll that returns them.
     pub fn receive_batch_async<'q, 'o>(
         &'q self,
         max: usize,

@@ -3,8 +3,8 @@
 //! as a channel's senders and receivers do.
 //!
 //! [`AckQueueBuilder::build_handles`] (or [`AckQueue::into_handles`])
-//! keeps the queue behind an `Arc` with a count of each side's handles;
-//! every call of a handle is the queue's own, so a handle costs what the
+//! keeps the queue behind an `Arc` with a count of each side's handles.
+//! Every call of a handle is the queue's own, so a handle costs what the
 //! queue costs. Both handles are `Clone`, `Send` and `Sync` (for
 //! `T: Send + Sync`), and nothing is allocated after the build.
 //!
@@ -33,9 +33,10 @@ struct Sides {
 }
 
 /// The publishing side of an [`AckQueue`]: publishes, and learns when its
-/// messages are settled. Clone it for each producer; the queue closes when
-/// the last clone is dropped (see
-/// [`build_handles`](AckQueueBuilder::build_handles)).
+/// messages are settled.
+///
+/// Clone it for each producer. The queue closes when the last clone is
+/// dropped (see [`build_handles`](AckQueueBuilder::build_handles)).
 ///
 /// # Examples
 ///
@@ -55,11 +56,13 @@ pub struct Publisher<T> {
     sides: Arc<Sides>,
 }
 
-/// The consuming side of an [`AckQueue`]: receives deliveries (borrowed,
-/// owned, in batches, as futures and a stream) and settles them. Clone it
-/// for each worker thread or task (each message goes to one worker at a
-/// time); the queue closes when the last clone is dropped, and what is
-/// unsettled waits for a [`drain`](Publisher::drain) (see
+/// The consuming side of an [`AckQueue`]: receives deliveries and settles
+/// them. Deliveries come borrowed, owned, in batches, as futures and as a
+/// stream.
+///
+/// Clone it for each worker thread or task; each message goes to one
+/// worker at a time. The queue closes when the last clone is dropped, and
+/// what is unsettled waits for a [`drain`](Publisher::drain) (see
 /// [`build_handles`](AckQueueBuilder::build_handles)).
 ///
 /// # Examples
@@ -86,31 +89,39 @@ pub struct Worker<T> {
 
 impl<T> AckQueueBuilder<T> {
     /// Builds the queue as a pair of handles, a [`Publisher`] and a
-    /// [`Worker`], which close it when the last of a side is dropped, as a
-    /// channel's senders and receivers do. Every call of a handle is the
-    /// queue's own; both handles are `Clone`, and `Send` and `Sync` for
-    /// `T: Send + Sync`. All memory the queue will use is allocated here.
+    /// [`Worker`]. The last handle of a side closes the queue when it is
+    /// dropped, as a channel's senders and receivers do.
+    ///
+    /// Every call of a handle is the queue's own. Both handles are `Clone`,
+    /// and `Send` and `Sync` for `T: Send + Sync`. All memory the queue will
+    /// use is allocated here.
     ///
     /// # What the last handle of a side does
     ///
     /// - **The last [`Publisher`] dropped** (or [`Publisher::close`]) closes
-    ///   the queue: workers receive every message left (waiting, requeued,
-    ///   delayed), then see the queue closed: [`Worker::receive`] returns
-    ///   [`Closed`], `for d in &worker` ends, the stream ends. A worker waiting
-    ///   at that moment is woken. Deliveries still held can be acked and
-    ///   nacked as before; one requeued after the workers have stopped stays
-    ///   in the queue for [`drain`](Worker::drain).
+    ///   the queue.
+    ///   - Workers receive every message left (waiting, requeued, delayed),
+    ///     then see the queue closed: [`Worker::receive`] returns
+    ///     [`Closed`], `for d in &worker` ends, the stream ends.
+    ///   - A worker waiting at that moment is woken.
+    ///   - Deliveries still held can be acked and nacked as before. One
+    ///     requeued after the workers have stopped stays in the queue for
+    ///     [`drain`](Worker::drain).
     /// - **The last [`Worker`] dropped** closes the queue too, and loses
-    ///   nothing: every publish from then on is refused with its message
-    ///   ([`PublishError::Closed`]), a publisher waiting for room is woken with
-    ///   its message, and everything still unsettled (waiting, requeued,
-    ///   delayed, dead letters) stays in the queue for the publishers'
-    ///   [`drain`](Publisher::drain), which hands it back. Owned deliveries
-    ///   outlive the workers that received them: acked, their message is
-    ///   settled; dropped or nacked, it waits for the drain.
-    /// - The queue lives while any handle or owned delivery does; when the
-    ///   last of them goes, it is dropped with whatever it still holds, as an
-    ///   `AckQueue` is: [`drain`](Publisher::drain) before, to keep it.
+    ///   nothing.
+    ///   - Every publish from then on is refused with its message
+    ///     ([`PublishError::Closed`]).
+    ///   - A publisher waiting for room is woken with its message.
+    ///   - Everything still unsettled (waiting, requeued, delayed, dead
+    ///     letters) stays in the queue for the publishers'
+    ///     [`drain`](Publisher::drain), which hands it back.
+    ///   - Owned deliveries outlive the workers that received them. Acked,
+    ///     their message is settled; dropped or nacked, it waits for the
+    ///     drain.
+    /// - The queue lives while any handle or owned delivery does. When the
+    ///   last of them goes, the queue is dropped with whatever it still
+    ///   holds, as an `AckQueue` is. Call [`drain`](Publisher::drain) before,
+    ///   to keep it.
     ///
     /// # Examples
     ///
@@ -735,10 +746,11 @@ mod stream {
 
     impl<T> Worker<T> {
         /// The queue's deliveries as a [`Stream`](futures_core::Stream) of
-        /// owned deliveries, holding a clone of this worker (the queue
-        /// stays open for publishers while the stream lives), until every
-        /// publisher is gone and nothing is left (see
-        /// [`AckQueue::deliveries`]). Give it a timer
+        /// owned deliveries, until every publisher is gone and nothing is
+        /// left (see [`AckQueue::deliveries`]).
+        ///
+        /// The stream holds a clone of this worker, so the queue stays open
+        /// for publishers while it lives. Give it a timer
         /// ([`WorkerStream::with_timer`]) when leases or delayed requeues
         /// are in use.
         ///

@@ -1,11 +1,13 @@
 //! The two rings of entry indices: `redeliver` (requeued entries waiting
-//! for a receiver) and `dead` (dead letters, in the order they died). The
-//! claim core (`ring/claim.rs`) with its slot-only claims: nobody waits on
-//! these rings, so they need none of [`Ring`](crate::Ring)'s wake-ups.
+//! for a receiver) and `dead` (dead letters, in the order they died).
 //!
-//! Each has the table's length as capacity and an index is in at most one
-//! of them at a time (module docs of `ack`), so a push never finds the ring
-//! full; it can only find a slot whose pop is between its two steps, and
+//! Each is the claim core with its slot-only claims (the claim core's
+//! module docs tell the algorithm). Nobody waits on these rings, so they
+//! need none of [`Ring`](crate::Ring)'s wake-ups.
+//!
+//! Each has the table's length as capacity, and an index is in at most one
+//! of them at a time (module docs of `ack`). So a push never finds the ring
+//! full. It can only find a slot whose pop is between its two steps, and
 //! waits for it.
 
 use crate::ring::claim::Core;

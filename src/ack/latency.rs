@@ -4,11 +4,15 @@
 //! ack, and how many deliveries each acked message took, as histograms
 //! ([`LatencySnapshot`]).
 //!
-//! With it on, a publish reads the clock and stores the time beside the
-//! message in its fresh slot (`fresh.rs`), a receive reads the clock
-//! (stamping the delivery, as a queue with a lease does) and records the
-//! waiting time, and a settle reads the clock and records the rest: one
-//! clock reading and one or three histogram `fetch_add`s at each step.
+//! With it on, each step reads the clock once and makes one or three
+//! histogram `fetch_add`s:
+//!
+//! - a publish stores the time beside the message in its fresh slot
+//!   (`fresh.rs`);
+//! - a receive stamps the delivery, as a queue with a lease does, and
+//!   records the waiting time;
+//! - a settle records the rest.
+//!
 //! With it off, each step tests one field that never changes and reads
 //! no clock.
 //!

@@ -11,8 +11,8 @@ pub(super) const SCAN_STEP: usize = 2;
 
 impl<T> AckQueue<T> {
     /// Forces a pass over every entry: expired leases are requeued (or
-    /// dead-lettered at `max_deliveries`) and due delayed requeues become
-    /// ready. Returns how many messages it moved. `try_receive` does the
+    /// dead-lettered at `max_deliveries`) and due delayed requeues are
+    /// readied. Returns how many messages it moved. `try_receive` does the
     /// same, a little at a time, on its own.
     ///
     /// # Examples
@@ -38,15 +38,16 @@ impl<T> AckQueue<T> {
         self.scan_all(self.now())
     }
 
-    /// Checks the next `SCAN_STEP` entries, paced by the clock: while no
-    /// delayed requeue is pending, at most one step per `scan_interval`,
-    /// so that a pass over the whole table takes about a quarter of the
-    /// lease and an expired lease is found within that while messages keep
-    /// flowing (at once when receivers run dry: `try_receive` then scans
-    /// everything). Receives in between only read `scan_due`, a line
-    /// written once per interval. Delayed requeues, whose delays may be
-    /// much shorter than the lease, turn the pacing off until they are
-    /// due.
+    /// Checks the next `SCAN_STEP` entries, paced by the clock.
+    ///
+    /// While no delayed requeue is pending, it runs at most one step per
+    /// `scan_interval`. So a pass over the whole table takes about a
+    /// quarter of the lease, and an expired lease is found within that
+    /// while messages keep flowing. When receivers run dry it is found at
+    /// once: `try_receive` then scans everything. Receives in between only
+    /// read `scan_due`, a line written once per interval. Delayed requeues,
+    /// whose delays may be much shorter than the lease, turn the pacing off
+    /// until they are due.
     pub(super) fn scan_step(&self, now: u64) {
         // Relaxed: a hint, as in `timed`.
         if self.delayed.load(Ordering::Relaxed) == 0 {
@@ -94,8 +95,8 @@ impl<T> AckQueue<T> {
             .count()
     }
 
-    /// Expires the entry's lease or ends its delay if due; returns
-    /// whether it moved the message.
+    /// Expires the entry's lease, or readies its delayed requeue, if due;
+    /// returns whether it moved the message.
     fn scan_entry(&self, index: u32, now: u64) -> bool {
         let entry = self.table.get(index);
         // Acquire: pairs with the Release/AcqRel write of this state, so
@@ -122,10 +123,10 @@ impl<T> AckQueue<T> {
                     state.with_phase(Phase::Delaying).with_flags(true, false)
                 };
                 // Relaxed: races the settles' CAS out of `InFlight`, and
-                // exactly one wins (that needs only the word's modification
-                // order). It succeeds only on the very state the Acquire
-                // load above read, so what we read since is that state's;
-                // the next owner gets the entry through the redelivery or
+                // exactly one wins; that needs only the word's modification
+                // order. It succeeds only on the very state the Acquire
+                // load above read, so what we read since is that state's.
+                // The next owner gets the entry through the redelivery or
                 // dead ring, whose push (Release) and pop (Acquire) carry
                 // what we saw.
                 if entry

@@ -4,74 +4,89 @@
 //!
 //! # Parts, and the bound each one keeps
 //!
-//! - the fresh ring ([`fresh`]): `capacity` slots of messages waiting for
-//!   their first delivery, in publish order, each with the clock reading
-//!   at which it expires ([`ttl`]: a receive that finds it expired
-//!   dead-letters or drops it), with cursors `tail`
-//!   (publishes, and the `CLOSED` bit) and `head` (first deliveries). A
-//!   message's sequence number is the count of its position. A receive
-//!   moves the message out of its slot into the table and frees the slot,
-//!   so `capacity` bounds waiting messages only, and a publish waits only
-//!   for those. A batch receive ([`batch`]) claims a run of positions with
-//!   one CAS on `head` and does the same for each;
-//! - the table ([`entry`]): entries each holding one delivered message
-//!   until it is settled, with its state word (the diagram below). A
-//!   *home entry* per fresh slot, which a receive from that slot claims
-//!   without a CAS when it is free (the receives of one slot come one
-//!   after another, through the slot's `seq`, so a free home entry is the
-//!   receiver's alone), and `max_in_flight + dead_letter_capacity + delay_capacity` *spare
-//!   entries*, claimed by CAS, for a message whose home entry still holds
-//!   an earlier one (held, requeued, delayed or dead);
-//! - prefetch places ([`prefetch`]): at most `max_in_flight` delivered
-//!   messages are unsettled at once (in flight, waiting for redelivery,
-//!   delayed, or held by an expired delivery that still reads them).
-//!   Places held = first deliveries (the count of `head`, less what
-//!   `drain` took from the fresh ring) less the places given back (`acked`
-//!   and `given_back`), checked before the CAS on `head` against a cached
-//!   bound (`admit_below`) that is refreshed from those counts only when
-//!   the count reaches it (for a run, the count of its last message:
-//!   `places_for_run`). A batch ack gives back the places of all the
-//!   entries it freed with one RMW on `acked`;
-//! - dead-letter places: at most `dead_letter_capacity` untaken dead
+//! - The fresh ring ([`fresh`]): `capacity` slots of messages waiting for
+//!   their first delivery, in publish order.
+//!   - Each slot holds its message and the clock reading at which the
+//!     message expires ([`ttl`]). A receive that finds it expired
+//!     dead-letters or drops it.
+//!   - Its cursors are `tail` (publishes, and the `CLOSED` bit) and `head`
+//!     (first deliveries). A message's sequence number is the count of its
+//!     position.
+//!   - A receive moves the message out of its slot into the table and
+//!     frees the slot. So `capacity` bounds waiting messages only, and a
+//!     publish waits only for those.
+//!   - A batch receive ([`batch`]) claims a run of positions with one CAS
+//!     on `head` and does the same for each.
+//! - The table ([`entry`]): entries that each hold one delivered message
+//!   until it is settled, with its state word (the diagram below).
+//!   - One *home entry* per fresh slot. A receive from that slot claims it
+//!     without a CAS when it is free. The receives of one slot come one
+//!     after another, through the slot's `seq`, so a free home entry is
+//!     the receiver's alone.
+//!   - `max_in_flight + dead_letter_capacity + delay_capacity` *spare
+//!     entries*, claimed by CAS. A message takes one when its home entry
+//!     still holds an earlier message (held, requeued, delayed or dead).
+//! - Prefetch places ([`prefetch`]): at most `max_in_flight` delivered
+//!   messages are unsettled at once. Unsettled means in flight, waiting
+//!   for redelivery, delayed, or held by an expired delivery that still
+//!   reads it.
+//!   - Places held = first deliveries less the places given back. First
+//!     deliveries are the count of `head`, less what `drain` took from the
+//!     fresh ring. The places given back are counted in `acked` and
+//!     `given_back`.
+//!   - A receive checks its message's count before its CAS on `head`,
+//!     against a cached bound (`admit_below`). The bound is refreshed from
+//!     the given-back counts only when a receive's count reaches it. For a
+//!     run, the count checked is that of its last message
+//!     (`places_for_run`).
+//!   - A batch ack gives back the places of all the entries it freed with
+//!     one RMW on `acked`.
+//! - Dead-letter places: at most `dead_letter_capacity` untaken dead
 //!   letters hold a dead-letter place instead of a prefetch place. A dead
 //!   letter that finds them all taken keeps its prefetch place (the
-//!   `overflow` flag) until it is taken itself: nothing is lost, and once
-//!   `max_in_flight` such letters are untaken, receives wait for a take;
-//! - delay places ([`schedule`]): at most `delay_capacity` delayed
-//!   publishes wait for their due time, each in a spare entry, `Delayed`
-//!   with delivery count 0, holding neither a fresh slot nor a prefetch
-//!   place; the scan publishes a due one into the fresh ring (earliest due
-//!   first) and gives its place back, and from there it is an ordinary
-//!   message;
-//! - two rings of entry indices ([`indices`]): `redeliver` (requeued,
+//!   `overflow` flag) until it is taken itself. Nothing is lost; once
+//!   `max_in_flight` such letters are untaken, receives wait for a take.
+//! - Delay places ([`schedule`]): at most `delay_capacity` delayed
+//!   publishes wait for their due time. Each waits in a spare entry,
+//!   `Delayed` with delivery count 0, and holds neither a fresh slot nor a
+//!   prefetch place. The scan publishes a due one into the fresh ring
+//!   (earliest due first) and gives its place back; from there it is an
+//!   ordinary message.
+//! - Two rings of entry indices ([`indices`]): `redeliver` (requeued,
 //!   waiting for a receiver) and `dead` (dead letters, in the order they
-//!   died). Each has the table's length as capacity and an index is in at
-//!   most one of them at a time, so a push never fails for room (it can
-//!   only wait, through `Backoff`, for a concurrent pop of the same slot
-//!   to finish).
+//!   died). Each has the table's length as capacity, and an index is in at
+//!   most one of them at a time. So a push never fails for room. It can
+//!   only wait, through `Backoff`, for a concurrent pop of the same slot to
+//!   finish.
 //!
-//! Busy entries never outnumber the spares: entries with a prefetch place
-//! are at most `max_in_flight`, entries with a dead-letter place at most
-//! `dead_letter_capacity`, entries with a delay place at most
-//! `delay_capacity`, and an entry is made `Free` before its place is
-//! given back. So a receive that got a place and found its home entry
-//! busy always finds a free spare (or one being freed), and a message held
-//! for a long time costs the messages of its slot a spare each, never a
-//! wait.
+//! Busy entries never outnumber the spares:
+//!
+//! - entries with a prefetch place are at most `max_in_flight`;
+//! - entries with a dead-letter place are at most `dead_letter_capacity`;
+//! - entries with a delay place are at most `delay_capacity`;
+//! - an entry is made `Free` before its place is given back.
+//!
+//! So a receive that got a place and found its home entry busy always
+//! finds a free spare, or one being freed. A message held for a long time
+//! costs the messages of its slot a spare each, never a wait.
 //!
 //! # Entry state machine
 //!
 //! Every entry has a state word `generation | attempt | holders | extensions |
-//! flags | phase` ([`State`]); every transition is one CAS, or a store by
-//! the entry's sole owner: the receive that claims a free home entry, and
-//! the ack of a guard that is its entry's *sole mover* (no lease, so no
-//! scan expires it; its only holder; its tag not handed out, so no settle
-//! by tag races it). `holders` counts the `Delivery` guards that
-//! may read the message: a message whose lease expired may be read by the
-//! expired holder and by the new one at once, so the value is dropped or
-//! moved out only when the entry is settled (or dead) **and** `holders`
-//! is zero. The generation counts the messages the entry held before, so a
-//! tag of an earlier message of the entry never matches.
+//! flags | phase` ([`State`]). Every transition is one CAS, or a store by
+//! the entry's sole owner. A sole owner is either
+//!
+//! - the receive that claims a free home entry, or
+//! - the ack of a guard that is its entry's *sole mover*: the entry has no
+//!   lease (so no scan expires it), the guard is its only holder, and its
+//!   tag was not handed out (so no settle by tag races it).
+//!
+//! `holders` counts the `Delivery` guards that may read the message. A
+//! message whose lease expired may be read by the expired holder and by
+//! the new one at once. So the value is dropped or moved out only when the
+//! entry is settled (or dead) **and** `holders` is zero. The generation
+//! counts the messages the entry held before, so a tag of an earlier
+//! message of the entry never matches.
 //!
 //! ```text
 //!          receive: claim head; its slot's home entry if Free, else a
@@ -85,7 +100,7 @@
 //!    │   ack: CAS → Settled {holders - 1}                      │ │ deadline, CAS → InFlight,
 //!    │  ┌──────────────────────────────────────────────────────┘ │ extensions + 1
 //!    │  ▼                                                        │
-//!   Settled ── last holder leaves (CAS holders → 0) ──► free     │ nack(requeue) / drop /
+//!   Settled ── last holder lets go (CAS holders → 0) ─► free     │ nack(requeue) / drop /
 //!    │ (holders 0: move the value out, store Free, give the      │ lease expiry (scan):
 //!    │  place back, drop the value)                              │ CAS → Redeliver, push
 //!    │                                                           ▼ redeliver ring
@@ -116,7 +131,7 @@
 //! | `Delayed` | `Redeliver` | the scan, once due | CAS, then push |
 //! | `InFlight` | `Extending` → `InFlight` | `extend_lease` | CAS, deadline write, CAS |
 //! | `InFlight` | `Dead` / `DeadPending` | nack(false), requeue or expiry at `max_deliveries` | CAS |
-//! | `DeadPending` | `Dead` | the last holder to leave | CAS, then push `dead` |
+//! | `DeadPending` | `Dead` | the last holder to let go | CAS, then push `dead` |
 //! | `Redeliver` | `InFlight` | the receiver that popped it from `redeliver` | CAS (holders may change meanwhile); at the `holders` limit it pushes the index back instead |
 //! | `Settled` | `Free` | whoever brings holders to 0 | CAS, move out, Release store, drop |
 //! | `Dead` | `Free` | the taker that popped it from `dead` | move out, Release store |
@@ -125,95 +140,123 @@
 //! | `Free` (spare) | `Receiving` → `Delayed` (count 0) | a delayed publish | CAS, writes, Release store |
 //! | `Delayed` (count 0) | `Taking` → `Free` (or back to `Delayed`) | the scan, once due: publishes it into the fresh ring | CAS, move out, push, Release store |
 //!
-//! Ownership: an entry that a thread claimed (a free home entry, or a spare
-//! moved to `Receiving`), or popped from a ring (`redeliver`, `dead`),
-//! belongs to it for the fields other than `holders`; an entry in a
-//! transient phase (`Extending`, `Delaying`, `Taking`, `Settled` with zero
-//! holders) belongs to the thread that moved it there; on a queue without
-//! a lease, an `InFlight` entry whose only holder is a guard that never
-//! handed out its tag belongs to that guard. Other threads may only
-//! decrement `holders` of an entry they do not own, or set its `tag out`
-//! flag (`Delivery::tag`, called on one of its holders).
+//! Ownership:
+//!
+//! - An entry that a thread claimed (a free home entry, or a spare moved to
+//!   `Receiving`), or popped from a ring (`redeliver`, `dead`), belongs to
+//!   it for the fields other than `holders`.
+//! - An entry in a transient phase (`Extending`, `Delaying`, `Taking`,
+//!   `Settled` with zero holders) belongs to the thread that moved it
+//!   there.
+//! - On a queue without a lease, an `InFlight` entry whose only holder is a
+//!   guard that never handed out its tag belongs to that guard.
+//!
+//! Other threads may only decrement `holders` of an entry they do not own,
+//! or set its `tag out` flag (`Delivery::tag`, called on one of its
+//! holders).
 //!
 //! # Tags and errors
 //!
 //! A tag is `(queue, index, generation, attempt)`, the attempt being the
 //! exact delivery count. A settle by tag (or by guard) checks, in order:
-//! the queue (`ForeignTag`); the generation, and a `Free`, `Receiving` or
-//! `Taking` phase (`AlreadySettled`); the attempt's 16 bits against the
-//! state word (`Stale`); then the phase: `InFlight` proceeds if the
-//! entry's delivery count equals the attempt (else `Stale`: a tag kept
-//! across 2^15 redeliveries or more), `Extending` waits for the extension to
-//! finish, `Settled` and `Delaying` are `AlreadySettled`, and `Redeliver`,
-//! `Delayed`, `DeadPending`, `Dead` are `Stale` if the attempt ended by
-//! lease expiry, else `AlreadySettled`. Only one CAS out of `InFlight` can
-//! succeed per attempt, so a delivery is settled at most once whatever the
-//! interleaving.
+//!
+//! 1. the queue (`ForeignTag`);
+//! 2. the generation, and a `Free`, `Receiving` or `Taking` phase
+//!    (`AlreadySettled`);
+//! 3. the attempt's 16 bits against the state word (`Stale`);
+//! 4. the phase:
+//!    - `InFlight` proceeds if the entry's delivery count equals the
+//!      attempt, else `Stale` (a tag kept across 2^15 redeliveries or
+//!      more);
+//!    - `Extending` waits for the extension to finish;
+//!    - `Settled` and `Delaying` are `AlreadySettled`;
+//!    - `Redeliver`, `Delayed`, `DeadPending` and `Dead` are `Stale` if the
+//!      attempt ended by lease expiry, else `AlreadySettled`.
+//!
+//! Only one CAS out of `InFlight` can succeed per attempt, so a delivery is
+//! settled at most once whatever the interleaving.
 //!
 //! # Confirmations
 //!
-//! Every message below the fresh ring's *freed frontier* (the first
-//! position whose slot was not freed since its publish) is in the table or
+//! The fresh ring's *freed frontier* is the first position whose slot was
+//! not freed since its publish. Every message below it is in the table or
 //! settled, because a receive frees the slot only after the message's
-//! entry is `InFlight`. So the **watermark** (every sequence number below
-//! it is settled) is the least of the frontier's count and the sequence
-//! numbers of the table's unsettled entries ([`confirm`]), and
-//! **`is_settled(seq)`** asks the message's slot, then the table from the
-//! message's home entry on. Both read the slot's stamp with Acquire before
-//! the table, which the receive wrote in the other order with Release.
+//! entry is `InFlight`. So:
+//!
+//! - the **watermark** (every sequence number below it is settled) is the
+//!   least of the frontier's count and the sequence numbers of the table's
+//!   unsettled entries ([`confirm`]);
+//! - **`is_settled(seq)`** asks the message's slot, then the table from the
+//!   message's home entry on.
+//!
+//! Both read the slot's stamp with Acquire before the table, which the
+//! receive wrote in the other order with Release.
 //!
 //! # Memory orderings
 //!
-//! - Fresh slots: the publisher's Release stamp store after writing the
-//!   value pairs with the receiver's Acquire load before its CAS on `head`
-//!   (and `drain`'s); the receiver's Release store that frees the slot
-//!   after moving the message into the table pairs with the next lap's
-//!   publisher's Acquire load, and with the confirmations' Acquire loads.
-//!   The cursors' CASes are Relaxed: they only decide who owns a position.
-//! - State words: an entry is made `Free` by a Release store after its
-//!   value was moved out, and claimed by an Acquire load (a home entry,
-//!   which only its receiver claims) or an Acquire CAS (a spare) before the
-//!   next value is written; the claimer's Release store of `InFlight`
-//!   publishes the entry's fields. A sole mover's ack loads the state
-//!   `Relaxed`: nobody else has moved the entry since its own receive,
-//!   which happens-before it. A settle's CAS out of `InFlight` and a holder's
-//!   CAS that lets go are `AcqRel`: they release the holder's reads of the
-//!   value and acquire the others' for whoever drops it. A CAS that ends a
-//!   transient phase, or that redelivers, is Release over the fields its
-//!   owner wrote (deadline, delivered-at, delivery count), which the scan
-//!   and the confirmations acquire; an extension's CAS acquires the last
-//!   extension's deadline. The loads before a settle's CAS are `Relaxed`:
-//!   a tag reaches its settler only through something that synchronizes
-//!   with the receive that made it, so the fields of its attempt are
-//!   visible already. The scan's CASes are `Relaxed` (they succeed only on
-//!   the state its Acquire load read), and the index rings hand entries
-//!   over with their own Release/Acquire pairs. The fields themselves are
-//!   read and written `Relaxed`, ordered by those state words.
+//! - Fresh slots: the claim core's module docs give the slot protocol. The
+//!   publisher's Release stamp store after writing the value pairs with the
+//!   receiver's Acquire load before its CAS on `head` (and `drain`'s). The
+//!   receiver's Release store that frees the slot, after moving the message
+//!   into the table, pairs with the next lap's publisher's Acquire load,
+//!   and with the confirmations' Acquire loads. The cursors' CASes are
+//!   Relaxed: they only decide who owns a position.
+//! - State words:
+//!   - An entry is made `Free` by a Release store after its value was moved
+//!     out. It is claimed by an Acquire load (a home entry, which only its
+//!     receiver claims) or an Acquire CAS (a spare) before the next value
+//!     is written. The claimer's Release store of `InFlight` publishes the
+//!     entry's fields.
+//!   - A sole mover's ack loads the state `Relaxed`: nobody else has moved
+//!     the entry since its own receive, which happens-before it.
+//!   - A settle's CAS out of `InFlight` and a holder's CAS that lets go are
+//!     `AcqRel`. They release the holder's reads of the value and acquire
+//!     the others' for whoever drops it.
+//!   - A CAS that ends a transient phase, or that redelivers, is Release
+//!     over the fields its owner wrote (deadline, delivered-at, delivery
+//!     count). The scan and the confirmations acquire them. An extension's
+//!     CAS acquires the last extension's deadline.
+//!   - The loads before a settle's CAS are `Relaxed`. A tag reaches its
+//!     settler only through something that synchronizes with the receive
+//!     that made it, so the fields of its attempt are visible already.
+//!   - The scan's CASes are `Relaxed`: they succeed only on the state its
+//!     Acquire load read.
+//!   - The index rings hand entries over with their own Release/Acquire
+//!     pairs.
+//!   - The fields themselves are read and written `Relaxed`, ordered by
+//!     those state words.
 //! - Counters (`acked`, `given_back`, `dead_held`, `delayed`, statistics)
-//!   carry no data and are `Relaxed` (but for the SeqCst RMW on `acked`,
-//!   the key of an ack's wake-up, below); the prefetch bound needs only that
-//!   the given-back counts never decrease (`below_prefetch_limit`), and the
-//!   free-spare bound that an entry is made `Free` before its place is
-//!   given back (a receive that finds none free yet looks again). The
-//!   `tag out` flag is set by a Relaxed RMW: it carries no data, and the
-//!   guard that reads it set it itself or got it back through whatever
-//!   ended the borrow that set it.
-//! - Wake-ups: every operation that may unblock a waiter ends with
-//!   `Waiter::notify`, whose SeqCst fence is the notifier's half of the
-//!   parking protocol in the `wait` module, or, for a publish, a first delivery
-//!   and an ack (and for a batch receive's run and a batch ack, once for
-//!   the batch), with `Waiter::notify_keyed`, whose half is the SeqCst RMW
-//!   the operation made on `tail`, `head` or `acked` (the `wait` module, "Keyed
-//!   notifications"). Publishers wait on `room`, notified by
-//!   a first delivery (it frees a fresh slot: one publisher; a batch's
-//!   run: as many), `drain` and `close` (all); receivers on `ready`,
-//!   notified by a publish (one), an ack that gives a prefetch place back
-//!   (one per place), a requeue and a dead letter (one each), a dead
-//!   letter taken (one), `drain` and `close` (all); confirmation waiters
-//!   on `settled`, all woken by every settle. Three lists, so that the
-//!   receive that makes room does not wake receivers, nor a publish
-//!   publishers, and a wake-up meant for one receiver never goes to a
-//!   confirmation waiter.
+//!   carry no data and are `Relaxed`. The exception is the SeqCst RMW on
+//!   `acked`, the key of an ack's wake-up (below).
+//!   - The prefetch bound needs only that the given-back counts never
+//!     decrease (`below_prefetch_limit`).
+//!   - The free-spare bound needs only that an entry is made `Free` before
+//!     its place is given back. A receive that finds none free yet looks
+//!     again.
+//!   - The `tag out` flag is set by a Relaxed RMW. It carries no data, and
+//!     the guard that reads it set it itself, or got it back through
+//!     whatever ended the borrow that set it.
+//! - Wake-ups: every operation that may unblock a waiter ends with a
+//!   notification, of one of two kinds:
+//!   - `Waiter::notify`, whose SeqCst fence is the notifier's half of the
+//!     parking protocol in the `wait` module;
+//!   - `Waiter::notify_keyed`, for a publish, a first delivery and an ack
+//!     (once per batch for a batch receive's run and a batch ack). Its half
+//!     is the SeqCst RMW the operation made on `tail`, `head` or `acked`
+//!     (the `wait` module, "Keyed notifications").
+//!
+//! Three wait lists, each notified by the events that can unblock its
+//! waiters:
+//!
+//! | list | who waits | notified by |
+//! |---|---|---|
+//! | `room` | publishers | a first delivery (it frees a fresh slot: one publisher; a batch's run: as many); `drain` and `close` (all) |
+//! | `ready` | receivers | a publish (one); an ack that gives a prefetch place back (one per place); a requeue and a dead letter (one each); a dead letter taken (one); `drain` and `close` (all) |
+//! | `settled` | confirmation waiters | every settle (all) |
+//!
+//! Three lists, so that the receive that makes room does not wake
+//! receivers, nor a publish publishers. A wake-up meant for one receiver
+//! never goes to a confirmation waiter.
 //!
 //! # Who writes what, per message
 //!
@@ -228,13 +271,16 @@
 //! | home entry | — | fields, value, state store | state store | each: as a receive | each: as an ack |
 //! | `acked` | — | — | fetch_add | — | one fetch_add(k) |
 //!
-//! So a message costs three RMWs from publish to ack (the `tail` and
-//! `head` claims, as a ring's push and pop, and the give-back of its
-//! prefetch place, which is also the key of the ack's wake-up), and in
-//! batches one, its publish's, plus two per batch. A spare entry adds a
-//! CAS to the receive; a lease, a handed-out tag or a second holder adds
-//! the settle's CAS to the ack (and its free is then a store by whoever
-//! lets go last).
+//! So a message costs three RMWs from publish to ack:
+//!
+//! - the `tail` claim and the `head` claim, as a ring's push and pop;
+//! - the give-back of its prefetch place, which is also the key of the
+//!   ack's wake-up.
+//!
+//! In batches it costs one, its publish's, plus two per batch. A spare
+//! entry adds a CAS to the receive. A lease, a handed-out tag or a second
+//! holder adds the settle's CAS to the ack; the free is then a store by
+//! whoever lets go last.
 //!
 //! A batch's wake-ups are one keyed notification of `room` for a batch
 //! receive's run, and of `ready` for a batch ack (`batch`).
@@ -242,26 +288,29 @@
 //! # Waiting
 //!
 //! The blocking calls retry their try call under the queue's
-//! [`WaitStrategy`] ([`AckQueueBuilder::wait_strategy`]): `Spin` and
-//! `Backoff` never sleep, and every try scans for expired leases and due
-//! requeues as a `try_receive` does; `Park`, the default, spins and yields
-//! a few microseconds, then sleeps on `ready` or `room` until notified, or
-//! until a tick passes while leases or delayed requeues are pending (their
-//! deadlines pass without anyone to notify). Futures always sleep until
-//! notified (`future.rs`).
+//! [`WaitStrategy`] ([`AckQueueBuilder::wait_strategy`]):
+//!
+//! - `Spin` and `Backoff` never sleep. Every try scans for expired leases
+//!   and due requeues, as a `try_receive` does.
+//! - `Park`, the default, spins and yields a few microseconds, then sleeps
+//!   on `ready` or `room`. It wakes when notified, or when a tick passes
+//!   while leases or delayed requeues are pending: their deadlines pass
+//!   without anyone to notify.
+//!
+//! Futures always sleep until notified (`future.rs`).
 //!
 //! # Leases without a thread
 //!
 //! A `try_receive` checks a couple of entries for an expired lease or a
 //! due delayed requeue, at most once per `scan_interval` (a quarter of the
-//! lease over a whole pass) unless delayed requeues are pending, and a
-//! full pass runs before it reports nothing to receive, unless nothing can
-//! be due (no delivery holds a prefetch place, no delayed requeue waits:
-//! `scan_when_dry`); [`AckQueue::requeue_expired`] forces a full pass.
-//! The same scan readies requeues delayed by the [`Redelivery`] policy
-//! and publishes due delayed publishes ([`schedule`]); a message's time
-//! to live needs no scan: the receive that reaches it checks it
-//! ([`ttl`]).
+//! lease over a whole pass), unless delayed requeues are pending. A full
+//! pass runs before it reports nothing to receive, unless nothing can be
+//! due: no delivery holds a prefetch place and no delayed requeue waits
+//! (`scan_when_dry`). [`AckQueue::requeue_expired`] forces a full pass.
+//!
+//! The same scan readies requeues delayed by the [`Redelivery`] policy and
+//! publishes due delayed publishes ([`schedule`]). A message's time to live
+//! needs no scan: the receive that reaches it checks it ([`ttl`]).
 
 mod batch;
 mod builder;
@@ -343,17 +392,20 @@ enum Refusal {
 /// [`ack`](Delivery::ack) or [`nack`](Delivery::nack) them. From an
 /// `Arc<AckQueue<T>>`, [`receive_owned`](AckQueue::receive_owned) gives
 /// [`OwnedDelivery`] guards instead, which borrow nothing and can be
-/// handed to other threads. A message stays
-/// tracked until it is acked or taken from the dead letters: a dropped
-/// delivery, a nack with requeue or an expired lease delivers it again.
+/// handed to other threads. A message stays tracked until it is acked or
+/// taken from the dead letters: a dropped delivery, a nack with requeue or
+/// an expired lease delivers it again.
 ///
-/// Three independent bounds (see [`AckQueueBuilder`]): `capacity`
-/// messages waiting for their first delivery, `max_in_flight` delivered
-/// and unsettled ones (the prefetch limit), `dead_letter_capacity` untaken
-/// dead letters. A message held for a long time (a slow handler, a hung
-/// worker before its lease expires, a long `nack_after`, a dead letter
-/// nobody takes) occupies one place of its own bound, and the other
-/// messages keep flowing.
+/// Three independent bounds (see [`AckQueueBuilder`]):
+///
+/// - `capacity` messages waiting for their first delivery;
+/// - `max_in_flight` delivered and unsettled ones (the prefetch limit);
+/// - `dead_letter_capacity` untaken dead letters.
+///
+/// A message held for a long time occupies one place of its own bound, and
+/// the other messages keep flowing. Such a message may be held by a slow
+/// handler, by a hung worker before its lease expires, by a long
+/// `nack_after`, or be a dead letter nobody takes.
 ///
 /// All calls take `&self` and are lock-free except the blocking ones
 /// (`publish`, `receive*`, `consume`, `wait_settled*`), and allocate
@@ -425,20 +477,20 @@ pub struct AckQueue<T> {
     /// Nanoseconds between two scan steps: a quarter of the lease spread
     /// over the steps of a whole pass (0 without a lease).
     scan_interval: u64,
-    /// Blocked receivers sleep here; a publish, an ack (a prefetch place),
-    /// a requeue, a dead letter (a place), a dead letter taken and `close`
-    /// notify it, each waking as many as it made messages or places for.
+    /// Blocked receivers sleep here. Each event that makes messages or
+    /// places wakes as many as it made (the module docs' table of wait
+    /// lists).
     ready: Waiter,
-    /// Confirmation waiters (`wait_settled*`) sleep here; every settle
+    /// Confirmation waiters (`wait_settled*`) sleep here. Every settle
     /// wakes them all, keyed by `acked` for an ack that frees its entry.
     /// A list of their own, so that a wake-up meant for one receiver never
     /// goes to a confirmation waiter, nor the reverse.
     settled: Waiter,
-    /// Blocked publishers sleep here; a first delivery (which frees a
+    /// Blocked publishers sleep here. A first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
     room: CachePadded<Waiter>,
-    /// Blocked delayed publishers sleep here; a delayed publish published
-    /// when due (one), `drain` and `close` (all) notify it.
+    /// Blocked delayed publishers sleep here. A delayed publish published
+    /// when due wakes one; `drain` and `close` wake all.
     scheduling: Waiter,
     counters: Counters,
     max_in_flight: usize,
@@ -475,13 +527,14 @@ pub struct AckQueue<T> {
 }
 
 // SAFETY: the queue moves `T` values between threads (publish on one,
-// receive, drop or drain on another), which needs `T: Send`, and hands out
+// receive, drop or drain on another), which needs `T: Send`. It hands out
 // `&T` to deliveries on several threads at once, which needs `T: Sync`.
 // Every access to a value follows the ownership protocol of the module
-// docs: a fresh slot's value is touched only by the owner of its position,
-// an entry's value is written only by its sole owner, read through shared
-// references only while counted in `holders`, and dropped or moved out
-// only by the owner once `holders` is zero.
+// docs:
+// - a fresh slot's value is touched only by the owner of its position;
+// - an entry's value is written only by its sole owner, read through
+//   shared references only while counted in `holders`, and dropped or
+//   moved out only by the owner once `holders` is zero.
 unsafe impl<T: Send + Sync> Sync for AckQueue<T> {}
 // SAFETY: the queue owns its `T`s; moving it moves them, which `T: Send`
 // allows. (Spelled out because loom's `UnsafeCell` is not `Send`.)
@@ -524,13 +577,11 @@ impl<T> AckQueue<T> {
         self.lease.is_some() || self.delayed.load(crate::sync::Ordering::Relaxed) != 0
     }
 
-    /// Retries `look` until it returns `Some` or `deadline` passes,
-    /// with the queue's wait strategy. `Spin` and `Backoff` never sleep
-    /// (each try scans for expired leases and due requeues itself);
-    /// `Park` spins with backoff first, then sleeps on `waiter`, waking at
-    /// least every `PARK_TICK` while leases or delays are pending (nobody
-    /// notifies those), else every `IDLE_TICK`. `may_sleep` is the keyed
-    /// waiter's check (the `wait` module docs, "Keyed notifications").
+    /// Retries `look` until it returns `Some` or `deadline` passes, with
+    /// the queue's wait strategy (module docs, "Waiting"). A parked call
+    /// wakes at least every `PARK_TICK` while leases or delays are
+    /// pending, else every `IDLE_TICK`. `may_sleep` is the keyed waiter's
+    /// check (the `wait` module docs, "Keyed notifications").
     fn wait_for<R>(
         &self,
         waiter: &Waiter,
@@ -567,11 +618,12 @@ impl<T> AckQueue<T> {
     }
 }
 
-/// The values an `AckQueue`'s table still holds when it is dropped, taken
-/// one at a time so that a panic in one value's `Drop` leaves the rest to
-/// this guard's own `Drop`: each is dropped exactly once. (The fresh ring
-/// drops the messages still waiting in it, the same way, as its own
-/// `Drop`.)
+/// The values an `AckQueue`'s table still holds when it is dropped.
+///
+/// They are taken one at a time, so that a panic in one value's `Drop`
+/// leaves the rest to this guard's own `Drop`: each is dropped exactly
+/// once. The fresh ring drops the messages still waiting in it the same
+/// way, in its own `Drop`.
 struct Remaining<'a, T> {
     queue: &'a mut AckQueue<T>,
     /// The next entry to look at.

@@ -1,23 +1,28 @@
 //! Owned deliveries: [`OwnedDelivery`], a delivery that keeps its queue
-//! alive through an `Arc` instead of borrowing it, so that it can be moved
-//! to another thread, a thread pool or a spawned task (`'static`), and the
-//! receive calls on `&Arc<AckQueue<T>>` that hand them out.
+//! alive through an `Arc` instead of borrowing it, and the receive calls
+//! on `&Arc<AckQueue<T>>` that hand them out. An owned delivery is
+//! `'static`, so it can be moved to another thread, a thread pool or a
+//! spawned task.
 //!
 //! An owned delivery is a borrowed one whose `&AckQueue<T>` was traded for
-//! an `Arc` clone: the receive is the borrowed receive's, and the guard's
-//! API is `delivery_api!` (`delivery.rs`), written once for both forms, so
-//! both keep the same guarantees. The clone is a reference-count
-//! increment; nothing is allocated.
+//! an `Arc` clone. The receive is the borrowed receive's. The guard's API
+//! is `delivery_api!` (`delivery.rs`), written once for both forms, so both
+//! keep the same guarantees. The clone is a reference-count increment;
+//! nothing is allocated.
 //!
 //! # The last handle
 //!
 //! An owned delivery may outlive every other `Arc` of its queue. Dropping
-//! it unsettled then requeues the message first (its `Drop`), and only
-//! then drops the `Arc` (a field, dropped after `Drop::drop`), which drops
-//! the queue and with it the requeued message and every other value still
-//! there, each once (`AckQueue`'s `Drop`). The `Arc`'s Release decrement
-//! and the Acquire fence of its last drop make every other handle's use of
-//! the queue happen-before that drop.
+//! it unsettled then runs, in order:
+//!
+//! 1. its `Drop`, which requeues the message;
+//! 2. the drop of its `Arc` field, after `Drop::drop`, which drops the
+//!    queue;
+//! 3. the queue's `Drop`, which drops the requeued message and every other
+//!    value still there, each once.
+//!
+//! The `Arc`'s Release decrement and the Acquire fence of its last drop
+//! make every other handle's use of the queue happen-before that drop.
 
 use super::delivery::delivery_api;
 use super::{AckQueue, Delivery};
@@ -26,14 +31,16 @@ use crate::sync::Arc;
 use core::time::Duration;
 
 /// A received message, tracked until it is settled, that holds its queue
-/// by an `Arc`: the owned form of [`Delivery`], `Send + 'static` when
-/// `T: Send + Sync`, to hand to another thread, a thread pool or a spawned
-/// task. Received with [`AckQueue::try_receive_owned`],
+/// by an `Arc`: the owned form of [`Delivery`].
+///
+/// It is `Send + 'static` when `T: Send + Sync`, to hand to another
+/// thread, a thread pool or a spawned task. Received with
+/// [`AckQueue::try_receive_owned`],
 /// [`receive_owned`](AckQueue::receive_owned) and
 /// [`receive_owned_timeout`](AckQueue::receive_owned_timeout).
 ///
-/// Its API and guarantees are [`Delivery`]'s: it derefs to the message;
-/// settle it with [`ack`](OwnedDelivery::ack),
+/// Its API and guarantees are [`Delivery`]'s. It derefs to the message.
+/// Settle it with [`ack`](OwnedDelivery::ack),
 /// [`nack`](OwnedDelivery::nack) or
 /// [`nack_after`](OwnedDelivery::nack_after), or hand it off with
 /// [`detach`](OwnedDelivery::detach). Dropping it unsettled (including by
@@ -115,7 +122,7 @@ impl<T> AckQueue<T> {
     arc_receive! {
         /// Takes a delivery if one is ready and the prefetch limit allows,
         /// without waiting, as [`try_receive`](AckQueue::try_receive), and
-        /// hands it out owned: the delivery keeps a clone of the `Arc`, so
+        /// hands it out owned. The delivery keeps a clone of the `Arc`, so
         /// it can be moved to another thread, a pool or a task.
         ///
         /// # Examples

@@ -12,15 +12,16 @@ impl<T> AckQueue<T> {
     ///
     /// Places held = first deliveries (the count of `head`, less what
     /// `drain` took from the fresh ring) less the places given back
-    /// (`acked`, `given_back`); a redelivery keeps the place of the first.
-    /// The given-back counts only grow, so the count computed from earlier
+    /// (`acked`, `given_back`). A redelivery keeps the place of the first.
+    ///
+    /// The given-back counts only grow. So the count computed from earlier
     /// readings of them is an upper bound of the count when the CAS
-    /// succeeds, and that CAS succeeds only if `head` is still the position
-    /// counted: the limit holds exactly, with no token to take.
+    /// succeeds. That CAS succeeds only if `head` is still the position
+    /// counted. So the limit holds exactly, with no token to take.
     ///
     /// `admit_below` caches `max_in_flight` plus such a reading, so a
     /// count below it is admitted without reading the counts that acks
-    /// write; past it, the counts are read again and the cache raised.
+    /// write. Past it, the counts are read again and the cache raised.
     #[inline]
     pub(super) fn below_prefetch_limit(&self, head: u64) -> bool {
         let count = self.fresh.laps().count(head);
@@ -32,12 +33,13 @@ impl<T> AckQueue<T> {
 
     /// How many of the `n` messages from fresh position `head` on a batch
     /// receive may take within the prefetch limit, should the caller's CAS
-    /// move `head` past them: the most `m <= n` for which the last of them,
-    /// of count `count(head) + m - 1`, is below the bound. The argument of
-    /// `below_prefetch_limit` holds for the whole run: the bound was
-    /// computed from readings of counts that never decrease, and the one
-    /// CAS succeeds only if `head` is still the position counted, so the
-    /// places held after it are at most `max_in_flight`.
+    /// move `head` past them. It is the most `m <= n` for which the last of
+    /// them, of count `count(head) + m - 1`, is below the bound.
+    ///
+    /// The argument of `below_prefetch_limit` holds for the whole run. The
+    /// bound was computed from readings of counts that never decrease, and
+    /// the one CAS succeeds only if `head` is still the position counted.
+    /// So the places held after it are at most `max_in_flight`.
     #[inline]
     pub(super) fn places_for_run(&self, head: u64, n: u64) -> u64 {
         let count = self.fresh.laps().count(head);
@@ -98,9 +100,10 @@ impl<T> AckQueue<T> {
     }
 
     /// Reads the count of places acks gave back with Acquire, for a
-    /// confirmation waiter before it looks at the table: every ack whose
-    /// RMW the load reads, or follows in the count's modification order,
-    /// has its settle and free seen by the look (`confirm.rs`).
+    /// confirmation waiter before it looks at the table. The look
+    /// (`confirm.rs`) then sees the settle and free of every ack whose RMW
+    /// the load reads, or whose RMW comes before the one read in the
+    /// count's modification order.
     pub(super) fn see_acks(&self) {
         // Acquire: pairs with the SeqCst (so Release) RMW in `ack_places`;
         // the RMWs form one release sequence, so reading a later one also

@@ -157,8 +157,8 @@ impl<T> AckQueue<T> {
     fn redeliver_entry(&self, index: u32, now: u64) -> Option<Delivery<'_, T>> {
         let entry = self.table.get(index);
         // Relaxed: the pop (Acquire) synchronized with the requeuer's push,
-        // which came after its CAS into `Redeliver`; later changes are old
-        // holders leaving, which our CAS below sees.
+        // which came after its CAS into `Redeliver`. Later changes are old
+        // holders letting go, which our CAS below sees.
         let mut state = State(entry.state.load(Ordering::Relaxed));
         if state.holders() >= HOLDERS_MAX {
             // Too many expired deliveries still read the message: leave it
@@ -184,10 +184,10 @@ impl<T> AckQueue<T> {
                 .with_flags(false, false)
                 .tag_kept();
             // Release: publishes the fields written above (the deadline
-            // above all) to whoever acquires this state (the scan, drain);
-            // fails only if an old holder left meanwhile (Relaxed: we only
-            // retry with the new count; the holders' reads are acquired by
-            // whoever drops the value).
+            // above all) to whoever acquires this state (the scan, drain).
+            // It fails only if an old holder let go meanwhile. Relaxed on
+            // failure: we only retry with the new count, and the holders'
+            // reads are acquired by whoever drops the value.
             match entry.state.compare_exchange_weak(
                 state.0,
                 new.0,
@@ -224,9 +224,9 @@ impl<T> AckQueue<T> {
 
     /// Moves the message at fresh position `pos` into its home entry, or
     /// a spare one if that is busy, makes it `InFlight` with one holder,
-    /// then frees its fresh slot; returns the entry's index, the caller's
-    /// to make the first delivery's guard of (`None`: the message had
-    /// expired and is dead-lettered or dropped, `ttl.rs`). The caller
+    /// then frees its fresh slot. Returns the entry's index, from which the
+    /// caller makes the first delivery's guard. `None`: the message had
+    /// expired and is dead-lettered or dropped (`ttl.rs`). The caller
     /// notifies `room`, keyed by its CAS on `head`.
     ///
     /// # Safety
@@ -306,9 +306,10 @@ impl<T> AckQueue<T> {
     }
 
     /// The home entry for the message the caller is receiving, if it is
-    /// free: the caller's alone (`entry.rs`: only the receive of a
-    /// position of its fresh slot claims it, and the receives of one slot
-    /// come one after another), so no CAS. Returns its free state.
+    /// free. Returns its free state. A free home entry is the caller's
+    /// alone, so no CAS: only the receive of a position of its fresh slot
+    /// claims it, and the receives of one slot come one after another
+    /// (`entry.rs`).
     #[inline(always)]
     fn claim_home(entry: &Entry<T>) -> Option<State> {
         // Acquire: pairs with the Release store (or CAS) that made the

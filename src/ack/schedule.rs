@@ -3,15 +3,22 @@
 //! and is published into the fresh ring when the scan finds it due.
 //!
 //! A scheduled entry is `Delayed` with delivery count 0 (the `attempt`
-//! field of a delivered message is at least 1), no holders, and sequence
-//! number `u64::MAX`: it has none until it is published, so the
-//! confirmations pass over it. Its `deadline` is the due time and its
+//! field of a delivered message is at least 1) and no holders. Its
+//! sequence number is `u64::MAX`: it has none until it is published, so
+//! the confirmations pass over it. Its `deadline` is the due time and its
 //! `delivered_at` the order of its scheduling (a tie-break between equal
-//! due times). Publishing it when due moves it `Delayed` → `Taking` (CAS), moves the
-//! value into the fresh ring as a publish does, makes the entry `Free`,
-//! then gives its place back; if the fresh ring is full or closed, it
-//! writes the value back and stores `Delayed` again, to be tried by a
-//! later scan (after `close`, `drain` takes it).
+//! due times).
+//!
+//! Publishing it when due:
+//!
+//! 1. moves it `Delayed` → `Taking` (CAS);
+//! 2. moves the value into the fresh ring as a publish does;
+//! 3. makes the entry `Free`;
+//! 4. gives its place back.
+//!
+//! If the fresh ring is full or closed, it writes the value back and
+//! stores `Delayed` again, to be tried by a later scan. After `close`,
+//! `drain` takes it.
 
 use core::time::Duration;
 
@@ -301,11 +308,11 @@ impl<T> AckQueue<T> {
     /// `None` if another thread took it first.
     fn publish_one(&self, entry: &Entry<T>, state: State) -> Option<bool> {
         // Acquire: a publish the fresh ring refused puts the entry back in
-        // the very state it read (its Release store below), so this CAS
+        // the very state it read (its Release store below). So this CAS
         // may succeed on that later store rather than on the one our
-        // Acquire load read; it must acquire the value written back with
-        // it. Races other scans and `drain`, of which exactly one wins. On
-        // failure we only give up (Relaxed).
+        // Acquire load read, and it must acquire the value written back
+        // with it. It races other scans and `drain`, of which exactly one
+        // wins. On failure we only give up (Relaxed).
         entry
             .state
             .compare_exchange(

@@ -35,12 +35,12 @@ impl<T> AckQueue<T> {
         }
         match state.phase() {
             // The state word holds the attempt in 16 bits (past 2^16, modulo
-            // 2^15); the exact count tells a tag kept across that many
+            // 2^15). The exact count tells a tag kept across that many
             // redeliveries from the current one. Relaxed (inside
-            // `delivery_count`): written before the CAS into `InFlight` that
-            // the caller's load read; another count can only be seen once
-            // the entry moved on, which the second load tells (the caller
-            // then looks again).
+            // `delivery_count`): the count is written before the CAS into
+            // `InFlight` that the caller's load read. Another count can only
+            // be seen once the entry moved on, which the second load tells;
+            // the caller then looks again.
             Phase::InFlight if entry.delivery_count(state) != tag.attempt => {
                 // Relaxed: only compared with the state the count was read
                 // under; no data is read after it.
@@ -82,13 +82,19 @@ impl<T> AckQueue<T> {
 
     /// Acks the delivery of a guard by plain stores, if the guard is the
     /// only thread that can move its entry and no latency is recorded (an
-    /// ack recorded goes through `settle`): the queue has no lease (no
-    /// scan expires an `InFlight` entry), the guard is the entry's only
-    /// holder (no other guard lets go of it), and its tag was not handed
-    /// out (no settle by tag races it). Then nothing but this guard writes
-    /// the state word until the entry is `Free`: moves the value out,
-    /// makes the entry `Free` and returns the value, whose prefetch place
-    /// is the caller's to give back. `None` (nothing done) otherwise.
+    /// ack recorded goes through `settle`).
+    ///
+    /// The guard is the only thread that can move its entry when:
+    ///
+    /// - the queue has no lease, so no scan expires an `InFlight` entry;
+    /// - the guard is the entry's only holder, so no other guard lets go of
+    ///   it;
+    /// - its tag was not handed out, so no settle by tag races it.
+    ///
+    /// Then nothing but this guard writes the state word until the entry is
+    /// `Free`. The call moves the value out, makes the entry `Free` and
+    /// returns the value; its prefetch place is the caller's to give back.
+    /// Otherwise it does nothing and returns `None`.
     ///
     /// `index` and `attempt` are those of a guard of this queue, which
     /// holds the entry, so its generation is the guard's.
@@ -102,12 +108,12 @@ impl<T> AckQueue<T> {
         // SAFETY: a guard's entry index is one the queue gave out.
         let entry = unsafe { self.table.get_unchecked(index) };
         // Relaxed: only this guard has moved the entry since the receive
-        // (or redelivery) that made it, which happens-before this call, as
-        // does the `tag out` flag of a `tag()` call on it. The other
-        // writers of an `InFlight` entry's word need a handed-out tag (a
-        // settle by tag), a lease (the scan) or a second holder (its
-        // letting go), which the checks below rule out; `drain` takes only
-        // entries without holders.
+        // (or redelivery) that made it. That receive happens-before this
+        // call, as does the `tag out` flag of a `tag()` call on it. The
+        // other writers of an `InFlight` entry's word need a handed-out tag
+        // (a settle by tag), a lease (the scan) or a second holder (it lets
+        // go), which the checks below rule out. `drain` takes only entries
+        // without holders.
         let state = State(entry.state.load(Ordering::Relaxed));
         let sole = state.is(Phase::InFlight)
             && state.holders() == 1
@@ -167,8 +173,8 @@ impl<T> AckQueue<T> {
         let backoff = Backoff::new();
         // Relaxed: the loads and the failure of the CAS below only decide
         // what to try. The fields `classify` and this loop read (the
-        // delivery count) were written by the receive that made `tag`,
-        // which happens-before this call: a tag reaches its settler only
+        // delivery count) were written by the receive that made `tag`. That
+        // receive happens-before this call: a tag reaches its settler only
         // through something that synchronizes (the `Delivery` it came in,
         // a channel, a lock). The CAS's Acquire takes whatever else the
         // settle needs (the holders' reads before a drop).
@@ -207,9 +213,9 @@ impl<T> AckQueue<T> {
             }
             .with_holders(holders);
             let timing = self.settle_timing(entry, state);
-            // AcqRel: the one CAS out of `InFlight` for this attempt;
+            // AcqRel: the one CAS out of `InFlight` for this attempt. It
             // acquires the holders' releases (before a drop) and the
-            // previous owners' writes, releases ours. On failure we only
+            // previous owners' writes, and releases ours. On failure we only
             // retry (Relaxed, as the load above).
             match entry.state.compare_exchange_weak(
                 state.0,
@@ -227,12 +233,14 @@ impl<T> AckQueue<T> {
     }
 
     /// What follows a settle's CAS that moved entry `index` to `new`, but
-    /// the wake-up, which the caller owes: a requeue is pushed, a dead
-    /// letter entered, a delay written. An acked entry nobody reads any
-    /// more is made `Free` and its value returned: the caller gives its
-    /// prefetch place back, wakes waiters keyed by that, then drops it
-    /// (`give_back_and_drop`). Otherwise (an acked entry still read, a
-    /// nack) the caller wakes waiters with `ready.notify()`.
+    /// the wake-up, which the caller owes. A requeue is pushed, a dead
+    /// letter entered, a delay written.
+    ///
+    /// An acked entry nobody reads any more is made `Free` and its value
+    /// returned. The caller gives its prefetch place back, wakes waiters
+    /// keyed by that, then drops the value (`give_back_and_drop`).
+    /// Otherwise (an acked entry still read, a nack) the caller wakes
+    /// waiters with `ready.notify()`.
     #[inline]
     pub(super) fn after_settle_cas(&self, index: u32, new: State, how: Settle) -> Option<T> {
         let entry = self.table.get(index);
@@ -319,9 +327,9 @@ impl<T> AckQueue<T> {
         }
     }
 
-    /// Moves an entry we own out of a transient phase into `to` (counting
-    /// a lease extension if `extended`), keeping `holders`, which other threads
-    /// may decrement meanwhile.
+    /// Moves an entry we own out of a transient phase into `to`, counting a
+    /// lease extension if `extended`. It keeps `holders`, which other
+    /// threads may decrement meanwhile.
     pub(super) fn end_transient(&self, entry: &Entry<T>, to: Phase, extended: bool) {
         // Relaxed load: we own the entry; the CAS below is the Release.
         let mut state = State(entry.state.load(Ordering::Relaxed));
@@ -381,10 +389,10 @@ impl<T> AckQueue<T> {
         }
     }
 
-    /// Frees an acked entry we own (`Settled`, no holders): moves the value
-    /// out, makes the entry `Free`, gives the prefetch place back, wakes
-    /// waiters, and only then drops the value, so that a panic in its
-    /// `Drop` propagates from a queue that is whole again.
+    /// Frees an acked entry we own (`Settled`, no holders). It moves the
+    /// value out, makes the entry `Free`, gives the prefetch place back and
+    /// wakes waiters. Only then does it drop the value, so that a panic in
+    /// its `Drop` propagates from a queue that is whole again.
     fn free_acked(&self, index: u32, state: State) {
         let value = self.take_acked(index, state);
         self.give_back_and_drop(value);
@@ -408,8 +416,9 @@ impl<T> AckQueue<T> {
     /// `Free` already (`take_acked`), wakes waiters, then drops the value.
     fn give_back_and_drop(&self, value: T) {
         self.ack_places(1);
-        // Keyed by the `acked` RMW in `ack_places` (the `wait` module docs): a receiver
-        // for the place, every confirmation waiter for the settle.
+        // Keyed by the `acked` RMW in `ack_places` (the `wait` module
+        // docs): a receiver for the place, every confirmation waiter for
+        // the settle.
         self.ready.notify_keyed(1);
         self.settled.notify_keyed(super::ALL);
         drop(value);

@@ -41,10 +41,10 @@ impl<T> AckQueue<T> {
     pub fn try_receive_dead_letter(&self) -> Option<DeadLetter<T>> {
         let index = self.dead.pop()?;
         let entry = self.table.get(index);
-        // Relaxed: the pop (Acquire) synchronized with the push, which came
-        // after the CAS into `Dead` with no holders left (that CAS acquired
-        // the holders' releases) and the overflow store; nothing changes the
-        // state of a `Dead` entry meanwhile.
+        // Relaxed: the pop (Acquire) synchronized with the push. The push
+        // came after the overflow store and after the CAS into `Dead` with
+        // no holders left, which acquired the holders' releases. Nothing
+        // changes the state of a `Dead` entry meanwhile.
         let state = State(entry.state.load(Ordering::Relaxed));
         debug_assert_eq!((state.phase(), state.holders()), (Phase::Dead, 0));
         // SAFETY: we popped the index from the dead ring, so the entry is
@@ -102,11 +102,12 @@ impl<T> AckQueue<T> {
 
     /// Whether the queue is closed with nothing left to receive.
     pub(super) fn finished(&self) -> bool {
-        // Relaxed: a hint, read first so that a waiting receiver reads on
-        // every try a line nobody writes before the close, and `tail`,
-        // which every publish writes, only after it. A stale 0, or a stale
-        // unmarked `tail` after a 1, only makes the caller try again; the
-        // close's notification orders both stores before its next try.
+        // Relaxed: a hint. It is read first, so that on every try a
+        // waiting receiver reads a line nobody writes before the close, and
+        // reads `tail`, which every publish writes, only after it. A stale
+        // 0, or a stale unmarked `tail` after a 1, only makes the caller try
+        // again; the close's notification orders both stores before its
+        // next try.
         if self.closed.load(Ordering::Relaxed) == 0 {
             return false;
         }
@@ -122,9 +123,9 @@ impl<T> AckQueue<T> {
             && (self.delayed.load(Ordering::Relaxed) == 0 || !self.requeue_delayed())
     }
 
-    /// Whether a requeue waits for its delay (an entry `Delaying`, or
-    /// `Delayed` but for a delayed publish, which a closed queue never
-    /// publishes): `finished`'s look at the table once `delayed` counts
+    /// Whether a requeue waits for its delay: an entry `Delaying`, or
+    /// `Delayed` but not a delayed publish (a closed queue never publishes
+    /// those). It is `finished`'s look at the table once `delayed` counts
     /// anything.
     fn requeue_delayed(&self) -> bool {
         (0..self.table.len() as u32).any(|index| {
@@ -134,13 +135,14 @@ impl<T> AckQueue<T> {
         })
     }
 
-    /// Hands back every unsettled message it can take, settling them:
-    /// fresh ones, requeued and delayed ones, detached deliveries, and dead
-    /// letters, so an application can persist them at shutdown. Call it
-    /// after [`close`](AckQueue::close); it then waits for publishes in
-    /// progress. A message still referenced by a live [`Delivery`](crate::Delivery)
-    /// is left to that delivery: its ack settles it, its nack or drop
-    /// requeues it for a later `drain`.
+    /// Hands back every unsettled message it can take, settling them, so
+    /// an application can persist them at shutdown: fresh ones, requeued
+    /// and delayed ones, detached deliveries, and dead letters.
+    ///
+    /// Call it after [`close`](AckQueue::close); it then waits for
+    /// publishes in progress. A message still referenced by a live
+    /// [`Delivery`](crate::Delivery) is left to that delivery: its ack
+    /// settles it, its nack or drop requeues it for a later `drain`.
     ///
     /// # Examples
     ///
@@ -175,13 +177,10 @@ impl<T> AckQueue<T> {
         let mut kept = Vec::new();
         while let Some(index) = self.redeliver.pop() {
             // Acquire: pairs with the AcqRel CAS of the last old holder to
-            // leave after the requeue's push, so its reads of the value
-            // happen-before our move out and the entry's next claim. (The
-            // models do not catch this one weakened: the values `drain`
-            // returns are dropped after its closing notify, whose SeqCst
-            // fence orders the holders' reads before the drop as well; the
-            // next claim, which only a drain without `close` allows, is
-            // ordered by this load alone.)
+            // leave after the requeue's push. So its reads of the value
+            // happen-before our move out and the entry's next claim. No
+            // model sees this weakened: the census in
+            // `loom-tests/README.md` says why.
             let state = State(self.table.get(index).state.load(Ordering::Acquire));
             if state.holders() == 0 {
                 out.push(self.take_out(index, state));
@@ -215,13 +214,13 @@ impl<T> AckQueue<T> {
                     state = State(entry.state.load(Ordering::Relaxed));
                     continue;
                 }
-                // Acquire: races settles and the scan for this entry; when
+                // Acquire: races settles and the scan for this entry. When
                 // it wins, it acquires the receive's write of the value and
-                // the holders' reads (their AcqRel CASes), which our move
-                // out and the entry's next claim come after (not caught
-                // weakened, for the reason given at the redelivery ring
-                // above). Nobody reads what we write before `make_free`'s
-                // Release store. On failure we only retry (Relaxed).
+                // the holders' reads (their AcqRel CASes); our move out and
+                // the entry's next claim come after. No model sees this
+                // weakened (the census says why). Nobody reads what we write
+                // before `make_free`'s Release store. On failure we only
+                // retry (Relaxed).
                 match entry.state.compare_exchange(
                     state.0,
                     state.with_phase(Phase::Taking).0,
@@ -256,8 +255,8 @@ impl<T> AckQueue<T> {
     fn take_out(&self, index: u32, state: State) -> T {
         let entry = self.table.get(index);
         // SAFETY: the caller owns the entry (popped it from the redelivery
-        // ring, or moved it to `Taking` by its CAS) and it has no holders,
-        // so nobody else reads the initialized value; it is moved out once
+        // ring, or moved it to `Taking` by its CAS) and it has no holders.
+        // So nobody else reads the initialized value. It is moved out once,
         // and the entry is freed right after.
         let value = entry.value.with(|p| unsafe { (*p).assume_init_read() });
         self.make_free(entry, state);

@@ -69,11 +69,11 @@ impl<T> AckQueue<T> {
                     acked_held += 1;
                 }
                 if timed && state.phase() == Phase::Redeliver {
-                    // Relaxed: a statistic; kept from the first delivery,
-                    // written before the state store we read (or a later
-                    // one: an age a little short, never a wrong message's
-                    // older one, since an entry is refilled only after
-                    // this message is settled).
+                    // Relaxed: a statistic, kept from the first delivery
+                    // and written before the state store we read. A later
+                    // store gives an age a little short, never a wrong
+                    // message's older one: an entry is refilled only after
+                    // this message is settled.
                     let at = entry.published_at.load(Ordering::Relaxed);
                     oldest_published = Some(oldest_published.map_or(at, |o: u64| o.min(at)));
                 }

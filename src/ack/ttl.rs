@@ -2,26 +2,30 @@
 //! runs out goes to the dead letters ([`DeadReason::Expired`]), or is
 //! dropped if the queue was built so.
 //!
-//! The time to live counts from the publish to the **first delivery**:
-//! what expires is a message nobody has started on (a quote, a cache
-//! refresh worth processing only while fresh). Once a consumer holds it,
+//! The time to live counts from the publish to the **first delivery**.
+//! What expires is a message nobody has started on: a quote, a cache
+//! refresh worth processing only while fresh. Once a consumer holds it,
 //! the lease and the delivery count govern it, and a requeue does not
-//! expire it: a message half processed when its holder failed is not
+//! expire it. A message half processed when its holder failed is not
 //! worth less for it, and expiring it there would race the consumer's
 //! settle. This is RabbitMQ's rule too (`x-message-ttl`, `expiration`:
 //! a message expires while it waits in the queue), so the two backends
 //! agree.
 //!
 //! Each fresh slot holds, beside its message, the clock reading at which
-//! it expires (`Fresh`'s `Stamped`), written by the publish before the
-//! slot's Release stamp store like the message itself. A receive that
-//! claims a position on `head` reads it with the message; an expired one
-//! is moved into the entry the receive claimed as a dead letter with
-//! delivery count 0 (which is how a dead letter tells it expired), or
-//! dropped, and the receive goes on to the next message. So expiry costs
-//! no scan and no thread: an expired message leaves the queue when a
-//! receiver reaches it (as in RabbitMQ, where only the queue's head
-//! expires), and until then holds its fresh slot.
+//! it expires (`Fresh`'s `Stamped`). The publish writes it before the
+//! slot's Release stamp store, like the message itself. A receive that
+//! claims a position on `head` reads it with the message. An expired
+//! message is either
+//!
+//! - moved into the entry the receive claimed, as a dead letter with
+//!   delivery count 0 (which is how a dead letter tells it expired), or
+//! - dropped,
+//!
+//! and the receive goes on to the next message. So expiry costs no scan
+//! and no thread. An expired message leaves the queue when a receiver
+//! reaches it (as in RabbitMQ, where only the queue's head expires), and
+//! until then holds its fresh slot.
 //!
 //! [`DeadReason::Expired`]: crate::DeadReason::Expired
 
@@ -179,10 +183,10 @@ impl<T> AckQueue<T> {
     }
 
     /// A receive found message `msg` (sequence number `seq`, fresh
-    /// position `pos`) expired: dead-letters it in entry `index`, which the
-    /// receive claimed in state `free`, or drops it (and lets the entry
-    /// go), then frees the fresh slot and gives back the prefetch place
-    /// the receive took.
+    /// position `pos`) expired. This dead-letters it in entry `index`,
+    /// which the receive claimed in state `free`, or drops it and makes a
+    /// claimed spare `Free` again. Then it frees the fresh slot and gives
+    /// back the prefetch place the receive took.
     ///
     /// # Safety
     ///

@@ -20,7 +20,7 @@ use crate::error::ConfigError;
 pub(super) struct Recovery {
     /// Whether it does.
     pub(super) on: bool,
-    /// The longest wait between two attempts.
+    /// The longest wait between two reconnections.
     pub(super) max_backoff: Duration,
     /// How long after the loss it stops trying; `None`: never.
     pub(super) give_up_after: Option<Duration>,
@@ -102,7 +102,7 @@ impl AmqpQueue<Vec<u8>, Raw> {
     /// (`amqp://user:password@host:port/vhost`, the vhost URL-encoded:
     /// `%2f` for `/`; `amqps://` with the `tls` feature). Raw bytes until
     /// [`codec`](AmqpQueueBuilder::codec) says otherwise; prefetch 16; no
-    /// delivery limit; recovery on, waits between attempts up to 5 s,
+    /// delivery limit; recovery on, waits between reconnections up to 5 s,
     /// never giving up; a call timeout of 30 s.
     pub fn builder(url: impl Into<String>, queue: impl Into<String>) -> AmqpQueueBuilder<Raw> {
         AmqpQueueBuilder {
@@ -162,8 +162,8 @@ impl<C> AmqpQueueBuilder<C> {
         self
     }
 
-    /// The longest wait between two reconnection attempts (5 s by
-    /// default). The first attempt is made at once; after each failed one
+    /// The longest wait between two reconnections (5 s by
+    /// default). The first reconnection is made at once; after each failed one
     /// the wait doubles from 100 ms up to this, each drawn from its upper
     /// half (jitter).
     pub fn max_backoff(mut self, wait: Duration) -> Self {

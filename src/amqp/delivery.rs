@@ -1,8 +1,10 @@
 //! The delivery guard, [`AmqpDelivery`]: a message received on one link,
-//! settled on that link's channel. A delivery whose link was lost is
-//! stale: its settle reaches no broker (the broker requeued the message
-//! when the connection dropped, and delivers it again marked redelivered),
-//! so it reports [`AckError::Stale`] at once.
+//! settled on that link's channel.
+//!
+//! A delivery whose link was lost is stale: its settle reaches no broker.
+//! The broker requeued the message when the connection dropped, and
+//! delivers it again marked redelivered. So the settle reports
+//! [`AckError::Stale`] at once.
 
 use core::fmt;
 use core::ops::Deref;

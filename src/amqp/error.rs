@@ -31,10 +31,12 @@ pub(super) fn classify(e: lapin::Error) -> Error {
 }
 
 /// A channel or the connection closed by the broker with `amqp`'s reply
-/// code. A forced close (320: the broker shuts down or an operator closed
-/// the connection) and an internal error (541) are the broker going away;
-/// the frame errors (501–505) and 540 are protocol errors; any other code
-/// is a refusal.
+/// code:
+///
+/// - a forced close (320: the broker shuts down or an operator closed the
+///   connection) and an internal error (541) are the broker going away;
+/// - the frame errors (501–505) and 540 are protocol errors;
+/// - any other code is a refusal.
 fn closed_by_broker(amqp: &AMQPError, e: &lapin::Error) -> Error {
     let code = amqp.get_id();
     let source = || Arc::new(e.clone());

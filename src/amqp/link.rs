@@ -1,10 +1,14 @@
-//! A link: one connection to the broker and what a handle opens on it —
-//! the queue, its dead-letter exchange and queue declared, a channel to
-//! publish (in confirm mode), one to consume (with the prefetch limit) and
-//! one for the declarations and the dead letters, and the consumer once a
-//! receive asks for it. A lost link is never repaired: recovery opens a
-//! new one, and what belonged to the old one (its delivery tags, its
-//! unconfirmed publishes) stays with it.
+//! A link: one connection to the broker and what a handle opens on it:
+//!
+//! - the queue, its dead-letter exchange and queue, declared;
+//! - a channel to publish (in publisher-confirm mode);
+//! - a channel to consume (with the prefetch limit);
+//! - a channel for the declarations and the dead letters;
+//! - the consumer, once a receive asks for it.
+//!
+//! A lost link is never repaired: recovery opens a new one. What belonged
+//! to the old one (its delivery tags, its unconfirmed publishes) stays
+//! with it.
 
 use core::future::poll_fn;
 use core::pin::Pin;
@@ -55,10 +59,11 @@ pub(super) struct Consuming {
 
 /// One connection and its channels.
 pub(super) struct Link {
-    /// Which connection attempt of the handle this is.
+    /// Which connection of the handle this is, numbered from 0 in the
+    /// order they were opened (`Shared::next_epoch`).
     pub(super) epoch: u64,
     pub(super) conn: Connection,
-    /// In confirm mode: publishes.
+    /// In publisher-confirm mode: publishes.
     pub(super) publish: Channel,
     /// With the prefetch limit: the consumer, its settles, the drain.
     pub(super) consume: Channel,
@@ -196,11 +201,12 @@ impl Link {
         outcome
     }
 
-    /// Moves up to `max` deliveries that lapin has received into `raw`,
-    /// recording their tags as unsettled in the same critical section (so
+    /// Moves up to `max` deliveries that lapin has received into `raw`.
+    /// Pending while none is there.
+    ///
+    /// It records their tags as unsettled in the same critical section. So
     /// a concurrent batch settle never counts a tag below its last one as
-    /// covered while that tag is on its way out). Pending while none is
-    /// there.
+    /// covered while that tag is on its way out.
     pub(super) fn poll_take(
         &self,
         cx: &mut Context<'_>,

@@ -9,7 +9,7 @@
 //! | ack API | RabbitMQ |
 //! |---|---|
 //! | the queue | a quorum queue (`x-queue-type=quorum`): durable, replicated, and it counts deliveries |
-//! | `publish` and its publisher confirm | `basic.publish` (persistent, `mandatory`) on a channel in confirm mode; returns at the broker's `basic.ack` |
+//! | `publish` and its publisher confirm | `basic.publish` (persistent, `mandatory`) on a channel in publisher-confirm mode; returns at the broker's `basic.ack` |
 //! | `max_in_flight` (prefetch) | `basic.qos(prefetch_count)` on the consuming channel, per handle |
 //! | receive | `basic.consume`, started by the first receive |
 //! | `delivery_count` | the quorum queue's `x-delivery-count` header + 1 |
@@ -26,14 +26,18 @@
 //! | a lost connection | a new connection, with everything above declared and started again (below) |
 //!
 //! What RabbitMQ does not offer is said by
-//! [`capabilities`](crate::api::Queue::capabilities): no per-message
-//! leases (its `consumer_timeout` closes the whole channel), no delayed
-//! requeue, no redelivery backoff (a requeue is delivered again at once),
-//! no delayed publish (only with the delayed-message plugin), no "processed" confirmations or watermark (a publisher confirm
-//! says the broker has the message, not that a consumer settled it),
-//! sequence numbers per producing handle, prefetch and close per handle,
-//! and no delivery count in a rejected dead letter (RabbitMQ 3.10 drops
-//! the `x-delivery-count` header when it dead-letters).
+//! [`capabilities`](crate::api::Queue::capabilities):
+//!
+//! - no per-message leases: its `consumer_timeout` closes the whole
+//!   channel;
+//! - no delayed requeue, and no redelivery backoff: a requeue is delivered
+//!   again at once;
+//! - no delayed publish, but with the delayed-message plugin;
+//! - no settle confirmations or watermark: a publisher confirm says the
+//!   broker has the message, not that a consumer settled it;
+//! - sequence numbers per producing handle, prefetch and close per handle;
+//! - no delivery count in a rejected dead letter: RabbitMQ 3.10 drops the
+//!   `x-delivery-count` header when it dead-letters.
 //!
 //! Messages carry their sequence number in the header `ackring-seq` and
 //! their codec's `content_type`, so any AMQP client in any language reads
@@ -50,17 +54,24 @@
 //! # When the connection is lost
 //!
 //! A handle restores a lost connection by itself, as the Java and .NET
-//! clients' automatic recovery does: a broker restart, a dropped socket, a
-//! missed heartbeat, a channel the broker closed. A thread of the handle
-//! reconnects, at once and then with capped exponential backoff and
-//! jitter, declares the queue, its dead-letter exchange and queue again,
-//! opens the channels with confirm mode and `basic.qos`, and starts the
-//! consumer again if the handle was consuming. The builder says whether
-//! ([`recovery`](AmqpQueueBuilder::recovery), on by default), how far apart
-//! the attempts may grow ([`max_backoff`](AmqpQueueBuilder::max_backoff),
-//! 5 s) and when to stop ([`give_up_after`](AmqpQueueBuilder::give_up_after),
-//! never by default); [`AmqpQueue::stats`] counts the recoveries and keeps
-//! the last error. Meanwhile, each call:
+//! clients' automatic recovery does. The loss may be a broker restart, a
+//! dropped socket, a missed heartbeat, or a channel the broker closed.
+//!
+//! A thread of the handle reconnects, at once and then with capped
+//! exponential backoff and jitter. It declares the queue, its dead-letter
+//! exchange and queue again, opens the channels with publisher-confirm
+//! mode and `basic.qos`, and starts the consumer again if the handle was
+//! consuming. The builder says:
+//!
+//! - whether it does ([`recovery`](AmqpQueueBuilder::recovery), on by
+//!   default);
+//! - how far apart the reconnections may grow
+//!   ([`max_backoff`](AmqpQueueBuilder::max_backoff), 5 s);
+//! - when to stop ([`give_up_after`](AmqpQueueBuilder::give_up_after),
+//!   never by default).
+//!
+//! [`AmqpQueue::stats`] counts the recoveries and keeps the last error.
+//! Meanwhile, each call:
 //!
 //! | call | during an outage |
 //! |---|---|
@@ -168,11 +179,13 @@ fn dead_queue(queue: &str) -> String {
 }
 
 /// A handle on a RabbitMQ quorum queue, implementing the ack API
-/// ([`Producer`], [`Consumer`]): one connection with a channel to publish
-/// (in confirm mode), one to consume (with the prefetch limit) and one for
-/// the dead letters, restored by itself when it is lost. See the
-/// [module docs](self) for how each call maps onto RabbitMQ and what it
-/// does during an outage.
+/// ([`Producer`], [`Consumer`]).
+///
+/// It holds one connection with three channels: one to publish (in
+/// publisher-confirm mode), one to consume (with the prefetch limit) and
+/// one for the dead letters. The handle restores the connection by itself
+/// when it is lost. See the [module docs](self) for how each call maps
+/// onto RabbitMQ and what it does during an outage.
 ///
 /// `M` is the message type, `C` the [`Codec`] between `M` and message
 /// bodies: [`Raw`] for `Vec<u8>`, or [`Json`] (feature `json`). Handles on

@@ -1,11 +1,11 @@
 //! Publishing: `basic.publish` (persistent, `mandatory`) on the channel in
-//! confirm mode, returning at the broker's publisher confirm.
+//! publisher-confirm mode, returning at the broker's publisher confirm.
 //!
-//! Across a lost connection a publish is at least once: it waits for the
-//! link to be restored (within the handle's call timeout), and a message
-//! whose publisher confirm was lost with the old link is published again on the
+//! Across a lost connection a publish is at least once. It waits for the
+//! link to be restored, within the handle's call timeout. A message whose
+//! publisher confirm was lost with the old link is published again on the
 //! new one, under the same sequence number, since the broker may or may
-//! not have taken it. Nothing unconfirmed is reported as published; a
+//! not have taken it. Nothing unconfirmed is reported as published, so a
 //! message may be in the queue twice (counted in
 //! [`AmqpStats::republished`](super::AmqpStats::republished)).
 

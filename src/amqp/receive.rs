@@ -1,8 +1,9 @@
-//! Receiving and batch settles. A receive waits for a link that is up,
-//! starts the consumer on it if no receive did yet, and takes what lapin
-//! received; when the consumer ends with its link, the receive reports
-//! the loss and waits for the next link, on which the recovery has started
-//! the consumer again.
+//! Receiving and batch settles.
+//!
+//! A receive waits for a link that is up, starts the consumer on it if no
+//! receive did yet, and takes what lapin received. When the consumer ends
+//! with its link, the receive reports the loss and waits for the next
+//! link, on which the recovery has started the consumer again.
 
 use core::future::poll_fn;
 use core::task::Poll;

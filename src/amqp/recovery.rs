@@ -1,18 +1,23 @@
 //! Automatic recovery: when a handle's link is lost, a thread of its own
-//! closes what is left of the old connection (so the broker requeues what
-//! it held), then reconnects with capped exponential backoff and jitter:
-//! a new connection, the queue, its dead-letter exchange and queue
-//! declared again, the three channels with confirm mode and `basic.qos`,
-//! and the consumer if the handle was consuming. The first attempt is at
-//! once (a dropped connection to a live broker comes back without delay);
-//! the waits after failed attempts double from [`FIRST_BACKOFF`] up to the
-//! handle's maximum, each drawn from its upper half (so that many clients
-//! of one restarted broker do not return in step). After the handle's
-//! give-up time the handle is left without a connection, and every call
-//! that needs one fails with [`Error::Unreachable`].
+//! closes what is left of the old connection, so the broker requeues what
+//! it held. Then it reconnects with capped exponential backoff and jitter.
+//! A reconnection opens:
+//!
+//! - a new connection;
+//! - the queue, its dead-letter exchange and queue, declared again;
+//! - the three channels, with publisher-confirm mode and `basic.qos`;
+//! - the consumer, if the handle was consuming.
+//!
+//! The first reconnection is at once: a dropped connection to a live broker
+//! comes back without delay. The waits after failed reconnections double
+//! from [`FIRST_BACKOFF`] up to the handle's maximum. Each is drawn from its
+//! upper half, so that many clients of one restarted broker do not return
+//! in step. After the handle's give-up time the handle is left without a
+//! connection, and every call that needs one fails with
+//! [`Error::Unreachable`].
 //!
 //! The thread holds the handle's state weakly: a handle dropped during an
-//! outage ends its recovery at the next attempt.
+//! outage ends its recovery at the next reconnection.
 
 use std::io;
 use std::sync::{Arc, Weak};
@@ -25,9 +30,9 @@ use super::link::Link;
 use super::shared::Shared;
 use super::{deadline_after, CLOSE_WAIT};
 
-/// The wait after the first failed attempt.
+/// The wait after the first failed reconnection.
 pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// Longest one attempt (connect, declare, open, consume) may take.
+/// Longest one reconnection (connect, declare, open, consume) may take.
 const ATTEMPT_WAIT: Duration = Duration::from_secs(30);
 
 /// Starts the recovery of the handle behind `shared`, whose link `old`
@@ -83,7 +88,7 @@ fn recover(weak: Weak<Shared>, old: Arc<Link>) {
     }
 }
 
-/// The wait after one more failed attempt: [`FIRST_BACKOFF`] (or `max` if
+/// The wait after one more failed reconnection: [`FIRST_BACKOFF`] (or `max` if
 /// smaller) after the first, then doubling, never above `max`.
 pub(super) fn next_backoff(last: &mut Option<Duration>, max: Duration) -> Duration {
     let next = match *last {

@@ -55,8 +55,9 @@ pub(super) struct Shared {
     state: Mutex<State>,
     /// Notified at every change of `state`.
     changed: Event,
-    /// The epoch of the next link opened: each connection attempt has its
-    /// own, so a late callback of a discarded one is told apart.
+    /// The number (`Link::epoch`) of the next link opened. Each connection
+    /// opened has its own, so a late callback of a discarded one is told
+    /// apart.
     next_epoch: AtomicU64,
     /// `close` was called: publishes fail, receives end, and a recovered
     /// link starts no consumer.
@@ -98,7 +99,7 @@ impl Shared {
         self.me.clone()
     }
 
-    /// A fresh epoch for a link about to be opened.
+    /// A fresh number (`Link::epoch`) for a link about to be opened.
     pub(super) fn next_epoch(&self) -> u64 {
         // Relaxed: a unique number is all it gives; the link it names is
         // published through `state`'s mutex.

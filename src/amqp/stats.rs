@@ -1,8 +1,11 @@
-//! What a handle knows of its queue and of itself: its connection and
-//! recovery, what it counted of its own traffic (publishes sent and
-//! confirmed, deliveries, acks and nacks: the client side of the publish,
-//! confirm and ack rates), and what the broker says of the queue (its
-//! length and consumers, by a passive declare).
+//! What a handle knows of its queue and of itself:
+//!
+//! - its connection and recovery;
+//! - what it counted of its own traffic: publishes sent and confirmed,
+//!   deliveries, acks and nacks. These are the client side of the publish,
+//!   publisher-confirm and ack rates.
+//! - what the broker says of the queue: its length and consumers, by a
+//!   passive declare.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,15 +38,15 @@ pub struct AmqpStats {
     pub recovering: bool,
     /// How many times a lost connection was restored.
     pub recoveries: u64,
-    /// How many messages were published again because the publisher confirm
-    /// of an earlier attempt was lost with the connection: each may be in
-    /// the queue twice.
+    /// How many messages were published again because the publisher
+    /// confirm of an earlier send was lost with the connection. Each may be
+    /// in the queue twice.
     pub republished: u64,
-    /// `basic.publish`es sent, each attempt of a message counted (see
+    /// `basic.publish`es sent, each send of a message counted (see
     /// `republished`).
     pub published: u64,
-    /// Publishes the broker confirmed (`basic.ack` in confirm mode): what
-    /// `publish` returned `Ok` for.
+    /// Publishes the broker confirmed (a publisher confirm, `basic.ack`):
+    /// what `publish` returned `Ok` for.
     pub confirmed: u64,
     /// Deliveries handed to this handle's receives.
     pub delivered: u64,
@@ -55,7 +58,7 @@ pub struct AmqpStats {
     /// including those dropped unsettled.
     pub nacked: u64,
     /// The last error of the connection: what made it drop, or what the
-    /// last failed reconnection attempt met. Its `Display` never shows the
+    /// last failed reconnection met. Its `Display` never shows the
     /// URL's password.
     pub last_error: Option<Error>,
 }

@@ -6,19 +6,22 @@
 //! process to a broker is a change of constructor.
 //!
 //! What a backend cannot do is said up front by its [`Capabilities`], not
-//! by a failure at run time: the traits hold only what both backends do
-//! (publish with its publisher confirm, receive and batch receive, the delivery
-//! guard with ack, nack with or without requeue, the delivery count and
-//! the redelivered flag, requeue on drop, batch ack and nack, dead letters
-//! with their reason, close and drain), and the capabilities say where
-//! the backends differ in scope (prefetch, close, drain, sequence numbers)
-//! and which of the in-process extras (leases, delayed requeues, settle
-//! confirmations, the watermark) are there to be used through the
-//! backend's own type.
+//! by a failure at run time.
+//!
+//! - The traits hold only what both backends do: publish with its
+//!   publisher confirm, receive and batch receive, the delivery guard with
+//!   ack, nack with or without requeue, the delivery count and the
+//!   redelivered flag, requeue on drop, batch ack and nack, dead letters
+//!   with their reason, close and drain.
+//! - The capabilities say where the backends differ in scope: prefetch,
+//!   close, drain, sequence numbers.
+//! - They also say which of the in-process extras are there to be used
+//!   through the backend's own type: leases, delayed requeues, settle
+//!   confirmations, the watermark.
 //!
 //! Sync and async: every waiting call has an `_async` form whose future is
 //! `Send`, as [`AckQueue`](crate::AckQueue)'s own. Settling (ack, nack) is
-//! a plain call in both backends: in process it waits for nothing, over
+//! a plain call in both backends. In process it waits for nothing; over
 //! AMQP it waits only for the frame to be written (`basic.ack` has no
 //! reply).
 //!
@@ -119,10 +122,12 @@ pub enum Drain {
     /// ones, requeued and delayed ones, detached deliveries, dead letters.
     Unheld,
     /// The messages the broker holds for no consumer now: those in the
-    /// queue and in its dead letters. Messages delivered to another open
-    /// handle, including those it prefetched and has not handed out yet,
-    /// are that handle's until it settles them or closes; a nack, a drop or
-    /// the close returns them to the queue, for a later drain.
+    /// queue and in its dead letters.
+    ///
+    /// Messages delivered to another open handle are that handle's until
+    /// it settles them or closes. That includes those it prefetched and has
+    /// not handed out yet. A nack, a drop or the close returns them to the
+    /// queue, for a later drain.
     Stored,
 }
 
@@ -237,11 +242,14 @@ pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Over AMQP, a failure of the broker or of the connection to it is one of
 /// three kinds, each with the error that caused it as its
-/// [`source`](std::error::Error::source): the broker is
-/// [`Unreachable`](Error::Unreachable) (retrying later may succeed), it
-/// [`Refused`](Error::Refused) the call with an AMQP reply code (retrying
-/// the same call will not), or the two sides do not understand each other
-/// ([`Protocol`](Error::Protocol)).
+/// [`source`](std::error::Error::source):
+///
+/// - the broker is [`Unreachable`](Error::Unreachable): retrying later may
+///   succeed;
+/// - it [`Refused`](Error::Refused) the call with an AMQP reply code:
+///   retrying the same call will not succeed;
+/// - the two sides do not understand each other
+///   ([`Protocol`](Error::Protocol)).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -412,22 +420,30 @@ pub trait Queue {
 
 /// The producing side.
 pub trait Producer: Queue {
-    /// Publishes `msg` and returns once the queue has taken it: in
-    /// process, once it is in the queue (waiting for room first); over
-    /// AMQP, once the broker confirmed it (a publisher confirm: the quorum
-    /// queue has it on a majority of its nodes). Sequence numbers increase
-    /// in publish order (see [`Capabilities::queue_wide_seq`]).
+    /// Publishes `msg` and returns once the queue has taken it.
+    ///
+    /// - In process: once it is in the queue, waiting for room first.
+    /// - Over AMQP: once the broker confirmed it. A publisher confirm means
+    ///   the quorum queue has it on a majority of its nodes.
+    ///
+    /// Sequence numbers increase in publish order (see
+    /// [`Capabilities::queue_wide_seq`]).
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`]; over AMQP also [`Error::Unreachable`] (no
-    /// publisher confirm within the handle's call timeout, the connection lost
-    /// and not restored in that time: the message may or may not be in the
-    /// queue), [`Error::Refused`] (the broker returned or nacked the
-    /// message), [`Error::Protocol`] and [`Error::Codec`]. The message
-    /// comes back inside the error. A connection lost while a publisher
-    /// confirm was awaited is not an error as long as it is restored in time: the
-    /// message is published again, so it may be in the queue twice.
+    /// The message comes back inside the error.
+    ///
+    /// - [`Error::Closed`].
+    /// - Over AMQP also:
+    ///   - [`Error::Unreachable`]: no publisher confirm within the handle's
+    ///     call timeout, or the connection lost and not restored in that
+    ///     time. The message may or may not be in the queue.
+    ///   - [`Error::Refused`]: the broker returned or nacked the message.
+    ///   - [`Error::Protocol`] and [`Error::Codec`].
+    ///
+    /// A connection lost while a publisher confirm was awaited is not an
+    /// error as long as it is restored in time. The message is published
+    /// again, so it may be in the queue twice.
     fn publish(&self, msg: Self::Message) -> Result<Seq, SendError<Self::Message>>;
 
     /// [`publish`](Producer::publish) without blocking the thread.
