@@ -93,7 +93,7 @@ impl Waiter {
     }
 
     /// Takes up to `n` nodes off the front of the list and wakes their
-    /// owners, with the lock released around the wakes.
+    /// owners, unlocked around the wakes.
     #[cold]
     fn wake(&self, n: usize) {
         let mut list = self.lock();
@@ -190,9 +190,8 @@ impl Waiter {
     }
 
     /// Wakes the next waiter for a wake-up its holder did not use. Takes
-    /// the lock whatever `armed` says: a waiter that links after our lock
-    /// is released sees, through the lock, the operation the wake-up was
-    /// for.
+    /// the lock whatever `armed` says: a waiter that links after we unlock
+    /// sees, through the lock, the operation the wake-up was for.
     pub(super) fn pass_on(&self) {
         self.wake(1);
     }
@@ -494,7 +493,7 @@ impl List {
     }
 
     /// Unlinks the linked `node`; returns its wake, for the caller to drop
-    /// with the lock released.
+    /// once unlocked.
     ///
     /// # Safety
     ///

@@ -62,8 +62,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
     pub(crate) fn freed(&self, pos: u64) -> bool {
         // Acquire: pairs with the Release store in `free`, so a caller that
         // sees the slot freed then sees what its freer wrote before.
-        let seq = self.slot(pos).seq.load(Ordering::Acquire);
-        (seq.wrapping_sub(self.laps.next_lap(pos)) as i64) >= 0
+        let stamp = self.slot(pos).stamp.load(Ordering::Acquire);
+        (stamp.wrapping_sub(self.laps.next_lap(pos)) as i64) >= 0
     }
 
     /// Whether the slot of `pos` holds the value published at `pos`, not
@@ -72,7 +72,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Acquire: pairs with the Release store in `publish`, so a caller
         // that sees the value published sees what its publisher wrote
         // before (`push_with`).
-        self.slot(pos).seq.load(Ordering::Acquire) == pos.wrapping_add(1)
+        self.slot(pos).stamp.load(Ordering::Acquire) == pos.wrapping_add(1)
     }
 
     /// The number of items: a consistent snapshot of the two cursors,

@@ -19,14 +19,14 @@ impl<T, const LIN: bool> Core<T, LIN> {
         let slot = self.slot(tail);
         // Nothing is in progress: the slot is free or holds the previous
         // lap's item.
-        if slot.seq.load(Ordering::Relaxed) != tail {
+        if slot.stamp.load(Ordering::Relaxed) != tail {
             return Err(value);
         }
         // SAFETY: `&mut self` makes position `tail` ours, and its slot is
-        // free (seq == tail).
+        // free (stamp == tail).
         slot.value
             .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-        slot.seq.store(tail.wrapping_add(1), Ordering::Relaxed);
+        slot.stamp.store(tail.wrapping_add(1), Ordering::Relaxed);
         let next = self.laps.advance(tail);
         self.tail.at.store(next, Ordering::Relaxed);
         self.tail.done.store(next, Ordering::Relaxed);
@@ -38,14 +38,15 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed, here and below: as in push_mut.
         let head = self.head.at.load(Ordering::Relaxed);
         let slot = self.slot(head);
-        if slot.seq.load(Ordering::Relaxed) != head.wrapping_add(1) {
+        if slot.stamp.load(Ordering::Relaxed) != head.wrapping_add(1) {
             return None;
         }
         // SAFETY: `&mut self` makes position `head` ours, and its slot holds
-        // an initialized value (seq == head + 1), moved out once: the seq
+        // an initialized value (stamp == head + 1), moved out once: the stamp
         // store below frees the slot.
         let value = slot.value.with(|p| unsafe { p.read().assume_init() });
-        slot.seq.store(self.laps.next_lap(head), Ordering::Relaxed);
+        slot.stamp
+            .store(self.laps.next_lap(head), Ordering::Relaxed);
         let next = self.laps.advance(head);
         self.head.at.store(next, Ordering::Relaxed);
         self.head.done.store(next, Ordering::Relaxed);

@@ -21,16 +21,16 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 return Some(value);
             }
             // Relaxed: only chooses between claiming and looking again;
-            // `force_write` loads seq again with Acquire before it touches
-            // the value.
-            let seq = self.slot(tail).seq.load(Ordering::Relaxed);
-            if (seq.wrapping_sub(tail) as i64) > 0 {
+            // `force_write` loads the stamp again with Acquire before it
+            // touches the value.
+            let stamp = self.slot(tail).stamp.load(Ordering::Relaxed);
+            if (stamp.wrapping_sub(tail) as i64) > 0 {
                 // Another producer moved past `tail`: look again.
                 backoff.spin();
                 tail = self.tail.at.load(Ordering::Relaxed);
                 continue;
             }
-            // The slot is free (seq == tail) or holds the previous lap's
+            // The slot is free (stamp == tail) or holds the previous lap's
             // item (the ring is full): claim `tail` either way. SeqCst: as
             // in `push_fast`.
             match self.tail.at.compare_exchange_weak(
@@ -63,10 +63,10 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Before either branch below publishes `tail`.
         self.note_push(tail);
         loop {
-            // Acquire: pairs with the Release store of seq in `free` (the
+            // Acquire: pairs with the Release store of the stamp in `free` (the
             // slot is free) or in `publish` (it holds `oldest`'s value).
-            let seq = slot.seq.load(Ordering::Acquire);
-            if seq == tail {
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
                 let claim = Claim {
                     slot,
                     pos: tail,
@@ -76,10 +76,10 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 self.publish(claim);
                 return None;
             }
-            if seq == oldest.wrapping_add(1) {
-                // Between our claim of `head` below and our store of seq, a
-                // pop at `head` may find its slot not ready: it must read
-                // `tail` (which is ahead) and wait, not report empty.
+            if stamp == oldest.wrapping_add(1) {
+                // Between our claim of `head` below and our store of the
+                // stamp, a pop at `head` may find its slot not ready: it must
+                // read `tail` (which is ahead) and wait, not report empty.
                 raise(&self.overtaken.pops_read_tail);
                 // Winning the CAS makes `oldest` ours alone, as in
                 // `claim_pop`; its value was published to us by the Acquire
@@ -101,9 +101,9 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 {
                     // SAFETY: we own pop position `oldest` (the CAS on head)
                     // and push position `tail` of the same slot, which holds
-                    // `oldest`'s initialized value (seq == oldest + 1, seen
+                    // `oldest`'s initialized value (stamp == oldest + 1, seen
                     // with Acquire): no other thread touches it until we
-                    // store seq.
+                    // store the stamp.
                     let old = slot
                         .value
                         .with_mut(|p| unsafe { p.replace(MaybeUninit::new(value)).assume_init() });

@@ -150,8 +150,8 @@ use overtake::Overtaken;
 /// One cell of the buffer.
 pub(crate) struct Slot<T> {
     /// Whose turn it is: see the module docs.
-    seq: AtomicU64,
-    /// Initialized exactly when `seq` is some position + 1.
+    stamp: AtomicU64,
+    /// Initialized exactly when `stamp` is some position + 1.
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
@@ -212,7 +212,7 @@ pub(crate) struct Core<T, const LIN: bool> {
     /// most a few times in the ring's life, so reading it costs a cache
     /// hit.
     overtaken: CachePadded<Overtaken>,
-    /// `capacity` slots; slot `i` starts with `seq = { lap: 0, index: i }`.
+    /// `capacity` slots; slot `i` starts with `stamp = { lap: 0, index: i }`.
     slots: Box<[Slot<T>]>,
     /// The position arithmetic (capacity, lap size, the mark bit).
     laps: Laps,
@@ -236,7 +236,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         slots.try_reserve_exact(len).ok()?;
         // { lap: 0, index: i } for each slot.
         slots.extend((0..capacity).map(|i| Slot {
-            seq: AtomicU64::new(i),
+            stamp: AtomicU64::new(i),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         }));
         Some(Self {
@@ -293,7 +293,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     #[inline(always)]
     pub(crate) fn write(&self, claim: &Claim<'_, T>, value: T) {
         // SAFETY: the claim owns position `claim.pos` (its CAS on `tail`),
-        // whose slot was writable (seq == pos, seen with Acquire), so no
+        // whose slot was writable (stamp == pos, seen with Acquire), so no
         // other thread reads or writes the value until we publish it.
         claim
             .slot
@@ -304,11 +304,11 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// Publishes the claimed push position, whose value is written.
     #[inline(always)]
     pub(crate) fn publish(&self, claim: Claim<'_, T>) {
-        // Release: publishes the value; pairs with the Acquire load of seq
-        // in `pop_fast`.
+        // Release: publishes the value; pairs with the Acquire load of the
+        // stamp in `pop_fast`.
         claim
             .slot
-            .seq
+            .stamp
             .store(claim.pos.wrapping_add(1), Ordering::Release);
         self.pushed_to(claim.next);
     }
@@ -317,7 +317,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     #[inline(always)]
     pub(crate) fn take(&self, claim: &Claim<'_, T>) -> T {
         // SAFETY: the claim owns position `claim.pos` (its CAS on `head`),
-        // whose slot holds an initialized value (seq == pos + 1, seen with
+        // whose slot holds an initialized value (stamp == pos + 1, seen with
         // Acquire after the producer's Release); it is moved out once:
         // `free` (which consumes the claim) makes the slot writable again.
         claim.slot.value.with(|p| unsafe { p.read().assume_init() })
@@ -328,9 +328,9 @@ impl<T, const LIN: bool> Core<T, LIN> {
     #[inline(always)]
     pub(crate) fn free(&self, claim: Claim<'_, T>) {
         // Release: hands the slot to the next lap's producer; pairs with
-        // the Acquire load of seq in `push_fast`.
-        let seq = self.laps.next_lap(claim.pos);
-        claim.slot.seq.store(seq, Ordering::Release);
+        // the Acquire load of the stamp in `push_fast`.
+        let stamp = self.laps.next_lap(claim.pos);
+        claim.slot.stamp.store(stamp, Ordering::Release);
         self.popped_to(claim.next);
     }
 
@@ -355,7 +355,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     pub(crate) fn free_at(&self, pos: u64) {
         // Release: as in `free`.
         self.slot(pos)
-            .seq
+            .stamp
             .store(self.laps.next_lap(pos), Ordering::Release);
     }
 }

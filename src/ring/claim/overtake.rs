@@ -44,10 +44,10 @@ impl<T, const LIN: bool> Core<T, LIN> {
     fn check_push_overtake(&self, pos: u64) {
         let prev = self.laps.prev(pos);
         // Relaxed: the value only decides whether to raise the flag; a call
-        // that happens after ours and loads this slot's seq reads this
+        // that happens after ours and loads this slot's stamp reads this
         // value or a later one (read-read coherence).
-        let seq = self.slot(prev).seq.load(Ordering::Relaxed);
-        if (seq.wrapping_sub(prev.wrapping_add(1)) as i64) < 0 {
+        let stamp = self.slot(prev).stamp.load(Ordering::Relaxed);
+        if (stamp.wrapping_sub(prev.wrapping_add(1)) as i64) < 0 {
             raise(&self.overtaken.pops_read_tail);
         }
     }
@@ -77,8 +77,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
     fn check_pop_overtake(&self, pos: u64) {
         let prev = self.laps.prev(pos);
         // Relaxed: as in `check_push_overtake`.
-        let seq = self.slot(prev).seq.load(Ordering::Relaxed);
-        if (seq.wrapping_sub(self.laps.next_lap(prev)) as i64) < 0 {
+        let stamp = self.slot(prev).stamp.load(Ordering::Relaxed);
+        if (stamp.wrapping_sub(self.laps.next_lap(prev)) as i64) < 0 {
             raise(&self.overtaken.pushes_read_head);
         }
     }
@@ -112,7 +112,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// A pop found the slot at `head` not published for this lap. Says
     /// why: empty, or closed and drained; `None` when a push has claimed
     /// `head` (or a force_push has moved `head` past the item it is
-    /// replacing) and not stored its `seq` yet: the caller waits a step
+    /// replacing) and not stored its `stamp` yet: the caller waits a step
     /// and looks again.
     pub(super) fn not_ready(&self, head: u64) -> Option<Refused> {
         // SeqCst fence: orders the slot's load before the loads below

@@ -30,7 +30,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed: a hint, as above. Free for `far` (or a later lap, if
         // other producers moved on) ends the wait.
         for _ in 0..ROOM_AHEAD_POLLS {
-            if slot.seq.load(Ordering::Relaxed).wrapping_sub(far) as i64 >= 0 {
+            if slot.stamp.load(Ordering::Relaxed).wrapping_sub(far) as i64 >= 0 {
                 return;
             }
             if spin {

@@ -45,7 +45,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     }
 
     /// How many of the (up to `k`, at most a lap) slots from position
-    /// `pos` on, in a row, have `seq` equal to their position plus `offset`
+    /// `pos` on, in a row, have `stamp` equal to their position plus `offset`
     /// (0: writable by a push; 1: readable by a pop), each loaded with
     /// Acquire (as in `push_fast` and `pop_fast`), and the position after them.
     #[inline]
@@ -53,7 +53,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         let mut n = 0;
         for (first, slots) in self.segments(pos, k) {
             for (p, slot) in (first..).zip(slots) {
-                if slot.seq.load(Ordering::Acquire) != p.wrapping_add(offset) {
+                if slot.stamp.load(Ordering::Acquire) != p.wrapping_add(offset) {
                     return (n, self.ahead(pos, n));
                 }
                 n += 1;
@@ -76,11 +76,11 @@ impl<T, const LIN: bool> Core<T, LIN> {
                 let value = values.next().expect("a value for every position");
                 // SAFETY: position `p` lies in the run this caller claimed
                 // (its CAS on `tail`), whose slots were writable, so no
-                // other thread touches the value until the seq store.
+                // other thread touches the value until the stamp store.
                 slot.value
                     .with_mut(|v| unsafe { v.write(MaybeUninit::new(value)) });
                 // Release: as in `publish`.
-                slot.seq.store(p.wrapping_add(1), Ordering::Release);
+                slot.stamp.store(p.wrapping_add(1), Ordering::Release);
             }
         }
         self.pushed(run);
@@ -97,10 +97,10 @@ impl<T, const LIN: bool> Core<T, LIN> {
             for (p, slot) in (first..).zip(slots) {
                 // SAFETY: position `p` lies in the run this caller claimed
                 // (its CAS on `head`), whose slots hold published values;
-                // each is moved out once, and its seq store below frees it.
+                // each is moved out once, and its stamp store below frees it.
                 let value = slot.value.with(|v| unsafe { v.read().assume_init() });
                 // Release: as in `free`.
-                slot.seq.store(p.wrapping_add(one_lap), Ordering::Release);
+                slot.stamp.store(p.wrapping_add(one_lap), Ordering::Release);
                 out.push(value);
             }
         }
@@ -125,13 +125,13 @@ impl<T, const LIN: bool> Core<T, LIN> {
             if tail & self.laps.mark() != 0 {
                 return Err(Refused::Closed);
             }
-            // The writable slots from `tail` on: seq == its position.
+            // The writable slots from `tail` on: stamp == its position.
             let (n, end) = self.count_run(tail, k, 0);
             if n == 0 {
                 // Relaxed: no value is touched after it (the count above
                 // runs again with its own Acquire loads).
-                let seq = self.slot(tail).seq.load(Ordering::Relaxed);
-                if (seq.wrapping_sub(tail) as i64) < 0 {
+                let stamp = self.slot(tail).stamp.load(Ordering::Relaxed);
+                if (stamp.wrapping_sub(tail) as i64) < 0 {
                     if !WAIT || self.is_full_at(tail) {
                         return Err(Refused::Full);
                     }
@@ -188,13 +188,13 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed: a hint, as in `push_fast`.
         let mut head = self.head.at.load(Ordering::Relaxed);
         loop {
-            // The readable slots from `head` on: seq == position + 1.
+            // The readable slots from `head` on: stamp == position + 1.
             let (n, mut end) = self.count_run(head, k, 1);
             if n == 0 {
                 // Relaxed: no value is read after it (as in
                 // `claim_push_run`).
-                let seq = self.slot(head).seq.load(Ordering::Relaxed);
-                if (seq.wrapping_sub(head.wrapping_add(1)) as i64) < 0 {
+                let stamp = self.slot(head).stamp.load(Ordering::Relaxed);
+                if (stamp.wrapping_sub(head.wrapping_add(1)) as i64) < 0 {
                     // Not published, as in `pop_fast`.
                     if !WAIT {
                         return Err(Refused::Empty);

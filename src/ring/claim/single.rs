@@ -22,7 +22,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// [`push`](Core::push), calling `before` with the position taken
     /// after the value is written and before it is published: what
     /// `before` stores (with any ordering) is seen by whoever pops the
-    /// value, through the Release store of the slot's seq.
+    /// value, through the Release store of the slot's stamp.
     #[inline]
     pub(crate) fn push_with<const WAIT: bool>(
         &self,
@@ -49,7 +49,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed, Acquire, SeqCst: as in `push_fast`.
         let tail = self.tail.at.load(Ordering::Relaxed);
         let (index, slot) = self.locate(tail);
-        if slot.seq.load(Ordering::Acquire) != tail {
+        if slot.stamp.load(Ordering::Acquire) != tail {
             return None;
         }
         let next = self.after(tail, index);
@@ -72,14 +72,14 @@ impl<T, const LIN: bool> Core<T, LIN> {
     #[inline(always)]
     pub(crate) fn push_fast(&self, value: T) -> Result<u64, T> {
         // Relaxed: the cursor is only a hint of which slot to look at; the
-        // slot's seq (Acquire below) carries the synchronization, and the
+        // slot's stamp (Acquire below) carries the synchronization, and the
         // CAS, which reads the latest value, catches a mark set since.
         let tail = self.tail.at.load(Ordering::Relaxed);
         let (index, slot) = self.locate(tail);
-        // Acquire: pairs with the Release store of seq in `free`, so the
-        // previous lap's read of this slot happens-before our write. A
-        // marked (closed) `tail` equals no seq: the slow path says closed.
-        if slot.seq.load(Ordering::Acquire) == tail {
+        // Acquire: pairs with the Release store of the stamp in `free`, so
+        // the previous lap's read of this slot happens-before our write. A
+        // marked (closed) `tail` equals no stamp: the slow path says closed.
+        if slot.stamp.load(Ordering::Acquire) == tail {
             let next = self.after(tail, index);
             // SeqCst: `tail` is the key of the push's wake-up of consumers
             // (module docs); winning the CAS makes the position ours alone.
@@ -128,9 +128,9 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed: a hint, as in `push_fast`.
         let head = self.head.at.load(Ordering::Relaxed);
         let (index, slot) = self.locate(head);
-        // Acquire: pairs with the Release store of seq in `publish`, so the
-        // value written there is visible to our read.
-        if slot.seq.load(Ordering::Acquire) == head.wrapping_add(1) {
+        // Acquire: pairs with the Release store of the stamp in `publish`,
+        // so the value written there is visible to our read.
+        if slot.stamp.load(Ordering::Acquire) == head.wrapping_add(1) {
             let next = self.after(head, index);
             // SeqCst: `head` is the key of the pop's wake-up of producers
             // (module docs); winning the CAS makes the position ours.
@@ -181,8 +181,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
             }
             let (index, slot) = self.locate(tail);
             // Acquire: as in `push_fast`.
-            let seq = slot.seq.load(Ordering::Acquire);
-            let diff = seq.wrapping_sub(tail) as i64;
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            let diff = stamp.wrapping_sub(tail) as i64;
             if diff == 0 {
                 let next = self.after(tail, index);
                 // SeqCst: as in `push_fast`.
@@ -235,7 +235,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         let head = self.head.at.load(Ordering::Relaxed);
         let (index, slot) = self.locate(head);
         // Acquire: as in `pop_fast`.
-        if slot.seq.load(Ordering::Acquire) == head.wrapping_add(1) {
+        if slot.stamp.load(Ordering::Acquire) == head.wrapping_add(1) {
             if !admit(head) {
                 return Err(Refused::Empty);
             }
@@ -265,8 +265,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
         // Relaxed, both: a hint; the claim that follows loads both again,
         // the slot with Acquire.
         let head = self.head.at.load(Ordering::Relaxed);
-        let seq = self.slot(head).seq.load(Ordering::Relaxed);
-        (seq.wrapping_sub(head.wrapping_add(1)) as i64) >= 0
+        let stamp = self.slot(head).stamp.load(Ordering::Relaxed);
+        (stamp.wrapping_sub(head.wrapping_add(1)) as i64) >= 0
     }
 
     /// The claim loop of a pop that did not succeed at its first look.
@@ -282,8 +282,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
         loop {
             let (index, slot) = self.locate(head);
             // Acquire: as in `pop_fast`.
-            let seq = slot.seq.load(Ordering::Acquire);
-            let diff = seq.wrapping_sub(head.wrapping_add(1)) as i64;
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            let diff = stamp.wrapping_sub(head.wrapping_add(1)) as i64;
             if diff == 0 {
                 if !admit(head) {
                     return Err(Refused::Empty);
