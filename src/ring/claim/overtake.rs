@@ -6,7 +6,7 @@ use super::{Core, Refused};
 use crate::sync::{fence, AtomicBool, Ordering};
 
 /// When a failed claim must read the other side's cursor: set once, never
-/// cleared (module docs, "Linearizable claims").
+/// cleared (`claim` module docs, "Linearizable claims").
 pub(super) struct Overtaken {
     /// Set by a push that finds the position before its own unpublished,
     /// by a `force_push` that takes the oldest item, and by `close`.
@@ -97,7 +97,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// that item and not freed the slot yet (`false`: look again).
     pub(super) fn is_full_at(&self, tail: u64) -> bool {
         // SeqCst fence: orders the slot's load before the loads below
-        // (module docs, "Linearizable claims").
+        // (`claim` module docs, "Linearizable claims").
         fence(Ordering::SeqCst);
         // Acquire: pairs with the SeqCst store in `raise`, so that the
         // overtaking pop's claim of `head` is seen below.
@@ -116,7 +116,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// and looks again.
     pub(super) fn not_ready(&self, head: u64) -> Option<Refused> {
         // SeqCst fence: orders the slot's load before the loads below
-        // (module docs, "Linearizable claims").
+        // (`claim` module docs, "Linearizable claims").
         fence(Ordering::SeqCst);
         // Acquire: pairs with the SeqCst store in `raise`, so that the
         // overtaking push's claim (or the close's mark) is seen below.

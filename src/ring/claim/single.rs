@@ -82,8 +82,8 @@ impl<T, const LIN: bool> Core<T, LIN> {
         if slot.stamp.load(Ordering::Acquire) == tail {
             let next = self.after(tail, index);
             // SeqCst: `tail` is the key of the push's wake-up of consumers
-            // (module docs); winning the CAS makes the position ours alone.
-            // On failure we only look again.
+            // (`claim` module docs); winning the CAS makes the position ours
+            // alone. On failure we only look again.
             if self
                 .tail
                 .at
@@ -133,7 +133,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         if slot.stamp.load(Ordering::Acquire) == head.wrapping_add(1) {
             let next = self.after(head, index);
             // SeqCst: `head` is the key of the pop's wake-up of producers
-            // (module docs); winning the CAS makes the position ours.
+            // (`claim` module docs); winning the CAS makes the position ours.
             if self
                 .head
                 .at
