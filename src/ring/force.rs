@@ -8,9 +8,10 @@ impl<T> Ring<T> {
     /// `capacity` items (a "ring buffer" of recent samples).
     ///
     /// On a closed ring nothing is pushed and `value` itself comes back.
-    /// When the ring is full and the oldest item is being popped, or
-    /// pushed, by a thread that has not finished, the call waits for that
-    /// thread (with backoff) and then pushes into the slot it leaves.
+    /// The oldest item of a full ring may still be in the hands of a
+    /// thread that has not finished popping it, or pushing it. The call
+    /// then waits for that thread, with backoff, and pushes into the slot
+    /// it leaves.
     ///
     /// # Examples
     ///

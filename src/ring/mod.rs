@@ -428,15 +428,21 @@ impl<T> Ring<T> {
     /// call waiting for room or for an item wakes up. Returns `false` if
     /// the ring was already closed.
     ///
-    /// On a closed ring: the `send` calls return [`PushError::Closed`],
-    /// [`try_push`](Ring::try_push) and [`push_timeout`](Ring::push_timeout)
-    /// [`Full`], [`force_push`](Ring::force_push) its value; once drained,
-    /// the `recv` calls report closed, [`try_pop`](Ring::try_pop) and
-    /// [`pop_timeout`](Ring::pop_timeout) return `None` (and the deprecated
-    /// `push` and `pop` panic). A push that claimed its position before
-    /// the close still completes, and pops wait for it. The channel
-    /// handles ([`into_channel`](Ring::into_channel)) close the ring when
-    /// the last of a side is dropped.
+    /// On a closed ring:
+    ///
+    /// - the `send` calls return [`PushError::Closed`];
+    ///   [`try_push`](Ring::try_push) and
+    ///   [`push_timeout`](Ring::push_timeout) return [`Full`];
+    ///   [`force_push`](Ring::force_push) returns its value;
+    /// - once it is drained, the `recv` calls report closed, and
+    ///   [`try_pop`](Ring::try_pop) and [`pop_timeout`](Ring::pop_timeout)
+    ///   return `None`;
+    /// - the deprecated `push` and `pop` panic.
+    ///
+    /// A push that claimed its position before the close still completes,
+    /// and pops wait for it. The channel handles
+    /// ([`into_channel`](Ring::into_channel)) close the ring when the last
+    /// of a side is dropped.
     ///
     /// # Examples
     ///

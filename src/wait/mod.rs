@@ -58,19 +58,21 @@
 //!                                        }
 //! ```
 //!
-//! The two SeqCst fences are totally ordered (the arm itself may be
-//! Relaxed: the fence after it does the ordering). If the notifier's fence
-//! comes first, the waiter's attempt sees the notifier's store. If the
-//! waiter's comes first, the notifier's load reads the waiter's arm or a
-//! later store of `armed`: an arm (1), or a clear, which is made under
-//! the lock by whoever left the list empty, so after the waiter's entry
-//! left the list: taken by a notification (the waiter holds a wake-up)
-//! or withdrawn by the waiter itself (it is no longer waiting). A load
-//! that reads 1 takes the lock and wakes the first entries, whichever
-//! they are: by the rule above each woken waiter takes an item or hands
-//! its wake-up on. `armed` is therefore 1 exactly while the list holds an
-//! entry (or a waiter is about to link one), and a notification with
-//! nobody waiting costs one fence and one load of a line nobody writes.
+//! The two SeqCst fences are totally ordered; the arm itself may be
+//! Relaxed, since the fence after it does the ordering. If the notifier's
+//! fence comes first, the waiter's attempt sees the notifier's store. If
+//! the waiter's comes first, the notifier's load reads the waiter's arm or
+//! a later store of `armed`. That is an arm (1), or a clear. A clear is
+//! made under the lock by whoever left the list empty, so after the
+//! waiter's entry left the list: either a notification took it (the waiter
+//! holds a wake-up), or the waiter withdrew it (it is no longer waiting).
+//! A load that reads 1 takes the lock and wakes the first entries,
+//! whichever they are; by the rule above, each woken waiter takes an item
+//! or hands its wake-up on.
+//!
+//! `armed` is therefore 1 exactly while the list holds an entry, or a
+//! waiter is about to link one. A notification with nobody waiting costs
+//! one fence and one load of a line nobody writes.
 //!
 //! A ring's `close` is a notifier of both sides that wakes every waiter:
 //! its store is the mark it sets on `tail`, which every retried call reads.

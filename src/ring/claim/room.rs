@@ -11,12 +11,12 @@ const ROOM_AHEAD: u64 = 32;
 const ROOM_AHEAD_POLLS: u32 = 64;
 
 impl<T, const LIN: bool> Core<T, LIN> {
-    /// After a push found the ring full: waits (a few microseconds at
-    /// most, as a backoff's first steps would; with `spin`, spinning only)
-    /// until the slot `ROOM_AHEAD` places past `tail` is free too, so that
-    /// the producer comes back for a run of free slots instead of polling
-    /// the one a consumer is about to free, whose cache line the consumer
-    /// is still using for its next pops.
+    /// After a push found the ring full: waits until the slot
+    /// `ROOM_AHEAD` places past `tail` is free too. The producer then comes
+    /// back for a run of free slots, instead of polling the one a consumer
+    /// is about to free, whose cache line that consumer is still using for
+    /// its next pops. The wait lasts a few microseconds at most, as a
+    /// backoff's first steps would; with `spin`, it only spins.
     pub(crate) fn wait_for_room_ahead(&self, spin: bool) {
         let ahead = ROOM_AHEAD.min(self.laps.capacity() - 1);
         // Relaxed: a hint of which slot to watch; the claim decides.
