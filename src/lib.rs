@@ -36,30 +36,47 @@
 //!
 //! # The algorithm in brief
 //!
-//! Dmitry Vyukov's bounded MPMC queue. Every slot carries a sequence
-//! number (`seq`, the *stamp*) saying whose turn it is: a slot whose `seq`
-//! equals a producer's position is free for that producer; one whose `seq`
-//! equals a consumer's position + 1 holds that consumer's item; a pop
-//! stores position + one lap, handing the slot to the producer of the next
-//! lap. Producers claim positions on the `tail` cursor and consumers on the
-//! `head` cursor, one CAS each. A try that finds its slot not ready reads
-//! the other cursor to tell an empty (full) ring from a thread that is
-//! mid-operation at that slot, which it waits for: the try calls are
-//! linearizable.
-//!
-//! The two cursors are written by different sets of threads, so each sits
-//! on its own cache line (`crossbeam_utils::CachePadded`): otherwise every
-//! push would invalidate the line every pop reads, and vice versa.
-//!
-//! The cursors carry no data and are updated with `Relaxed` CAS. The
-//! happens-before edges come from the slots: the producer's
-//! `seq.store(pos + 1, Release)` pairs with the consumer's `Acquire` load
-//! (the item's write is visible to its read), and the consumer's
-//! `seq.store(pos + lap, Release)` pairs with the next producer's
-//! `Acquire` load (the read is done before the slot is overwritten). The
-//! [`ring`](crate::Ring) source documents every atomic operation with the
+//! Dmitry Vyukov's bounded MPMC queue: each slot carries a stamp that says
+//! whose turn it is, producers claim positions on one cursor and consumers
+//! on the other, one CAS each, and the slot's stamp hands the item over.
+//! The source tells it once, with the memory orderings and why the try
+//! calls are linearizable, in the module docs of the claim core
+//! (`src/ring/claim/mod.rs`); every atomic operation there names the
 //! operation it pairs with.
 //!
+//! # Glossary
+//!
+//! One word for each thing, in the source and in these docs:
+//!
+//! - *position*: a cursor value `{ lap, index }`, the `lap`-th use of slot
+//!   `index`. Positions may wrap around `u64`: they are compared by their
+//!   wrapping difference.
+//! - `head`, `tail`: the consumers' and the producers' cursor, the next
+//!   position to pop and to push. Once the ring is closed, `tail` carries
+//!   the *mark* bit.
+//! - *stamp*: a slot's turn, the position that may use it next. A push
+//!   finds its slot stamped with its own position; a pop finds its
+//!   position + 1.
+//! - *claim*: winning a position, or a run of them, with one CAS on a
+//!   cursor. The position is then the claimer's alone until it stores the
+//!   slot's next stamp.
+//! - *publish*: a push's store of the stamp that hands its item to the pop
+//!   of its position. *Free*: a pop's store of the stamp that hands the
+//!   slot to the push of the next lap. A place given back is *freed*.
+//! - *Release*: the memory ordering (`Ordering::Release`), nothing else.
+//! - *overtake*: a claim that finishes while the position before it is
+//!   claimed and unfinished. It makes the failed claims of the other side
+//!   read this side's cursor, which keeps the try calls linearizable.
+//! - [`Seq`]: a message's number in an [`AckQueue`], never a slot's stamp.
+//! - *wait list*: one side's waiting threads and tasks, in the order they
+//!   began to wait, each in a [`WaitSlot`]. It is *armed* while an entry
+//!   may be linked, which is what a notification reads before it takes
+//!   the list's lock.
+//! - *wake-up*: a notification's taking of an entry off a wait list. The
+//!   waiter woken uses it (its next try) or passes it to the next entry.
+//! - *key*: a cursor whose SeqCst CAS stands in for a notifier's fence:
+//!   `tail` for the poppers' waits, `head` for the pushers'.
+
 //! # When to use it, and when not
 //!
 //! Use it when threads of one process hand each other work at high rates

@@ -1,5 +1,6 @@
 //! Ring positions: the `{ lap, index }` encoding shared by [`Ring`] and the
-//! ack layer's rings.
+//! ack layer's rings. How the rings use positions and stamps is told in
+//! the module docs of the claim core (`src/ring/claim/mod.rs`).
 //!
 //! A position is `lap * one_lap + index`, with `index < capacity` and
 //! `one_lap` the smallest power of two above `capacity`. Adding `one_lap`
@@ -10,8 +11,8 @@
 //!
 //! A position's *count* is how many positions come before it
 //! (`lap * capacity + index`): the number of pushes (pops) a cursor at that
-//! position has seen, which the ack layer uses as a message's sequence
-//! number.
+//! position has seen, which the ack layer uses as a message's number
+//! ([`Seq`](crate::Seq)).
 //!
 //! [`Ring`]: crate::Ring
 

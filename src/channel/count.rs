@@ -26,12 +26,11 @@ impl HandleCount {
     /// A handle is gone; `true` when it was the last of its side.
     pub(crate) fn remove(&self) -> bool {
         // AcqRel: Release, so that everything this handle did happens-before
-        // the last handle's close; Acquire, so that the last handle, which
-        // reads every earlier decrement (the RMWs form one release
-        // sequence), closes after every other handle's calls: its close of
+        // the last handle's close. Acquire, so that the last handle closes
+        // after every other handle's calls: it reads every earlier
+        // decrement (the RMWs form one release sequence), so its close of
         // the ring comes after their pushes in the order of `tail`, as
-        // `Arc`'s last drop comes after every other use. No model sees it
-        // weakened (the loom census says why).
+        // `Arc`'s last drop comes after every other use.
         self.0.fetch_sub(1, Ordering::AcqRel) == 1
     }
 

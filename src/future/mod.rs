@@ -1,5 +1,7 @@
 //! Futures of [`Ring`](crate::Ring) and [`AckQueue`](crate::AckQueue), and
-//! the `Stream`s of the `stream` feature.
+//! the `Stream`s of the `stream` feature, gathered in one place; each is
+//! defined beside its type. The [`Timer`] of the ack layer's waits is
+//! defined here.
 //!
 //! The library depends on no runtime: the futures run on tokio, smol,
 //! async-std or a plain `block_on` alike, and are `Send` when `T: Send`.
@@ -16,8 +18,6 @@
 //! batch, owned and stream forms) are cancel safe: a value or delivery is
 //! taken only in the poll that returns it.
 
-mod ring;
-
 use core::future::Future;
 use core::time::Duration;
 
@@ -25,7 +25,7 @@ pub use crate::ack::{
     PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
     SettledFuture,
 };
-pub use ring::{RecvFuture, RoomFuture, SendFuture};
+pub use crate::ring::{RecvFuture, RoomFuture, SendFuture};
 
 #[cfg(feature = "stream")]
 pub use crate::ack::DeliveryStream;
@@ -76,4 +76,4 @@ impl Timer for NoTimer {
 }
 
 #[cfg(feature = "stream")]
-pub use ring::RingStream;
+pub use crate::ring::RingStream;

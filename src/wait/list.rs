@@ -93,7 +93,7 @@ impl Waiter {
     }
 
     /// Takes up to `n` nodes off the front of the list and wakes their
-    /// owners, with the lock released around the wakes.
+    /// owners, unlocked around the wakes.
     #[cold]
     fn wake(&self, n: usize) {
         let mut list = self.lock();
@@ -140,13 +140,14 @@ impl Waiter {
         // and its owner withdraws it before it is dropped (`WaitSlot`'s
         // drop).
         unsafe { list.push_back(node, wake) };
-        // Relaxed: the waiter's arm, which a notifier's load after its fence
-        // (or after its key RMW) reads unless our attempt sees its
-        // operation; the SeqCst fence below orders it for both (module docs
-        // of `wait`: a plain notifier's fence and ours are ordered in S; a
-        // keyed notifier's SeqCst load that reads a value from before this
-        // arm precedes our fence in S). Under the lock, so that a clear
-        // (also under the lock) comes before it or after our node left.
+        // Relaxed: the waiter's arm. A notifier's load after its fence, or
+        // after its key RMW, reads it unless our attempt sees the
+        // notifier's operation. The SeqCst fence below orders it for both
+        // (module docs of `wait`): a plain notifier's fence and ours are
+        // ordered in S, and a keyed notifier's SeqCst load that reads a
+        // value from before this arm precedes our fence in S. Made under
+        // the lock, so that a clear, also made under the lock, comes before
+        // it or after our node left.
         self.armed.swap(1, Ordering::Relaxed);
         drop(list);
         // SeqCst: orders the arm before the attempt's loads (and, on std,
@@ -190,9 +191,8 @@ impl Waiter {
     }
 
     /// Wakes the next waiter for a wake-up its holder did not use. Takes
-    /// the lock whatever `armed` says: a waiter that links after our lock
-    /// is released sees, through the lock, the operation the wake-up was
-    /// for.
+    /// the lock whatever `armed` says: a waiter that links after we unlock
+    /// sees, through the lock, the operation the wake-up was for.
     pub(super) fn pass_on(&self) {
         self.wake(1);
     }
@@ -494,7 +494,7 @@ impl List {
     }
 
     /// Unlinks the linked `node`; returns its wake, for the caller to drop
-    /// with the lock released.
+    /// once unlocked.
     ///
     /// # Safety
     ///

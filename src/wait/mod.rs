@@ -49,8 +49,8 @@
 //! ```text
 //! waiter                                 notifier (the opposite operation)
 //! lock; link entry; armed.swap(1); unlock
-//! fence(SeqCst)                          seq.store(.., Release)   // the push/pop itself
-//! attempt()  // loads seq                fence(SeqCst)
+//! fence(SeqCst)                          stamp.store(.., Release) // the push/pop itself
+//! attempt()  // loads the stamp          fence(SeqCst)
 //! sleep until the entry is taken         if armed.load(Relaxed) != 0 {
 //!                                            lock; take n entries off the front;
 //!                                            if the list is empty: armed = 0; unlock
@@ -58,19 +58,21 @@
 //!                                        }
 //! ```
 //!
-//! The two SeqCst fences are totally ordered (the arm itself may be
-//! Relaxed: the fence after it does the ordering). If the notifier's fence
-//! comes first, the waiter's attempt sees the notifier's store. If the
-//! waiter's comes first, the notifier's load reads the waiter's arm or a
-//! later store of `armed`: an arm (1), or a clear, which is made under
-//! the lock by whoever left the list empty, so after the waiter's entry
-//! left the list: taken by a notification (the waiter holds a wake-up)
-//! or withdrawn by the waiter itself (it is no longer waiting). A load
-//! that reads 1 takes the lock and wakes the first entries, whichever
-//! they are: by the rule above each woken waiter takes an item or hands
-//! its wake-up on. `armed` is therefore 1 exactly while the list holds an
-//! entry (or a waiter is about to link one), and a notification with
-//! nobody waiting costs one fence and one load of a line nobody writes.
+//! The two SeqCst fences are totally ordered; the arm itself may be
+//! Relaxed, since the fence after it does the ordering. If the notifier's
+//! fence comes first, the waiter's attempt sees the notifier's store. If
+//! the waiter's comes first, the notifier's load reads the waiter's arm or
+//! a later store of `armed`. That is an arm (1), or a clear. A clear is
+//! made under the lock by whoever left the list empty, so after the
+//! waiter's entry left the list: either a notification took it (the waiter
+//! holds a wake-up), or the waiter withdrew it (it is no longer waiting).
+//! A load that reads 1 takes the lock and wakes the first entries,
+//! whichever they are; by the rule above, each woken waiter takes an item
+//! or hands its wake-up on.
+//!
+//! `armed` is therefore 1 exactly while the list holds an entry, or a
+//! waiter is about to link one. A notification with nobody waiting costs
+//! one fence and one load of a line nobody writes.
 //!
 //! A ring's `close` is a notifier of both sides that wakes every waiter:
 //! its store is the mark it sets on `tail`, which every retried call reads.
@@ -90,22 +92,25 @@
 //! ```
 //!
 //! The RMW and the `armed` load are SeqCst and in that order in one
-//! thread, so the RMW precedes the load in the single total order. If the
-//! load reads a value from before the waiter's arm, it is coherence-ordered
-//! before the arm, which is sequenced before the waiter's SeqCst fence, so
-//! the load, and the RMW with it, precedes that fence in the total order,
-//! and a load of the key after the fence sees the RMW or a later value. (A load that reads a clear made after the arm finds
-//! the waiter's entry gone from the list, as above.) That covers the key
-//! only, not the stores the notifier makes after its RMW: the waiter's
-//! `may_sleep` must therefore decide from the key alone whether the
-//! operation it waits for is under way, and then try again instead of
-//! sleeping. A receiver waits for a message whose publisher has won
-//! `tail` but not yet stored the slot's stamp; a publisher for a slot
-//! whose receiver has won `head` but not yet freed it. A waiter that needs
-//! what the notifier wrote *before* its RMW (a confirmation waiter, the
-//! settle before an ack's RMW on `acked`) reads the key with Acquire
-//! first: an RMW it reads, or one after it, then carries those writes to
-//! it.
+//! thread, so the RMW precedes the load in the single total order. Say the
+//! load reads a value from before the waiter's arm. Then it is
+//! coherence-ordered before the arm, which is sequenced before the
+//! waiter's SeqCst fence. So the load, and the RMW with it, precede that
+//! fence in the total order, and a load of the key after the fence sees
+//! the RMW or a later value. A load that reads a clear made after the arm
+//! finds the waiter's entry gone from the list, as above.
+//!
+//! That covers the key only, not the stores the notifier makes after its
+//! RMW. The waiter's `may_sleep` must therefore decide from the key alone
+//! whether the operation it waits for is under way, and then try again
+//! instead of sleeping. A receiver waits for a message whose publisher has
+//! won `tail` but not yet stored the slot's stamp; a publisher waits for a
+//! slot whose receiver has won `head` but not yet freed it.
+//!
+//! Some waiters need what the notifier wrote *before* its RMW: a
+//! confirmation waiter needs the settle made before an ack's RMW on
+//! `acked`. Such a waiter reads the key with Acquire first: the RMW it
+//! reads, or a later one, then carries those writes to it.
 //!
 //! Loom cannot check this rule in full: it orders SeqCst accesses only as
 //! AcqRel. Under loom the waiters read the key with an AcqRel RMW
@@ -118,9 +123,9 @@
 //! A parked thread's entry holds its thread handle, and the thread
 //! sleeps with `park` until a notification takes its entry (or its
 //! deadline passes); a waiting future's entry holds its task's `Waker`.
-//! The notifier moves the handle or the waker out of the entry under the
-//! lock, marks the entry taken with a Release store, its last touch of the
-//! entry, and wakes with the lock released: a waker may do anything,
+//! Under the lock, the notifier moves the handle or the waker out of the
+//! entry and marks the entry taken with a Release store, its last touch of
+//! the entry. It wakes once unlocked, since a waker may do anything,
 //! including polling the future that registered it. The owner reads the
 //! mark with Acquire, without the lock, to learn of its wake-up; it takes
 //! the lock only to link its entry, or to withdraw it while still linked.

@@ -88,8 +88,8 @@ impl Node {
     }
 }
 
-/// Up to `WAKE_BATCH` owners taken off a list, to be woken with the lock
-/// released.
+/// Up to `WAKE_BATCH` owners taken off a list, to be woken once the list
+/// is unlocked.
 pub(super) struct WakeBatch {
     wakes: [Wake; WAKE_BATCH],
     len: usize,

@@ -1,23 +1,34 @@
 //! `Ring<T>`: a bounded multi-producer multi-consumer lock-free ring buffer.
 //!
-//! Dmitry Vyukov's bounded MPMC queue: the slots, cursors and claims live
-//! in [`claim`] (the algorithm, why the try calls are linearizable, the
-//! memory orderings and the progress guarantee are told there, once). This
-//! file is the public type: its constructors and the try, blocking,
-//! timeout, force, batch and `&mut` calls, each a claim from the core plus
-//! the wake-ups of the other side.
+//! Dmitry Vyukov's bounded MPMC queue. The slots, cursors and claims live
+//! in [`claim`], whose module docs tell the algorithm, why the try calls
+//! are linearizable, the memory orderings and the progress guarantee. This
+//! module is the public type: a claim from the core for each call, plus the
+//! wake-ups of the other side. This file holds the type, its constructors
+//! and the try calls; each other kind of call has a file of its own:
+//! [`blocking`] (waiting calls, with and without a timeout), [`batch`],
+//! [`force`] (`force_push`), [`exclusive`] (the `&mut` calls), [`iter`]
+//! and [`future`] (the futures and `poll_*` calls).
 
 use core::fmt;
-use core::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::error::{CapacityError, Closed, Full, PopError, PushError};
-use crate::wait::{self, WaitStrategy, Waiter, ALL};
+use crate::error::{CapacityError, Full, PopError, PushError};
+use crate::wait::{WaitStrategy, Waiter, ALL};
 
+mod batch;
+mod blocking;
 pub(crate) mod claim;
+mod exclusive;
+mod force;
+mod future;
 mod iter;
+
 use claim::{Core, Refused};
+#[cfg(feature = "stream")]
+pub use future::RingStream;
+pub use future::{RecvFuture, RoomFuture, SendFuture};
 pub use iter::{IntoIter, Iter, TryIter};
 
 /// A bounded multi-producer multi-consumer queue.
@@ -40,8 +51,9 @@ pub use iter::{IntoIter, Iter, TryIter};
 /// whose blocking forms are `send` and `recv`.
 ///
 /// The try calls are linearizable: a pop reports empty only if the ring
-/// was empty at some instant during the call, a push reports full only if
-/// it was full (the source's `ring/claim.rs`, "Linearizable claims"). [`try_pop_if_ready`](Ring::try_pop_if_ready) and
+/// was empty at some instant during the call, and a push reports full
+/// only if it was full (the source's `src/ring/claim/mod.rs` says how).
+/// [`try_pop_if_ready`](Ring::try_pop_if_ready) and
 /// [`try_push_if_free`](Ring::try_push_if_free) decide from their slot
 /// alone instead: they never wait for a preempted thread, and are not
 /// linearizable.
@@ -78,10 +90,10 @@ pub struct Ring<T> {
 }
 
 // SAFETY: a `Ring<T>` moves `T` values between threads and never hands out
-// references to them, so sharing it only requires that `T` can be sent. All
-// access to a slot's value is serialized by the `seq` protocol (`claim.rs`):
-// only the thread that won the CAS for a position touches that slot's value
-// until it stores the next `seq` with Release.
+// references to them, so sharing it only requires that `T` can be sent. The
+// slots' stamps serialize all access to a slot's value (`claim`): only the
+// thread that won the CAS for a position touches that slot's value, until
+// it stores the slot's next stamp with Release.
 unsafe impl<T: Send> Sync for Ring<T> {}
 // SAFETY: the ring owns its `T`s; moving the ring moves them, which `T: Send`
 // allows. (The std `UnsafeCell` is already `Send` for `T: Send`; loom's is
@@ -207,27 +219,6 @@ impl<T> Ring<T> {
     #[inline(always)]
     fn after_pop(&self, n: usize) {
         self.not_full.notify_keyed(n);
-    }
-
-    /// A popper that found nothing may sleep: no push has claimed a
-    /// position past `head` (one that has may be publishing now, without
-    /// a wake-up for us: look again instead). Reads `tail`, the key, after
-    /// the waiter armed.
-    pub(crate) fn may_sleep_for_item(&self) -> bool {
-        let (tail, _) = self.core.tail_key();
-        tail == self.core.head()
-    }
-
-    /// A pusher that found no room may sleep: `capacity` positions lie
-    /// between `head` and `tail`, so no pop has claimed the position whose
-    /// slot it needs (one that has may be freeing it now). Reads `head`,
-    /// the key, after the waiter armed; `false` once closed.
-    pub(crate) fn may_sleep_for_room(&self) -> bool {
-        let (tail, closed) = self.core.tail();
-        let head = self.core.head_key();
-        let laps = self.core.laps();
-        // Saturating: `head` is read after `tail`, and may have passed it.
-        !closed && laps.count(tail).saturating_sub(laps.count(head)) >= laps.capacity()
     }
 
     /// Pushes `value` if the ring has room and is open. With `WAIT`, a
@@ -432,270 +423,26 @@ impl<T> Ring<T> {
         self.pop_or_refuse::<true>()
     }
 
-    /// Pushes `value`, waiting for room with the ring's wait strategy:
-    /// [`send`](Ring::send), panicking where `send` returns its error.
-    ///
-    /// # Panics
-    ///
-    /// If the ring is closed, or is closed while the call waits (the
-    /// value is dropped); [`send`](Ring::send) returns it instead.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #![allow(deprecated)]
-    /// let ring = ackring::Ring::new(1);
-    /// ring.push("a");
-    /// assert_eq!(ring.pop(), "a");
-    /// ```
-    #[deprecated(note = "panics on a closed ring: `send` hands the value back instead")]
-    pub fn push(&self, value: T) {
-        if self.push_until(value, None).is_err() {
-            panic!("Ring::push on a closed ring (use Ring::send to get the value back)");
-        }
-    }
-
-    /// Pops the oldest item, waiting for one with the ring's wait strategy:
-    /// [`recv`](Ring::recv), panicking where `recv` returns its error.
-    ///
-    /// # Panics
-    ///
-    /// If the ring is closed and drained, or becomes so while the call
-    /// waits; [`recv`](Ring::recv) reports it instead.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #![allow(deprecated)]
-    /// let ring = ackring::Ring::new(1);
-    /// ring.push(5);
-    /// assert_eq!(ring.pop(), 5);
-    /// ```
-    #[deprecated(note = "panics on a closed, drained ring: `recv` returns `Err(Closed)` instead")]
-    pub fn pop(&self) -> T {
-        match self.pop_until(None) {
-            Ok(v) => v,
-            Err(_) => panic!("Ring::pop on a closed, drained ring (use Ring::recv)"),
-        }
-    }
-
-    /// Pushes `value`, waiting for room with the ring's wait strategy,
-    /// until it is pushed or the ring is closed.
-    ///
-    /// # Errors
-    ///
-    /// [`PushError::Closed`], holding `value`, if the ring is closed or
-    /// is closed while the call waits (never [`PushError::Full`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ring = ackring::Ring::new(1);
-    /// assert!(ring.send(1).is_ok());
-    /// ring.close();
-    /// assert_eq!(ring.send(2).unwrap_err().into_inner(), 2);
-    /// ```
-    pub fn send(&self, value: T) -> Result<(), PushError<T>> {
-        self.push_until(value, None)
-    }
-
-    /// Pops the oldest item, waiting for one with the ring's wait strategy,
-    /// until it gets one or the ring is closed and drained.
-    ///
-    /// # Errors
-    ///
-    /// [`Closed`] once the ring is closed and every item pushed before the
-    /// close has been popped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ring = ackring::Ring::new(2);
-    /// ring.send(1).unwrap();
-    /// ring.close();
-    /// assert_eq!(ring.recv(), Ok(1));
-    /// assert!(ring.recv().is_err());
-    /// ```
-    pub fn recv(&self) -> Result<T, Closed> {
-        self.pop_until(None).map_err(|_| Closed)
-    }
-
-    /// Pushes `value`, waiting at most `timeout` for room.
-    ///
-    /// # Errors
-    ///
-    /// [`Full`], holding `value`, if there was still no room after
-    /// `timeout`, or the ring is closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let ring = ackring::Ring::new(1);
-    /// ring.push_timeout(1, Duration::from_millis(1)).unwrap();
-    /// let full = ring.push_timeout(2, Duration::from_millis(1)).unwrap_err();
-    /// assert_eq!(full.into_inner(), 2);
-    /// ```
-    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), Full<T>> {
-        self.push_until(value, wait::deadline_after(timeout))
-            .map_err(|e| Full(e.into_inner()))
-    }
-
-    /// Pops the oldest item, waiting at most `timeout` for one.
-    ///
-    /// Returns `None` if the ring stayed empty for `timeout`, or is closed
-    /// and drained.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let ring = ackring::Ring::<u8>::new(1);
-    /// assert_eq!(ring.pop_timeout(Duration::from_millis(1)), None);
-    /// ```
-    pub fn pop_timeout(&self, timeout: Duration) -> Option<T> {
-        self.pop_until(wait::deadline_after(timeout)).ok()
-    }
-
-    /// Pushes `value`, waiting at most `timeout` for room, or says why not.
-    ///
-    /// # Errors
-    ///
-    /// [`PushError::Full`] if there was still no room after `timeout`;
-    /// [`PushError::Closed`] if the ring is closed or is closed while the
-    /// call waits. Either holds `value`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ackring::{PushError, Ring};
-    /// use std::time::Duration;
-    ///
-    /// let ring = Ring::new(1);
-    /// ring.send(1).unwrap();
-    /// let ms = Duration::from_millis(1);
-    /// assert_eq!(ring.send_timeout(2, ms), Err(PushError::Full(2)));
-    /// ring.close();
-    /// assert_eq!(ring.send_timeout(3, ms), Err(PushError::Closed(3)));
-    /// ```
-    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), PushError<T>> {
-        self.push_until(value, wait::deadline_after(timeout))
-    }
-
-    /// Pops the oldest item, waiting at most `timeout` for one, or says
-    /// why not.
-    ///
-    /// # Errors
-    ///
-    /// [`PopError::Empty`] if the ring stayed open and empty for
-    /// `timeout`; [`PopError::Closed`] once it is closed and drained (also
-    /// while the call waits).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ackring::{PopError, Ring};
-    /// use std::time::Duration;
-    ///
-    /// let ring = Ring::<u8>::new(1);
-    /// let ms = Duration::from_millis(1);
-    /// assert_eq!(ring.recv_timeout(ms), Err(PopError::Empty));
-    /// ring.close();
-    /// assert_eq!(ring.recv_timeout(ms), Err(PopError::Closed));
-    /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, PopError> {
-        self.pop_until(wait::deadline_after(timeout))
-    }
-
-    fn push_until(
-        &self,
-        value: T,
-        deadline: Option<crate::sync::Instant>,
-    ) -> Result<(), PushError<T>> {
-        let value = match self.push_or_refuse::<true>(value) {
-            Err(PushError::Full(value)) => value,
-            done => return done,
-        };
-        self.core
-            .wait_for_room_ahead(self.strategy == WaitStrategy::Spin);
-        let mut value = Some(value);
-        let done = wait::wait_until(
-            self.strategy,
-            &self.not_full,
-            deadline,
-            || match self.push_or_refuse::<true>(value.take()?) {
-                Err(PushError::Full(v)) => {
-                    value = Some(v);
-                    None
-                }
-                done => Some(done),
-            },
-            || self.may_sleep_for_room(),
-        );
-        match (done, value) {
-            (Some(done), _) => done,
-            (None, Some(v)) => Err(PushError::Full(v)),
-            (None, None) => unreachable!("the value is put back on every failed try"),
-        }
-    }
-
-    fn pop_until(&self, deadline: Option<crate::sync::Instant>) -> Result<T, PopError> {
-        wait::wait_until(
-            self.strategy,
-            &self.not_empty,
-            deadline,
-            || match self.pop_or_refuse::<true>() {
-                Err(PopError::Empty) => None,
-                done => Some(done),
-            },
-            || self.may_sleep_for_item(),
-        )
-        .unwrap_or(Err(PopError::Empty))
-    }
-
-    /// Pushes `value`, overwriting the oldest item when the ring is full;
-    /// returns the item it overwrote. The ring then holds the newest
-    /// `capacity` items (a "ring buffer" of recent samples).
-    ///
-    /// On a closed ring nothing is pushed and `value` itself comes back.
-    /// When the ring is full and the oldest item is being popped, or
-    /// pushed, by a thread that has not finished, the call waits for that
-    /// thread (with backoff) and then pushes into the slot it leaves.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ring = ackring::Ring::new(2);
-    /// assert_eq!(ring.force_push(1), None);
-    /// assert_eq!(ring.force_push(2), None);
-    /// assert_eq!(ring.force_push(3), Some(1)); // the oldest, overwritten
-    /// assert_eq!(ring.try_pop(), Some(2));
-    /// assert_eq!(ring.try_pop(), Some(3));
-    /// ```
-    pub fn force_push(&self, value: T) -> Option<T> {
-        let old = self.core.force_push(value);
-        // Also after a refusal (closed): a wake-up with nothing new is
-        // only a look for the woken.
-        self.after_push(1);
-        old
-    }
-
     /// Closes the ring: pushes fail from then on (handing their value
     /// back), pops take what is left and then report closed, and every
     /// call waiting for room or for an item wakes up. Returns `false` if
     /// the ring was already closed.
     ///
-    /// On a closed ring: the `send` calls return [`PushError::Closed`],
-    /// [`try_push`](Ring::try_push) and [`push_timeout`](Ring::push_timeout)
-    /// [`Full`], [`force_push`](Ring::force_push) its value; once drained,
-    /// the `recv` calls report closed, [`try_pop`](Ring::try_pop) and
-    /// [`pop_timeout`](Ring::pop_timeout) return `None` (and the deprecated
-    /// `push` and `pop` panic). A push that claimed its position before
-    /// the close still completes, and pops wait for it. The channel
-    /// handles ([`into_channel`](Ring::into_channel)) close the ring when
-    /// the last of a side is dropped.
+    /// On a closed ring:
+    ///
+    /// - the `send` calls return [`PushError::Closed`];
+    ///   [`try_push`](Ring::try_push) and
+    ///   [`push_timeout`](Ring::push_timeout) return [`Full`];
+    ///   [`force_push`](Ring::force_push) returns its value;
+    /// - once it is drained, the `recv` calls report closed, and
+    ///   [`try_pop`](Ring::try_pop) and [`pop_timeout`](Ring::pop_timeout)
+    ///   return `None`;
+    /// - the deprecated `push` and `pop` panic.
+    ///
+    /// A push that claimed its position before the close still completes,
+    /// and pops wait for it. The channel handles
+    /// ([`into_channel`](Ring::into_channel)) close the ring when the last
+    /// of a side is dropped.
     ///
     /// # Examples
     ///
@@ -739,97 +486,6 @@ impl<T> Ring<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()
-    }
-
-    /// Moves as many items as fit from the front of `items` into the ring,
-    /// in order, with one claim on the producers' cursor; returns how many
-    /// moved (none on a closed ring). The rest stay in `items`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ring = ackring::Ring::new(3);
-    /// let mut items = vec![1, 2, 3, 4, 5];
-    /// assert_eq!(ring.try_push_batch(&mut items), 3);
-    /// assert_eq!(items, [4, 5]);
-    /// ```
-    pub fn try_push_batch(&self, items: &mut Vec<T>) -> usize {
-        let want = items.len().min(self.capacity());
-        if want == 0 {
-            return 0;
-        }
-        let Ok(run) = self.core.claim_push_run::<true>(want as u64) else {
-            return 0;
-        };
-        self.core.publish_run(run, items);
-        self.after_push(run.len as usize);
-        run.len as usize
-    }
-
-    /// Appends up to `max` of the oldest items to `out`, in order, with one
-    /// claim on the consumers' cursor; returns how many moved.
-    ///
-    /// Reserves room in `out` for `max` items first (before taking any), so
-    /// give it that much capacity up front to keep the call allocation-free.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let ring = ackring::Ring::new(8);
-    /// let mut items = vec![1, 2, 3];
-    /// ring.try_push_batch(&mut items);
-    /// let mut out = Vec::with_capacity(8);
-    /// assert_eq!(ring.try_pop_batch(&mut out, 2), 2);
-    /// assert_eq!(out, [1, 2]);
-    /// ```
-    pub fn try_pop_batch(&self, out: &mut Vec<T>, max: usize) -> usize {
-        let want = max.min(self.capacity());
-        if want == 0 {
-            return 0;
-        }
-        // No allocation (or allocation failure) may happen after we claim.
-        out.reserve(want);
-        let Ok(run) = self.core.claim_pop_run::<true>(want as u64, |_, n| n) else {
-            return 0;
-        };
-        self.core.take_run(run, out);
-        self.after_pop(run.len as usize);
-        run.len as usize
-    }
-
-    /// Pushes `value` through `&mut self`: no other thread can be using
-    /// the ring, so no CAS and no wait; what [`try_push`](Ring::try_push)
-    /// does otherwise.
-    ///
-    /// # Errors
-    ///
-    /// [`Full`], holding `value`, when the ring is full or closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ring = ackring::Ring::new(1);
-    /// ring.push_mut(1).unwrap();
-    /// assert_eq!(ring.push_mut(2).unwrap_err().into_inner(), 2);
-    /// assert_eq!(ring.pop_mut(), Some(1));
-    /// ```
-    pub fn push_mut(&mut self, value: T) -> Result<(), Full<T>> {
-        self.core.push_mut(value).map_err(Full)
-    }
-
-    /// Pops the oldest item through `&mut self`, without CAS or wait; what
-    /// [`try_pop`](Ring::try_pop) does otherwise.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut ring = ackring::Ring::new(2);
-    /// ring.push_mut('a').unwrap();
-    /// assert_eq!(ring.pop_mut(), Some('a'));
-    /// assert_eq!(ring.pop_mut(), None);
-    /// ```
-    pub fn pop_mut(&mut self) -> Option<T> {
-        self.core.pop_mut()
     }
 
     /// The number of items in the ring: a consistent snapshot of the two

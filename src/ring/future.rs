@@ -6,8 +6,8 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
+use super::Ring;
 use crate::error::{Closed, PopError, PushError};
-use crate::ring::Ring;
 use crate::wait::WaitSlot;
 
 impl<T> Ring<T> {
