@@ -61,8 +61,9 @@
 //!   cursor. The position is then the claimer's alone until it stores the
 //!   slot's next stamp.
 //! - *publish*: a push's store of the stamp that hands its item to the pop
-//!   of its position. *Free*: a pop's store of the stamp that hands the
-//!   slot to the push of the next lap. A place given back is *freed*.
+//!   of its position (in an [`AckQueue`], also the user's call that puts a
+//!   message in). *Free*: a pop's store of the stamp that hands the slot
+//!   to the push of the next lap; the slot is then *freed*.
 //! - *Release*: the memory ordering (`Ordering::Release`), nothing else.
 //! - *overtake*: a claim that finishes while the position before it is
 //!   claimed and unfinished. It makes the failed claims of the other side
@@ -76,6 +77,31 @@
 //!   waiter woken uses it (its next try) or passes it to the next entry.
 //! - *key*: a cursor whose SeqCst CAS stands in for a notifier's fence:
 //!   `tail` for the poppers' waits, `head` for the pushers'.
+//! - *look*: one try of a wait: what a waiter does before it sleeps and
+//!   after each wake-up.
+//!
+//! The ack layer adds:
+//!
+//! - *place*: a unit of one of an [`AckQueue`]'s bounds (`capacity`,
+//!   `max_in_flight`, `dead_letter_capacity`, `delay_capacity`). A message
+//!   takes a place and *gives it back*.
+//! - *entry*: a delivered message's place in the queue's table, until it
+//!   is settled.
+//! - *delivery*: one hand-out of a message to a consumer, held as a
+//!   [`Delivery`] guard or named by its [`Tag`]. Its *attempt* is the
+//!   delivery it names (a field of the entry's state word). The *delivery
+//!   count* is how many times the message was delivered: 1 the first time.
+//! - *holder*: a live guard that may read the message; a guard *lets go*
+//!   when it is dropped or settled.
+//! - *settle*: an ack, a nack (requeue or reject) or an expiry of a
+//!   delivery. A *confirmation* tells a producer that a message was
+//!   settled ([`AckQueue::is_settled`], [`AckQueue::wait_settled`]). A
+//!   *publisher confirm* is a broker's acknowledgement of a publish (the
+//!   AMQP backend), never a confirmation.
+//! - *extensions*: the lease extensions of a delivery, counted (modulo 16)
+//!   in its state word so that a scan that read an older deadline fails.
+//! - *due*: a delayed publish is *published* when due; a delayed requeue
+//!   is *readied* (made ready for redelivery) when due.
 
 //! # When to use it, and when not
 //!
@@ -125,6 +151,7 @@ mod ack;
 pub mod amqp;
 pub mod api;
 pub mod channel;
+mod drop_each;
 mod error;
 #[cfg(feature = "metrics")]
 pub mod export;

@@ -108,7 +108,7 @@ impl<T> Fresh<T> {
             .push_with::<false>(Stamped { msg, expires }, |pos| {
                 if let Some(time) = publish_times.get(laps.index(pos) as usize) {
                     // Relaxed: published with the message by the Release
-                    // store of the slot's seq (`Core::push_with`), for the
+                    // store of the slot's stamp (`Core::push_with`), for the
                     // receive and for `oldest_publish_time`.
                     time.store(now, Ordering::Relaxed);
                 }
@@ -130,7 +130,7 @@ impl<T> Fresh<T> {
     #[inline]
     pub(crate) fn publish_time(&self, pos: u64) -> u64 {
         let index = self.core.laps().index(pos) as usize;
-        // Relaxed: the claim's Acquire load of the slot's seq saw the
+        // Relaxed: the claim's Acquire load of the slot's stamp saw the
         // publish, which came after the store (`try_push_timed`).
         self.publish_times
             .as_deref()
@@ -151,7 +151,7 @@ impl<T> Fresh<T> {
         let head = self.core.head();
         let time = publish_times.get(self.core.laps().index(head) as usize)?;
         // Acquire (in `published`): pairs with the Release store of the
-        // slot's seq in the publish, so the time read next is not one of
+        // slot's stamp in the publish, so the time read next is not one of
         // an earlier lap's message.
         if !self.core.published(head) {
             return None;
@@ -213,7 +213,7 @@ impl<T> Fresh<T> {
     /// Claims a run of up to `k` consecutive published messages from
     /// `head` with one CAS.
     ///
-    /// It counts the slots from `head` on whose seq says published. Just
+    /// It counts the slots from `head` on whose stamp says published. Just
     /// before the CAS it asks `admit`, called with `head` and that count,
     /// how many of them the caller may take, and moves `head` past those.
     /// Returns the first position and the length of the run. The slots are

@@ -362,6 +362,7 @@ pub use self::owned::OwnedDelivery;
 pub use self::redelivery::Redelivery;
 use self::stats::WaitingSeen;
 pub(crate) use crate::api::Settle;
+use crate::drop_each::drop_each;
 use crate::error::AckError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
@@ -618,58 +619,29 @@ impl<T> AckQueue<T> {
     }
 }
 
-/// The values an `AckQueue`'s table still holds when it is dropped.
-///
-/// They are taken one at a time, so that a panic in one value's `Drop`
-/// leaves the rest to this guard's own `Drop`: each is dropped exactly
-/// once. The fresh ring drops the messages still waiting in it the same
-/// way, in its own `Drop`.
-struct Remaining<'a, T> {
-    queue: &'a mut AckQueue<T>,
-    /// The next entry to look at.
-    entry: usize,
-}
-
-impl<T> Remaining<'_, T> {
-    fn next_value(&mut self) -> Option<T> {
-        while self.entry < self.queue.table.len() {
-            let entry = self.queue.table.get(self.entry as u32);
-            self.entry += 1;
-            // Relaxed: `&mut` access, no other thread is left.
-            let phase = entry::State(entry.state.load(crate::sync::Ordering::Relaxed)).phase();
-            debug_assert!(!matches!(phase, Phase::Receiving | Phase::Taking));
-            if !matches!(phase, Phase::Free | Phase::Receiving | Phase::Taking) {
-                // SAFETY: with `&mut` access no delivery guard or other
-                // thread refers to the entry, and every phase but those
-                // excluded holds an initialized value (module docs); it is
-                // moved out once: `self.entry` moved past it first.
-                return Some(entry.value.with(|p| unsafe { (*p).assume_init_read() }));
-            }
-        }
-        None
-    }
-
-    fn drop_all(&mut self) {
-        while let Some(value) = self.next_value() {
-            drop(value);
-        }
-    }
-}
-
-impl<T> Drop for Remaining<'_, T> {
-    fn drop(&mut self) {
-        // Runs after a panic in `drop_all` (and finds nothing otherwise).
-        self.drop_all();
-    }
-}
-
 impl<T> Drop for AckQueue<T> {
+    /// Drops the values the table still holds (the fresh ring drops its
+    /// own), each exactly once even if one's `Drop` panics (`drop_each`).
     fn drop(&mut self) {
-        Remaining {
-            queue: self,
-            entry: 0,
-        }
-        .drop_all();
+        let table = &self.table;
+        let mut next = 0;
+        drop_each(|| {
+            while next < table.len() {
+                let entry = table.get(next as u32);
+                next += 1;
+                // Relaxed: `&mut` access, no other thread is left.
+                let phase = entry::State(entry.state.load(crate::sync::Ordering::Relaxed)).phase();
+                debug_assert!(!matches!(phase, Phase::Receiving | Phase::Taking));
+                if !matches!(phase, Phase::Free | Phase::Receiving | Phase::Taking) {
+                    // SAFETY: with `&mut` access no delivery guard or other
+                    // thread refers to the entry, and every phase but those
+                    // excluded holds an initialized value (module docs); it
+                    // is moved out once: `next` moved past it first.
+                    return Some(entry.value.with(|p| unsafe { (*p).assume_init_read() }));
+                }
+            }
+            None
+        });
     }
 }
 

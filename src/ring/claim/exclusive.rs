@@ -4,6 +4,7 @@
 use core::mem::MaybeUninit;
 
 use super::Core;
+use crate::drop_each::drop_each;
 use crate::sync::Ordering;
 
 impl<T, const LIN: bool> Core<T, LIN> {
@@ -62,35 +63,21 @@ impl<T, const LIN: bool> Core<T, LIN> {
     /// The caller owns the ring exclusively, the slots of `from..to` hold
     /// initialized values, and nothing reads them afterwards.
     unsafe fn drop_items(&self, from: u64, to: u64) {
-        /// Drops the rest if the current item's drop panics.
-        struct Rest<'a, T, const LIN: bool> {
-            core: &'a Core<T, LIN>,
-            from: u64,
-            to: u64,
-        }
-        impl<T, const LIN: bool> Drop for Rest<'_, T, LIN> {
-            fn drop(&mut self) {
-                // SAFETY: the caller's guarantee, for the positions not yet
-                // dropped.
-                unsafe { self.core.drop_items(self.from, self.to) }
-            }
-        }
         let mut pos = from;
-        while pos != to {
-            let next = self.laps.advance(pos);
-            let rest = Rest {
-                core: self,
-                from: next,
-                to,
-            };
-            // SAFETY: the caller's guarantee: position `pos` holds an
-            // initialized value, dropped here once.
-            self.slot(pos)
-                .value
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            core::mem::forget(rest);
-            pos = next;
-        }
+        drop_each(|| {
+            if pos == to {
+                return None;
+            }
+            let at = pos;
+            pos = self.laps.advance(pos);
+            // SAFETY: the caller's guarantee: position `at` holds an
+            // initialized value, moved out once: `pos` moved past it.
+            Some(
+                self.slot(at)
+                    .value
+                    .with(|p| unsafe { (*p).assume_init_read() }),
+            )
+        });
     }
 }
 
