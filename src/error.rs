@@ -1,6 +1,6 @@
 //! Every public error type of the crate.
 //!
-//! Errors that hand a value back ([`Full`], [`PublishError`]) own it, so a
+//! Errors that hand a value back ([`Full`], [`PushError`]) own it, so a
 //! failed call never loses a message: `into_inner` returns it.
 
 use core::fmt;
@@ -134,71 +134,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A publish that did not happen; the message is inside, never lost.
-///
-/// # Examples
-///
-/// ```
-/// use ackring::{AckQueue, PublishError};
-///
-/// let q = AckQueue::builder().capacity(1).build().unwrap();
-/// q.try_publish("a").unwrap();
-/// match q.try_publish("b") {
-///     Err(PublishError::Full(msg)) => assert_eq!(msg, "b"),
-///     other => panic!("{other:?}"),
-/// }
-/// q.close();
-/// assert_eq!(q.try_publish("c").unwrap_err().into_inner(), "c");
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum PublishError<T> {
-    /// No room: `capacity` messages are waiting for their first delivery
-    /// (delivered ones, settled or not, take no room; see
-    /// [`AckQueue::try_publish`](crate::AckQueue::try_publish)).
-    Full(T),
-    /// The queue was closed.
-    Closed(T),
-}
-
-impl<T> PublishError<T> {
-    /// Returns the message that was not published.
-    pub fn into_inner(self) -> T {
-        match self {
-            PublishError::Full(t) | PublishError::Closed(t) => t,
-        }
-    }
-
-    /// Whether the queue was full (a retry may succeed).
-    pub fn is_full(&self) -> bool {
-        matches!(self, PublishError::Full(_))
-    }
-
-    /// Whether the queue was closed (no retry will succeed).
-    pub fn is_closed(&self) -> bool {
-        matches!(self, PublishError::Closed(_))
-    }
-}
-
-impl<T> fmt::Debug for PublishError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PublishError::Full(_) => f.pad("Full(..)"),
-            PublishError::Closed(_) => f.pad("Closed(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for PublishError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PublishError::Full(_) => f.write_str("queue is full"),
-            PublishError::Closed(_) => f.write_str("queue is closed"),
-        }
-    }
-}
-
-impl<T> std::error::Error for PublishError<T> {}
-
 /// Why an ack, nack or lease extension was refused. The message's state is
 /// unchanged by a refused call.
 ///
@@ -250,30 +185,43 @@ impl fmt::Display for Closed {
 
 impl std::error::Error for Closed {}
 
-/// A push into a [`Ring`](crate::Ring) that did not happen; the value is
-/// inside, never lost.
+/// A push, send or publish that did not happen: the value is inside,
+/// never lost.
 ///
-/// Returned by the calls that tell a full ring from a closed one
-/// ([`Ring::try_send`](crate::Ring::try_send),
+/// Returned by the calls that tell a full ring or queue from a closed one:
+/// [`Ring::try_send`](crate::Ring::try_send),
 /// [`Ring::send`](crate::Ring::send),
-/// [`Ring::send_timeout`](crate::Ring::send_timeout)).
+/// [`Ring::send_timeout`](crate::Ring::send_timeout), the channel's
+/// [`Sender`](crate::channel::Sender), and [`AckQueue`](crate::AckQueue)'s
+/// publishes ([`AckQueue::try_publish`](crate::AckQueue::try_publish) and
+/// the others). For an `AckQueue`, full means `capacity` messages wait for
+/// their first delivery: delivered ones, settled or not, take no room.
 ///
 /// # Examples
 ///
 /// ```
-/// use ackring::{PushError, Ring};
+/// use ackring::{AckQueue, PushError, Ring};
 ///
 /// let ring = Ring::new(1);
 /// ring.try_send("a").unwrap();
 /// assert!(matches!(ring.try_send("b"), Err(PushError::Full("b"))));
 /// ring.close();
 /// assert_eq!(ring.try_send("c").unwrap_err().into_inner(), "c");
+///
+/// let q = AckQueue::builder().capacity(1).build().unwrap();
+/// q.try_publish("a").unwrap();
+/// match q.try_publish("b") {
+///     Err(PushError::Full(msg)) => assert_eq!(msg, "b"),
+///     other => panic!("{other:?}"),
+/// }
+/// q.close();
+/// assert!(q.try_publish("c").unwrap_err().is_closed());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum PushError<T> {
-    /// No room (within the timeout, for the timed call).
+    /// No room (within the timeout, for the timed calls).
     Full(T),
-    /// The ring was closed: it takes nothing more.
+    /// The ring or queue was closed: it takes nothing more.
     Closed(T),
 }
 
@@ -285,12 +233,12 @@ impl<T> PushError<T> {
         }
     }
 
-    /// Whether the ring was full (a retry may succeed).
+    /// Whether the ring or queue was full (a retry may succeed).
     pub fn is_full(&self) -> bool {
         matches!(self, PushError::Full(_))
     }
 
-    /// Whether the ring was closed (no retry will succeed).
+    /// Whether the ring or queue was closed (no retry will succeed).
     pub fn is_closed(&self) -> bool {
         matches!(self, PushError::Closed(_))
     }
@@ -308,13 +256,18 @@ impl<T> fmt::Debug for PushError<T> {
 impl<T> fmt::Display for PushError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PushError::Full(_) => f.write_str("ring is full"),
-            PushError::Closed(_) => f.write_str("ring is closed"),
+            PushError::Full(_) => f.write_str("full"),
+            PushError::Closed(_) => f.write_str("closed"),
         }
     }
 }
 
 impl<T> std::error::Error for PushError<T> {}
+
+/// Another name for [`PushError`], the error of an
+/// [`AckQueue`](crate::AckQueue)'s publishes; deprecated.
+#[deprecated(note = "use `PushError`: the ring's and the queue's calls share one error type")]
+pub type PublishError<T> = PushError<T>;
 
 /// Why a pop from a [`Ring`](crate::Ring) returned no item.
 ///

@@ -170,9 +170,9 @@ pub use ack::{
     LatencySnapshot, ManualClock, MonotonicClock, OwnedDeliveries, OwnedDelivery, Publisher,
     Redelivery, Seq, Tag, Worker,
 };
-pub use error::{
-    AckError, CapacityError, Closed, ConfigError, Full, PopError, PublishError, PushError,
-};
+#[allow(deprecated)]
+pub use error::PublishError;
+pub use error::{AckError, CapacityError, Closed, ConfigError, Full, PopError, PushError};
 pub use histogram::HistogramSnapshot;
 pub use ring::{IntoIter, Iter, Ring, TryIter};
 pub use stats::{Rates, Stats};

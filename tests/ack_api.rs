@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ackring::{
-    AckError, AckQueue, Closed, ConfigError, DeadReason, Delivery, ManualClock, PublishError,
+    AckError, AckQueue, Closed, ConfigError, DeadReason, Delivery, ManualClock, PushError,
 };
 
 mod common;
@@ -231,8 +231,8 @@ fn close_fails_publishes_and_drain_returns_everything_unsettled() {
     let held = q.try_receive().unwrap();
     let held_value = *held;
     q.close();
-    assert!(matches!(q.try_publish(99), Err(PublishError::Closed(99))));
-    assert!(matches!(q.publish(98), Err(PublishError::Closed(98))));
+    assert!(matches!(q.try_publish(99), Err(PushError::Closed(99))));
+    assert!(matches!(q.publish(98), Err(PushError::Closed(98))));
     let mut left = q.drain();
     left.sort_unstable();
     let mut expected: Vec<i32> = (0..7).filter(|&v| v != held_value).collect();
@@ -422,7 +422,7 @@ fn room_returns_as_receives_take_messages_over_many_laps() {
         }
         assert_eq!(next - expected, 3, "capacity is exact");
         match q.try_publish(u64::MAX) {
-            Err(PublishError::Full(v)) => assert_eq!(v, u64::MAX),
+            Err(PushError::Full(v)) => assert_eq!(v, u64::MAX),
             other => panic!("expected Full, got {other:?}"),
         }
         // Take two; exactly two publishes fit again.
@@ -515,4 +515,17 @@ fn holders_limit_keeps_message_waiting_instead_of_panicking() {
     q.try_publish(10).unwrap();
     q.try_receive().unwrap().ack().unwrap();
     assert_eq!(q.settled_below().get(), 2);
+}
+
+/// The deprecated name of the publishes' error is the same type, variants
+/// and all, so code written against it keeps compiling.
+#[test]
+#[allow(deprecated)]
+fn publish_error_is_another_name_for_push_error() {
+    let q = AckQueue::builder().capacity(1).build().unwrap();
+    q.try_publish(1u8).unwrap();
+    let err: ackring::PublishError<u8> = q.try_publish(2).unwrap_err();
+    assert!(matches!(err, ackring::PublishError::Full(2)));
+    let same: ackring::PushError<u8> = err;
+    assert_eq!(same.into_inner(), 2);
 }

@@ -20,7 +20,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ackring::{AckError, AckQueue, Closed, Delivery, ManualClock, OwnedDelivery, PublishError};
+use ackring::{AckError, AckQueue, Closed, Delivery, ManualClock, OwnedDelivery, PushError};
 use futures::{Stream, StreamExt};
 
 mod common;
@@ -448,11 +448,11 @@ fn close_wakes_every_waiting_future_which_then_resolves_closed() {
         assert!(matches!(stream.poll_next(&mut cx(3)), Poll::Ready(None)));
         assert!(matches!(
             publish_a.poll(&mut cx(4)),
-            Poll::Ready(Err(PublishError::Closed(2)))
+            Poll::Ready(Err(PushError::Closed(2)))
         ));
         assert!(matches!(
             publish_b.poll(&mut cx(5)),
-            Poll::Ready(Err(PublishError::Closed(3)))
+            Poll::Ready(Err(PushError::Closed(3)))
         ));
     }
     assert!(out.is_empty(), "a closed batch appends nothing");
@@ -496,7 +496,7 @@ fn close_from_a_thread_ends_every_waiting_task_and_thread() {
         let (a, b) = (empty.clone(), full.clone());
         vec![
             thread::spawn(move || a.receive().map(drop).is_err()),
-            thread::spawn(move || matches!(b.publish(9), Err(PublishError::Closed(9)))),
+            thread::spawn(move || matches!(b.publish(9), Err(PushError::Closed(9)))),
         ]
     };
     // Not needed for the outcome: most waiters are registered by then.
@@ -514,7 +514,7 @@ fn close_from_a_thread_ends_every_waiting_task_and_thread() {
                 assert_eq!(r.await.unwrap(), Err(Closed));
             }
             for (v, p) in (1..).zip(publishers) {
-                assert_eq!(p.await.unwrap(), Err(PublishError::Closed(v)));
+                assert_eq!(p.await.unwrap(), Err(PushError::Closed(v)));
             }
         })
         .await

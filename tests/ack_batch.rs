@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use ackring::{AckError, AckQueue, Delivery, ManualClock, PublishError, Tag};
+use ackring::{AckError, AckQueue, Delivery, ManualClock, PushError, Tag};
 
 mod common;
 use common::rng::Rng;
@@ -62,7 +62,7 @@ fn batch_receives_at_the_prefetch_limit_never_exceed_it_and_lose_nothing() {
             s.spawn(move || {
                 for i in 0..PER_PRODUCER {
                     let mut v = p * PER_PRODUCER + i;
-                    while let Err(PublishError::Full(back)) = q.try_publish(v) {
+                    while let Err(PushError::Full(back)) = q.try_publish(v) {
                         if failed.load(SeqCst) {
                             return;
                         }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 
 use ackring::{
-    AckQueue, AckQueueBuilder, DeadReason, PublishError, Publisher, Ring, WaitStrategy, Worker,
+    AckQueue, AckQueueBuilder, DeadReason, Publisher, PushError, Ring, WaitStrategy, Worker,
 };
 
 mod common;
@@ -197,7 +197,7 @@ fn a_publish_hands_its_message_back_when_the_last_worker_drops() {
                         futures::executor::block_on(publisher.publish_async(msg))
                     };
                     match refused {
-                        Err(PublishError::Closed(msg)) => back.lock().unwrap().push(msg.id),
+                        Err(PushError::Closed(msg)) => back.lock().unwrap().push(msg.id),
                         other => panic!("publisher {k}: {other:?}"),
                     }
                 })
@@ -331,7 +331,7 @@ fn clones_dropped_in_random_order_lose_nothing() {
                                 let mut msg = msg;
                                 loop {
                                     match publisher.try_publish(msg) {
-                                        Err(PublishError::Full(again)) => {
+                                        Err(PushError::Full(again)) => {
                                             msg = again;
                                             thread::yield_now();
                                         }
@@ -341,8 +341,8 @@ fn clones_dropped_in_random_order_lose_nothing() {
                             };
                             match result {
                                 Ok(_) => {}
-                                Err(PublishError::Closed(msg)) => back.push(msg.id),
-                                Err(PublishError::Full(_)) => panic!("a blocking publish saw Full"),
+                                Err(PushError::Closed(msg)) => back.push(msg.id),
+                                Err(PushError::Full(_)) => panic!("a blocking publish saw Full"),
                             }
                         }
                         returned.lock().unwrap().extend(back);

@@ -35,7 +35,7 @@ use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 use ackring::{
-    AckError, AckQueue, DeadReason, Delivery, ManualClock, PublishError, Redelivery, Seq, Tag,
+    AckError, AckQueue, DeadReason, Delivery, ManualClock, PushError, Redelivery, Seq, Tag,
 };
 use proptest::prelude::*;
 
@@ -1201,8 +1201,8 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         seqs.push(s);
                         Ok(s.get())
                     }
-                    Err(PublishError::Closed(v)) => Err((true, v)),
-                    Err(PublishError::Full(v)) => Err((false, v)),
+                    Err(PushError::Closed(v)) => Err((true, v)),
+                    Err(PushError::Full(v)) => Err((false, v)),
                 };
                 (
                     Out::Published(real),
@@ -1213,8 +1213,8 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 next_value += 1;
                 let real = match q.try_publish_after(next_value, unit * t as u32) {
                     Ok(()) => Ok(()),
-                    Err(PublishError::Closed(v)) => Err((true, v)),
-                    Err(PublishError::Full(v)) => Err((false, v)),
+                    Err(PushError::Closed(v)) => Err((true, v)),
+                    Err(PushError::Full(v)) => Err((false, v)),
                 };
                 let model = m.publish_after(next_value, t);
                 (Out::Scheduled(real), Out::Scheduled(model))
@@ -1226,8 +1226,8 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         seqs.push(s);
                         Ok(s.get())
                     }
-                    Err(PublishError::Closed(v)) => Err((true, v)),
-                    Err(PublishError::Full(v)) => Err((false, v)),
+                    Err(PushError::Closed(v)) => Err((true, v)),
+                    Err(PushError::Full(v)) => Err((false, v)),
                 };
                 let model = m.publish(next_value, Some(t));
                 (Out::Published(real), Out::Published(model))

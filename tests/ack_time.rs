@@ -269,7 +269,7 @@ fn a_full_delay_capacity_refuses_with_the_message_and_frees_when_due() {
     q.try_publish_after(1, ms(5)).unwrap();
     q.try_publish_after(2, ms(5)).unwrap();
     let err = q.try_publish_after(3, ms(5)).unwrap_err();
-    assert!(matches!(err, ackring::PublishError::Full(3)));
+    assert!(matches!(err, ackring::PushError::Full(3)));
     clock.advance(ms(5));
     assert_eq!(*q.try_receive().unwrap(), 1);
     // Both were published by that receive's scan: two places free.
@@ -277,7 +277,7 @@ fn a_full_delay_capacity_refuses_with_the_message_and_frees_when_due() {
     q.try_publish_after(4, ms(1)).unwrap();
     q.close();
     let err = q.try_publish_after(5, ms(1)).unwrap_err();
-    assert!(matches!(err, ackring::PublishError::Closed(5)));
+    assert!(matches!(err, ackring::PushError::Closed(5)));
 }
 
 #[test]

@@ -30,7 +30,7 @@
 //! that plus its guarantees.
 
 use crate::peers::{shared, Ends, Peer};
-use ackring::{AckQueue, Delivery, PublishError, WaitStrategy};
+use ackring::{AckQueue, Delivery, PushError, WaitStrategy};
 use crossbeam_utils::CachePadded;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
@@ -278,8 +278,8 @@ impl<const L: bool, const W: u8, const M: bool> Peer for AckQueuePeer<L, W, M> {
     fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
         match tx.try_publish(v) {
             Ok(_) => Ok(()),
-            Err(PublishError::Full(v)) => Err(v),
-            Err(PublishError::Closed(_)) => panic!("never closed"),
+            Err(PushError::Full(v)) => Err(v),
+            Err(PushError::Closed(_)) => panic!("never closed"),
         }
     }
     fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
@@ -301,8 +301,8 @@ impl<const L: bool, const W: u8, const M: bool> Peer for AckQueuePeer<L, W, M> {
     fn try_send_batch(tx: &mut Self::Tx, buf: &mut Vec<u64>) -> usize {
         send_each(buf, |v| match tx.try_publish(v) {
             Ok(_) => true,
-            Err(PublishError::Full(_)) => false,
-            Err(PublishError::Closed(_)) => panic!("never closed"),
+            Err(PushError::Full(_)) => false,
+            Err(PushError::Closed(_)) => panic!("never closed"),
         })
     }
     /// `try_receive_batch`, then `ack_batch` of the whole batch.

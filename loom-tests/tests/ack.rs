@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use ackring::{AckError, AckQueue, DeadReason, ManualClock, PublishError, Seq};
+use ackring::{AckError, AckQueue, DeadReason, ManualClock, PushError, Seq};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -326,7 +326,7 @@ fn close_races_publish_and_receive() {
                     }
                 }
                 Err(e) => {
-                    assert!(matches!(e, PublishError::Closed(4)), "message comes back");
+                    assert!(matches!(e, PushError::Closed(4)), "message comes back");
                     assert_eq!(consumed, None);
                     assert!(drained.is_empty());
                     "refused: closed"
@@ -447,7 +447,7 @@ fn try_publish_on_full_queue_races_receive() {
                 assert_eq!(seq.get(), 1);
                 "published after the receive"
             }
-            Err(PublishError::Full(v)) => {
+            Err(PushError::Full(v)) => {
                 assert_eq!(v, 2, "a refused publish hands its message back");
                 // The slot is free now that the receive is done, though
                 // message 1 is still in flight.
@@ -483,7 +483,7 @@ fn blocked_publish_is_woken_by_receive_not_by_settles() {
             let q = q.clone();
             thread::spawn(move || match q.try_publish(2) {
                 Ok(seq) => (seq, "room at the first try"),
-                Err(PublishError::Full(v)) => (q.publish(v).unwrap(), "waited for room"),
+                Err(PushError::Full(v)) => (q.publish(v).unwrap(), "waited for room"),
                 Err(e) => panic!("unexpected {e:?}"),
             })
         };
@@ -1680,7 +1680,7 @@ fn blocked_publish_is_woken_by_a_batch_receive() {
             let q = q.clone();
             thread::spawn(move || match q.try_publish(3) {
                 Ok(seq) => (seq, "room at the first try"),
-                Err(PublishError::Full(v)) => (q.publish(v).unwrap(), "waited for room"),
+                Err(PushError::Full(v)) => (q.publish(v).unwrap(), "waited for room"),
                 Err(e) => panic!("unexpected {e:?}"),
             })
         };

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use ackring::{AckQueue, Closed, PopError, PublishError, PushError, Ring, WaitSlot, WaitStrategy};
+use ackring::{AckQueue, Closed, PopError, PushError, PushError, Ring, WaitSlot, WaitStrategy};
 use loom::sync::mpsc::channel;
 use loom::sync::Arc;
 use loom::thread;
@@ -822,7 +822,7 @@ fn publish_async_on_full_queue_is_woken_by_a_receive() {
             let d = q.try_receive().expect("published before");
             assert_eq!(*d, 1);
             let (published, polls) = publisher.join().unwrap();
-            let seq = published.unwrap_or_else(|e: PublishError<u32>| panic!("{e:?}"));
+            let seq = published.unwrap_or_else(|e: PushError<u32>| panic!("{e:?}"));
             d.ack().unwrap();
             let d = q.try_receive().expect("the second message");
             assert_eq!(*d, 2);

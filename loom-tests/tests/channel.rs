@@ -7,7 +7,7 @@
 #![cfg(loom)]
 
 use ackring::channel::{Receiver, Sender};
-use ackring::{AckQueue, PopError, PublishError, PushError, Ring, WaitStrategy};
+use ackring::{AckQueue, PopError, PushError, PushError, Ring, WaitStrategy};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
@@ -270,12 +270,12 @@ fn last_worker_dropped_races_a_publisher_waiting_for_room() {
         publisher.publish(1_u32).unwrap();
         let p = thread::spawn(move || {
             let how = match publisher.try_publish(2) {
-                Err(PublishError::Closed(m)) => {
+                Err(PushError::Closed(m)) => {
                     assert_eq!(m, 2);
                     "refused at once"
                 }
-                Err(PublishError::Full(m)) => {
-                    assert_eq!(publisher.publish(m), Err(PublishError::Closed(2)));
+                Err(PushError::Full(m)) => {
+                    assert_eq!(publisher.publish(m), Err(PushError::Closed(2)));
                     "refused after waiting"
                 }
                 Ok(_) => panic!("published into a full queue"),

@@ -147,7 +147,7 @@ impl<T> AckQueueBuilder<T> {
     /// message holds neither a place of `capacity` nor of `max_in_flight`
     /// until it is due, so messages due now pass it. Defaults to 0:
     /// delayed publishes are off (they fail with
-    /// [`PublishError::Full`](crate::PublishError::Full)) and cost
+    /// [`PushError::Full`](crate::PushError::Full)) and cost
     /// nothing.
     ///
     /// Each place is a spare entry of the table (a cache line), which the

@@ -27,7 +27,7 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::error::PublishError;
+use crate::error::PushError;
 use crate::pos::Laps;
 use crate::ring::claim::{Core, Refused};
 use crate::sync::{AtomicU64, Ordering};
@@ -84,12 +84,12 @@ impl<T> Fresh<T> {
     /// Publishes `msg`, expiring at clock reading `expires` ([`NEVER`]:
     /// never), at the tail if its slot is free; returns the position.
     #[inline(always)]
-    pub(crate) fn try_push(&self, msg: T, expires: u64) -> Result<u64, PublishError<T>> {
+    pub(crate) fn try_push(&self, msg: T, expires: u64) -> Result<u64, PushError<T>> {
         self.core
             .push::<false>(Stamped { msg, expires })
             .map_err(|(Stamped { msg, .. }, why)| match why {
-                Refused::Closed => PublishError::Closed(msg),
-                _ => PublishError::Full(msg),
+                Refused::Closed => PushError::Closed(msg),
+                _ => PushError::Full(msg),
             })
     }
 
@@ -101,7 +101,7 @@ impl<T> Fresh<T> {
         msg: T,
         expires: u64,
         now: u64,
-    ) -> Result<u64, PublishError<T>> {
+    ) -> Result<u64, PushError<T>> {
         let laps = self.core.laps();
         let publish_times = self.publish_times.as_deref().unwrap_or(&[]);
         self.core
@@ -114,8 +114,8 @@ impl<T> Fresh<T> {
                 }
             })
             .map_err(|(Stamped { msg, .. }, why)| match why {
-                Refused::Closed => PublishError::Closed(msg),
-                _ => PublishError::Full(msg),
+                Refused::Closed => PushError::Closed(msg),
+                _ => PushError::Full(msg),
             })
     }
 

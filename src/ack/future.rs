@@ -15,7 +15,7 @@ use pin_project_lite::pin_project;
 
 use super::owned::arc_receive;
 use super::{AckQueue, Delivery, OwnedDelivery, Seq, PARK_TICK};
-use crate::error::{Closed, PublishError};
+use crate::error::{Closed, PushError};
 use crate::future::{NoTimer, Timer};
 use crate::sync::Arc;
 use crate::wait::{WaitSlot, Waiter};
@@ -227,7 +227,7 @@ pin_project! {
 }
 
 impl<T> Future for PublishFuture<'_, T> {
-    type Output = Result<Seq, PublishError<T>>;
+    type Output = Result<Seq, PushError<T>>;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -240,7 +240,7 @@ impl<T> Future for PublishFuture<'_, T> {
             &queue.room,
             cx,
             || match queue.try_publish(msg.take()?) {
-                Err(PublishError::Full(m)) => {
+                Err(PushError::Full(m)) => {
                     *msg = Some(m);
                     None
                 }
@@ -268,7 +268,7 @@ pin_project! {
 }
 
 impl<T> Future for PublishLaterFuture<'_, T> {
-    type Output = Result<(), PublishError<T>>;
+    type Output = Result<(), PushError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -281,7 +281,7 @@ impl<T> Future for PublishLaterFuture<'_, T> {
             &queue.scheduling,
             cx,
             || match queue.schedule(msg.take()?, due) {
-                Err(PublishError::Full(m)) => {
+                Err(PushError::Full(m)) => {
                     *msg = Some(m);
                     None
                 }
@@ -437,7 +437,7 @@ impl<T> AckQueue<T> {
     /// Publishes `msg`, waiting for room without blocking the thread, as
     /// [`publish`](AckQueue::publish).
     ///
-    /// Resolves to `Err(PublishError::Closed(msg))` if the queue is or
+    /// Resolves to `Err(PushError::Closed(msg))` if the queue is or
     /// gets closed first. **Not cancel safe for the message**: dropping
     /// the future before it resolves drops `msg` with it.
     pub fn publish_async(&self, msg: T) -> PublishFuture<'_, T> {

@@ -17,7 +17,7 @@ use core::time::Duration;
 use super::LatencySnapshot;
 use super::{AckQueue, AckQueueBuilder, BatchItem, DeadLetter, Delivery, OwnedDelivery, Seq};
 use crate::channel::HandleCount;
-use crate::error::{AckError, Closed, ConfigError, PublishError};
+use crate::error::{AckError, Closed, ConfigError, PushError};
 use crate::future::SettledFuture;
 use crate::future::{
     PublishFuture, PublishLaterFuture, ReceiveBatchFuture, ReceiveFuture, ReceiveOwnedFuture,
@@ -41,7 +41,7 @@ struct Sides {
 /// # Examples
 ///
 /// ```
-/// use ackring::{AckQueue, PublishError};
+/// use ackring::{AckQueue, PushError};
 /// use std::time::Duration;
 ///
 /// let (publisher, worker) = AckQueue::builder().build_handles().unwrap();
@@ -49,7 +49,7 @@ struct Sides {
 /// worker.receive().unwrap().ack().unwrap();
 /// assert!(publisher.wait_settled(seq, Duration::from_secs(1)));
 /// drop(worker); // the last worker: the queue is closed
-/// assert_eq!(publisher.publish("late"), Err(PublishError::Closed("late")));
+/// assert_eq!(publisher.publish("late"), Err(PushError::Closed("late")));
 /// ```
 pub struct Publisher<T> {
     queue: Arc<AckQueue<T>>,
@@ -110,7 +110,7 @@ impl<T> AckQueueBuilder<T> {
     /// - **The last [`Worker`] dropped** closes the queue too, and loses
     ///   nothing.
     ///   - Every publish from then on is refused with its message
-    ///     ([`PublishError::Closed`]).
+    ///     ([`PushError::Closed`]).
     ///   - A publisher waiting for room is woken with its message.
     ///   - Everything still unsettled (waiting, requeued, delayed, dead
     ///     letters) stays in the queue for the publishers'
@@ -313,10 +313,10 @@ impl<T> Publisher<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Full`] while `capacity` messages wait for their
-    /// first delivery; [`PublishError::Closed`] once every worker is gone
+    /// [`PushError::Full`] while `capacity` messages wait for their
+    /// first delivery; [`PushError::Closed`] once every worker is gone
     /// (or the queue was closed). Either holds `msg`.
-    pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+    pub fn try_publish(&self, msg: T) -> Result<Seq, PushError<T>> {
         self.queue.try_publish(msg)
     }
 
@@ -324,10 +324,10 @@ impl<T> Publisher<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`], with `msg`, once every worker is gone (or
+    /// [`PushError::Closed`], with `msg`, once every worker is gone (or
     /// the queue was closed), also while the call waits: the last worker's
     /// drop wakes it.
-    pub fn publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+    pub fn publish(&self, msg: T) -> Result<Seq, PushError<T>> {
         self.queue.publish(msg)
     }
 
@@ -343,7 +343,7 @@ impl<T> Publisher<T> {
     /// # Errors
     ///
     /// As [`try_publish`](Publisher::try_publish).
-    pub fn try_publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+    pub fn try_publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PushError<T>> {
         self.queue.try_publish_with_ttl(msg, ttl)
     }
 
@@ -353,7 +353,7 @@ impl<T> Publisher<T> {
     /// # Errors
     ///
     /// As [`publish`](Publisher::publish).
-    pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+    pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PushError<T>> {
         self.queue.publish_with_ttl(msg, ttl)
     }
 
@@ -362,8 +362,8 @@ impl<T> Publisher<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Full`] while `delay_capacity` delayed messages
-    /// wait; [`PublishError::Closed`] once every worker is gone (or the
+    /// [`PushError::Full`] while `delay_capacity` delayed messages
+    /// wait; [`PushError::Closed`] once every worker is gone (or the
     /// queue was closed). Either holds `msg`.
     ///
     /// # Examples
@@ -378,7 +378,7 @@ impl<T> Publisher<T> {
     /// publisher.try_publish_after(1, Duration::from_millis(1)).unwrap();
     /// worker.receive().unwrap().ack().unwrap();
     /// ```
-    pub fn try_publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+    pub fn try_publish_after(&self, msg: T, delay: Duration) -> Result<(), PushError<T>> {
         self.queue.try_publish_after(msg, delay)
     }
 
@@ -387,9 +387,9 @@ impl<T> Publisher<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`], with `msg`, once every worker is gone (or
+    /// [`PushError::Closed`], with `msg`, once every worker is gone (or
     /// the queue was closed).
-    pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+    pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PushError<T>> {
         self.queue.publish_after(msg, delay)
     }
 
@@ -406,7 +406,7 @@ impl<T> Publisher<T> {
     /// # Errors
     ///
     /// As [`try_publish_after`](Publisher::try_publish_after).
-    pub fn try_publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+    pub fn try_publish_at(&self, msg: T, at: Duration) -> Result<(), PushError<T>> {
         self.queue.try_publish_at(msg, at)
     }
 
@@ -416,7 +416,7 @@ impl<T> Publisher<T> {
     /// # Errors
     ///
     /// As [`publish_after`](Publisher::publish_after).
-    pub fn publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+    pub fn publish_at(&self, msg: T, at: Duration) -> Result<(), PushError<T>> {
         self.queue.publish_at(msg, at)
     }
 

@@ -3,7 +3,7 @@
 
 use super::fresh::NEVER;
 use super::{AckQueue, Seq};
-use crate::error::PublishError;
+use crate::error::PushError;
 use crate::wait::WaitStrategy;
 
 impl<T> AckQueue<T> {
@@ -16,8 +16,8 @@ impl<T> AckQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Full`] when `capacity` messages wait;
-    /// [`PublishError::Closed`] after [`close`](AckQueue::close). Either
+    /// [`PushError::Full`] when `capacity` messages wait;
+    /// [`PushError::Closed`] after [`close`](AckQueue::close). Either
     /// way the message comes back inside the error.
     ///
     /// # Examples
@@ -31,7 +31,7 @@ impl<T> AckQueue<T> {
     /// held.ack().unwrap();
     /// ```
     #[inline]
-    pub fn try_publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+    pub fn try_publish(&self, msg: T) -> Result<Seq, PushError<T>> {
         if self.publish_reads_clock {
             return self.try_publish_timed(msg);
         }
@@ -44,7 +44,7 @@ impl<T> AckQueue<T> {
     /// `try_publish` with a time to live or latency recorded: the message's
     /// expiry and publish time go with it (`ttl.rs`, `latency.rs`).
     #[inline(never)]
-    fn try_publish_timed(&self, msg: T) -> Result<Seq, PublishError<T>> {
+    fn try_publish_timed(&self, msg: T) -> Result<Seq, PushError<T>> {
         let pos = self.push_fresh(msg, self.expiry())?;
         // Keyed by the `tail` CAS in `try_push_timed`, as above.
         self.ready.notify_keyed(1);
@@ -54,7 +54,7 @@ impl<T> AckQueue<T> {
     /// Pushes `msg`, expiring at `expires`, into the fresh ring, with its
     /// publish time where the ring keeps them (latency recorded): the
     /// push of every publish but `try_publish`'s inlined one.
-    pub(super) fn push_fresh(&self, msg: T, expires: u64) -> Result<u64, PublishError<T>> {
+    pub(super) fn push_fresh(&self, msg: T, expires: u64) -> Result<u64, PushError<T>> {
         if self.fresh.keeps_publish_times() {
             self.fresh.try_push_timed(msg, expires, self.now())
         } else {
@@ -68,11 +68,11 @@ impl<T> AckQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`], with the message, if the queue is or
+    /// [`PushError::Closed`], with the message, if the queue is or
     /// gets closed before there is room.
-    pub fn publish(&self, msg: T) -> Result<Seq, PublishError<T>> {
+    pub fn publish(&self, msg: T) -> Result<Seq, PushError<T>> {
         let msg = match self.try_publish(msg) {
-            Err(PublishError::Full(msg)) => msg,
+            Err(PushError::Full(msg)) => msg,
             other => return other,
         };
         self.fresh
@@ -84,7 +84,7 @@ impl<T> AckQueue<T> {
             || {
                 let msg = slot.take()?;
                 match self.try_publish(msg) {
-                    Err(PublishError::Full(msg)) => {
+                    Err(PushError::Full(msg)) => {
                         slot = Some(msg);
                         None
                     }

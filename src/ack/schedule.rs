@@ -24,7 +24,7 @@ use core::time::Duration;
 
 use super::entry::{Entry, Phase, State};
 use super::{clock, AckQueue};
-use crate::error::PublishError;
+use crate::error::PushError;
 use crate::sync::Ordering;
 
 /// The sequence number a scheduled entry holds: none.
@@ -49,8 +49,8 @@ impl<T> AckQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Full`] when `delay_capacity` messages wait for
-    /// their due time; [`PublishError::Closed`] after
+    /// [`PushError::Full`] when `delay_capacity` messages wait for
+    /// their due time; [`PushError::Closed`] after
     /// [`close`](AckQueue::close). Either way the message comes back
     /// inside the error.
     ///
@@ -75,7 +75,7 @@ impl<T> AckQueue<T> {
     /// clock.advance(Duration::from_secs(5));
     /// assert_eq!(*q.try_receive().unwrap(), "later");
     /// ```
-    pub fn try_publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+    pub fn try_publish_after(&self, msg: T, delay: Duration) -> Result<(), PushError<T>> {
         let due = self.now().saturating_add(clock::nanos(delay));
         self.schedule(msg, due)
     }
@@ -107,7 +107,7 @@ impl<T> AckQueue<T> {
     /// assert_eq!(*q.try_receive().unwrap(), 1); // in due order
     /// # q.close(); let _ = q.drain();
     /// ```
-    pub fn try_publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+    pub fn try_publish_at(&self, msg: T, at: Duration) -> Result<(), PushError<T>> {
         self.schedule(msg, clock::nanos(at))
     }
 
@@ -119,7 +119,7 @@ impl<T> AckQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`PublishError::Closed`], with the message, if the queue is or
+    /// [`PushError::Closed`], with the message, if the queue is or
     /// gets closed first.
     ///
     /// # Examples
@@ -138,7 +138,7 @@ impl<T> AckQueue<T> {
     /// clock.advance(Duration::from_millis(1));
     /// q.receive().unwrap().ack().unwrap();
     /// ```
-    pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PublishError<T>> {
+    pub fn publish_after(&self, msg: T, delay: Duration) -> Result<(), PushError<T>> {
         let due = self.now().saturating_add(clock::nanos(delay));
         self.schedule_waiting(msg, due)
     }
@@ -160,7 +160,7 @@ impl<T> AckQueue<T> {
     /// q.publish_at(7, at).unwrap();
     /// assert_eq!(*q.receive().unwrap(), 7); // about 2 ms later
     /// ```
-    pub fn publish_at(&self, msg: T, at: Duration) -> Result<(), PublishError<T>> {
+    pub fn publish_at(&self, msg: T, at: Duration) -> Result<(), PushError<T>> {
         self.schedule_waiting(msg, clock::nanos(at))
     }
 
@@ -200,7 +200,7 @@ impl<T> AckQueue<T> {
         self.scheduled.load(Ordering::Relaxed)
     }
 
-    fn schedule_waiting(&self, msg: T, due: u64) -> Result<(), PublishError<T>> {
+    fn schedule_waiting(&self, msg: T, due: u64) -> Result<(), PushError<T>> {
         let mut slot = Some(msg);
         let outcome = self.wait_for(
             &self.scheduling,
@@ -208,7 +208,7 @@ impl<T> AckQueue<T> {
             || {
                 let msg = slot.take()?;
                 match self.schedule(msg, due) {
-                    Err(PublishError::Full(msg)) => {
+                    Err(PushError::Full(msg)) => {
                         slot = Some(msg);
                         None
                     }
@@ -226,12 +226,12 @@ impl<T> AckQueue<T> {
 
     /// Takes a delay place and a spare entry, and leaves `msg` there
     /// `Delayed` until `due` (nanoseconds on the queue's clock).
-    pub(super) fn schedule(&self, msg: T, due: u64) -> Result<(), PublishError<T>> {
+    pub(super) fn schedule(&self, msg: T, due: u64) -> Result<(), PushError<T>> {
         if self.is_closed() {
-            return Err(PublishError::Closed(msg));
+            return Err(PushError::Closed(msg));
         }
         if !self.take_delay_place() {
-            return Err(PublishError::Full(msg));
+            return Err(PushError::Full(msg));
         }
         // Relaxed: a tie-break between equal due times, no data.
         let order = self.schedule_order.fetch_add(1, Ordering::Relaxed);

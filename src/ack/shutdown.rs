@@ -81,7 +81,7 @@ impl<T> AckQueue<T> {
     }
 
     /// Closes the queue: publishes fail with
-    /// [`PublishError::Closed`](crate::PublishError::Closed) from now on;
+    /// [`PushError::Closed`](crate::PushError::Closed) from now on;
     /// receivers take what is left, then get [`Closed`](crate::Closed).
     /// Settling deliveries still works. Idempotent.
     pub fn close(&self) {

@@ -35,7 +35,7 @@ use super::entry::{Phase, State};
 use super::fresh::NEVER;
 use super::receive::UNSTAMPED;
 use super::{clock, AckQueue, Seq};
-use crate::error::PublishError;
+use crate::error::PushError;
 use crate::stats;
 use crate::sync::Ordering;
 use crate::wait::ALL;
@@ -67,7 +67,7 @@ impl<T> AckQueue<T> {
     /// assert_eq!(dead.reason(), DeadReason::Expired);
     /// assert_eq!((dead.delivery_count(), *dead), (0, "quote"));
     /// ```
-    pub fn try_publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+    pub fn try_publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PushError<T>> {
         let expires = self.now().saturating_add(clock::nanos(ttl));
         let pos = self.push_fresh(msg, expires)?;
         // Keyed by the `tail` CAS in `try_push` (the `wait` module docs).
@@ -92,14 +92,14 @@ impl<T> AckQueue<T> {
     /// q.publish_with_ttl(1, Duration::from_secs(60)).unwrap();
     /// q.receive().unwrap().ack().unwrap();
     /// ```
-    pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PublishError<T>> {
+    pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PushError<T>> {
         let expires = self.now().saturating_add(clock::nanos(ttl));
         let msg = match self.push_fresh(msg, expires) {
             Ok(pos) => {
                 self.ready.notify_keyed(1);
                 return Ok(Seq(self.fresh.laps().count(pos)));
             }
-            Err(PublishError::Full(msg)) => msg,
+            Err(PushError::Full(msg)) => msg,
             Err(closed) => return Err(closed),
         };
         let mut slot = Some(msg);
@@ -113,7 +113,7 @@ impl<T> AckQueue<T> {
                         self.ready.notify_keyed(1);
                         Some(Ok(Seq(self.fresh.laps().count(pos))))
                     }
-                    Err(PublishError::Full(msg)) => {
+                    Err(PushError::Full(msg)) => {
                         slot = Some(msg);
                         None
                     }

@@ -10,15 +10,15 @@ use super::{
     Scope, SendError,
 };
 use crate::ack::{AckQueue, DeadLetter, Delivery, OwnedDelivery, Seq};
-use crate::error::{AckError, PublishError};
+use crate::error::{AckError, PushError};
 
 /// How long a wait for a dead letter sleeps between two looks. A dead
 /// letter is there as soon as the nack that made it returns, so a caller
 /// waiting for one that is coming waits at most this long after it came.
 const DEAD_LETTER_TICK: Duration = Duration::from_millis(1);
 
-impl<T> From<PublishError<T>> for SendError<T> {
-    fn from(e: PublishError<T>) -> Self {
+impl<T> From<PushError<T>> for SendError<T> {
+    fn from(e: PushError<T>) -> Self {
         // The traits' publish waits for room, so it fails only on a
         // closed queue; `Full` comes from converting a `try_publish` error.
         let error = if e.is_full() {

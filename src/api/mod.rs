@@ -257,7 +257,7 @@ pub enum Error {
     /// and for a receive nothing is left to receive.
     Closed,
     /// The queue had no room. The traits' publish waits for room, so only
-    /// a conversion of a [`PublishError::Full`](crate::PublishError::Full)
+    /// a conversion of a [`PushError::Full`](crate::PushError::Full)
     /// gives this.
     Full,
     /// A settle was refused (see [`AckError`]). Over AMQP a settle whose
