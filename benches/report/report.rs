@@ -107,7 +107,8 @@ fn method(o: &mut String, cx: &Context, sections: &[Box<dyn Section>]) {
          indicator: a few percent on a quiet machine, tens of percent when the rounds disagree. \
          *Load* is the 1-minute load average read before each of the figure's runs, min – max \
          over its rounds; above the {} cores it means other work shared them. A verdict is \
-         **met** when every round meets the target, else *not met*.",
+         **met** when the median meets the target (every round, for a target that says \
+         so), else *not met*.",
         cx.machine.pinned_cores
     );
     for s in sections {

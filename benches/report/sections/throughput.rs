@@ -119,7 +119,7 @@ impl Section for Throughput {
                         shape.name
                     ),
                     calls: calls.label(),
-                    goal: Some(Goal::AtLeast(1.0)),
+                    goal: Some(Goal::EveryRoundAtLeast(1.0)),
                     got,
                 });
             }
