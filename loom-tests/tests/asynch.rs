@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use ackring::{AckQueue, Closed, PopError, PushError, PushError, Ring, WaitSlot, WaitStrategy};
+use ackring::{AckQueue, Closed, PopError, PushError, Ring, WaitSlot, WaitStrategy};
 use loom::sync::mpsc::channel;
 use loom::sync::Arc;
 use loom::thread;

@@ -7,7 +7,7 @@
 #![cfg(loom)]
 
 use ackring::channel::{Receiver, Sender};
-use ackring::{AckQueue, PopError, PushError, PushError, Ring, WaitStrategy};
+use ackring::{AckQueue, PopError, PushError, Ring, WaitStrategy};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
