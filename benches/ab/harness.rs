@@ -359,7 +359,7 @@ impl Waiting {
             Wait::Snooze => self.backoff.snooze(),
             _ => {
                 self.fails += 1;
-                if self.fails % 64 == 0 {
+                if self.fails.is_multiple_of(64) {
                     std::thread::yield_now();
                 } else {
                     std::hint::spin_loop();
@@ -480,34 +480,48 @@ fn run_threads(
     let per_c = total / consumers as u64;
     assert_eq!(per_p * producers as u64, total);
     assert_eq!(per_c * consumers as u64, total);
-    let start = Barrier::new(producers + consumers + 1);
-    let (t0, sum) = std::thread::scope(|s| {
-        for p in 0..producers {
-            let (start, produce) = (&start, &produce);
-            s.spawn(move || {
-                pin(p);
-                start.wait();
-                produce(p as u64 * per_p + 1, per_p);
-            });
-        }
-        let handles: Vec<_> = (0..consumers)
+    let start = Barrier::new(producers + consumers);
+    // Each thread times itself from the barrier to its last message: the
+    // run is the first start to the last finish, whatever the spawning
+    // thread was doing meanwhile.
+    let (spans, sum) = std::thread::scope(|s| {
+        let spawned: Vec<_> = (0..producers)
+            .map(|p| {
+                let (start, produce) = (&start, &produce);
+                s.spawn(move || {
+                    pin(p);
+                    start.wait();
+                    let t0 = Instant::now();
+                    produce(p as u64 * per_p + 1, per_p);
+                    (t0, Instant::now())
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..consumers)
             .map(|c| {
                 let (start, consume) = (&start, &consume);
                 s.spawn(move || {
                     pin(producers + c);
                     start.wait();
-                    consume(per_c)
+                    let t0 = Instant::now();
+                    let sum = consume(per_c);
+                    (t0, Instant::now(), sum)
                 })
             })
             .collect();
-        start.wait();
-        let t0 = Instant::now();
-        let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-        (t0, sum)
+        let mut spans: Vec<_> = spawned.into_iter().map(|h| h.join().unwrap()).collect();
+        let mut sum = 0;
+        for h in consumers {
+            let (t0, t1, part) = h.join().unwrap();
+            spans.push((t0, t1));
+            sum += part;
+        }
+        (spans, sum)
     });
-    let took = t0.elapsed();
     assert_eq!(sum, total * (total + 1) / 2, "every message, once");
-    took
+    let first = spans.iter().map(|s| s.0).min().expect("a thread");
+    let last = spans.iter().map(|s| s.1).max().expect("a thread");
+    last - first
 }
 
 /// Mmsg/s of `total` messages through a fresh `Q` of 1024.
@@ -664,11 +678,14 @@ enum Unit {
     Mmsgs,
 }
 
+/// One contender's run of a workload: its figure.
+type Run = Box<dyn Fn() -> f64>;
+
 struct Workload {
     name: String,
     unit: Unit,
     /// One run per contender: A, B, and the peer when there is one.
-    runs: Vec<(&'static str, Box<dyn Fn() -> f64>)>,
+    runs: Vec<(&'static str, Run)>,
 }
 
 fn workloads(quick: bool) -> Vec<Workload> {
