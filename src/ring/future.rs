@@ -137,47 +137,46 @@ impl<T> Ring<T> {
     }
 }
 
-pin_project! {
+/// A future that is a ring and a place in one of its wait lists, and
+/// whose poll is one of the ring's `poll_` calls.
+macro_rules! wait_future {
+    ($(#[$doc:meta])* $name:ident, $output:ty, $poll:ident) => {
+        pin_project! {
+            $(#[$doc])*
+            #[derive(Debug)]
+            #[must_use = "futures do nothing unless polled"]
+            pub struct $name<'a, T> {
+                ring: &'a Ring<T>,
+                #[pin]
+                slot: WaitSlot<'a>,
+            }
+        }
+
+        impl<T> Future for $name<'_, T> {
+            type Output = $output;
+
+            #[inline]
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+                let this = self.project();
+                this.ring.$poll(cx, this.slot)
+            }
+        }
+    };
+}
+
+wait_future!(
     /// The future of [`Ring::recv_async`].
-    #[derive(Debug)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct RecvFuture<'a, T> {
-        ring: &'a Ring<T>,
-        #[pin]
-        slot: WaitSlot<'a>,
-    }
-}
+    RecvFuture,
+    Result<T, Closed>,
+    poll_recv
+);
 
-impl<T> Future for RecvFuture<'_, T> {
-    type Output = Result<T, Closed>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        this.ring.poll_recv(cx, this.slot)
-    }
-}
-
-pin_project! {
+wait_future!(
     /// The future of [`Ring::room`].
-    #[derive(Debug)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct RoomFuture<'a, T> {
-        ring: &'a Ring<T>,
-        #[pin]
-        slot: WaitSlot<'a>,
-    }
-}
-
-impl<T> Future for RoomFuture<'_, T> {
-    type Output = Result<(), Closed>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        this.ring.poll_room(cx, this.slot)
-    }
-}
+    RoomFuture,
+    Result<(), Closed>,
+    poll_room
+);
 
 pin_project! {
     /// The future of [`Ring::send_async`].

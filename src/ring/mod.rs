@@ -15,7 +15,7 @@ use core::fmt;
 use crossbeam_utils::CachePadded;
 
 use crate::error::{CapacityError, Full, PopError, PushError};
-use crate::wait::{WaitStrategy, Waiter, ALL};
+use crate::wait::{WaitList, WaitStrategy, ALL};
 
 mod batch;
 mod blocking;
@@ -84,9 +84,9 @@ pub struct Ring<T> {
     /// What the blocking calls do between tries.
     strategy: WaitStrategy,
     /// Poppers waiting until an item arrives.
-    not_empty: CachePadded<Waiter>,
+    not_empty: CachePadded<WaitList>,
     /// Pushers waiting until room appears.
-    not_full: CachePadded<Waiter>,
+    not_full: CachePadded<WaitList>,
 }
 
 // SAFETY: a `Ring<T>` moves `T` values between threads and never hands out
@@ -179,8 +179,8 @@ impl<T> Ring<T> {
         Ok(Self {
             core,
             strategy,
-            not_empty: CachePadded::new(Waiter::new()),
-            not_full: CachePadded::new(Waiter::new()),
+            not_empty: CachePadded::new(WaitList::new()),
+            not_full: CachePadded::new(WaitList::new()),
         })
     }
 
@@ -195,12 +195,12 @@ impl<T> Ring<T> {
     }
 
     /// The lot of poppers waiting for an item.
-    pub(crate) fn not_empty(&self) -> &Waiter {
+    pub(crate) fn not_empty(&self) -> &WaitList {
         &self.not_empty
     }
 
     /// The lot of pushers waiting for room.
-    pub(crate) fn not_full(&self) -> &Waiter {
+    pub(crate) fn not_full(&self) -> &WaitList {
         &self.not_full
     }
 

@@ -72,8 +72,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
                     pos: tail,
                     next,
                 };
-                self.write(&claim, value);
-                self.publish(claim);
+                self.fill(claim, value);
                 return None;
             }
             if stamp == oldest.wrapping_add(1) {

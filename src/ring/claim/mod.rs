@@ -313,6 +313,14 @@ impl<T, const LIN: bool> Core<T, LIN> {
         self.pushed_to(claim.next);
     }
 
+    /// Writes `value` into the claimed push position and publishes it:
+    /// [`write`](Core::write), then [`publish`](Core::publish).
+    #[inline(always)]
+    pub(crate) fn fill(&self, claim: Claim<'_, T>, value: T) {
+        self.write(&claim, value);
+        self.publish(claim);
+    }
+
     /// Moves the value out of the claimed pop position.
     #[inline(always)]
     pub(crate) fn take(&self, claim: &Claim<'_, T>) -> T {

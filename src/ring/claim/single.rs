@@ -96,8 +96,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
                     pos: tail,
                     next,
                 };
-                self.write(&claim, value);
-                self.publish(claim);
+                self.fill(claim, value);
                 return Ok(tail);
             }
         }
@@ -111,8 +110,7 @@ impl<T, const LIN: bool> Core<T, LIN> {
         match self.claim_push_slow::<WAIT>() {
             Ok(claim) => {
                 let pos = claim.pos;
-                self.write(&claim, value);
-                self.publish(claim);
+                self.fill(claim, value);
                 Ok(pos)
             }
             Err(why) => Err((value, why)),
