@@ -93,35 +93,29 @@ impl sealed::Sealed for Tag {
 
 impl BatchItem for Tag {}
 
-impl<T> sealed::Sealed for Delivery<'_, T> {
-    fn queue_id(&self) -> usize {
-        self.queue.table.id()
-    }
+/// The batch item of a delivery guard: its queue, and its entry and
+/// delivery count. The guard is consumed without its settle (an owned
+/// delivery's handle of the queue is dropped here: the caller of the
+/// batch settle borrows the queue for the whole call).
+macro_rules! guard_items {
+    ($($guard:ty),*) => {$(
+        impl<T> sealed::Sealed for $guard {
+            fn queue_id(&self) -> usize {
+                self.queue.table.id()
+            }
 
-    #[inline]
-    fn into_item(self) -> Item {
-        let (_, index, attempt) = self.into_parts();
-        Item::Guard { index, attempt }
-    }
+            #[inline]
+            fn into_item(self) -> Item {
+                let (_, index, attempt) = self.into_parts();
+                Item::Guard { index, attempt }
+            }
+        }
+
+        impl<T> BatchItem for $guard {}
+    )*};
 }
 
-impl<T> BatchItem for Delivery<'_, T> {}
-
-impl<T> sealed::Sealed for OwnedDelivery<T> {
-    fn queue_id(&self) -> usize {
-        self.queue.table.id()
-    }
-
-    #[inline]
-    fn into_item(self) -> Item {
-        // The handle is dropped here: the caller of the batch settle
-        // borrows the queue for the whole call.
-        let (_, index, attempt) = self.into_parts();
-        Item::Guard { index, attempt }
-    }
-}
-
-impl<T> BatchItem for OwnedDelivery<T> {}
+guard_items!(Delivery<'_, T>, OwnedDelivery<T>);
 
 impl<T> AckQueue<T> {
     /// Appends to `out` up to `max` deliveries that are ready, without
@@ -241,14 +235,23 @@ impl<T> AckQueue<T> {
         self.wait_for(
             &self.ready,
             deadline,
-            || match self.try_receive_batch(max, out) {
-                0 if self.finished() => Some(Err(Closed)),
-                0 => None,
-                n => Some(Ok(n)),
-            },
+            || self.attempt_receive_batch(max, out),
             // As `receive`.
             || self.may_sleep_receiving(),
         )
+    }
+
+    /// What a waiting batch receive tries.
+    pub(super) fn attempt_receive_batch<'q>(
+        &'q self,
+        max: usize,
+        out: &mut Vec<Delivery<'q, T>>,
+    ) -> Option<Result<usize, Closed>> {
+        match self.try_receive_batch(max, out) {
+            0 if self.finished() => Some(Err(Closed)),
+            0 => None,
+            n => Some(Ok(n)),
+        }
     }
 
     /// Requeued messages for a batch, until `out` holds `want` more than

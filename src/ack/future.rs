@@ -18,7 +18,7 @@ use super::{AckQueue, Delivery, OwnedDelivery, Seq, PARK_TICK};
 use crate::error::{Closed, PushError};
 use crate::future::{NoTimer, Timer};
 use crate::sync::Arc;
-use crate::wait::{WaitSlot, Waiter};
+use crate::wait::{WaitList, WaitSlot};
 
 pin_project! {
     /// A wait's registration and, with a timer, the sleep that makes it
@@ -50,13 +50,13 @@ impl<'q, S: Timer> Waiting<'q, S> {
         }
     }
 
-    /// One poll of a wait in `waiter`: `look` as the blocking calls
+    /// One poll of a wait in `list`: `look` as the blocking calls
     /// make it, and `may_sleep` their keyed check.
     #[inline]
     fn poll<T, R>(
         self: Pin<&mut Self>,
         queue: &AckQueue<T>,
-        waiter: &'q Waiter,
+        list: &'q WaitList,
         cx: &mut Context<'_>,
         mut look: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
@@ -66,7 +66,7 @@ impl<'q, S: Timer> Waiting<'q, S> {
         // not make this loop spin.
         for _ in 0..2 {
             if let Poll::Ready(r) =
-                waiter.poll_wait(cx, this.slot.as_mut(), &mut look, &mut may_sleep)
+                list.poll_wait(cx, this.slot.as_mut(), &mut look, &mut may_sleep)
             {
                 this.sleep.set(None);
                 return Poll::Ready(r);
@@ -287,7 +287,7 @@ impl<T> Future for PublishLaterFuture<'_, T> {
                 }
                 done => Some(done),
             },
-            // Delay places are given back with `Waiter::notify` (fenced).
+            // Delay places are given back with `WaitList::notify` (fenced).
             || true,
         )
     }
@@ -373,7 +373,7 @@ impl<T, S: Timer> futures_core::Stream for DeliveryStream<T, S> {
         // SAFETY: `handle` keeps the queue, and so its lot, alive for as
         // long as this stream, whose `waiting` (the only holder of this
         // extended borrow) is dropped before the handle (field order).
-        let ready: &'static Waiter = unsafe { &*(&queue.ready as *const Waiter) };
+        let ready: &'static WaitList = unsafe { &*(&queue.ready as *const WaitList) };
         this.waiting
             .poll(
                 queue,
@@ -524,31 +524,6 @@ impl<T> AckQueue<T> {
                 queue,
                 waiting: Waiting::new(NoTimer),
             }
-        }
-    }
-
-    /// What a waiting receive tries: a delivery, or `Closed` once
-    /// finished.
-    pub(super) fn attempt_receive(&self) -> Option<Result<Delivery<'_, T>, Closed>> {
-        if let Some(d) = self.try_receive() {
-            Some(Ok(d))
-        } else if self.finished() {
-            Some(Err(Closed))
-        } else {
-            None
-        }
-    }
-
-    /// What a waiting batch receive tries.
-    pub(super) fn attempt_receive_batch<'q>(
-        &'q self,
-        max: usize,
-        out: &mut Vec<Delivery<'q, T>>,
-    ) -> Option<Result<usize, Closed>> {
-        match self.try_receive_batch(max, out) {
-            0 if self.finished() => Some(Err(Closed)),
-            0 => None,
-            n => Some(Ok(n)),
         }
     }
 }

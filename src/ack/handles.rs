@@ -571,25 +571,21 @@ impl<T> Worker<T> {
     /// Acks every item of `items` (see [`AckQueue::ack_batch`]); returns
     /// how many were acked, and appends to `errors` the index and error
     /// of each that was not.
-    pub fn ack_batch<I>(&self, items: I, errors: &mut Vec<(usize, AckError)>) -> usize
-    where
-        I: IntoIterator,
-        I::Item: BatchItem,
-    {
+    pub fn ack_batch<I: IntoIterator<Item: BatchItem>>(
+        &self,
+        items: I,
+        errors: &mut Vec<(usize, AckError)>,
+    ) -> usize {
         self.queue.ack_batch(items, errors)
     }
 
     /// Nacks every item of `items` (see [`AckQueue::nack_batch`]).
-    pub fn nack_batch<I>(
+    pub fn nack_batch<I: IntoIterator<Item: BatchItem>>(
         &self,
         items: I,
         requeue: bool,
         errors: &mut Vec<(usize, AckError)>,
-    ) -> usize
-    where
-        I: IntoIterator,
-        I::Item: BatchItem,
-    {
+    ) -> usize {
         self.queue.nack_batch(items, requeue, errors)
     }
 

@@ -109,17 +109,21 @@ impl<T> AckQueue<T> {
         self.wait_for(
             &self.ready,
             deadline,
-            || {
-                if let Some(d) = self.try_receive() {
-                    Some(Ok(d))
-                } else if self.finished() {
-                    Some(Err(Closed))
-                } else {
-                    None
-                }
-            },
+            || self.attempt_receive(),
             || self.may_sleep_receiving(),
         )
+    }
+
+    /// What a waiting receive tries: a delivery, or `Closed` once
+    /// finished.
+    pub(super) fn attempt_receive(&self) -> Option<Result<Delivery<'_, T>, Closed>> {
+        if let Some(d) = self.try_receive() {
+            Some(Ok(d))
+        } else if self.finished() {
+            Some(Err(Closed))
+        } else {
+            None
+        }
     }
 
     /// Whether a receiver that found nothing may sleep (`wait/mod.rs`, "Keyed
