@@ -238,9 +238,9 @@
 //!     whatever ended the borrow that set it.
 //! - Wake-ups: every operation that may unblock a waiter ends with a
 //!   notification, of one of two kinds:
-//!   - `Waiter::notify`, whose SeqCst fence is the notifier's half of the
+//!   - `WaitList::notify`, whose SeqCst fence is the notifier's half of the
 //!     parking protocol in the `wait` module;
-//!   - `Waiter::notify_keyed`, for a publish, a first delivery and an ack
+//!   - `WaitList::notify_keyed`, for a publish, a first delivery and an ack
 //!     (once per batch for a batch receive's run and a batch ack). Its half
 //!     is the SeqCst RMW the operation made on `tail`, `head` or `acked`
 //!     (the `wait` module, "Keyed notifications").
@@ -363,10 +363,10 @@ pub use self::redelivery::Redelivery;
 use self::stats::WaitingSeen;
 pub(crate) use crate::api::Settle;
 use crate::drop_each::drop_each;
-use crate::error::AckError;
+use crate::error::{AckError, PushError};
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize, Backoff, Instant};
-use crate::wait::{self, WaitStrategy, Waiter, ALL};
+use crate::wait::{self, WaitList, WaitStrategy, ALL};
 
 /// Longest a blocked call sleeps before it looks again while leases or
 /// delayed requeues are pending (their deadlines pass without anyone to
@@ -481,18 +481,18 @@ pub struct AckQueue<T> {
     /// Blocked receivers sleep here. Each event that makes messages or
     /// places wakes as many as it made (the module docs' table of wait
     /// lists).
-    ready: Waiter,
+    ready: WaitList,
     /// Confirmation waiters (`wait_settled*`) sleep here. Every settle
     /// wakes them all, keyed by `acked` for an ack that frees its entry.
     /// A list of their own, so that a wake-up meant for one receiver never
     /// goes to a confirmation waiter, nor the reverse.
-    settled: Waiter,
+    settled: WaitList,
     /// Blocked publishers sleep here. A first delivery (which frees a
     /// fresh slot), `drain` and `close` notify it.
-    room: CachePadded<Waiter>,
+    room: CachePadded<WaitList>,
     /// Blocked delayed publishers sleep here. A delayed publish published
     /// when due wakes one; `drain` and `close` wake all.
-    scheduling: Waiter,
+    scheduling: WaitList,
     counters: Counters,
     max_in_flight: usize,
     dead_letter_capacity: usize,
@@ -585,13 +585,13 @@ impl<T> AckQueue<T> {
     /// check (the `wait` module docs, "Keyed notifications").
     fn wait_for<R>(
         &self,
-        waiter: &Waiter,
+        list: &WaitList,
         deadline: Option<Instant>,
         mut look: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
     ) -> Option<R> {
         if self.wait_strategy != WaitStrategy::Park {
-            return wait::wait_until(self.wait_strategy, waiter, deadline, look, may_sleep);
+            return wait::wait_until(self.wait_strategy, list, deadline, look, may_sleep);
         }
         let backoff = Backoff::new();
         while !backoff.is_completed() {
@@ -611,10 +611,40 @@ impl<T> AckQueue<T> {
                 (d, t) => d.or(t),
             };
             if let Some(r) =
-                wait::wait_until(WaitStrategy::Park, waiter, until, &mut look, &mut may_sleep)
+                wait::wait_until(WaitStrategy::Park, list, until, &mut look, &mut may_sleep)
             {
                 return Some(r);
             }
+        }
+    }
+
+    /// Offers `msg` to `send` until it takes it or refuses it for good
+    /// (closed), waiting on `list` while it is full (`wait_for`, no
+    /// deadline): the blocking form of a try call that gives the message
+    /// back in [`PushError::Full`].
+    fn wait_to_send<R>(
+        &self,
+        list: &WaitList,
+        msg: T,
+        mut send: impl FnMut(T) -> Result<R, PushError<T>>,
+        may_sleep: impl FnMut() -> bool,
+    ) -> Result<R, PushError<T>> {
+        let mut held = Some(msg);
+        let outcome = self.wait_for(
+            list,
+            None,
+            || match send(held.take()?) {
+                Err(PushError::Full(msg)) => {
+                    held = Some(msg);
+                    None
+                }
+                other => Some(other),
+            },
+            may_sleep,
+        );
+        match outcome {
+            Some(result) => result,
+            None => unreachable!("a wait without deadline ends only with a result"),
         }
     }
 }

@@ -77,27 +77,13 @@ impl<T> AckQueue<T> {
         };
         self.fresh
             .wait_for_room_ahead(self.wait_strategy() == WaitStrategy::Spin);
-        let mut slot = Some(msg);
-        let outcome = self.wait_for(
+        // Receives notify by key (`head`), which the sleep check reads: a
+        // slot whose receive is under way is waited for awake.
+        self.wait_to_send(
             &self.room,
-            None,
-            || {
-                let msg = slot.take()?;
-                match self.try_publish(msg) {
-                    Err(PushError::Full(msg)) => {
-                        slot = Some(msg);
-                        None
-                    }
-                    other => Some(other),
-                }
-            },
-            // Receives notify by key (`head`), which this reads: a slot
-            // whose receive is under way is waited for awake.
+            msg,
+            |msg| self.try_publish(msg),
             || self.fresh.full_by_head(),
-        );
-        match outcome {
-            Some(result) => result,
-            None => unreachable!("a wait without deadline ends only with a result"),
-        }
+        )
     }
 }

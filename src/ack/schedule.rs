@@ -201,27 +201,14 @@ impl<T> AckQueue<T> {
     }
 
     fn schedule_waiting(&self, msg: T, due: u64) -> Result<(), PushError<T>> {
-        let mut slot = Some(msg);
-        let outcome = self.wait_for(
+        // Places are given back with `WaitList::notify` (fenced): no sleep
+        // check.
+        self.wait_to_send(
             &self.scheduling,
-            None,
-            || {
-                let msg = slot.take()?;
-                match self.schedule(msg, due) {
-                    Err(PushError::Full(msg)) => {
-                        slot = Some(msg);
-                        None
-                    }
-                    other => Some(other),
-                }
-            },
-            // Places are given back with `Waiter::notify` (fenced).
+            msg,
+            |msg| self.schedule(msg, due),
             || true,
-        );
-        match outcome {
-            Some(result) => result,
-            None => unreachable!("a wait without deadline ends only with a result"),
-        }
+        )
     }
 
     /// Takes a delay place and a spare entry, and leaves `msg` there

@@ -164,6 +164,33 @@ impl<T> AckQueue<T> {
         Ok(())
     }
 
+    /// `state`, or a later state of `entry`, once [`classify`] lets a
+    /// settle of `tag` proceed on it; the refusal's error otherwise. A
+    /// busy entry (an extension between its two CASes, or an entry moving
+    /// on) is read again after a snooze.
+    ///
+    /// [`classify`]: AckQueue::classify
+    #[inline(always)]
+    fn accepted(
+        entry: &Entry<T>,
+        mut state: State,
+        tag: Tag,
+        backoff: &Backoff,
+    ) -> Result<State, AckError> {
+        loop {
+            match Self::classify(entry, state, tag) {
+                Ok(()) => return Ok(state),
+                Err(Refusal::Busy) => {
+                    backoff.snooze();
+                    // Relaxed: as the caller's load (the tag's receive
+                    // happens-before the caller).
+                    state = State(entry.state.load(Ordering::Relaxed));
+                }
+                Err(Refusal::Err(e)) => return Err(e),
+            }
+        }
+    }
+
     /// A settle's check of `tag` and its one CAS out of `InFlight`;
     /// returns the state it moved the entry to. On a refusal, a `guard`'s
     /// place in `holders` is given up (`let_go`).
@@ -180,23 +207,15 @@ impl<T> AckQueue<T> {
         // settle needs (the holders' reads before a drop).
         let mut state = State(entry.state.load(Ordering::Relaxed));
         loop {
-            match Self::classify(entry, state, tag) {
-                Ok(()) => {}
-                Err(Refusal::Busy) => {
-                    // An extension is between its two CASes, or the entry
-                    // moved on: read it again.
-                    backoff.snooze();
-                    // Relaxed: as above.
-                    state = State(entry.state.load(Ordering::Relaxed));
-                    continue;
-                }
-                Err(Refusal::Err(e)) => {
+            state = match Self::accepted(entry, state, tag, &backoff) {
+                Ok(state) => state,
+                Err(e) => {
                     if guard {
                         self.let_go(tag.index);
                     }
                     return Err(e);
                 }
-            }
+            };
             let holders = state.holders() - u64::from(guard);
             // Relaxed: stable while this attempt is current, which our CAS
             // checks.
@@ -496,16 +515,7 @@ impl<T> AckQueue<T> {
         // Relaxed: as in `settle` (the tag's receive happens-before us).
         let mut state = State(entry.state.load(Ordering::Relaxed));
         loop {
-            match Self::classify(entry, state, tag) {
-                Ok(()) => {}
-                Err(Refusal::Busy) => {
-                    backoff.snooze();
-                    // Relaxed: as above.
-                    state = State(entry.state.load(Ordering::Relaxed));
-                    continue;
-                }
-                Err(Refusal::Err(e)) => return Err(e),
-            }
+            state = Self::accepted(entry, state, tag, &backoff)?;
             if self.lease.is_none() {
                 return Ok(());
             }

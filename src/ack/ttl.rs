@@ -94,39 +94,17 @@ impl<T> AckQueue<T> {
     /// ```
     pub fn publish_with_ttl(&self, msg: T, ttl: Duration) -> Result<Seq, PushError<T>> {
         let expires = self.now().saturating_add(clock::nanos(ttl));
-        let msg = match self.push_fresh(msg, expires) {
-            Ok(pos) => {
-                self.ready.notify_keyed(1);
-                return Ok(Seq(self.fresh.laps().count(pos)));
-            }
-            Err(PushError::Full(msg)) => msg,
-            Err(closed) => return Err(closed),
+        let publish = |msg| {
+            let pos = self.push_fresh(msg, expires)?;
+            self.ready.notify_keyed(1);
+            Ok(Seq(self.fresh.laps().count(pos)))
         };
-        let mut slot = Some(msg);
-        let outcome = self.wait_for(
-            &self.room,
-            None,
-            || {
-                let msg = slot.take()?;
-                match self.push_fresh(msg, expires) {
-                    Ok(pos) => {
-                        self.ready.notify_keyed(1);
-                        Some(Ok(Seq(self.fresh.laps().count(pos))))
-                    }
-                    Err(PushError::Full(msg)) => {
-                        slot = Some(msg);
-                        None
-                    }
-                    Err(closed) => Some(Err(closed)),
-                }
-            },
-            // As `publish`: receives notify by key (`head`).
-            || self.fresh.full_by_head(),
-        );
-        match outcome {
-            Some(result) => result,
-            None => unreachable!("a wait without deadline ends only with a result"),
-        }
+        let msg = match publish(msg) {
+            Err(PushError::Full(msg)) => msg,
+            other => return other,
+        };
+        // As `publish`: receives notify by key (`head`).
+        self.wait_to_send(&self.room, msg, publish, || self.fresh.full_by_head())
     }
 
     /// How many expired messages were dropped (on a queue built with
