@@ -61,6 +61,13 @@ pub(super) struct Settings {
 /// ```
 #[derive(Clone)]
 pub struct AmqpQueueBuilder<C = Raw> {
+    spec: Spec,
+    codec: C,
+}
+
+/// What a builder says but the codec.
+#[derive(Clone)]
+struct Spec {
     url: String,
     queue: String,
     max_in_flight: u16,
@@ -70,25 +77,48 @@ pub struct AmqpQueueBuilder<C = Raw> {
     call_timeout: Duration,
     #[cfg(feature = "tls")]
     tls_ca_pem: Option<String>,
-    codec: C,
+}
+
+impl Spec {
+    /// Refuses a zero where a setting needs more.
+    fn check(&self) -> Result<(), Error> {
+        let zero = |field| Err(Error::Config(ConfigError::Zero { field }));
+        if self.max_in_flight == 0 {
+            return zero("max_in_flight");
+        }
+        if self.max_deliveries == Some(0) {
+            return zero("max_deliveries");
+        }
+        if self.recovery.max_backoff.is_zero() {
+            return zero("max_backoff");
+        }
+        if self.call_timeout.is_zero() {
+            return zero("call_timeout");
+        }
+        if self.ttl == Some(Duration::ZERO) {
+            return zero("ttl");
+        }
+        Ok(())
+    }
 }
 
 impl<C: fmt::Debug> fmt::Debug for AmqpQueueBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("AmqpQueueBuilder");
-        s.field("url", &Redacted(&self.url))
-            .field("queue", &self.queue)
-            .field("max_in_flight", &self.max_in_flight)
-            .field("max_deliveries", &self.max_deliveries)
-            .field("ttl", &self.ttl)
-            .field("recovery", &self.recovery.on)
-            .field("max_backoff", &self.recovery.max_backoff)
-            .field("give_up_after", &self.recovery.give_up_after)
-            .field("call_timeout", &self.call_timeout);
+        s.field("url", &Redacted(&self.spec.url))
+            .field("queue", &self.spec.queue)
+            .field("max_in_flight", &self.spec.max_in_flight)
+            .field("max_deliveries", &self.spec.max_deliveries)
+            .field("ttl", &self.spec.ttl)
+            .field("recovery", &self.spec.recovery.on)
+            .field("max_backoff", &self.spec.recovery.max_backoff)
+            .field("give_up_after", &self.spec.recovery.give_up_after)
+            .field("call_timeout", &self.spec.call_timeout);
         #[cfg(feature = "tls")]
         s.field(
             "tls_ca_pem",
             &self
+                .spec
                 .tls_ca_pem
                 .as_ref()
                 .map(|pem| format!("{} bytes", pem.len())),
@@ -106,19 +136,21 @@ impl AmqpQueue<Vec<u8>, Raw> {
     /// never giving up; a call timeout of 30 s.
     pub fn builder(url: impl Into<String>, queue: impl Into<String>) -> AmqpQueueBuilder<Raw> {
         AmqpQueueBuilder {
-            url: url.into(),
-            queue: queue.into(),
-            max_in_flight: 16,
-            max_deliveries: None,
-            ttl: None,
-            recovery: Recovery {
-                on: true,
-                max_backoff: Duration::from_secs(5),
-                give_up_after: None,
+            spec: Spec {
+                url: url.into(),
+                queue: queue.into(),
+                max_in_flight: 16,
+                max_deliveries: None,
+                ttl: None,
+                recovery: Recovery {
+                    on: true,
+                    max_backoff: Duration::from_secs(5),
+                    give_up_after: None,
+                },
+                call_timeout: Duration::from_secs(30),
+                #[cfg(feature = "tls")]
+                tls_ca_pem: None,
             },
-            call_timeout: Duration::from_secs(30),
-            #[cfg(feature = "tls")]
-            tls_ca_pem: None,
             codec: Raw,
         }
     }
@@ -129,7 +161,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// unsettled (`basic.qos` `prefetch_count`, counting what the broker
     /// sent ahead and this handle did not hand out yet).
     pub fn max_in_flight(mut self, n: u16) -> Self {
-        self.max_in_flight = n;
+        self.spec.max_in_flight = n;
         self
     }
 
@@ -138,7 +170,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// declaration: every handle on a queue must say the same (the broker
     /// refuses a declaration whose arguments differ).
     pub fn max_deliveries(mut self, k: u32) -> Self {
-        self.max_deliveries = Some(k);
+        self.spec.max_deliveries = Some(k);
         self
     }
 
@@ -149,7 +181,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// `expired`), as [`AckQueueBuilder::ttl`](crate::AckQueueBuilder::ttl).
     /// Part of the queue's declaration, as `max_deliveries`.
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = Some(ttl);
+        self.spec.ttl = Some(ttl);
         self
     }
 
@@ -158,7 +190,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// every call that needs the broker fails with
     /// [`Error::Unreachable`], and a new handle must be connected.
     pub fn recovery(mut self, on: bool) -> Self {
-        self.recovery.on = on;
+        self.spec.recovery.on = on;
         self
     }
 
@@ -167,7 +199,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// the wait doubles from 100 ms up to this, each drawn from its upper
     /// half (jitter).
     pub fn max_backoff(mut self, wait: Duration) -> Self {
-        self.recovery.max_backoff = wait;
+        self.spec.recovery.max_backoff = wait;
         self
     }
 
@@ -176,7 +208,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// every call that needs the broker fails with
     /// [`Error::Unreachable`].
     pub fn give_up_after(mut self, after: Duration) -> Self {
-        self.recovery.give_up_after = Some(after);
+        self.spec.recovery.give_up_after = Some(after);
         self
     }
 
@@ -186,7 +218,7 @@ impl<C> AmqpQueueBuilder<C> {
     /// [`Error::Unreachable`]. Receives wait as long as their own timeout
     /// says.
     pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = timeout;
+        self.spec.call_timeout = timeout;
         self
     }
 
@@ -195,22 +227,14 @@ impl<C> AmqpQueueBuilder<C> {
     /// certificate is signed by a private certificate authority.
     #[cfg(feature = "tls")]
     pub fn tls_ca_pem(mut self, pem: impl Into<String>) -> Self {
-        self.tls_ca_pem = Some(pem.into());
+        self.spec.tls_ca_pem = Some(pem.into());
         self
     }
 
     /// The codec between messages and bodies.
     pub fn codec<C2>(self, codec: C2) -> AmqpQueueBuilder<C2> {
         AmqpQueueBuilder {
-            url: self.url,
-            queue: self.queue,
-            max_in_flight: self.max_in_flight,
-            max_deliveries: self.max_deliveries,
-            ttl: self.ttl,
-            recovery: self.recovery,
-            call_timeout: self.call_timeout,
-            #[cfg(feature = "tls")]
-            tls_ca_pem: self.tls_ca_pem,
+            spec: self.spec,
             codec,
         }
     }
@@ -244,38 +268,23 @@ impl<C> AmqpQueueBuilder<C> {
     where
         C: Codec<M>,
     {
-        let zero = |field| Err(Error::Config(ConfigError::Zero { field }));
-        if self.max_in_flight == 0 {
-            return zero("max_in_flight");
-        }
-        if self.max_deliveries == Some(0) {
-            return zero("max_deliveries");
-        }
-        if self.recovery.max_backoff.is_zero() {
-            return zero("max_backoff");
-        }
-        if self.call_timeout.is_zero() {
-            return zero("call_timeout");
-        }
-        if self.ttl == Some(Duration::ZERO) {
-            return zero("ttl");
-        }
-        let endpoint = Endpoint::parse(
-            &self.url,
-            #[cfg(feature = "tls")]
-            self.tls_ca_pem,
-        )?;
+        let spec = self.spec;
+        spec.check()?;
         let shared = Shared::new(Settings {
-            endpoint,
-            dead: dead_queue(&self.queue),
-            queue: self.queue,
-            max_in_flight: self.max_in_flight,
-            max_deliveries: self.max_deliveries,
-            ttl: self.ttl,
-            recovery: self.recovery,
-            call_timeout: self.call_timeout,
+            endpoint: Endpoint::parse(
+                &spec.url,
+                #[cfg(feature = "tls")]
+                spec.tls_ca_pem,
+            )?,
+            dead: dead_queue(&spec.queue),
+            queue: spec.queue,
+            max_in_flight: spec.max_in_flight,
+            max_deliveries: spec.max_deliveries,
+            ttl: spec.ttl,
+            recovery: spec.recovery,
+            call_timeout: spec.call_timeout,
         });
-        let link = Link::open(&shared, shared.next_epoch(), false).await?;
+        let link = Link::open(&shared, shared.next_link_number(), false).await?;
         shared.install(Arc::new(link), false);
         Ok(AmqpQueue {
             shared,

@@ -60,8 +60,8 @@ pub(super) struct Consuming {
 /// One connection and its channels.
 pub(super) struct Link {
     /// Which connection of the handle this is, numbered from 0 in the
-    /// order they were opened (`Shared::next_epoch`).
-    pub(super) epoch: u64,
+    /// order they were opened (`Shared::next_link_number`).
+    pub(super) number: u64,
     pub(super) conn: Connection,
     /// In publisher-confirm mode: publishes.
     pub(super) publish: Channel,
@@ -88,12 +88,12 @@ impl Link {
     /// channels; starts the consumer too if `resume` and the handle was
     /// consuming (and is not closed). Losses of the connection or of a
     /// channel are reported to `shared` from lapin's callbacks.
-    pub(super) async fn open(shared: &Shared, epoch: u64, resume: bool) -> Result<Link, Error> {
+    pub(super) async fn open(shared: &Shared, number: u64, resume: bool) -> Result<Link, Error> {
         let settings = &shared.settings;
         let name = format!("ackring {} (pid {})", settings.queue, std::process::id());
         let props = ConnectionProperties::default().with_connection_name(name.into());
         let conn = settings.endpoint.connect(props).await?;
-        let (admin, publish, consume) = match channels(&conn, shared.weak(), epoch, settings).await
+        let (admin, publish, consume) = match channels(&conn, shared.weak(), number, settings).await
         {
             Ok(channels) => channels,
             Err(e) => {
@@ -102,7 +102,7 @@ impl Link {
             }
         };
         let link = Link {
-            epoch,
+            number,
             conn,
             publish,
             consume,
@@ -332,16 +332,16 @@ impl Link {
 
 /// Declares what the queue needs on a channel of `conn` and opens the
 /// three channels (admin, publish, consume); losses of the connection or
-/// of a channel are reported to `shared` as losses of link `epoch`.
+/// of a channel are reported to `shared` as losses of link `number`.
 async fn channels(
     conn: &Connection,
     shared: Weak<Shared>,
-    epoch: u64,
+    number: u64,
     settings: &Settings,
 ) -> Result<(Channel, Channel, Channel), Error> {
     let report = move |e: lapin::Error| {
         if let Some(shared) = shared.upgrade() {
-            shared.lost(epoch, &classify(e));
+            shared.lost(number, &classify(e));
         }
     };
     conn.on_error(report.clone());

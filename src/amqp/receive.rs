@@ -95,7 +95,7 @@ impl<M: Send, C: Codec<M>> AmqpQueue<M, C> {
                     return Err(Error::Closed);
                 }
                 // The consumer is gone with its link: wait for the next.
-                shared.lost(link.epoch, &why);
+                shared.lost(link.number, &why);
                 continue;
             }
             let mut n = 0;

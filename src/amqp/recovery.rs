@@ -33,7 +33,7 @@ use super::{deadline_after, CLOSE_WAIT};
 /// The wait after the first failed reconnection.
 pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest one reconnection (connect, declare, open, consume) may take.
-const ATTEMPT_WAIT: Duration = Duration::from_secs(30);
+const RECONNECT_WAIT: Duration = Duration::from_secs(30);
 
 /// Starts the recovery of the handle behind `shared`, whose link `old`
 /// was lost.
@@ -60,18 +60,18 @@ fn recover(weak: Weak<Shared>, old: Arc<Link>) {
         if shared.is_failed() {
             return;
         }
-        let epoch = shared.next_epoch();
-        let attempt = block_on_until(
-            Link::open(&shared, epoch, true),
-            deadline_after(ATTEMPT_WAIT),
+        let number = shared.next_link_number();
+        let reconnected = block_on_until(
+            Link::open(&shared, number, true),
+            deadline_after(RECONNECT_WAIT),
         );
-        match attempt {
+        match reconnected {
             Some(Ok(link)) => {
                 shared.install(Arc::new(link), true);
                 return;
             }
             Some(Err(e)) => shared.note_error(&e),
-            None => shared.note_error(&timed_out("reconnecting", ATTEMPT_WAIT)),
+            None => shared.note_error(&timed_out("reconnecting", RECONNECT_WAIT)),
         }
         let recovery = shared.settings.recovery;
         if recovery

@@ -55,10 +55,10 @@ pub(super) struct Shared {
     state: Mutex<State>,
     /// Notified at every change of `state`.
     changed: Event,
-    /// The number (`Link::epoch`) of the next link opened. Each connection
+    /// The number (`Link::number`) of the next link opened. Each connection
     /// opened has its own, so a late callback of a discarded one is told
     /// apart.
-    next_epoch: AtomicU64,
+    next_link_number: AtomicU64,
     /// `close` was called: publishes fail, receives end, and a recovered
     /// link starts no consumer.
     pub(super) closed: AtomicBool,
@@ -83,7 +83,7 @@ impl Shared {
             me: me.clone(),
             state: Mutex::new(State::Recovering),
             changed: Event::new(),
-            next_epoch: AtomicU64::new(0),
+            next_link_number: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             consuming: AtomicBool::new(false),
             next_seq: async_lock::Mutex::new(0),
@@ -99,11 +99,11 @@ impl Shared {
         self.me.clone()
     }
 
-    /// A fresh number (`Link::epoch`) for a link about to be opened.
-    pub(super) fn next_epoch(&self) -> u64 {
+    /// A fresh number (`Link::number`) for a link about to be opened.
+    pub(super) fn next_link_number(&self) -> u64 {
         // Relaxed: a unique number is all it gives; the link it names is
         // published through `state`'s mutex.
-        self.next_epoch.fetch_add(1, Ordering::Relaxed)
+        self.next_link_number.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Makes `link` the handle's connection; `false` (and `link` closed)
@@ -125,13 +125,13 @@ impl Shared {
         true
     }
 
-    /// Reports that the link of `epoch` is lost, for `why`. The first
+    /// Reports that the link numbered `number` is lost, for `why`. The first
     /// report for the link that is up starts a recovery (or, with
     /// recovery off, fails the handle); any other is ignored.
-    pub(super) fn lost(&self, epoch: u64, why: &Error) {
+    pub(super) fn lost(&self, number: u64, why: &Error) {
         let mut state = lock(&self.state);
         let old = match &*state {
-            State::Up(link) if link.epoch == epoch => Arc::clone(link),
+            State::Up(link) if link.number == number => Arc::clone(link),
             _ => return,
         };
         self.note_error(why);
@@ -184,7 +184,7 @@ impl Shared {
 
     /// Whether `link` is the one up now: a settle on any other is stale.
     pub(super) fn is_current(&self, link: &Link) -> bool {
-        matches!(&*lock(&self.state), State::Up(up) if up.epoch == link.epoch)
+        matches!(&*lock(&self.state), State::Up(up) if up.number == link.number)
     }
 
     /// Waits for a link that is up, until `deadline` (`None`: for as long
@@ -224,7 +224,7 @@ impl Shared {
     /// Reports `e` as the loss of `link` if it is a loss; returns it.
     pub(super) fn check(&self, link: &Link, e: Error) -> Error {
         if e.is_unreachable() {
-            self.lost(link.epoch, &e);
+            self.lost(link.number, &e);
         }
         e
     }
