@@ -69,8 +69,8 @@
 //!   claimed and unfinished. It makes the failed claims of the other side
 //!   read this side's cursor, which keeps the try calls linearizable.
 //! - [`Seq`]: a message's number in an [`AckQueue`], never a slot's stamp.
-//! - *wait list*: one side's waiting threads and tasks, in the order they
-//!   began to wait, each in a [`WaitSlot`]. It is *armed* while an entry
+//! - *wait list* (`WaitList` in the source): one side's waiting threads
+//!   and tasks, in the order they began to wait, each in a [`WaitSlot`]. It is *armed* while an entry
 //!   may be linked, which is what a notification reads before it takes
 //!   the list's lock.
 //! - *wake-up*: a notification's taking of an entry off a wait list. The

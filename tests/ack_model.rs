@@ -144,7 +144,7 @@ struct Entry {
     /// When the current delivery was handed out; `None`: received without
     /// a clock reading and not yet seen in flight by `stats`.
     delivered_at: Option<u64>,
-    deliveries: u32,
+    delivery_count: u32,
     seq: u64,
     value: u32,
 }
@@ -242,7 +242,7 @@ impl Model {
             overflow: false,
             deadline: 0,
             delivered_at: None,
-            deliveries: 0,
+            delivery_count: 0,
             seq: 0,
             value: 0,
         };
@@ -333,7 +333,7 @@ impl Model {
             overflow: false,
             deadline: self.now + delay,
             delivered_at: Some(order),
-            deliveries: 0,
+            delivery_count: 0,
             seq: u64::MAX,
             value: v,
         };
@@ -346,16 +346,16 @@ impl Model {
 
     /// Publishes every due delayed publish, earliest due (then earliest
     /// made) first, while the fresh ring takes them.
-    fn release_due(&mut self) -> usize {
-        let mut released = 0;
+    fn publish_due(&mut self) -> usize {
+        let mut published = 0;
         loop {
             let best = (0..self.entries.len())
                 .filter(|&i| Self::is_scheduled(&self.entries[i]))
                 .filter(|&i| self.entries[i].deadline <= self.now)
                 .min_by_key(|&i| (self.entries[i].deadline, self.entries[i].delivered_at));
-            let Some(i) = best else { return released };
+            let Some(i) = best else { return published };
             if self.closed || self.fresh.len() == self.cap {
-                return released;
+                return published;
             }
             let value = self.entries[i].value;
             self.free_entry(i);
@@ -365,7 +365,7 @@ impl Model {
             self.next_seq += 1;
             let expires = self.ttl.map(|t| self.now + t);
             self.fresh.push_back((seq, value, expires));
-            released += 1;
+            published += 1;
         }
     }
 
@@ -514,7 +514,7 @@ impl Model {
                 overflow: false,
                 deadline: 0,
                 delivered_at: None,
-                deliveries: 0,
+                delivery_count: 0,
                 seq,
                 value,
             };
@@ -536,7 +536,7 @@ impl Model {
             overflow: false,
             deadline,
             delivered_at: at,
-            deliveries: 1,
+            delivery_count: 1,
             seq,
             value,
         };
@@ -552,8 +552,8 @@ impl Model {
         self.redelivered += 1;
         let e = &mut self.entries[i];
         assert_eq!(e.phase, Phase::Redeliver);
-        e.deliveries += 1;
-        e.attempt = e.deliveries;
+        e.delivery_count += 1;
+        e.attempt = e.delivery_count;
         e.holders += 1;
         e.phase = Phase::InFlight;
         e.expired = false;
@@ -575,16 +575,16 @@ impl Model {
         match e.phase {
             Phase::InFlight if self.lease.is_some() && e.deadline <= now => {
                 self.expired += 1;
-                if e.deliveries >= self.max_deliveries {
+                if e.delivery_count >= self.max_deliveries {
                     self.make_dead(i, true, true);
                 } else {
-                    let delay = self.backoff_of(e.deliveries);
+                    let delay = self.backoff_of(e.delivery_count);
                     self.entries[i].expired = true;
                     self.requeue(i, delay);
                 }
                 true
             }
-            Phase::Delayed if e.attempt == 0 => e.deadline <= now && self.release_due() > 0,
+            Phase::Delayed if e.attempt == 0 => e.deadline <= now && self.publish_due() > 0,
             Phase::Delayed if e.deadline <= now => {
                 self.entries[i].phase = Phase::Redeliver;
                 self.delayed -= 1;
@@ -659,7 +659,7 @@ impl Model {
         self.places -= 1;
     }
 
-    fn release_holder(&mut self, i: usize) {
+    fn let_go(&mut self, i: usize) {
         let e = &mut self.entries[i];
         assert!(e.holders > 0);
         e.holders -= 1;
@@ -695,14 +695,14 @@ impl Model {
         let i = t.0;
         if let Err(e) = self.classify(t) {
             if guard {
-                self.release_holder(i);
+                self.let_go(i);
             }
             return Err(e);
         }
         if guard {
             self.entries[i].holders -= 1;
         }
-        let exhausted = self.entries[i].deliveries >= self.max_deliveries;
+        let exhausted = self.entries[i].delivery_count >= self.max_deliveries;
         match how {
             0 => {
                 // Settled at the ack, even while another guard reads it;
@@ -724,7 +724,7 @@ impl Model {
             }
             1 => {
                 self.nacked += 1;
-                let delay = self.backoff_of(self.entries[i].deliveries);
+                let delay = self.backoff_of(self.entries[i].delivery_count);
                 self.requeue(i, delay);
             }
             _ => {
@@ -763,8 +763,8 @@ impl Model {
         let e = &self.entries[i];
         (
             e.seq,
-            e.deliveries,
-            e.deliveries > 1,
+            e.delivery_count,
+            e.delivery_count > 1,
             e.value,
             (t.0 as u64, t.1, u64::from(t.2)),
         )
@@ -791,14 +791,14 @@ impl Model {
         }
         self.settled.insert(e.seq);
         self.dead_taken += 1;
-        let reason = if e.deliveries == 0 {
+        let reason = if e.delivery_count == 0 {
             DeadReason::Expired
         } else if e.exhausted {
             DeadReason::MaxDeliveries
         } else {
             DeadReason::Rejected
         };
-        Some((e.seq, e.deliveries, reason, e.value))
+        Some((e.seq, e.delivery_count, reason, e.value))
     }
 
     fn is_settled(&self, seq: u64) -> bool {
@@ -1332,7 +1332,7 @@ fn run(cfg: Config, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                     _ => {
                         let tag = d.detach();
-                        m.release_holder(t.0);
+                        m.let_go(t.0);
                         prop_assert_eq!(tag_fields(tag), (t.0 as u64, t.1, u64::from(t.2)));
                         (Out::Detached, Out::Detached)
                     }

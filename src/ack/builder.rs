@@ -17,7 +17,7 @@ use super::{AckQueue, Redelivery};
 use crate::error::ConfigError;
 use crate::stats::Counters;
 use crate::sync::{AtomicU64, AtomicUsize};
-use crate::wait::{WaitStrategy, Waiter};
+use crate::wait::{WaitList, WaitStrategy};
 
 /// Configures and builds an [`AckQueue`]; from [`AckQueue::builder`].
 ///
@@ -416,10 +416,10 @@ impl<T> AckQueueBuilder<T> {
                 let steps = entries.div_ceil(SCAN_STEP) as u64;
                 clock::nanos(l) / 4 / steps
             }),
-            ready: Waiter::new(),
-            settled: Waiter::new(),
-            room: CachePadded::new(Waiter::new()),
-            scheduling: Waiter::new(),
+            ready: WaitList::new(),
+            settled: WaitList::new(),
+            room: CachePadded::new(WaitList::new()),
+            scheduling: WaitList::new(),
             counters: Counters::new(),
             max_in_flight: self.max_in_flight,
             dead_letter_capacity: dead_cap,

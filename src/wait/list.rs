@@ -1,4 +1,4 @@
-//! [`Waiter`]: one side's wait list, the notifications that wake the first
+//! [`WaitList`]: one side's wait list, the notifications that wake the first
 //! waiters in it, and the two ways to wait in it: a parked thread
 //! (`park_until`) and a polled future (`poll_wait`). The protocol is told
 //! in the module docs of `wait`.
@@ -20,7 +20,7 @@ pub(crate) const ALL: usize = usize::MAX;
 
 /// One side's wait list: the threads and tasks waiting for an item (or
 /// for room), in the order they linked.
-pub(crate) struct Waiter {
+pub(crate) struct WaitList {
     /// 1 while the list holds a node: set by every waiter that links one
     /// (SeqCst, under the lock), cleared under the lock by whoever leaves
     /// the list empty (module docs of `wait`).
@@ -28,13 +28,13 @@ pub(crate) struct Waiter {
     list: Mutex<List>,
 }
 
-impl fmt::Debug for Waiter {
+impl fmt::Debug for WaitList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("Waiter { .. }")
+        f.pad("WaitList { .. }")
     }
 }
 
-impl Waiter {
+impl WaitList {
     pub(crate) fn new() -> Self {
         Self {
             armed: AtomicUsize::new(0),
@@ -60,7 +60,7 @@ impl Waiter {
         }
     }
 
-    /// As [`notify`](Waiter::notify), for a notifier whose progress is
+    /// As [`notify`](WaitList::notify), for a notifier whose progress is
     /// told by a *key*: a word it changed with a SeqCst RMW before this
     /// call, and that every waiter here reads after arming, in the sleep
     /// check it passes to the waits. No fence: the RMW stands in for it
@@ -232,10 +232,10 @@ impl Waiter {
         may_sleep: &mut impl FnMut() -> bool,
     ) -> Option<R> {
         let slot = core::pin::pin!(WaitSlot::new());
-        // SAFETY: the slot is never moved out of its pin; only its `waiter`
+        // SAFETY: the slot is never moved out of its pin; only its `list`
         // field, which is not pinned, is written through this.
         let slot = unsafe { slot.get_unchecked_mut() };
-        slot.waiter = Some(self);
+        slot.list = Some(self);
         let thread = sync::current_thread();
         let passed = |deadline: Option<Instant>| deadline.is_some_and(|d| Instant::now() >= d);
         loop {
@@ -292,7 +292,7 @@ impl Waiter {
         }
     }
 
-    /// The async form of [`park_until`](Waiter::park_until): one poll.
+    /// The async form of [`park_until`](WaitList::park_until): one poll.
     /// Returns what `attempt` gives, or leaves `slot`'s task linked here
     /// and returns `Pending`; a notification then wakes it. A task whose
     /// `may_sleep` says no is woken again at once instead (the operation
@@ -307,7 +307,7 @@ impl Waiter {
     ) -> Poll<R> {
         // The fast path, inlined in the caller: a slot that never waited
         // holds no registration and no wake-up, so one attempt decides.
-        if slot.waiter.is_none() {
+        if slot.list.is_none() {
             if let Some(result) = attempt() {
                 return Poll::Ready(result);
             }
@@ -316,7 +316,7 @@ impl Waiter {
             .map(|(r, _)| r)
     }
 
-    /// As [`poll_wait`](Waiter::poll_wait), for a wait that only looks and
+    /// As [`poll_wait`](WaitList::poll_wait), for a wait that only looks and
     /// takes nothing (`Ring::room`): when it resolves on a wake-up, the
     /// wake-up goes on to the next waiter, so that a caller that then does
     /// not take the room strands nobody.
@@ -349,13 +349,13 @@ impl Waiter {
         mut may_sleep: impl FnMut() -> bool,
     ) -> Poll<(R, bool)> {
         // SAFETY: the node is never moved out of the slot; only the
-        // `waiter` field, which is not pinned, is written through this.
+        // `list` field, which is not pinned, is written through this.
         let slot = unsafe { slot.get_unchecked_mut() };
         let mut used = false;
         'poll: loop {
             let mut linked = false;
-            match slot.waiter {
-                Some(waiter) if ptr::eq(waiter, self) => match slot.node.look() {
+            match slot.list {
+                Some(list) if ptr::eq(list, self) => match slot.node.look() {
                     NOTIFIED => used = true,
                     LINKED => linked = true,
                     _ => {}
@@ -363,7 +363,7 @@ impl Waiter {
                 // Registered with another queue's list: done there.
                 Some(other) => {
                     other.leave(&slot.node);
-                    slot.waiter = None;
+                    slot.list = None;
                 }
                 None => {}
             }
@@ -383,7 +383,7 @@ impl Waiter {
                     continue; // taken meanwhile: use the wake-up
                 }
             } else {
-                slot.waiter = Some(self);
+                slot.list = Some(self);
                 self.link(&slot.node, Wake::Task(cx.waker().clone()));
                 if let Some(result) = attempt() {
                     self.leave(&slot.node);
@@ -418,7 +418,7 @@ impl Waiter {
     }
 }
 
-/// The nodes linked in a [`Waiter`], in the order they linked. Guarded by
+/// The nodes linked in a [`WaitList`], in the order they linked. Guarded by
 /// the waiter's lock.
 struct List {
     head: *const Node,

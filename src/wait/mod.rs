@@ -4,7 +4,7 @@
 //! - [`strategy`]: what a blocked *thread* does between two tries
 //!   ([`WaitStrategy`]: spin, backoff, park), and `wait_until`, the loop
 //!   of every blocking call.
-//! - [`list`]: one side's wait list ([`Waiter`](list::Waiter)): who sleeps
+//! - [`list`]: one side's wait list ([`WaitList`](list::WaitList)): who sleeps
 //!   in it, how a notification picks whom to wake, and the protocol that
 //!   loses no wake-up.
 //! - [`slot`]: the entry a waiter keeps in a list ([`WaitSlot`]), on the
@@ -32,7 +32,7 @@
 //!   future is dropped, its timeout fires, or it succeeded by an attempt
 //!   made *before* it saw the wake-up (when it cannot tell whether it took
 //!   the item it was woken for), passes the wake-up to the next entry of
-//!   the list (`Waiter::leave`);
+//!   the list (`WaitList::leave`);
 //! - a wait that only looks, taking nothing ([`Ring::room`](crate::Ring::room)),
 //!   passes on the wake-up it used when it resolves.
 //!
@@ -140,7 +140,7 @@ mod list;
 mod slot;
 mod strategy;
 
-pub(crate) use list::{Waiter, ALL};
+pub(crate) use list::{WaitList, ALL};
 pub use slot::WaitSlot;
 pub use strategy::WaitStrategy;
 pub(crate) use strategy::{deadline_after, wait_until};

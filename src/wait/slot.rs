@@ -7,7 +7,7 @@ use core::marker::PhantomPinned;
 use core::mem::MaybeUninit;
 use core::task::Waker;
 
-use super::Waiter;
+use super::WaitList;
 use crate::sync::{AtomicUsize, Ordering, Thread, UnsafeCell};
 
 /// A node in no list, holding no wake-up (or one its owner has seen).
@@ -154,7 +154,7 @@ impl WakeBatch {
 /// ```
 pub struct WaitSlot<'a> {
     /// The waiter the node was last linked with, if any.
-    pub(super) waiter: Option<&'a Waiter>,
+    pub(super) list: Option<&'a WaitList>,
     pub(super) node: Node,
 }
 
@@ -170,7 +170,7 @@ impl WaitSlot<'_> {
     /// A slot registered nowhere.
     pub fn new() -> Self {
         Self {
-            waiter: None,
+            list: None,
             node: Node::new(),
         }
     }
@@ -182,7 +182,7 @@ impl WaitSlot<'_> {
     /// and its next poll takes the fast path.
     pub(super) fn done<R>(&mut self, result: R, used: bool) -> core::task::Poll<(R, bool)> {
         debug_assert_eq!(self.node.state.load(Ordering::Relaxed), IDLE);
-        self.waiter = None;
+        self.list = None;
         core::task::Poll::Ready((result, used))
     }
 }
@@ -196,8 +196,8 @@ impl Default for WaitSlot<'_> {
 impl Drop for WaitSlot<'_> {
     #[inline]
     fn drop(&mut self) {
-        if let Some(waiter) = self.waiter {
-            waiter.leave(&self.node);
+        if let Some(list) = self.list {
+            list.leave(&self.node);
         }
     }
 }

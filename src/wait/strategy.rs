@@ -20,7 +20,7 @@
 
 use core::time::Duration;
 
-use super::Waiter;
+use super::WaitList;
 use crate::sync::{self, Instant};
 
 /// How a ring's blocking calls wait for room or for an item.
@@ -58,15 +58,15 @@ pub enum WaitStrategy {
 }
 
 /// Retries `attempt` under `strategy` until it returns `Some` or `deadline`
-/// (if any) passes; returns `None` on timeout. `waiter` is the lot this side
+/// (if any) passes; returns `None` on timeout. `list` is the wait list this side
 /// sleeps in under [`WaitStrategy::Park`].
 ///
 /// `may_sleep` is the keyed waiter's sleep check (see
-/// `Waiter::park_until`); `|| true` for a waiter whose notifiers all
-/// call [`Waiter::notify`].
+/// `WaitList::park_until`); `|| true` for a waiter whose notifiers all
+/// call [`WaitList::notify`].
 pub(crate) fn wait_until<R>(
     strategy: WaitStrategy,
-    waiter: &Waiter,
+    list: &WaitList,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
     mut may_sleep: impl FnMut() -> bool,
@@ -89,7 +89,7 @@ pub(crate) fn wait_until<R>(
                     return Some(r);
                 }
             }
-            waiter.park_until(deadline, &mut attempt, &mut may_sleep)
+            list.park_until(deadline, &mut attempt, &mut may_sleep)
         }
         WaitStrategy::Spin | WaitStrategy::Backoff => {
             let backoff = sync::Backoff::new();
