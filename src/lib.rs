@@ -102,6 +102,15 @@
 //!   in its state word so that a scan that read an older deadline fails.
 //! - *due*: a delayed publish is *published* when due; a delayed requeue
 //!   is *readied* (made ready for redelivery) when due.
+//!
+//! The AMQP backend adds:
+//!
+//! - *link*: one connection to the broker with its channels. A handle's
+//!   links are numbered from 0 in the order they are opened (the *link
+//!   number*), so that the loss of an old link is not taken for the loss
+//!   of the current one.
+//! - *reconnection*: the opening of a new link after the current one was
+//!   lost.
 
 //! # When to use it, and when not
 //!

@@ -235,14 +235,14 @@ impl<T> AckQueue<T> {
         self.wait_for(
             &self.ready,
             deadline,
-            || self.attempt_receive_batch(max, out),
+            || self.receive_batch_look(max, out),
             // As `receive`.
             || self.may_sleep_receiving(),
         )
     }
 
-    /// What a waiting batch receive tries.
-    pub(super) fn attempt_receive_batch<'q>(
+    /// The look of a waiting batch receive.
+    pub(super) fn receive_batch_look<'q>(
         &'q self,
         max: usize,
         out: &mut Vec<Delivery<'q, T>>,

@@ -138,7 +138,7 @@ impl<'q, T, S: Timer> Future for ReceiveFuture<'q, T, S> {
             queue,
             &queue.ready,
             cx,
-            || queue.attempt_receive(),
+            || queue.receive_look(),
             || queue.may_sleep_receiving(),
         )
     }
@@ -174,7 +174,7 @@ impl<T, S: Timer> Future for ReceiveBatchFuture<'_, '_, T, S> {
             queue,
             &queue.ready,
             cx,
-            || queue.attempt_receive_batch(max, out),
+            || queue.receive_batch_look(max, out),
             || queue.may_sleep_receiving(),
         )
     }
@@ -206,7 +206,7 @@ impl<T, S: Timer> Future for ReceiveOwnedFuture<'_, T, S> {
                 queue,
                 &queue.ready,
                 cx,
-                || queue.attempt_receive(),
+                || queue.receive_look(),
                 || queue.may_sleep_receiving(),
             )
             .map(|r| r.map(|d| OwnedDelivery::adopt(d, handle)))
@@ -379,7 +379,7 @@ impl<T, S: Timer> futures_core::Stream for DeliveryStream<T, S> {
                 queue,
                 ready,
                 cx,
-                || queue.attempt_receive(),
+                || queue.receive_look(),
                 || queue.may_sleep_receiving(),
             )
             .map(|r| r.ok().map(|d| OwnedDelivery::adopt(d, handle)))

@@ -109,14 +109,14 @@ impl<T> AckQueue<T> {
         self.wait_for(
             &self.ready,
             deadline,
-            || self.attempt_receive(),
+            || self.receive_look(),
             || self.may_sleep_receiving(),
         )
     }
 
-    /// What a waiting receive tries: a delivery, or `Closed` once
+    /// The look of a waiting receive: a delivery, or `Closed` once
     /// finished.
-    pub(super) fn attempt_receive(&self) -> Option<Result<Delivery<'_, T>, Closed>> {
+    pub(super) fn receive_look(&self) -> Option<Result<Delivery<'_, T>, Closed>> {
         if let Some(d) = self.try_receive() {
             Some(Ok(d))
         } else if self.finished() {

@@ -141,7 +141,7 @@ impl WaitList {
         // drop).
         unsafe { list.push_back(node, wake) };
         // Relaxed: the waiter's arm. A notifier's load after its fence, or
-        // after its key RMW, reads it unless our attempt sees the
+        // after its key RMW, reads it unless our look sees the
         // notifier's operation. The SeqCst fence below orders it for both
         // (module docs of `wait`): a plain notifier's fence and ours are
         // ordered in S, and a keyed notifier's SeqCst load that reads a
@@ -150,7 +150,7 @@ impl WaitList {
         // it or after our node left.
         self.armed.swap(1, Ordering::Relaxed);
         drop(list);
-        // SeqCst: orders the arm before the attempt's loads (and, on std,
+        // SeqCst: orders the arm before the look's loads (and, on std,
         // before a keyed waiter's plain load of its key).
         fence(Ordering::SeqCst);
     }
@@ -220,15 +220,15 @@ impl WaitList {
         true
     }
 
-    /// Parks the thread until `attempt` succeeds or `deadline` passes. After
-    /// an attempt that failed, the thread sleeps only if `may_sleep` says so
-    /// (read after arming, like the attempt); otherwise it yields and tries
+    /// Parks the thread until `look` succeeds or `deadline` passes. After
+    /// a look that failed, the thread sleeps only if `may_sleep` says so
+    /// (read after arming, like the look); otherwise it yields and tries
     /// again: a keyed waiter's check that the operation it waits for is
     /// not already under way (module docs of `wait`).
     pub(super) fn park_until<R>(
         &self,
         deadline: Option<Instant>,
-        attempt: &mut impl FnMut() -> Option<R>,
+        look: &mut impl FnMut() -> Option<R>,
         may_sleep: &mut impl FnMut() -> bool,
     ) -> Option<R> {
         let slot = core::pin::pin!(WaitSlot::new());
@@ -242,7 +242,7 @@ impl WaitList {
             self.link(&slot.node, Wake::Thread(thread.clone()));
             // Linked (or taken by a notification) from here until woken.
             loop {
-                if let Some(r) = attempt() {
+                if let Some(r) = look() {
                     // The slot's drop withdraws the node, and passes on a
                     // wake-up that came meanwhile.
                     return Some(r);
@@ -250,7 +250,7 @@ impl WaitList {
                 if passed(deadline) {
                     if self.withdraw(&slot.node) {
                         // Woken as the deadline passed: use the wake-up.
-                        return attempt();
+                        return look();
                     }
                     return None;
                 }
@@ -262,8 +262,8 @@ impl WaitList {
                     break;
                 }
             }
-            // Woken: this attempt uses the wake-up (module docs of `wait`).
-            if let Some(r) = attempt() {
+            // Woken: this look uses the wake-up (module docs of `wait`).
+            if let Some(r) = look() {
                 return Some(r);
             }
             if passed(deadline) {
@@ -293,7 +293,7 @@ impl WaitList {
     }
 
     /// The async form of [`park_until`](WaitList::park_until): one poll.
-    /// Returns what `attempt` gives, or leaves `slot`'s task linked here
+    /// Returns what `look` gives, or leaves `slot`'s task linked here
     /// and returns `Pending`; a notification then wakes it. A task whose
     /// `may_sleep` says no is woken again at once instead (the operation
     /// it waits for is under way).
@@ -302,17 +302,17 @@ impl WaitList {
         &'a self,
         cx: &mut Context<'_>,
         mut slot: Pin<&mut WaitSlot<'a>>,
-        mut attempt: impl FnMut() -> Option<R>,
+        mut look: impl FnMut() -> Option<R>,
         may_sleep: impl FnMut() -> bool,
     ) -> Poll<R> {
         // The fast path, inlined in the caller: a slot that never waited
-        // holds no registration and no wake-up, so one attempt decides.
+        // holds no registration and no wake-up, so one look decides.
         if slot.list.is_none() {
-            if let Some(result) = attempt() {
+            if let Some(result) = look() {
                 return Poll::Ready(result);
             }
         }
-        self.poll_wait_used(cx, slot.as_mut(), attempt, may_sleep)
+        self.poll_wait_used(cx, slot.as_mut(), look, may_sleep)
             .map(|(r, _)| r)
     }
 
@@ -324,10 +324,10 @@ impl WaitList {
         &'a self,
         cx: &mut Context<'_>,
         slot: Pin<&mut WaitSlot<'a>>,
-        attempt: impl FnMut() -> Option<R>,
+        look: impl FnMut() -> Option<R>,
         may_sleep: impl FnMut() -> bool,
     ) -> Poll<R> {
-        match self.poll_wait_used(cx, slot, attempt, may_sleep) {
+        match self.poll_wait_used(cx, slot, look, may_sleep) {
             Poll::Ready((r, used)) => {
                 if used {
                     self.pass_on();
@@ -345,7 +345,7 @@ impl WaitList {
         &'a self,
         cx: &mut Context<'_>,
         slot: Pin<&mut WaitSlot<'a>>,
-        mut attempt: impl FnMut() -> Option<R>,
+        mut look: impl FnMut() -> Option<R>,
         mut may_sleep: impl FnMut() -> bool,
     ) -> Poll<(R, bool)> {
         // SAFETY: the node is never moved out of the slot; only the
@@ -367,9 +367,9 @@ impl WaitList {
                 }
                 None => {}
             }
-            // First without linking: the attempt that uses a wake-up (and
+            // First without linking: the look that uses a wake-up (and
             // for a fresh slot a second look, after the fast path's).
-            if let Some(result) = attempt() {
+            if let Some(result) = look() {
                 if linked {
                     self.leave(&slot.node);
                 }
@@ -378,14 +378,14 @@ impl WaitList {
             if linked {
                 // Still linked from an earlier poll (a poll without a
                 // wake-up): our arm stands while the node is in the list, so
-                // the attempt above needs no new fence.
+                // the look above needs no new fence.
                 if !self.rewake(&slot.node, cx.waker()) {
                     continue; // taken meanwhile: use the wake-up
                 }
             } else {
                 slot.list = Some(self);
                 self.link(&slot.node, Wake::Task(cx.waker().clone()));
-                if let Some(result) = attempt() {
+                if let Some(result) = look() {
                     self.leave(&slot.node);
                     return slot.done(result, used);
                 }
@@ -408,7 +408,7 @@ impl WaitList {
                 }
                 backoff.spin();
                 looks += 1;
-                if let Some(result) = attempt() {
+                if let Some(result) = look() {
                     self.leave(&slot.node);
                     return slot.done(result, used);
                 }

@@ -78,7 +78,7 @@ impl Node {
         // Acquire: pairs with the notification's Release store of
         // NOTIFIED, its last touch of the node: the node is ours again,
         // and what the notifier did before (its operation) is seen by our
-        // next attempt.
+        // next look.
         let state = self.state.load(Ordering::Acquire);
         if state == NOTIFIED {
             // Relaxed: nobody else touches a node out of the list.

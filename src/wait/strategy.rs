@@ -57,7 +57,7 @@ pub enum WaitStrategy {
     Park,
 }
 
-/// Retries `attempt` under `strategy` until it returns `Some` or `deadline`
+/// Retries `look` under `strategy` until it returns `Some` or `deadline`
 /// (if any) passes; returns `None` on timeout. `list` is the wait list this side
 /// sleeps in under [`WaitStrategy::Park`].
 ///
@@ -68,10 +68,10 @@ pub(crate) fn wait_until<R>(
     strategy: WaitStrategy,
     list: &WaitList,
     deadline: Option<Instant>,
-    mut attempt: impl FnMut() -> Option<R>,
+    mut look: impl FnMut() -> Option<R>,
     mut may_sleep: impl FnMut() -> bool,
 ) -> Option<R> {
-    if let Some(r) = attempt() {
+    if let Some(r) = look() {
         return Some(r);
     }
     match strategy {
@@ -85,11 +85,11 @@ pub(crate) fn wait_until<R>(
                     return None;
                 }
                 backoff.snooze();
-                if let Some(r) = attempt() {
+                if let Some(r) = look() {
                     return Some(r);
                 }
             }
-            list.park_until(deadline, &mut attempt, &mut may_sleep)
+            list.park_until(deadline, &mut look, &mut may_sleep)
         }
         WaitStrategy::Spin | WaitStrategy::Backoff => {
             let backoff = sync::Backoff::new();
@@ -100,7 +100,7 @@ pub(crate) fn wait_until<R>(
                 } else {
                     backoff.snooze();
                 }
-                if let Some(r) = attempt() {
+                if let Some(r) = look() {
                     return Some(r);
                 }
                 tries = tries.wrapping_add(1);
