@@ -108,3 +108,13 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(broker::Broker),
     ]
 }
+
+/// Measures one round of a one-way latency section: each of its roster's
+/// queues in turn (rotated by round), at the plan's rate.
+fn one_way(suite: &mut Suite, section: &'static str, round: usize) {
+    for e in crate::rotated(&crate::roster::of_section(section), round - 1) {
+        suite.latency(section, round, e.name, e.slug, |p| {
+            ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
+        });
+    }
+}
