@@ -13,7 +13,9 @@
 
 use ackring::{Ring, WaitStrategy};
 use crossbeam_utils::Backoff;
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -278,32 +280,48 @@ impl Peer for ArrayQueue {
     }
 }
 
-/// `crossbeam_channel::bounded`.
-pub struct CrossbeamChannel;
+/// A [`Peer`] for a bounded MPMC channel of the crossbeam-channel API
+/// (`bounded(cap)`, cloned ends, `try_send` / `try_recv` and the blocking
+/// `send` / `recv`), as crate `$c` names it.
+macro_rules! blocking_channel {
+    ($(#[$doc:meta])* $peer:ident, $c:ident, $name:literal, $slug:literal) => {
+        $(#[$doc])*
+        pub struct $peer;
 
-impl Peer for CrossbeamChannel {
-    const NAME: &'static str = "crossbeam-channel bounded";
-    const SLUG: &'static str = "crossbeam-channel";
-    const BLOCKING: bool = true;
-    type Tx = crossbeam_channel::Sender<u64>;
-    type Rx = crossbeam_channel::Receiver<u64>;
-    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
-        let (s, r) = crossbeam_channel::bounded(cap);
-        Some(cloned(s, r, p, c))
-    }
-    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
-        tx.try_send(v).map_err(|e| e.into_inner())
-    }
-    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.try_recv().ok()
-    }
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).expect("receivers alive");
-    }
-    fn recv(rx: &mut Self::Rx) -> u64 {
-        rx.recv().expect("senders alive")
-    }
+        impl Peer for $peer {
+            const NAME: &'static str = $name;
+            const SLUG: &'static str = $slug;
+            const BLOCKING: bool = true;
+            type Tx = $c::Sender<u64>;
+            type Rx = $c::Receiver<u64>;
+            fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
+                let (s, r) = $c::bounded(cap);
+                Some(cloned(s, r, p, c))
+            }
+            fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
+                tx.try_send(v).map_err(|e| e.into_inner())
+            }
+            fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
+                rx.try_recv().ok()
+            }
+            fn send(tx: &mut Self::Tx, v: u64) {
+                tx.send(v).expect("receivers alive");
+            }
+            fn recv(rx: &mut Self::Rx) -> u64 {
+                rx.recv().expect("senders alive")
+            }
+        }
+    };
 }
+
+blocking_channel!(
+    /// `crossbeam_channel::bounded`.
+    CrossbeamChannel, crossbeam_channel, "crossbeam-channel bounded", "crossbeam-channel"
+);
+blocking_channel!(
+    /// `flume::bounded`.
+    Flume, flume, "flume bounded", "flume"
+);
 
 /// `concurrent_queue::ConcurrentQueue::bounded`.
 pub struct ConcurrentQueue;
@@ -325,33 +343,6 @@ impl Peer for ConcurrentQueue {
     }
     fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
         rx.pop().ok()
-    }
-}
-
-/// `flume::bounded`.
-pub struct Flume;
-
-impl Peer for Flume {
-    const NAME: &'static str = "flume bounded";
-    const SLUG: &'static str = "flume";
-    const BLOCKING: bool = true;
-    type Tx = flume::Sender<u64>;
-    type Rx = flume::Receiver<u64>;
-    fn open(cap: usize, p: usize, c: usize) -> Option<Ends<Self::Tx, Self::Rx>> {
-        let (s, r) = flume::bounded(cap);
-        Some(cloned(s, r, p, c))
-    }
-    fn try_send(tx: &mut Self::Tx, v: u64) -> Result<(), u64> {
-        tx.try_send(v).map_err(|e| e.into_inner())
-    }
-    fn try_recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.try_recv().ok()
-    }
-    fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).expect("receivers alive");
-    }
-    fn recv(rx: &mut Self::Rx) -> u64 {
-        rx.recv().expect("senders alive")
     }
 }
 
@@ -495,15 +486,15 @@ pub struct StampedSpsc;
 
 /// The shared part of [`StampedSpsc`].
 pub struct StampedRing {
-    head: crossbeam_utils::CachePadded<std::sync::atomic::AtomicUsize>,
-    tail: crossbeam_utils::CachePadded<std::sync::atomic::AtomicUsize>,
+    head: crossbeam_utils::CachePadded<AtomicUsize>,
+    tail: crossbeam_utils::CachePadded<AtomicUsize>,
     slots: Box<[StampedSlot]>,
     mask: usize,
 }
 
 struct StampedSlot {
-    stamp: std::sync::atomic::AtomicUsize,
-    value: std::cell::UnsafeCell<u64>,
+    stamp: AtomicUsize,
+    value: UnsafeCell<u64>,
 }
 
 // SAFETY: slot values are written only by the one producer, in slots the
@@ -525,7 +516,7 @@ impl StampedEnd {
         let cap = self.ring.mask + 1;
         if cap - (self.mine - self.theirs) < want {
             // Acquire: the consumer's reads of these slots are done.
-            self.theirs = self.ring.head.load(std::sync::atomic::Ordering::Acquire);
+            self.theirs = self.ring.head.load(Ordering::Acquire);
         }
         cap - (self.mine - self.theirs)
     }
@@ -535,7 +526,7 @@ impl StampedEnd {
     fn ready(&mut self, want: usize) -> usize {
         if self.theirs - self.mine < want {
             // Acquire: the producer's writes of these slots are visible.
-            self.theirs = self.ring.tail.load(std::sync::atomic::Ordering::Acquire);
+            self.theirs = self.ring.tail.load(Ordering::Acquire);
         }
         self.theirs - self.mine
     }
@@ -549,9 +540,7 @@ impl StampedEnd {
             self.mine += 1;
         }
         // Release: publishes the values to the consumer.
-        self.ring
-            .tail
-            .store(self.mine, std::sync::atomic::Ordering::Release);
+        self.ring.tail.store(self.mine, Ordering::Release);
     }
 
     fn pop(&mut self, n: usize, out: &mut Vec<u64>) {
@@ -561,16 +550,12 @@ impl StampedEnd {
             out.push(unsafe { *slot.value.get() });
             // Relaxed: nobody reads it, so it needs no edge; the write
             // itself (its cache-line traffic) is what the figure measures.
-            slot.stamp.store(
-                self.mine + self.ring.mask + 1,
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            slot.stamp
+                .store(self.mine + self.ring.mask + 1, Ordering::Relaxed);
             self.mine += 1;
         }
         // Release: the slots are free for the producer again.
-        self.ring
-            .head
-            .store(self.mine, std::sync::atomic::Ordering::Release);
+        self.ring.head.store(self.mine, Ordering::Release);
     }
 }
 
@@ -590,8 +575,8 @@ impl Peer for StampedSpsc {
             tail: Default::default(),
             slots: (0..len)
                 .map(|i| StampedSlot {
-                    stamp: std::sync::atomic::AtomicUsize::new(i),
-                    value: std::cell::UnsafeCell::new(0),
+                    stamp: AtomicUsize::new(i),
+                    value: UnsafeCell::new(0),
                 })
                 .collect(),
             mask: len - 1,

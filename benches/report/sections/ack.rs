@@ -9,7 +9,7 @@ use crate::results::{Key, Rows};
 use crate::roster::{self, BASE};
 use crate::tables::{self, Base, MMSG};
 use crate::throughput::SHAPES;
-use crate::{plot, rotated, Suite};
+use crate::{plot, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -37,22 +37,11 @@ impl Section for Ack {
     }
 
     fn measure(&self, suite: &mut Suite, round: usize) {
-        let entries = roster::of_section(ACK);
-        for shape in &SHAPES_ACK {
-            // Batches of the ack layers only: the raw queues' batches are
-            // the throughput section's.
-            let runs: Vec<_> = entries
-                .iter()
-                .filter(|e| (e.supports)(shape))
-                .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
-                .filter(|(e, k)| k.batch == 1 || !e.in_section(THROUGHPUT))
-                .collect();
-            for (e, key) in rotated(&runs, round - 1) {
-                suite.throughput(ACK, shape.name, round, e.name, key, |total| {
-                    (e.transfer)(shape, key.calls, key.batch, total)
-                });
-            }
-        }
+        // Batches of the ack layers only: the raw queues' batches are the
+        // throughput section's.
+        super::transfers(suite, ACK, &SHAPES_ACK, round, |e, k| {
+            k.batch == 1 || !e.in_section(THROUGHPUT)
+        });
     }
 
     fn method(&self, _cx: &Context) -> String {

@@ -6,7 +6,7 @@
 use super::{Context, Section, ACK_ONE_WAY};
 use crate::figure::{Goal, Target};
 use crate::results::Lats;
-use crate::{plot, roster, rotated, tables, Suite};
+use crate::{plot, tables, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -26,11 +26,7 @@ impl Section for AckOneWay {
     }
 
     fn measure(&self, suite: &mut Suite, round: usize) {
-        for e in rotated(&roster::of_section(ACK_ONE_WAY), round - 1) {
-            suite.latency(ACK_ONE_WAY, round, e.name, e.slug, |p| {
-                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
-            });
-        }
+        super::one_way(suite, ACK_ONE_WAY, round);
     }
 
     fn method(&self, cx: &Context) -> String {

@@ -108,3 +108,39 @@ pub fn all() -> Vec<Box<dyn Section>> {
         Box::new(broker::Broker),
     ]
 }
+
+/// Measures one round of a one-way latency section: each of its roster's
+/// queues in turn (rotated by round), at the plan's rate.
+fn one_way(suite: &mut Suite, section: &'static str, round: usize) {
+    for e in crate::rotated(&crate::roster::of_section(section), round - 1) {
+        suite.latency(section, round, e.name, e.slug, |p| {
+            ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
+        });
+    }
+}
+
+/// Measures one round of a throughput section: for each of `shapes`, every
+/// row (entry and calls) of its roster that can run the shape and that
+/// `keep` keeps, in turn (rotated by round).
+fn transfers(
+    suite: &mut Suite,
+    section: &'static str,
+    shapes: &[crate::throughput::Shape],
+    round: usize,
+    keep: impl Fn(&crate::roster::Entry, &crate::Key) -> bool,
+) {
+    let entries = crate::roster::of_section(section);
+    for shape in shapes {
+        let runs: Vec<_> = entries
+            .iter()
+            .filter(|e| (e.supports)(shape))
+            .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
+            .filter(|(e, k)| keep(e, k))
+            .collect();
+        for (e, key) in crate::rotated(&runs, round - 1) {
+            suite.throughput(section, shape.name, round, e.name, key, |total| {
+                (e.transfer)(shape, key.calls, key.batch, total)
+            });
+        }
+    }
+}

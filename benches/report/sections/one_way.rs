@@ -2,8 +2,8 @@
 
 use super::{Context, Section, ONE_WAY};
 use crate::results::Lats;
-use crate::roster::{self, BASE};
-use crate::{plot, rotated, tables, Suite};
+use crate::roster::BASE;
+use crate::{plot, tables, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -16,11 +16,7 @@ impl Section for OneWay {
     }
 
     fn measure(&self, suite: &mut Suite, round: usize) {
-        for e in rotated(&roster::of_section(ONE_WAY), round - 1) {
-            suite.latency(ONE_WAY, round, e.name, e.slug, |p| {
-                ((e.one_way)(p.rate, p.one_way, p.one_way_warm_up), None)
-            });
-        }
+        super::one_way(suite, ONE_WAY, round);
     }
 
     fn method(&self, cx: &Context) -> String {

@@ -7,7 +7,7 @@ use crate::results::{Key, Rows};
 use crate::roster::{self, BASE};
 use crate::tables::{self, Base, MMSG};
 use crate::throughput::{CAPACITY, SHAPES};
-use crate::{plot, rotated, Suite};
+use crate::{plot, Suite};
 use std::fmt::Write as _;
 use std::io;
 
@@ -45,19 +45,7 @@ impl Section for Throughput {
     }
 
     fn measure(&self, suite: &mut Suite, round: usize) {
-        let entries = roster::of_section(THROUGHPUT);
-        for shape in &SHAPES {
-            let runs: Vec<_> = entries
-                .iter()
-                .filter(|e| (e.supports)(shape))
-                .flat_map(|e| e.keys().into_iter().map(move |k| (*e, k)))
-                .collect();
-            for (e, key) in rotated(&runs, round - 1) {
-                suite.throughput(THROUGHPUT, shape.name, round, e.name, key, |total| {
-                    (e.transfer)(shape, key.calls, key.batch, total)
-                });
-            }
-        }
+        super::transfers(suite, THROUGHPUT, &SHAPES, round, |_, _| true);
     }
 
     fn method(&self, cx: &Context) -> String {

@@ -110,20 +110,17 @@ impl Section for Async {
     fn targets(&self, cx: &Context) -> Vec<Target> {
         let mut targets = Vec::new();
         for shape in &SHAPES {
-            let (ring, _) = to_best(cx.results, shape.name, "ring-async");
-            targets.push(Target {
-                what: format!("{} async, `Ring` futures ÷ the best peer", shape.name),
-                calls: CALLS,
-                goal: Some(Goal::AtLeast(RING_GOAL)),
-                got: ring,
-            });
-            let (ack, _) = to_best(cx.results, shape.name, "ackqueue-async");
-            targets.push(Target {
-                what: format!("{} async, `AckQueue` futures ÷ the best peer", shape.name),
-                calls: CALLS,
-                goal: Some(Goal::AtLeast(ACK_GOAL)),
-                got: ack,
-            });
+            for (ours, slug, goal) in [
+                ("Ring", "ring-async", RING_GOAL),
+                ("AckQueue", "ackqueue-async", ACK_GOAL),
+            ] {
+                targets.push(Target {
+                    what: format!("{} async, `{ours}` futures ÷ the best peer", shape.name),
+                    calls: CALLS,
+                    goal: Some(Goal::AtLeast(goal)),
+                    got: to_best(cx.results, shape.name, slug).0,
+                });
+            }
             if shape.receivers == 1 {
                 let rows = Rows::of(cx.results, ASYNC, shape.name);
                 targets.push(Target {

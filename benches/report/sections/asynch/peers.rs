@@ -183,110 +183,73 @@ impl AsyncPeer for AckFutures {
     }
 }
 
-/// tokio's bounded `mpsc` channel.
-pub struct TokioMpsc;
+/// An [`AsyncPeer`] for a bounded async channel: `open(cap)` gives its two
+/// ends; the sender is cloned for each sender task, the receiver for each
+/// receiver task where it serves several (`mpmc: true`); `send` and `recv`
+/// are its own async calls.
+macro_rules! channel_peer {
+    (@rxs true, $rx:ident, $r:ident) => { vec![$rx; $r] };
+    (@rxs false, $rx:ident, $r:ident) => {{
+        assert_eq!($r, 1, "one receiver");
+        vec![$rx]
+    }};
+    ($(#[$doc:meta])* $peer:ident, $name:literal, $slug:literal, mpmc: $mpmc:tt,
+     $tx:ty, $rxt:ty, $open:expr,
+     |$t:ident, $v:ident| $send:expr, |$x:ident| $recv:expr $(,)?) => {
+        $(#[$doc])*
+        pub struct $peer;
 
-impl AsyncPeer for TokioMpsc {
-    const NAME: &'static str = "tokio::sync::mpsc (bounded)";
-    const SLUG: &'static str = "tokio-mpsc";
-    const MPMC: bool = false;
-    type Tx = tokio::sync::mpsc::Sender<u64>;
-    type Rx = tokio::sync::mpsc::Receiver<u64>;
-    fn open(cap: usize, s: usize, _: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
-        let (tx, rx) = tokio::sync::mpsc::channel(cap);
-        (vec![tx; s], vec![rx])
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.expect("open")
-    }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        rx.recv()
-    }
+        impl AsyncPeer for $peer {
+            const NAME: &'static str = $name;
+            const SLUG: &'static str = $slug;
+            const MPMC: bool = $mpmc;
+            type Tx = $tx;
+            type Rx = $rxt;
+            fn open(cap: usize, s: usize, r: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
+                let (tx, rx) = $open(cap);
+                (vec![tx; s], channel_peer!(@rxs $mpmc, rx, r))
+            }
+            async fn send($t: &mut Self::Tx, $v: u64) {
+                $send.expect("open")
+            }
+            async fn recv($x: &mut Self::Rx) -> Option<u64> {
+                $recv
+            }
+        }
+    };
 }
 
-/// async-channel's bounded channel.
-pub struct AsyncChannel;
-
-impl AsyncPeer for AsyncChannel {
-    const NAME: &'static str = "async-channel (bounded)";
-    const SLUG: &'static str = "async-channel";
-    const MPMC: bool = true;
-    type Tx = async_channel::Sender<u64>;
-    type Rx = async_channel::Receiver<u64>;
-    fn open(cap: usize, s: usize, r: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
-        let (tx, rx) = async_channel::bounded(cap);
-        (vec![tx; s], vec![rx; r])
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.expect("open")
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
-
-/// flume's bounded channel, async calls.
-pub struct FlumeAsync;
-
-impl AsyncPeer for FlumeAsync {
-    const NAME: &'static str = "flume (bounded, async)";
-    const SLUG: &'static str = "flume-async";
-    const MPMC: bool = true;
-    type Tx = flume::Sender<u64>;
-    type Rx = flume::Receiver<u64>;
-    fn open(cap: usize, s: usize, r: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
-        let (tx, rx) = flume::bounded(cap);
-        (vec![tx; s], vec![rx; r])
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send_async(v).await.expect("open")
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv_async().await.ok()
-    }
-}
-
-/// kanal's bounded async channel.
-pub struct Kanal;
-
-impl AsyncPeer for Kanal {
-    const NAME: &'static str = "kanal (bounded, async)";
-    const SLUG: &'static str = "kanal";
-    const MPMC: bool = true;
-    type Tx = kanal::AsyncSender<u64>;
-    type Rx = kanal::AsyncReceiver<u64>;
-    fn open(cap: usize, s: usize, r: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
-        let (tx, rx) = kanal::bounded_async(cap);
-        (vec![tx; s], vec![rx; r])
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.expect("open")
-    }
-    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
-        rx.recv().await.ok()
-    }
-}
-
-/// thingbuf's bounded `mpsc` channel.
-pub struct Thingbuf;
-
-impl AsyncPeer for Thingbuf {
-    const NAME: &'static str = "thingbuf::mpsc";
-    const SLUG: &'static str = "thingbuf";
-    const MPMC: bool = false;
-    type Tx = thingbuf::mpsc::Sender<u64>;
-    type Rx = thingbuf::mpsc::Receiver<u64>;
-    fn open(cap: usize, s: usize, _: usize) -> (Vec<Self::Tx>, Vec<Self::Rx>) {
-        let (tx, rx) = thingbuf::mpsc::channel(cap);
-        (vec![tx; s], vec![rx])
-    }
-    async fn send(tx: &mut Self::Tx, v: u64) {
-        tx.send(v).await.expect("open")
-    }
-    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<u64>> + Send + '_ {
-        rx.recv()
-    }
-}
+channel_peer!(
+    /// tokio's bounded `mpsc` channel.
+    TokioMpsc, "tokio::sync::mpsc (bounded)", "tokio-mpsc", mpmc: false,
+    tokio::sync::mpsc::Sender<u64>, tokio::sync::mpsc::Receiver<u64>,
+    tokio::sync::mpsc::channel,
+    |tx, v| tx.send(v).await, |rx| rx.recv().await,
+);
+channel_peer!(
+    /// async-channel's bounded channel.
+    AsyncChannel, "async-channel (bounded)", "async-channel", mpmc: true,
+    async_channel::Sender<u64>, async_channel::Receiver<u64>, async_channel::bounded,
+    |tx, v| tx.send(v).await, |rx| rx.recv().await.ok(),
+);
+channel_peer!(
+    /// flume's bounded channel, async calls.
+    FlumeAsync, "flume (bounded, async)", "flume-async", mpmc: true,
+    flume::Sender<u64>, flume::Receiver<u64>, flume::bounded,
+    |tx, v| tx.send_async(v).await, |rx| rx.recv_async().await.ok(),
+);
+channel_peer!(
+    /// kanal's bounded async channel.
+    Kanal, "kanal (bounded, async)", "kanal", mpmc: true,
+    kanal::AsyncSender<u64>, kanal::AsyncReceiver<u64>, kanal::bounded_async,
+    |tx, v| tx.send(v).await, |rx| rx.recv().await.ok(),
+);
+channel_peer!(
+    /// thingbuf's bounded `mpsc` channel.
+    Thingbuf, "thingbuf::mpsc", "thingbuf", mpmc: false,
+    thingbuf::mpsc::Sender<u64>, thingbuf::mpsc::Receiver<u64>, thingbuf::mpsc::channel,
+    |tx, v| tx.send(v).await, |rx| rx.recv().await,
+);
 
 /// One queue as a section or an example runs it.
 #[derive(Clone, Copy)]
