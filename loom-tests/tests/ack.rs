@@ -14,7 +14,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 mod util;
-use util::{explore, queue};
+use util::{clocked, explore, queue};
 
 const LEASE: Duration = Duration::from_millis(10);
 
@@ -339,17 +339,7 @@ fn close_races_publish_and_receive() {
 #[test]
 fn lease_scan_never_expires_a_live_delivery() {
     explore(&["scan saw 0 in flight", "scan saw 1 in flight"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .lease(LEASE)
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
+        let (q, clock) = clocked(1, 1, |b| b.lease(LEASE));
         // First deliveries leave their (now past) deadlines in both
         // entries.
         for v in 0..2 {
@@ -1610,17 +1600,7 @@ fn batch_ack_races_lease_expiry_of_one_member() {
     // message is delivered again; either way both prefetch places come
     // back and nothing is settled twice.
     explore(&["batch ack won", "expiry won"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(2)
-                .max_in_flight(2)
-                .dead_letter_capacity(1)
-                .lease(LEASE)
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
+        let (q, clock) = clocked(2, 2, |b| b.lease(LEASE));
         q.try_publish(1).unwrap();
         q.try_publish(2).unwrap();
         let mut out = Vec::new();

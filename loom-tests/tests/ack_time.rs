@@ -8,12 +8,11 @@
 
 use std::time::Duration;
 
-use ackring::{AckError, AckQueue, DeadReason, ManualClock, Redelivery};
-use loom::sync::Arc;
+use ackring::{AckError, DeadReason, Redelivery};
 use loom::thread;
 
 mod util;
-use util::explore;
+use util::{clocked, explore};
 
 const LEASE: Duration = Duration::from_millis(10);
 const BACKOFF: Duration = Duration::from_millis(5);
@@ -22,18 +21,9 @@ const TTL: Duration = Duration::from_millis(20);
 #[test]
 fn ack_races_lease_expiry_into_backoff() {
     explore(&["ack won", "expiry won"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .lease(LEASE)
-                .redelivery(Redelivery::schedule([BACKOFF]))
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
+        let (q, clock) = clocked(1, 1, |b| {
+            b.lease(LEASE).redelivery(Redelivery::schedule([BACKOFF]))
+        });
         q.try_publish(7_u32).unwrap();
         let tag = q.try_receive().unwrap().detach();
         clock.advance(LEASE); // expired, not yet found by a scan
@@ -77,17 +67,7 @@ fn due_delayed_publish_races_close() {
             "closed first, drained from its place",
         ],
         || {
-            let clock = ManualClock::new();
-            let q = Arc::new(
-                AckQueue::builder()
-                    .capacity(1)
-                    .max_in_flight(1)
-                    .dead_letter_capacity(1)
-                    .delay_capacity(1)
-                    .clock(clock.clone())
-                    .build()
-                    .unwrap(),
-            );
+            let (q, clock) = clocked(1, 1, |b| b.delay_capacity(1));
             q.try_publish_after(5_u32, BACKOFF).unwrap();
             clock.advance(BACKOFF); // due, not yet published
             let scanner = {
@@ -126,17 +106,7 @@ fn due_delayed_publish_races_close() {
 #[test]
 fn ttl_expiry_races_a_receive_of_the_same_message() {
     explore(&["received in time", "expired first"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .ttl(TTL)
-                .clock(clock.clone())
-                .build()
-                .unwrap(),
-        );
+        let (q, clock) = clocked(1, 1, |b| b.ttl(TTL));
         let seq = q.try_publish(3_u32).unwrap();
         let receiver = {
             let q = q.clone();
@@ -173,16 +143,7 @@ fn ttl_expiry_races_a_receive_of_the_same_message() {
 #[test]
 fn delayed_publish_due_at_once_races_a_receive() {
     explore(&["received at once", "received after"], || {
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .delay_capacity(1)
-                .clock(ManualClock::new())
-                .build()
-                .unwrap(),
-        );
+        let (q, _) = clocked(1, 1, |b| b.delay_capacity(1));
         let scheduler = {
             let q = q.clone();
             thread::spawn(move || q.try_publish_after(6_u32, Duration::ZERO).unwrap())
@@ -214,16 +175,7 @@ fn delayed_publish_due_at_once_races_a_receive() {
 #[test]
 fn two_delayed_publishes_due_at_once_race_a_receive_that_releases_both() {
     explore(&["both published", "one published"], || {
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(2)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .delay_capacity(2)
-                .clock(ManualClock::new())
-                .build()
-                .unwrap(),
-        );
+        let (q, _) = clocked(2, 1, |b| b.delay_capacity(2));
         let scheduler = {
             let q = q.clone();
             thread::spawn(move || q.try_publish_after(8_u32, Duration::ZERO).unwrap())
@@ -256,17 +208,7 @@ fn refused_delayed_publish_is_published_by_another_receive() {
     explore(
         &["published by the other receive", "published later"],
         || {
-            let clock = ManualClock::new();
-            let q = Arc::new(
-                AckQueue::builder()
-                    .capacity(1)
-                    .max_in_flight(1)
-                    .dead_letter_capacity(1)
-                    .delay_capacity(1)
-                    .clock(clock.clone())
-                    .build()
-                    .unwrap(),
-            );
+            let (q, clock) = clocked(1, 1, |b| b.delay_capacity(1));
             q.try_publish(1_u32).unwrap(); // the fresh ring is full
             q.try_publish_after(2_u32, BACKOFF).unwrap();
             clock.advance(BACKOFF);

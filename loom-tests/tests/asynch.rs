@@ -227,7 +227,7 @@ fn recv_async_registering_races_a_push() {
             thread::spawn(move || task.block_on(ring.recv_async()))
         };
         thread::yield_now(); // let the receiver go first at least once
-        ring.push(7);
+        ring.send(7).unwrap();
         let (got, polls) = receiver.join().unwrap();
         assert_eq!(got, Ok(7));
         assert_eq!(ring.try_pop(), None, "popped once");
@@ -266,11 +266,11 @@ fn async_and_parked_poppers_each_get_one_of_two_pushes() {
             };
             let parked = {
                 let ring = ring.clone();
-                thread::spawn(move || ring.pop())
+                thread::spawn(move || ring.recv().unwrap())
             };
             wait_registered.recv().unwrap();
-            ring.push(1);
-            ring.push(2);
+            ring.send(1).unwrap();
+            ring.send(2).unwrap();
             let got = waiter.join().unwrap().unwrap();
             let mut all = vec![got, parked.join().unwrap()];
             all.sort_unstable();
@@ -291,7 +291,7 @@ fn send_async_on_full_capacity_1_ring_is_woken_by_a_pop() {
     // must wake it.
     explore(&["sent at the first poll", "woken by the pop"], || {
         let ring = park_ring(1);
-        ring.push(1);
+        ring.send(1).unwrap();
         let task = Task::new();
         let sender = {
             let (ring, task) = (ring.clone(), task.clone());
@@ -313,7 +313,7 @@ fn room_on_full_capacity_1_ring_is_woken_by_a_pop() {
     // (`is_full`) instead of trying a push.
     explore(&["room at the first poll", "woken by the pop"], || {
         let ring = park_ring(1);
-        ring.push(1);
+        ring.send(1).unwrap();
         let task = Task::new();
         let waiter = {
             let (ring, task) = (ring.clone(), task.clone());
@@ -362,7 +362,7 @@ fn woken_future_dropped_before_it_takes_hands_its_wake_up_to_the_other() {
                 let (ring, task) = (ring.clone(), other.clone());
                 thread::spawn(move || task.block_on(ring.recv_async()))
             };
-            ring.push(1);
+            ring.send(1).unwrap();
             dropper.join().unwrap();
             let (got, polls) = receiver.join().unwrap();
             assert_eq!(got, Ok(1), "the item goes to the task still waiting");
@@ -396,7 +396,7 @@ fn two_pushes_wake_exactly_two_of_three_waiting_tasks() {
         let pushers: Vec<_> = (1..=2)
             .map(|v| {
                 let ring = ring.clone();
-                thread::spawn(move || ring.push(v))
+                thread::spawn(move || ring.send(v).unwrap())
             })
             .collect();
         for pusher in pushers {
@@ -493,7 +493,7 @@ fn close_races_registering_room() {
     // resolves to `Closed`, and the item in the ring stays for a pop.
     explore(&["closed at the first poll", "woken by the close"], || {
         let ring = park_ring(1);
-        ring.push(1);
+        ring.send(1).unwrap();
         let task = Task::new();
         let waiter = {
             let (ring, task) = (ring.clone(), task.clone());
@@ -516,7 +516,7 @@ fn close_races_registering_send_async() {
     // resolves to `Closed` with its value.
     explore(&["refused at the first poll", "woken by the close"], || {
         let ring = park_ring(1);
-        ring.push(1);
+        ring.send(1).unwrap();
         let task = Task::new();
         let sender = {
             let (ring, task) = (ring.clone(), task.clone());
@@ -572,14 +572,14 @@ fn cancelled_recv_async_leaves_the_list_to_a_parked_popper() {
                     unsafe { slot.drop_in_place() };
                     let got = match first {
                         Poll::Ready(got) => got.unwrap(),
-                        Poll::Pending => ring.pop(),
+                        Poll::Pending => ring.recv().unwrap(),
                     };
                     wait_pushed.recv().unwrap();
                     drop(memory);
                     (got, first.is_ready())
                 })
             };
-            ring.push(1);
+            ring.send(1).unwrap();
             pushed.send(()).unwrap();
             let (got, at_once) = popper.join().unwrap();
             assert_eq!(got, 1);
@@ -615,7 +615,7 @@ fn slot_moved_to_another_list_races_the_notification_of_the_first() {
         ],
         || {
             let (a, b) = (park_ring(1), park_ring(1));
-            b.push(1);
+            b.send(1).unwrap();
             let (first, second) = (Task::new(), Task::new());
             let waiter = {
                 let (a, b) = (a.clone(), b.clone());
@@ -629,7 +629,7 @@ fn slot_moved_to_another_list_races_the_notification_of_the_first() {
                     got.is_ready()
                 })
             };
-            a.push(7);
+            a.send(7).unwrap();
             assert_eq!(b.try_pop(), Some(1), "b was full");
             let at_once = waiter.join().unwrap();
             if !at_once {

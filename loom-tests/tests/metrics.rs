@@ -12,6 +12,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 mod util;
+use util::clocked;
 
 /// `util::explore` with room for the histograms: a snapshot loads each
 /// of a histogram's 976 buckets, and loom counts every load as a branch.
@@ -119,17 +120,7 @@ fn concurrent_acks_each_count_in_the_histograms() {
     // Two deliveries acked at once by two threads: each ack adds its
     // values to the same buckets; none is lost.
     explore(&["done"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(2)
-                .max_in_flight(2)
-                .dead_letter_capacity(1)
-                .clock(clock.clone())
-                .latency(true)
-                .build()
-                .unwrap(),
-        );
+        let (q, clock) = clocked(2, 2, |b| b.latency(true));
         q.try_publish(1_u32).unwrap();
         q.try_publish(2).unwrap();
         clock.set(T);
@@ -156,17 +147,7 @@ fn a_timed_publish_takes_the_slot_a_receive_is_freeing() {
     // the receive's take of the slot's previous message (loom checks the
     // slot's cell).
     explore(&["room at the first try", "waited for room"], || {
-        let clock = ManualClock::new();
-        let q = Arc::new(
-            AckQueue::builder()
-                .capacity(1)
-                .max_in_flight(1)
-                .dead_letter_capacity(1)
-                .clock(clock.clone())
-                .latency(true)
-                .build()
-                .unwrap(),
-        );
+        let (q, _) = clocked(1, 1, |b| b.latency(true));
         q.try_publish(1_u32).unwrap();
         let receiver = {
             let q = q.clone();

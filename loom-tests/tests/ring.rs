@@ -384,9 +384,9 @@ fn park_no_lost_wakeup_for_popper() {
         let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
         let popper = {
             let ring = ring.clone();
-            thread::spawn(move || ring.pop())
+            thread::spawn(move || ring.recv().unwrap())
         };
-        ring.push(7);
+        ring.send(7).unwrap();
         // A lost wake-up leaves the popper asleep forever: loom reports the
         // deadlock.
         assert_eq!(popper.join().unwrap(), 7);
@@ -398,12 +398,12 @@ fn park_no_lost_wakeup_for_popper() {
 fn park_no_lost_wakeup_for_pusher() {
     explore(&["ok"], || {
         let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
-        ring.push(1); // full
+        ring.send(1).unwrap(); // full
         let pusher = {
             let ring = ring.clone();
-            thread::spawn(move || ring.push(2))
+            thread::spawn(move || ring.send(2).unwrap())
         };
-        assert_eq!(ring.pop(), 1);
+        assert_eq!(ring.recv().unwrap(), 1);
         pusher.join().unwrap();
         assert_eq!(ring.try_pop(), Some(2));
         "ok"
@@ -416,7 +416,7 @@ fn pop_timeout_races_push() {
         let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
         let pusher = {
             let ring = ring.clone();
-            thread::spawn(move || ring.push(5))
+            thread::spawn(move || ring.send(5).unwrap())
         };
         // Let the pusher go first at least once (see
         // try_push_races_try_pop_on_last_free_slot).
@@ -444,7 +444,7 @@ fn pop_timeout_races_push() {
 fn push_timeout_races_pop() {
     explore(&["pushed", "timed out"], || {
         let ring = Arc::new(Ring::with_wait_strategy(1, WaitStrategy::Park));
-        ring.push(1);
+        ring.send(1).unwrap();
         let popper = {
             let ring = ring.clone();
             thread::spawn(move || ring.try_pop())

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use ackring::AckQueue;
+use ackring::{AckQueue, AckQueueBuilder, ManualClock};
 
 /// Runs `f` under loom with the suite's preemption bound (3 unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise), collects the outcome label each
@@ -88,4 +88,23 @@ pub fn queue(capacity: usize, max_in_flight: usize) -> AckQueue<u32> {
         .dead_letter_capacity(1)
         .build()
         .unwrap()
+}
+
+/// As [`queue`], on a [`ManualClock`] the model moves, with whatever else
+/// `configure` sets on the builder (a lease, a ttl, a delay capacity):
+/// the queue, shared, and its clock.
+#[allow(dead_code)] // not every suite models time
+pub fn clocked(
+    capacity: usize,
+    max_in_flight: usize,
+    configure: impl FnOnce(AckQueueBuilder<u32>) -> AckQueueBuilder<u32>,
+) -> (loom::sync::Arc<AckQueue<u32>>, ManualClock) {
+    let clock = ManualClock::new();
+    let builder = AckQueue::builder()
+        .capacity(capacity)
+        .max_in_flight(max_in_flight)
+        .dead_letter_capacity(1)
+        .clock(clock.clone());
+    let q = configure(builder).build().unwrap();
+    (loom::sync::Arc::new(q), clock)
 }
