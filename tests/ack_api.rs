@@ -438,6 +438,17 @@ fn room_returns_as_receives_take_messages_over_many_laps() {
     assert_eq!(q.stats().published, next);
 }
 
+/// A leased queue of one message at a time, redelivered for as long as
+/// its lease keeps expiring.
+fn redelivered_forever(clock: &ManualClock) -> AckQueue<u32> {
+    leased::<u32>(clock, LEASE)
+        .capacity(1)
+        .max_in_flight(1)
+        .max_deliveries(u32::MAX)
+        .build()
+        .unwrap()
+}
+
 /// The attempt field of the state word keeps 16 bits of the delivery
 /// count (past 2^16, the count modulo 2^15 in its upper half): a tag kept
 /// across 2^16 redeliveries, or across 2^15 of them past that, must still
@@ -445,12 +456,7 @@ fn room_returns_as_receives_take_messages_over_many_laps() {
 #[test]
 fn tag_kept_across_65536_redeliveries_is_stale() {
     let clock = ManualClock::new();
-    let q = leased::<u32>(&clock, LEASE)
-        .capacity(1)
-        .max_in_flight(1)
-        .max_deliveries(u32::MAX) // redelivered for as long as it expires
-        .build()
-        .unwrap();
+    let q = redelivered_forever(&clock);
     q.try_publish(7).unwrap();
     let first = q.try_receive().unwrap().detach();
     let mut kept = None;
@@ -485,12 +491,7 @@ fn tag_kept_across_65536_redeliveries_is_stale() {
 fn holders_limit_keeps_message_waiting_instead_of_panicking() {
     const LIMIT: usize = 4095;
     let clock = ManualClock::new();
-    let q = leased::<u32>(&clock, LEASE)
-        .capacity(1)
-        .max_in_flight(1)
-        .max_deliveries(u32::MAX) // redelivered for as long as it expires
-        .build()
-        .unwrap();
+    let q = redelivered_forever(&clock);
     q.try_publish(9).unwrap();
     let mut held: Vec<Delivery<'_, u32>> = Vec::with_capacity(LIMIT);
     for _ in 0..LIMIT {
